@@ -1,0 +1,29 @@
+/*
+ * cli.h: the command table and helpers shared by the subcommands in src/cli/cmd_*.c.
+ * Only src/cli decides to stop the process; every command returns its exit status
+ * (0 success, 1 failure, 2 usage error) and prints a one-line message on failure.
+ */
+#ifndef HAVEN_CLI_H
+#define HAVEN_CLI_H
+
+#include "core/core.h"
+
+#define HAVEN_DEFAULT_DB "sqlite:var/haven.db"
+
+struct haven_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the command name */
+	const char *summary;
+};
+
+/* Prints "haven: <message>" on stderr and returns 1. */
+int haven_cli_fail(const char *fmt, ...) HAVEN_PRINTF(1, 2);
+/* Prints "haven <cmd>: <message>" plus a hint to use --help, returns 2. */
+int haven_cli_usage_error(const char *cmd, const char *fmt, ...) HAVEN_PRINTF(2, 3);
+/* Returns 1 if argv contains --help or -h. */
+int haven_cli_wants_help(int argc, char **argv);
+
+/* Subcommands: one file each. */
+int cmd_version(int argc, char **argv);
+
+#endif

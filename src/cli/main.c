@@ -1,0 +1,38 @@
+/* main.c: the `haven` program: looks the subcommand up in the table and runs it. */
+#include <locale.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct haven_cmd commands[] = {
+	{"version", cmd_version, "print the version"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: haven <command> [options]\n\n"
+		   "Haven: self-hosted, privacy-first mental-health support.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun 'haven <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "C");
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "haven: unknown command '%s' (see 'haven --help')\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,129 @@
+/*
+ * store.h: Haven's storage interface, one API over two backends chosen at run time
+ * by URL: SQLite ("sqlite:PATH", embedded, the default) and PostgreSQL
+ * ("postgresql://..." or "postgres://...", through libpq with a connection pool).
+ *
+ * SQL is written once by the callers, in the portable subset both engines share, with
+ * '?' placeholders (the PostgreSQL backend rewrites them to $1, $2, ...). Integers are
+ * BIGINT, text is TEXT, bytes are BLOB/BYTEA (declared per backend in the migrations),
+ * booleans are 0/1 integers and times are Unix epoch milliseconds. Tables with a
+ * generated key return it with "INSERT ... RETURNING id".
+ *
+ * Transactions are closures: the store calls fn(tx, arg) inside a transaction.
+ *  - haven_store_write() returns only once the transaction is durably committed (0) or
+ *    rolled back (non-zero). On SQLite, writes from many threads go through one writer
+ *    thread that runs many callers' closures in one transaction and one fsync (group
+ *    commit); each closure runs inside its own SAVEPOINT, so one caller's failure rolls
+ *    back only its own changes. A closure may therefore run while other callers' work
+ *    shares its transaction: it must not keep pointers into rows after returning, and
+ *    must not call haven_store_write/read itself (that would deadlock).
+ *  - haven_store_read() runs fn in a read-only snapshot (a pooled read connection).
+ * Writers never see "database is locked": the backend serialises and retries internally.
+ *
+ * Ownership: the store owns connections and statements. Row accessors return pointers
+ * valid only until the row callback returns; copy what you keep. Parameters are read
+ * during the call only.
+ */
+#ifndef HAVEN_STORE_H
+#define HAVEN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/core.h"
+
+enum haven_store_kind {
+	HAVEN_STORE_SQLITE,
+	HAVEN_STORE_PG,
+};
+
+struct haven_store;
+struct haven_tx;
+struct haven_row;
+
+enum haven_param_type {
+	HAVEN_PARAM_NULL,
+	HAVEN_PARAM_INT,
+	HAVEN_PARAM_TEXT,
+	HAVEN_PARAM_BLOB,
+};
+
+struct haven_param {
+	enum haven_param_type type;
+	int64_t i;
+	const void *p;
+	size_t len;
+};
+
+#define HAVEN_P_INT(v) ((struct haven_param){.type = HAVEN_PARAM_INT, .i = (int64_t)(v)})
+#define HAVEN_P_TEXT(s) ((struct haven_param){.type = HAVEN_PARAM_TEXT, .p = (s), .len = strlen(s)})
+#define HAVEN_P_TEXTN(s, n) ((struct haven_param){.type = HAVEN_PARAM_TEXT, .p = (s), .len = (n)})
+#define HAVEN_P_BLOB(b, n) ((struct haven_param){.type = HAVEN_PARAM_BLOB, .p = (b), .len = (n)})
+#define HAVEN_P_NULL ((struct haven_param){.type = HAVEN_PARAM_NULL})
+
+struct haven_store_options {
+	int read_pool;        /* read connections (SQLite) / total connections (PG); 0 = default */
+	int group_max;        /* most closures in one group-committed transaction; 0 = default */
+	int busy_timeout_ms;  /* SQLite busy timeout for readers; 0 = default */
+};
+
+/* Opens the store named by url. *out is NULL on failure. Does not migrate. */
+int haven_store_open(const char *url, const struct haven_store_options *opt,
+		     struct haven_store **out) HAVEN_WUR;
+/* Waits for queued writes, closes every connection, frees the store, sets *s = NULL. */
+void haven_store_destroy(struct haven_store **s);
+enum haven_store_kind haven_store_kind(const struct haven_store *s);
+
+/* Applies every migration newer than the schema's version, each in its own transaction.
+ * *applied (optional) receives how many ran. */
+int haven_store_migrate(struct haven_store *s, int *applied) HAVEN_WUR;
+/* The schema version currently applied (0 for an empty database). */
+int haven_store_schema_version(struct haven_store *s, int *version) HAVEN_WUR;
+/* The newest migration this build knows. */
+int haven_store_latest_version(void);
+
+/* Cheap liveness check for /readyz: 0 when a trivial query succeeds. */
+int haven_store_ping(struct haven_store *s);
+
+typedef int (*haven_tx_fn)(struct haven_tx *tx, void *arg);
+typedef int (*haven_row_fn)(const struct haven_row *row, void *arg);
+
+int haven_store_write(struct haven_store *s, haven_tx_fn fn, void *arg) HAVEN_WUR;
+int haven_store_read(struct haven_store *s, haven_tx_fn fn, void *arg) HAVEN_WUR;
+
+enum haven_store_kind haven_tx_kind(const struct haven_tx *tx);
+
+/* Runs a statement; *changes (optional) receives the affected row count.
+ * A uniqueness violation returns HAVEN_ECONFLICT, a foreign-key violation HAVEN_EINVAL,
+ * other database errors HAVEN_EDB (with the message in haven_tx_errmsg). */
+int haven_tx_exec(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+		  size_t nparams, int64_t *changes) HAVEN_WUR;
+/* Runs a query and calls fn for each row; a non-zero return from fn stops the query and
+ * is returned. */
+int haven_tx_query(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+		   size_t nparams, haven_row_fn fn, void *arg) HAVEN_WUR;
+/* Convenience: runs a query expected to return at most one row with one integer column.
+ * Returns HAVEN_ENOTFOUND when there is no row. */
+int haven_tx_query_int(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+		       size_t nparams, int64_t *out) HAVEN_WUR;
+/* The last database error message on this transaction (never contains parameter values). */
+const char *haven_tx_errmsg(const struct haven_tx *tx);
+
+int haven_row_count(const struct haven_row *r);
+int haven_row_is_null(const struct haven_row *r, int col);
+int64_t haven_row_int(const struct haven_row *r, int col);
+/* NUL-terminated; *len (optional) gets the byte length. NULL column -> NULL. */
+const char *haven_row_text(const struct haven_row *r, int col, size_t *len);
+const void *haven_row_blob(const struct haven_row *r, int col, size_t *len);
+
+/* Store statistics for /metrics and benchmarks. */
+struct haven_store_stats {
+	uint64_t writes;          /* closures committed */
+	uint64_t transactions;    /* group transactions committed */
+	uint64_t write_errors;
+	uint64_t reads;
+};
+void haven_store_stats(struct haven_store *s, struct haven_store_stats *out);
+
+#endif

@@ -1,0 +1,71 @@
+/* test_core.c: buffers, arenas, UTF-8 and parsing helpers. */
+#include <stdlib.h>
+
+#include "core/core.h"
+#include "harness.h"
+
+TEST(buf_append_and_limit)
+{
+	struct haven_buf b;
+	haven_buf_init(&b, 8);
+	ASSERT_OK(haven_buf_puts(&b, "abcd"));
+	ASSERT_OK(haven_buf_printf(&b, "%d", 123));
+	ASSERT_STR_EQ(b.data, "abcd123");
+	ASSERT_EQ(haven_buf_puts(&b, "xy"), HAVEN_ELIMIT);
+	ASSERT_STR_EQ(b.data, "abcd123");
+	haven_buf_release(&b);
+}
+
+TEST(arena_allocates_and_respects_max)
+{
+	struct haven_arena a;
+	haven_arena_init(&a, 100000);
+	char *s = haven_arena_printf(&a, "%s-%d", "x", 7);
+	ASSERT_STR_EQ(s, "x-7");
+	for (int i = 0; i < 50; i++)
+		ASSERT(haven_arena_alloc(&a, 1000));
+	ASSERT(haven_arena_alloc(&a, 200000) == NULL);
+	haven_arena_release(&a);
+}
+
+TEST(utf8_validation)
+{
+	size_t off = 99;
+	ASSERT(haven_utf8_valid("h\xC3\xA9llo \xF0\x9F\x98\x80", 11, NULL));
+	ASSERT(!haven_utf8_valid("ab\xC0\xAF", 4, &off)); /* overlong */
+	ASSERT_EQ(off, 2);
+	ASSERT(!haven_utf8_valid("\xED\xA0\x80", 3, &off)); /* surrogate */
+	ASSERT(!haven_utf8_valid("\xF4\x90\x80\x80", 4, &off)); /* > U+10FFFF */
+	ASSERT(!haven_utf8_valid("abc\xE2\x82", 5, &off)); /* truncated */
+	ASSERT_EQ(off, 3);
+}
+
+TEST(utf8_sanitize_replaces_invalid_bytes)
+{
+	struct haven_buf b;
+	haven_buf_init(&b, 0);
+	ASSERT_OK(haven_utf8_sanitize(&b, "a\xFF" "b", 3));
+	ASSERT_STR_EQ(b.data, "a\xEF\xBF\xBD" "b");
+	haven_buf_release(&b);
+}
+
+TEST(parse_int64_rejects_garbage)
+{
+	int64_t v;
+	ASSERT_OK(haven_parse_int64("-42", &v));
+	ASSERT_EQ(v, -42);
+	ASSERT_EQ(haven_parse_int64("12x", &v), HAVEN_EINVAL);
+	ASSERT_EQ(haven_parse_int64("", &v), HAVEN_EINVAL);
+	ASSERT_EQ(haven_parse_int64("99999999999999999999", &v), HAVEN_EINVAL);
+}
+
+TEST(hex_roundtrip)
+{
+	uint8_t in[3] = {0x00, 0xAB, 0xFF}, out[3];
+	char hex[7];
+	haven_hex_encode(in, 3, hex);
+	ASSERT_STR_EQ(hex, "00abff");
+	ASSERT_OK(haven_hex_decode(hex, out, 3));
+	ASSERT(!memcmp(in, out, 3));
+	ASSERT_EQ(haven_hex_decode("0g", out, 1), HAVEN_EINVAL);
+}
