@@ -1,0 +1,115 @@
+/*
+ * migrations.c: the versioned schema. Each migration has the same meaning on both
+ * backends, written twice where the dialects differ (keys, byte columns). Migrations
+ * are applied in order, each in its own transaction, by haven_store_migrate(); the
+ * applied version is kept in schema_migrations. Never edit a migration that has
+ * shipped: add a new one.
+ *
+ * Conventions: times are Unix epoch milliseconds (BIGINT); booleans are 0/1 integers;
+ * clinical content is never stored in clear: `payload` columns hold XChaCha20-Poly1305
+ * ciphertexts made under the patient's data key (src/crypto), with associated data
+ * binding table, rid (a random 128-bit record id in hex), patient id and field name.
+ */
+#include "store/store_int.h"
+
+/* Text shared by both dialects; %1$s is the key column type, %2$s the bytes type. */
+#define M1_TABLES(KEY, BYTES)                                                                      \
+	"CREATE TABLE users ("                                                                     \
+	"  id " KEY ","                                                                            \
+	"  email TEXT NOT NULL UNIQUE,"                                                            \
+	"  role TEXT NOT NULL CHECK (role IN ('patient','clinician','admin')),"                   \
+	"  password_hash TEXT NOT NULL,"                                                           \
+	"  locale TEXT NOT NULL DEFAULT 'en-US',"                                                  \
+	"  disabled INTEGER NOT NULL DEFAULT 0,"                                                   \
+	"  created_at BIGINT NOT NULL);"                                                           \
+	"CREATE TABLE sessions ("                                                                  \
+	"  token_hash " BYTES " PRIMARY KEY,"                                                      \
+	"  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                        \
+	"  created_at BIGINT NOT NULL,"                                                            \
+	"  expires_at BIGINT NOT NULL,"                                                            \
+	"  revoked INTEGER NOT NULL DEFAULT 0);"                                                   \
+	"CREATE INDEX sessions_user ON sessions(user_id);"                                         \
+	"CREATE TABLE data_keys ("                                                                 \
+	"  patient_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"                  \
+	"  master_key_id " BYTES " NOT NULL,"                                                      \
+	"  wrapped " BYTES " NOT NULL,"                                                            \
+	"  created_at BIGINT NOT NULL);"                                                           \
+	"CREATE TABLE invitations ("                                                               \
+	"  code_hash " BYTES " PRIMARY KEY,"                                                       \
+	"  clinician_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                   \
+	"  created_at BIGINT NOT NULL,"                                                            \
+	"  expires_at BIGINT NOT NULL,"                                                            \
+	"  used_by BIGINT REFERENCES users(id) ON DELETE SET NULL,"                                \
+	"  used_at BIGINT);"                                                                       \
+	"CREATE TABLE care_team ("                                                                 \
+	"  patient_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                     \
+	"  clinician_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                   \
+	"  created_at BIGINT NOT NULL,"                                                            \
+	"  PRIMARY KEY (patient_id, clinician_id));"                                               \
+	"CREATE INDEX care_team_clinician ON care_team(clinician_id);"                             \
+	"CREATE TABLE consent_documents ("                                                         \
+	"  version INTEGER PRIMARY KEY,"                                                           \
+	"  text TEXT NOT NULL,"                                                                    \
+	"  published_at BIGINT NOT NULL);"                                                         \
+	"CREATE TABLE consents ("                                                                  \
+	"  id " KEY ","                                                                            \
+	"  patient_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                     \
+	"  scope TEXT NOT NULL CHECK (scope IN ('care_team','sensing','research')),"              \
+	"  granted INTEGER NOT NULL,"                                                              \
+	"  document_version INTEGER NOT NULL REFERENCES consent_documents(version),"              \
+	"  at BIGINT NOT NULL);"                                                                   \
+	"CREATE INDEX consents_patient ON consents(patient_id, scope, id);"                        \
+	"CREATE TABLE audit_log ("                                                                 \
+	"  id " KEY ","                                                                            \
+	"  at BIGINT NOT NULL,"                                                                    \
+	"  actor_id BIGINT NOT NULL,"                                                              \
+	"  actor_role TEXT NOT NULL,"                                                              \
+	"  action TEXT NOT NULL,"                                                                  \
+	"  subject TEXT NOT NULL,"                                                                 \
+	"  outcome TEXT NOT NULL,"                                                                 \
+	"  request_id TEXT NOT NULL,"                                                              \
+	"  detail TEXT NOT NULL,"                                                                  \
+	"  prev_hash " BYTES " NOT NULL,"                                                          \
+	"  hash " BYTES " NOT NULL);"                                                              \
+	"CREATE TABLE checkins ("                                                                  \
+	"  id " KEY ","                                                                            \
+	"  rid TEXT NOT NULL UNIQUE,"                                                              \
+	"  patient_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                     \
+	"  created_at BIGINT NOT NULL,"                                                            \
+	"  payload " BYTES " NOT NULL);"                                                           \
+	"CREATE INDEX checkins_patient ON checkins(patient_id, created_at);"
+
+#define CONSENT_V1                                                                                 \
+	"INSERT INTO consent_documents (version, text, published_at) VALUES (1, "                  \
+	"'Haven stores what you write and your answers encrypted, under a key that belongs to "    \
+	"you alone. With the care_team scope, the clinicians on your care team can read your "     \
+	"messages, check-ins and assessment answers; safety events (a crisis in chat, an answer "  \
+	"above 0 on the PHQ-9 question about self-harm) always reach them. With the sensing "      \
+	"scope, Haven accepts activity and sleep data you send. With the research scope, your "    \
+	"data may be used, without your name, to evaluate and improve Haven. You can withdraw "    \
+	"any scope at any time, export your data, or erase your account. Haven is not a "          \
+	"therapist and not an emergency service.', 0);"
+
+static const struct haven__migration migrations[] = {
+	{
+		.version = 1,
+		.name = "core: accounts, sessions, keys, invitations, care teams, consent, audit, "
+			"check-ins",
+		.sqlite = M1_TABLES("INTEGER PRIMARY KEY", "BLOB") CONSENT_V1,
+		.pg = M1_TABLES("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "BYTEA")
+			CONSENT_V1,
+	},
+};
+
+const struct haven__migration *haven__migrations(size_t *count)
+{
+	*count = sizeof(migrations) / sizeof(migrations[0]);
+	return migrations;
+}
+
+int haven_store_latest_version(void)
+{
+	size_t n;
+	const struct haven__migration *m = haven__migrations(&n);
+	return n ? m[n - 1].version : 0;
+}
