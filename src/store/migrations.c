@@ -12,7 +12,7 @@
  */
 #include "store/store_int.h"
 
-/* Text shared by both dialects; %1$s is the key column type, %2$s the bytes type. */
+/* Text shared by both dialects; KEY is the generated-key column type, BYTES the bytes type. */
 #define M1_TABLES(KEY, BYTES)                                                                      \
 	"CREATE TABLE users ("                                                                     \
 	"  id " KEY ","                                                                            \
