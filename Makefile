@@ -63,6 +63,16 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
+# Benchmarks: bench/<name>.c becomes build/bench/<name>, linked with the optimised library
+# objects. Run by hand; results go in bench/README.md.
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+REL_LIB   := $(LIB_SRC:%.c=build/obj/%.o)
+build/bench/%: bench/%.c $(REL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_REL) -o $@ $^ $(LIBS)
+
+bench: $(BENCH_SRC:bench/%.c=build/bench/%)
+
 deps:
 	@scripts/deps.sh
 
