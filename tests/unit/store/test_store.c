@@ -695,7 +695,7 @@ static int backend_pid(struct haven_tx *tx, void *arg)
 static int terminate(struct haven_tx *tx, void *arg)
 {
 	struct haven_param p[1] = {HAVEN_P_INT(*(int64_t *)arg)};
-	return haven_tx_exec(tx, "SELECT pg_terminate_backend(?)", p, 1, NULL);
+	return haven_tx_exec(tx, "SELECT pg_terminate_backend(CAST(? AS INTEGER))", p, 1, NULL);
 }
 
 TEST(store_pg_reconnect)
