@@ -327,7 +327,7 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 	unsigned int *types = NULL;
 	char *scratch = NULL;
 	struct pg_rows rows = {0};
-	int rc, savepoint = 0;
+	int rc;
 
 	haven_buf_init(&text, 0);
 	if (haven__sql_blank(sql)) {
@@ -405,22 +405,27 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 		}
 	}
 	if (!tx->readonly) {
-		if (simple(conn, "SAVEPOINT haven_stmt")) {
+		/* A fresh savepoint before each statement: the previous statement's one is
+		 * released in the same round trip, and COMMIT releases the last. */
+		if (simple(conn, tx->savepoint ? "RELEASE SAVEPOINT haven_stmt; "
+						 "SAVEPOINT haven_stmt"
+					       : "SAVEPOINT haven_stmt")) {
+			tx->savepoint = 0;
 			rc = map_error(tx, NULL);
 			goto out;
 		}
-		savepoint = 1;
+		tx->savepoint = 1;
 	}
 	res = PQexecParams(conn, text.data, (int)nparams, types, values, lengths, formats, 0);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = map_error(tx, res);
-		if (savepoint && PQstatus(conn) == CONNECTION_OK) {
-			savepoint = 0;
-			if (simple(conn, "ROLLBACK TO SAVEPOINT haven_stmt; "
-					 "RELEASE SAVEPOINT haven_stmt"))
-				rc = haven__tx_fail(tx, HAVEN_EDB,
-						    "postgresql: could not undo a failed statement");
+		/* Undo this statement only; the savepoint stays for the next one. */
+		if (tx->savepoint && PQstatus(conn) == CONNECTION_OK &&
+		    simple(conn, "ROLLBACK TO SAVEPOINT haven_stmt")) {
+			tx->savepoint = 0;
+			rc = haven__tx_fail(tx, HAVEN_EDB,
+					    "postgresql: could not undo a failed statement");
 		}
 		goto out;
 	}
@@ -444,11 +449,6 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 			struct haven_row row = {&pg_row_ops, &rows, r};
 			rc = fn(&row, arg);
 		}
-	}
-	if (savepoint) {
-		savepoint = 0;
-		if (simple(conn, "RELEASE SAVEPOINT haven_stmt") && !rc)
-			rc = map_error(tx, NULL);
 	}
 out:
 	if (rows.decoded) {

@@ -48,6 +48,7 @@ struct haven_tx {
 	enum haven_store_kind kind;
 	int readonly;
 	void *conn; /* the backend's connection object */
+	int savepoint; /* PostgreSQL: the per-statement savepoint is established */
 	char errmsg[HAVEN__ERRLEN];
 };
 
