@@ -38,14 +38,24 @@ struct pconn {
 	struct pconn *next_free;
 };
 
+/* A thread waiting for a connection. Connections are handed to waiters first come,
+ * first served: with more threads than connections, a plain condition variable lets a
+ * thread that just released a connection take it straight back, and the tail latency of
+ * the others grows without bound. */
+struct pwaiter {
+	pthread_cond_t cond;
+	struct pconn *got;
+	struct pwaiter *next;
+};
+
 struct pg {
 	struct haven_store *store;
 	char *url;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
 	struct pconn *conns;
 	int nconns;
 	struct pconn *free_list;
+	struct pwaiter *wait_head, *wait_tail;
 };
 
 static void quiet_notices(void *arg, const char *message)
@@ -114,36 +124,52 @@ bad:
 	return HAVEN_EDB;
 }
 
+static void release(struct pg *g, struct pconn *c)
+{
+	pthread_mutex_lock(&g->lock);
+	struct pwaiter *w = g->wait_head;
+	if (w) {
+		g->wait_head = w->next;
+		if (!g->wait_head)
+			g->wait_tail = NULL;
+		w->got = c;
+		pthread_cond_signal(&w->cond);
+	} else {
+		c->next_free = g->free_list;
+		g->free_list = c;
+	}
+	pthread_mutex_unlock(&g->lock);
+}
+
 static int acquire(struct pg *g, struct pconn **out, char *err, size_t errlen)
 {
 	struct pconn *c;
 	*out = NULL;
 	pthread_mutex_lock(&g->lock);
-	while (!g->free_list)
-		pthread_cond_wait(&g->cond, &g->lock);
-	c = g->free_list;
-	g->free_list = c->next_free;
+	if (g->free_list) {
+		c = g->free_list;
+		g->free_list = c->next_free;
+	} else {
+		struct pwaiter w = {.got = NULL, .next = NULL};
+		pthread_cond_init(&w.cond, NULL);
+		if (g->wait_tail)
+			g->wait_tail->next = &w;
+		else
+			g->wait_head = &w;
+		g->wait_tail = &w;
+		while (!w.got)
+			pthread_cond_wait(&w.cond, &g->lock);
+		pthread_cond_destroy(&w.cond);
+		c = w.got;
+	}
 	pthread_mutex_unlock(&g->lock);
 	int rc = conn_ready(g, c, err, errlen);
 	if (rc) {
-		pthread_mutex_lock(&g->lock);
-		c->next_free = g->free_list;
-		g->free_list = c;
-		pthread_cond_signal(&g->cond);
-		pthread_mutex_unlock(&g->lock);
+		release(g, c);
 		return rc;
 	}
 	*out = c;
 	return 0;
-}
-
-static void release(struct pg *g, struct pconn *c)
-{
-	pthread_mutex_lock(&g->lock);
-	c->next_free = g->free_list;
-	g->free_list = c;
-	pthread_cond_signal(&g->cond);
-	pthread_mutex_unlock(&g->lock);
 }
 
 /* Maps a failed result to a haven_err and a message in tx. Only the primary message is
@@ -651,7 +677,6 @@ static int pg_open(struct haven_store *s, const char *url, char *err, size_t err
 	s->impl = g;
 	g->store = s;
 	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->cond, NULL);
 	g->url = strdup(url);
 	g->nconns = s->read_pool;
 	g->conns = haven_calloc((size_t)g->nconns, sizeof(*g->conns));
@@ -685,7 +710,6 @@ static void pg_close(struct haven_store *s)
 		if (g->conns[i].conn)
 			PQfinish(g->conns[i].conn);
 	pthread_mutex_destroy(&g->lock);
-	pthread_cond_destroy(&g->cond);
 	free(g->conns);
 	free(g->url);
 	free(g);
