@@ -6,6 +6,7 @@
 
 static const struct haven_cmd commands[] = {
 	{"version", cmd_version, "print the version"},
+	{"migrate", cmd_migrate, "apply the database schema migrations"},
 };
 
 static void usage(FILE *f)
