@@ -100,7 +100,13 @@ static int conn_ready(struct pg *g, struct pconn *c, char *err, size_t errlen)
 {
 	char m[HAVEN__ERRLEN];
 	if (!c->conn) {
-		c->conn = PQconnectdb(g->url);
+		/* Defaults first: parameters in the URL, expanded from dbname, override them.
+		 * Without a connect timeout an unreachable server would hang the caller for
+		 * the kernel's TCP timeout. */
+		static const char *const keys[] = {"connect_timeout", "application_name", "dbname",
+						   NULL};
+		const char *values[] = {"10", "haven", g->url, NULL};
+		c->conn = PQconnectdbParams(keys, values, 1);
 		if (!c->conn || PQstatus(c->conn) != CONNECTION_OK)
 			goto bad;
 		return conn_setup(c->conn, err, errlen);

@@ -122,15 +122,19 @@ static int stmt_get(struct haven_tx *tx, struct sconn *c, const char *sql, struc
 	uint64_t h = hash_sql(sql);
 	struct cached_stmt *slot = NULL, *victim = NULL;
 	const char *tail = NULL;
-	int rc;
+	int rc, nested = 0;
 
 	ref->stmt = NULL;
 	ref->cached = NULL;
 	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
 		struct cached_stmt *e = &c->cache[i];
 		if (e->sql && e->hash == h && !strcmp(e->sql, sql)) {
-			if (e->in_use)
-				break; /* a nested use of the same text: prepare a fresh one */
+			if (e->in_use) {
+				/* A nested use of the same text (a query inside a row callback):
+				 * a fresh statement, finalized after use. */
+				nested = 1;
+				break;
+			}
 			e->in_use = 1;
 			e->last_used = ++c->tick;
 			ref->stmt = e->stmt;
@@ -151,7 +155,7 @@ static int stmt_get(struct haven_tx *tx, struct sconn *c, const char *sql, struc
 		return haven__tx_fail(tx, HAVEN_EINVAL,
 				      "more than one SQL statement in one call (run them one by one)");
 	}
-	slot = victim;
+	slot = nested ? NULL : victim;
 	if (slot) {
 		char *copy = strdup(sql);
 		if (copy) {

@@ -131,6 +131,7 @@ enum haven_store_kind haven_tx_kind(const struct haven_tx *tx)
 int haven_store_write(struct haven_store *s, haven_tx_fn fn, void *arg)
 {
 	char err[HAVEN__ERRLEN] = "";
+	HAVEN_ASSERT(s && fn);
 	if (haven__in_closure)
 		return set_last_error(HAVEN_EINVAL,
 				      "haven_store_write called inside a store closure");
@@ -141,6 +142,7 @@ int haven_store_write(struct haven_store *s, haven_tx_fn fn, void *arg)
 int haven_store_read(struct haven_store *s, haven_tx_fn fn, void *arg)
 {
 	char err[HAVEN__ERRLEN] = "";
+	HAVEN_ASSERT(s && fn);
 	if (haven__in_closure)
 		return set_last_error(HAVEN_EINVAL,
 				      "haven_store_read called inside a store closure");

@@ -721,3 +721,82 @@ TEST(store_pg_reconnect)
 	ASSERT_OK(haven_store_ping(s));
 	haven_store_destroy(&s);
 }
+
+/* ---- Two stores on one database (two processes, in effect) ---- */
+
+struct two_arg {
+	struct haven_store *s;
+	int thread;
+	int unexpected;
+	char lasterr[HAVEN__ERRLEN];
+};
+
+static void *two_writer(void *p)
+{
+	struct two_arg *a = p;
+	for (int i = 0; i < 100; i++) {
+		struct one_write w = {a->thread, i, 0};
+		if (haven_store_write(a->s, write_one, &w)) {
+			a->unexpected++;
+			snprintf(a->lasterr, sizeof(a->lasterr), "%s", haven_store_last_error());
+		}
+	}
+	return NULL;
+}
+
+TEST(store_two_stores_one_database)
+{
+	char url[600];
+	struct haven_store *a = open_fresh(url, sizeof(url), NULL), *b = NULL;
+	ASSERT_OK(haven_store_write(a, create_items, NULL));
+	ASSERT_OK(haven_store_open(url, NULL, &b));
+	pthread_t tid[6];
+	struct two_arg args[6];
+	for (int t = 0; t < 6; t++) {
+		args[t] = (struct two_arg){t % 2 ? a : b, t, 0, ""};
+		ASSERT_OK(pthread_create(&tid[t], NULL, two_writer, &args[t]));
+	}
+	for (int t = 0; t < 6; t++)
+		pthread_join(tid[t], NULL);
+	for (int t = 0; t < 6; t++)
+		if (args[t].unexpected)
+			haven_test_fail(__FILE__, __LINE__, "writer %d: %d failures: %s", t,
+					args[t].unexpected, args[t].lasterr);
+	ASSERT_EQ(items_count(a), 600);
+	ASSERT_EQ(items_count(b), 600);
+	haven_store_destroy(&a);
+	haven_store_destroy(&b);
+}
+
+/* A query inside a row callback may reuse the same SQL text. */
+static int inner_row(const struct haven_row *row, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int outer_row(const struct haven_row *row, void *arg)
+{
+	struct haven_tx *tx = ((void **)arg)[0];
+	int *n = ((void **)arg)[1];
+	return haven_tx_query(tx, "SELECT k FROM items ORDER BY k", NULL, 0, inner_row, n);
+}
+
+static int nested_query(struct haven_tx *tx, void *arg)
+{
+	void *ctx[2] = {tx, arg};
+	return haven_tx_query(tx, "SELECT k FROM items ORDER BY k", NULL, 0, outer_row, ctx);
+}
+
+TEST(store_nested_query_same_sql)
+{
+	struct haven_store *s = open_items(NULL);
+	int n = 0;
+	ASSERT_OK(haven_store_write(s, insert_three, NULL));
+	ASSERT_OK(haven_store_read(s, nested_query, &n));
+	ASSERT_EQ(n, 9);
+	n = 0;
+	ASSERT_OK(haven_store_read(s, nested_query, &n));
+	ASSERT_EQ(n, 9);
+	haven_store_destroy(&s);
+}
