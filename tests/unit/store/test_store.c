@@ -800,3 +800,134 @@ TEST(store_nested_query_same_sql)
 	ASSERT_EQ(n, 9);
 	haven_store_destroy(&s);
 }
+
+/* ---- One group, some closures failing (deterministic on SQLite) ---- */
+
+static int slow_gate(struct haven_tx *tx, void *arg)
+{
+	/* Holds the writer so the next writes queue up and form one group. */
+	usleep(300 * 1000);
+	return haven_tx_exec(tx, "INSERT INTO items (k) VALUES ('gate')", NULL, 0, NULL);
+}
+
+static void *gate_thread(void *p)
+{
+	struct haven_store *s = p;
+	if (haven_store_write(s, slow_gate, NULL))
+		return p;
+	return NULL;
+}
+
+struct queued_arg {
+	struct haven_store *s;
+	struct one_write w;
+	int rc;
+	char err[HAVEN__ERRLEN];
+};
+
+static void *queued_writer(void *p)
+{
+	struct queued_arg *a = p;
+	a->rc = haven_store_write(a->s, write_one, &a->w);
+	snprintf(a->err, sizeof(a->err), "%s", haven_store_last_error());
+	return NULL;
+}
+
+TEST(store_group_with_failures_commits_the_rest)
+{
+	struct haven_store *s = open_items(NULL);
+	struct haven_store_stats before, after;
+	pthread_t gate, tid[12];
+	struct queued_arg args[12];
+	void *gate_rc = NULL;
+
+	haven_store_stats(s, &before);
+	ASSERT_OK(pthread_create(&gate, NULL, gate_thread, s));
+	usleep(50 * 1000); /* the gate closure is running */
+	for (int t = 0; t < 12; t++) {
+		args[t] = (struct queued_arg){s, {100 + t, 0, t % 3 == 1}, -99, ""};
+		ASSERT_OK(pthread_create(&tid[t], NULL, queued_writer, &args[t]));
+	}
+	for (int t = 0; t < 12; t++)
+		pthread_join(tid[t], NULL);
+	pthread_join(gate, &gate_rc);
+	ASSERT(gate_rc == NULL);
+	haven_store_stats(s, &after);
+	for (int t = 0; t < 12; t++) {
+		ASSERT_EQ(args[t].rc, args[t].w.fail ? HAVEN_EINVAL : 0);
+		ASSERT_OK(haven_store_read(s, check_key, &args[t].w));
+	}
+	ASSERT_EQ(items_count(s), 1 + 8);
+	ASSERT_EQ(after.writes - before.writes, 1 + 8);
+	ASSERT_EQ(after.write_errors - before.write_errors, 4);
+	if (haven_store_kind(s) == HAVEN_STORE_SQLITE)
+		/* The gate's transaction, then all twelve queued closures in one. */
+		ASSERT_EQ(after.transactions - before.transactions, 2);
+	haven_store_destroy(&s);
+}
+
+/* ---- A failing COMMIT fails every closure of its group ---- */
+
+static int create_deferred(struct haven_tx *tx, void *arg)
+{
+	int rc = haven_tx_exec(tx, "CREATE TABLE parent (id BIGINT PRIMARY KEY)", NULL, 0, NULL);
+	if (!rc)
+		rc = haven_tx_exec(tx,
+				   "CREATE TABLE child (pid BIGINT REFERENCES parent(id) "
+				   "DEFERRABLE INITIALLY DEFERRED)",
+				   NULL, 0, NULL);
+	return rc;
+}
+
+static int orphan_child(struct haven_tx *tx, void *arg)
+{
+	/* Accepted now, refused at COMMIT: the constraint is deferred. */
+	return haven_tx_exec(tx, "INSERT INTO child (pid) VALUES (424242)", NULL, 0, NULL);
+}
+
+static void *orphan_thread(void *p)
+{
+	struct queued_arg *a = p;
+	a->rc = haven_store_write(a->s, orphan_child, NULL);
+	return NULL;
+}
+
+TEST(store_commit_failure_fails_the_group)
+{
+	struct haven_store *s = open_items(NULL);
+	pthread_t gate, tid[4], orphan;
+	struct queued_arg args[4], oa = {s, {0, 0, 0}, -99, ""};
+	void *gate_rc = NULL;
+
+	ASSERT_OK(haven_store_write(s, create_deferred, NULL));
+	ASSERT_OK(pthread_create(&gate, NULL, gate_thread, s));
+	usleep(50 * 1000);
+	for (int t = 0; t < 4; t++) {
+		args[t] = (struct queued_arg){s, {200 + t, 0, 0}, -99, ""};
+		ASSERT_OK(pthread_create(&tid[t], NULL, queued_writer, &args[t]));
+	}
+	ASSERT_OK(pthread_create(&orphan, NULL, orphan_thread, &oa));
+	for (int t = 0; t < 4; t++)
+		pthread_join(tid[t], NULL);
+	pthread_join(orphan, NULL);
+	pthread_join(gate, &gate_rc);
+	ASSERT(gate_rc == NULL);
+	ASSERT(oa.rc != 0);
+	if (haven_store_kind(s) == HAVEN_STORE_SQLITE) {
+		/* They shared the orphan's transaction: none of them is durable. */
+		for (int t = 0; t < 4; t++) {
+			ASSERT(args[t].rc != 0);
+			ASSERT_CONTAINS(args[t].err, "commit failed");
+		}
+		ASSERT_EQ(items_count(s), 1);
+	} else {
+		/* On PostgreSQL each write is its own transaction. */
+		for (int t = 0; t < 4; t++)
+			ASSERT_OK(args[t].rc);
+		ASSERT_EQ(items_count(s), 5);
+	}
+	/* The store goes on working. */
+	struct one_write w = {300, 0, 0};
+	ASSERT_OK(haven_store_write(s, write_one, &w));
+	haven_store_destroy(&s);
+}
