@@ -7,12 +7,11 @@
 #include "store/store.h"
 
 static const char usage_text[] =
-	"usage: haven migrate [--db URL] [--status]\n\n"
-	"Applies every schema migration newer than the database's version, each in its own\n"
-	"transaction; running it again does nothing.\n\n"
-	"  --db URL    sqlite:PATH or postgresql://USER@HOST[:PORT]/DB (default " HAVEN_DEFAULT_DB
-	")\n"
-	"  --status    print the database's schema version and this build's, change nothing\n";
+    "usage: haven migrate [--db URL] [--status]\n\n"
+    "Applies every schema migration newer than the database's version, each in its own\n"
+    "transaction; running it again does nothing.\n\n"
+    "  --db URL    sqlite:PATH or postgresql://USER@HOST[:PORT]/DB (default " HAVEN_DEFAULT_DB ")\n"
+    "  --status    print the database's schema version and this build's, change nothing\n";
 
 int cmd_migrate(int argc, char **argv)
 {
@@ -32,7 +31,8 @@ int cmd_migrate(int argc, char **argv)
 		else if (!strcmp(argv[i], "--status"))
 			status_only = 1;
 		else
-			return haven_cli_usage_error("migrate", "unexpected argument '%s'", argv[i]);
+			return haven_cli_usage_error("migrate", "unexpected argument '%s'",
+			                             argv[i]);
 	}
 	if (haven_store_open(url, NULL, &s)) {
 		rc = haven_cli_fail("cannot open the database: %s", haven_store_last_error());

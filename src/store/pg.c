@@ -104,7 +104,7 @@ static int conn_ready(struct pg *g, struct pconn *c, char *err, size_t errlen)
 		 * Without a connect timeout an unreachable server would hang the caller for
 		 * the kernel's TCP timeout. */
 		static const char *const keys[] = {"connect_timeout", "application_name", "dbname",
-						   NULL};
+		                                   NULL};
 		const char *values[] = {"10", "haven", g->url, NULL};
 		c->conn = PQconnectdbParams(keys, values, 1);
 		if (!c->conn || PQstatus(c->conn) != CONNECTION_OK)
@@ -311,7 +311,8 @@ static int decode_bytea(const char *v, size_t n, struct haven_buf *out)
 		if (v[i] == '\\' && i + 1 < n && v[i + 1] == '\\') {
 			i++;
 		} else if (v[i] == '\\' && i + 3 < n && v[i + 1] >= '0' && v[i + 1] <= '3') {
-			b = (uint8_t)((v[i + 1] - '0') << 6 | (v[i + 2] - '0') << 3 | (v[i + 3] - '0'));
+			b = (uint8_t)((v[i + 1] - '0') << 6 | (v[i + 2] - '0') << 3 |
+			              (v[i + 3] - '0'));
 			i += 3;
 		}
 		rc = haven_buf_append(out, &b, 1);
@@ -342,13 +343,13 @@ static const void *row_blob(const struct haven_row *r, int col, size_t *len)
 }
 
 static const struct haven__row_ops pg_row_ops = {
-	row_count, row_is_null, row_int, row_text, row_blob,
+    row_count, row_is_null, row_int, row_text, row_blob,
 };
 
 /* ---- Statements ---- */
 
 static int run(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-	       size_t nparams, int64_t *changes, haven_row_fn fn, void *arg)
+               size_t nparams, int64_t *changes, haven_row_fn fn, void *arg)
 {
 	PGconn *conn = tx->conn;
 	struct haven_buf text;
@@ -371,8 +372,8 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 		goto out;
 	if (count != nparams) {
 		rc = haven__tx_fail(tx, HAVEN_EINVAL,
-				    "the statement has %zu parameters but %zu were given", count,
-				    nparams);
+		                    "the statement has %zu parameters but %zu were given", count,
+		                    nparams);
 		goto out;
 	}
 	if (nparams > 65535) {
@@ -410,7 +411,8 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 			/* Type left to the server (unknown), so text compares with any column. */
 			if (p->len && memchr(p->p, 0, p->len)) {
 				rc = haven__tx_fail(tx, HAVEN_EINVAL,
-						    "text parameter %zu contains a zero byte", i + 1);
+				                    "text parameter %zu contains a zero byte",
+				                    i + 1);
 				goto out;
 			}
 			if (p->len)
@@ -421,8 +423,8 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 			break;
 		case HAVEN_PARAM_BLOB:
 			if (p->len > INT32_MAX) {
-				rc = haven__tx_fail(tx, HAVEN_ELIMIT, "blob parameter %zu too large",
-						    i + 1);
+				rc = haven__tx_fail(tx, HAVEN_ELIMIT,
+				                    "blob parameter %zu too large", i + 1);
 				goto out;
 			}
 			types[i] = BYTEAOID;
@@ -432,7 +434,7 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 			break;
 		default:
 			rc = haven__tx_fail(tx, HAVEN_EINVAL, "parameter %zu has an unknown type",
-					    i + 1);
+			                    i + 1);
 			goto out;
 		}
 	}
@@ -440,8 +442,8 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 		/* A fresh savepoint before each statement: the previous statement's one is
 		 * released in the same round trip, and COMMIT releases the last. */
 		if (simple(conn, tx->savepoint ? "RELEASE SAVEPOINT haven_stmt; "
-						 "SAVEPOINT haven_stmt"
-					       : "SAVEPOINT haven_stmt")) {
+		                                 "SAVEPOINT haven_stmt"
+		                               : "SAVEPOINT haven_stmt")) {
 			tx->savepoint = 0;
 			rc = map_error(tx, NULL);
 			goto out;
@@ -457,7 +459,7 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 		    simple(conn, "ROLLBACK TO SAVEPOINT haven_stmt")) {
 			tx->savepoint = 0;
 			rc = haven__tx_fail(tx, HAVEN_EDB,
-					    "postgresql: could not undo a failed statement");
+			                    "postgresql: could not undo a failed statement");
 		}
 		goto out;
 	}
@@ -499,13 +501,13 @@ out:
 }
 
 static int pg_exec(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-		   size_t nparams, int64_t *changes)
+                   size_t nparams, int64_t *changes)
 {
 	return run(tx, sql, params, nparams, changes, NULL, NULL);
 }
 
 static int pg_query(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-		    size_t nparams, haven_row_fn fn, void *arg)
+                    size_t nparams, haven_row_fn fn, void *arg)
 {
 	return run(tx, sql, params, nparams, NULL, fn, arg);
 }
@@ -515,7 +517,7 @@ static const struct haven__tx_ops pg_tx_ops = {pg_exec, pg_query};
 /* ---- Transactions ---- */
 
 static int in_transaction(struct haven_store *s, const char *begin, int readonly, haven_tx_fn fn,
-			  void *arg, char *err, size_t errlen)
+                          void *arg, char *err, size_t errlen)
 {
 	struct pg *g = s->impl;
 	struct pconn *c;
@@ -554,7 +556,7 @@ static int in_transaction(struct haven_store *s, const char *begin, int readonly
 	} else if (strcmp(PQcmdStatus(res), "COMMIT")) {
 		/* COMMIT of an aborted transaction answers ROLLBACK. */
 		rc = haven__tx_fail(&tx, HAVEN_EDB,
-				    "commit failed: the transaction had been aborted by an error");
+		                    "commit failed: the transaction had been aborted by an error");
 	}
 out:
 	PQclear(res);
@@ -565,7 +567,7 @@ out:
 }
 
 static int pg_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	(void)flags; /* every write is already a transaction of its own */
 	int rc = in_transaction(s, "BEGIN", 0, fn, arg, err, errlen);
@@ -581,8 +583,8 @@ static int pg_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags,
 static int pg_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen)
 {
 	haven__stat_add(&s->reads, 1);
-	return in_transaction(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 1, fn, arg,
-			      err, errlen);
+	return in_transaction(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 1, fn, arg, err,
+	                      errlen);
 }
 
 /* ---- Opening ---- */
@@ -643,7 +645,7 @@ static int ensure_schema(PGconn *conn, char *err, size_t errlen)
 		return 0;
 	const char *values[1] = {schema};
 	res = PQexecParams(conn, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1,
-			   NULL, values, NULL, NULL, 0);
+	                   NULL, values, NULL, NULL, 0);
 	int exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 	PQclear(res);
 	if (exists)
@@ -723,8 +725,8 @@ static void pg_close(struct haven_store *s)
 }
 
 const struct haven__backend haven__pg_backend = {
-	pg_open,
-	pg_close,
-	pg_write,
-	pg_read,
+    pg_open,
+    pg_close,
+    pg_write,
+    pg_read,
 };

@@ -141,7 +141,8 @@ static int stmt_get(struct haven_tx *tx, struct sconn *c, const char *sql, struc
 			ref->cached = e;
 			return 0;
 		}
-		if (!e->in_use && (!victim || !e->sql || (victim->sql && e->last_used < victim->last_used)))
+		if (!e->in_use &&
+		    (!victim || !e->sql || (victim->sql && e->last_used < victim->last_used)))
 			victim = e;
 	}
 	sqlite3_stmt *stmt = NULL;
@@ -152,8 +153,9 @@ static int stmt_get(struct haven_tx *tx, struct sconn *c, const char *sql, struc
 		return haven__tx_fail(tx, HAVEN_EINVAL, "empty SQL statement");
 	if (tail && !haven__sql_blank(tail)) {
 		sqlite3_finalize(stmt);
-		return haven__tx_fail(tx, HAVEN_EINVAL,
-				      "more than one SQL statement in one call (run them one by one)");
+		return haven__tx_fail(
+		    tx, HAVEN_EINVAL,
+		    "more than one SQL statement in one call (run them one by one)");
 	}
 	slot = nested ? NULL : victim;
 	if (slot) {
@@ -204,12 +206,13 @@ static void conn_close(struct sconn *c)
 }
 
 static int bind_params(struct haven_tx *tx, sqlite3_stmt *stmt, const struct haven_param *p,
-		       size_t n)
+                       size_t n)
 {
 	int want = sqlite3_bind_parameter_count(stmt);
 	if ((size_t)want != n)
 		return haven__tx_fail(tx, HAVEN_EINVAL,
-				      "the statement has %d parameters but %zu were given", want, n);
+		                      "the statement has %d parameters but %zu were given", want,
+		                      n);
 	for (size_t i = 0; i < n; i++) {
 		int col = (int)i + 1, rc = SQLITE_OK;
 		switch (p[i].type) {
@@ -223,16 +226,16 @@ static int bind_params(struct haven_tx *tx, sqlite3_stmt *stmt, const struct hav
 			/* Parameters live for the call only and the statement is reset and
 			 * unbound before returning, so SQLite need not copy them. */
 			rc = sqlite3_bind_text64(stmt, col, p[i].p ? p[i].p : "", p[i].len,
-						 SQLITE_STATIC, SQLITE_UTF8);
+			                         SQLITE_STATIC, SQLITE_UTF8);
 			break;
 		case HAVEN_PARAM_BLOB:
 			/* A NULL pointer would bind SQL NULL; an empty blob stays a blob. */
 			rc = sqlite3_bind_blob64(stmt, col, p[i].p ? p[i].p : "", p[i].len,
-						 SQLITE_STATIC);
+			                         SQLITE_STATIC);
 			break;
 		default:
 			return haven__tx_fail(tx, HAVEN_EINVAL, "parameter %d has an unknown type",
-					      col);
+			                      col);
 		}
 		if (rc != SQLITE_OK)
 			return map_error(tx, sqlite3_db_handle(stmt), rc);
@@ -299,13 +302,13 @@ static const void *row_blob(const struct haven_row *r, int col, size_t *len)
 }
 
 static const struct haven__row_ops sqlite_row_ops = {
-	row_count, row_is_null, row_int, row_text, row_blob,
+    row_count, row_is_null, row_int, row_text, row_blob,
 };
 
 /* ---- Statements ---- */
 
 static int run(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-	       size_t nparams, int64_t *changes, haven_row_fn fn, void *arg)
+               size_t nparams, int64_t *changes, haven_row_fn fn, void *arg)
 {
 	struct sconn *c = tx->conn;
 	struct stmt_ref ref;
@@ -342,13 +345,13 @@ out:
 }
 
 static int sq_exec(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-		   size_t nparams, int64_t *changes)
+                   size_t nparams, int64_t *changes)
 {
 	return run(tx, sql, params, nparams, changes, NULL, NULL);
 }
 
 static int sq_query(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-		    size_t nparams, haven_row_fn fn, void *arg)
+                    size_t nparams, haven_row_fn fn, void *arg)
 {
 	return run(tx, sql, params, nparams, NULL, fn, arg);
 }
@@ -387,11 +390,12 @@ static int begin_immediate(struct haven_tx *tx)
 	for (;;) {
 		int rc = control(tx, "BEGIN IMMEDIATE");
 		if (rc != HAVEN_EBUSY || waited >= WRITE_LOCK_PATIENCE_MS)
-			return rc == HAVEN_EBUSY ? haven__tx_fail(tx, rc,
-								  "sqlite: another process kept the "
-								  "database write lock for over a "
-								  "minute")
-						 : rc;
+			return rc == HAVEN_EBUSY
+			           ? haven__tx_fail(tx, rc,
+			                            "sqlite: another process kept the "
+			                            "database write lock for over a "
+			                            "minute")
+			           : rc;
 		sleep_ms(10);
 		waited += 10 + tx->store->busy_timeout_ms;
 	}
@@ -440,7 +444,7 @@ static void run_group(struct sq *q, struct write_req **group, int n)
 			/* SQLite rolled the whole transaction back (disk full, I/O error):
 			 * every closure that shared it lost its changes. */
 			snprintf(msg, sizeof(msg), "sqlite: the transaction was rolled back: %s",
-				 sqlite3_errmsg(db));
+			         sqlite3_errmsg(db));
 			for (int j = start; j < i; j++)
 				if (group[j]->rc == 0)
 					req_fail(group[j], HAVEN_EDB, msg);
@@ -533,7 +537,7 @@ static void *writer_main(void *p)
 }
 
 static int sq_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	struct sq *q = s->impl;
 	struct write_req r;
@@ -617,11 +621,11 @@ out:
 static int open_conn(struct sq *q, struct sconn *c, int readonly, char *err, size_t errlen)
 {
 	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-		    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	            SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	int rc = sqlite3_open_v2(q->path, &c->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "sqlite: cannot open '%s': %s", q->path,
-			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		         c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 		return (rc & 0xff) == SQLITE_CANTOPEN ? HAVEN_EIO : HAVEN_EDB;
 	}
 	sqlite3_busy_timeout(c->db, q->store->busy_timeout_ms);
@@ -631,7 +635,7 @@ static int open_conn(struct sq *q, struct sconn *c, int readonly, char *err, siz
 
 /* Runs a PRAGMA and copies its first result column (if any) into out. */
 static int pragma(struct sq *q, struct sconn *c, const char *sql, char *out, size_t outlen,
-		  char *err, size_t errlen)
+                  char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
@@ -648,12 +652,12 @@ static int pragma(struct sq *q, struct sconn *c, const char *sql, char *out, siz
 		int base = rc & 0xff;
 		if (base == SQLITE_NOTADB || base == SQLITE_CORRUPT) {
 			snprintf(err, errlen,
-				 "sqlite: '%s' is not a SQLite database or is corrupt (%s)",
-				 q->path, sqlite3_errmsg(c->db));
+			         "sqlite: '%s' is not a SQLite database or is corrupt (%s)",
+			         q->path, sqlite3_errmsg(c->db));
 			rc = HAVEN_ECORRUPT;
 		} else {
 			snprintf(err, errlen, "sqlite: '%s': %s failed: %s", q->path, sql,
-				 sqlite3_errmsg(c->db));
+			         sqlite3_errmsg(c->db));
 			rc = (base == SQLITE_BUSY) ? HAVEN_EBUSY : HAVEN_EDB;
 		}
 	}
@@ -676,7 +680,8 @@ static int check_path(const char *path, char *err, size_t errlen)
 		int missing = stat(dir, &st) != 0, notdir = !missing && !S_ISDIR(st.st_mode);
 		if (missing || notdir)
 			snprintf(err, errlen, "sqlite: directory '%s' %s", dir,
-				 missing ? "does not exist (create it first)" : "is not a directory");
+			         missing ? "does not exist (create it first)"
+			                 : "is not a directory");
 		free(dir);
 		if (missing || notdir)
 			return missing ? HAVEN_ENOTFOUND : HAVEN_EINVAL;
@@ -698,13 +703,15 @@ static int sq_open(struct haven_store *s, const char *url, char *err, size_t err
 	int rc;
 
 	if (!*path) {
-		snprintf(err, errlen, "sqlite URL has no path (expected sqlite:PATH, e.g. "
-				      "sqlite:var/haven.db)");
+		snprintf(err, errlen,
+		         "sqlite URL has no path (expected sqlite:PATH, e.g. "
+		         "sqlite:var/haven.db)");
 		return HAVEN_EINVAL;
 	}
 	if (!strcmp(path, ":memory:") || !strncmp(path, "file:", 5)) {
-		snprintf(err, errlen, "sqlite: in-memory and URI databases are not supported "
-				      "(give a file path)");
+		snprintf(err, errlen,
+		         "sqlite: in-memory and URI databases are not supported "
+		         "(give a file path)");
 		return HAVEN_EUNSUPPORTED;
 	}
 	rc = check_path(path, err, errlen);
@@ -736,7 +743,7 @@ static int sq_open(struct haven_store *s, const char *url, char *err, size_t err
 		goto out;
 	if (strcmp(mode, "wal")) {
 		snprintf(err, errlen, "sqlite: '%s' could not switch to WAL mode (mode is %s)",
-			 path, mode);
+		         path, mode);
 		rc = HAVEN_EDB;
 		goto out;
 	}
@@ -746,7 +753,7 @@ static int sq_open(struct haven_store *s, const char *url, char *err, size_t err
 		rc = pragma(q, &q->wconn, "PRAGMA foreign_keys=ON", NULL, 0, err, errlen);
 	if (!rc)
 		rc = pragma(q, &q->wconn, "SELECT count(*) FROM sqlite_master", NULL, 0, err,
-			    errlen);
+		            errlen);
 	if (rc)
 		goto out;
 
@@ -802,8 +809,8 @@ static void sq_close(struct haven_store *s)
 }
 
 const struct haven__backend haven__sqlite_backend = {
-	sq_open,
-	sq_close,
-	sq_write,
-	sq_read,
+    sq_open,
+    sq_close,
+    sq_write,
+    sq_read,
 };

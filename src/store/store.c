@@ -51,7 +51,7 @@ int haven__tx_fail(struct haven_tx *tx, int rc, const char *fmt, ...)
 /* ---- Opening and closing ---- */
 
 int haven_store_open(const char *url, const struct haven_store_options *opt,
-		     struct haven_store **out)
+                     struct haven_store **out)
 {
 	char err[HAVEN__ERRLEN] = "";
 	struct haven_store *s = NULL;
@@ -63,8 +63,9 @@ int haven_store_open(const char *url, const struct haven_store_options *opt,
 	last_error[0] = '\0';
 	if (!url || !*url) {
 		rc = HAVEN_EINVAL;
-		snprintf(err, sizeof(err), "empty database URL (expected sqlite:PATH or "
-					   "postgresql://USER@HOST/DB)");
+		snprintf(err, sizeof(err),
+		         "empty database URL (expected sqlite:PATH or "
+		         "postgresql://USER@HOST/DB)");
 		goto out;
 	}
 	if (!strncmp(url, "sqlite:", 7)) {
@@ -78,9 +79,9 @@ int haven_store_open(const char *url, const struct haven_store_options *opt,
 		size_t n = strcspn(url, ":/");
 		rc = HAVEN_EINVAL;
 		snprintf(err, sizeof(err),
-			 "unsupported database URL scheme '%.*s' (expected sqlite:PATH or "
-			 "postgresql://USER@HOST/DB)",
-			 (int)(n > 32 ? 32 : n), url);
+		         "unsupported database URL scheme '%.*s' (expected sqlite:PATH or "
+		         "postgresql://USER@HOST/DB)",
+		         (int)(n > 32 ? 32 : n), url);
 		goto out;
 	}
 	s = haven_calloc(1, sizeof(*s));
@@ -91,10 +92,11 @@ int haven_store_open(const char *url, const struct haven_store_options *opt,
 	s->kind = kind;
 	s->be = be;
 	s->read_pool = opt && opt->read_pool > 0 ? opt->read_pool
-			: kind == HAVEN_STORE_PG ? DEFAULT_PG_POOL : DEFAULT_READ_POOL;
+	               : kind == HAVEN_STORE_PG  ? DEFAULT_PG_POOL
+	                                         : DEFAULT_READ_POOL;
 	s->group_max = opt && opt->group_max > 0 ? opt->group_max : DEFAULT_GROUP_MAX;
 	s->busy_timeout_ms =
-		opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : DEFAULT_BUSY_TIMEOUT_MS;
+	    opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : DEFAULT_BUSY_TIMEOUT_MS;
 	rc = be->open(s, url, err, sizeof(err));
 	if (rc) {
 		free(s);
@@ -134,7 +136,7 @@ int haven_store_write(struct haven_store *s, haven_tx_fn fn, void *arg)
 	HAVEN_ASSERT(s && fn);
 	if (haven__in_closure)
 		return set_last_error(HAVEN_EINVAL,
-				      "haven_store_write called inside a store closure");
+		                      "haven_store_write called inside a store closure");
 	int rc = s->be->write(s, fn, arg, 0, err, sizeof(err));
 	return set_last_error(rc, err);
 }
@@ -145,13 +147,13 @@ int haven_store_read(struct haven_store *s, haven_tx_fn fn, void *arg)
 	HAVEN_ASSERT(s && fn);
 	if (haven__in_closure)
 		return set_last_error(HAVEN_EINVAL,
-				      "haven_store_read called inside a store closure");
+		                      "haven_store_read called inside a store closure");
 	int rc = s->be->read(s, fn, arg, err, sizeof(err));
 	return set_last_error(rc, err);
 }
 
 int haven_tx_exec(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-		  size_t nparams, int64_t *changes)
+                  size_t nparams, int64_t *changes)
 {
 	if (changes)
 		*changes = 0;
@@ -160,7 +162,7 @@ int haven_tx_exec(struct haven_tx *tx, const char *sql, const struct haven_param
 }
 
 int haven_tx_query(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-		   size_t nparams, haven_row_fn fn, void *arg)
+                   size_t nparams, haven_row_fn fn, void *arg)
 {
 	tx->errmsg[0] = '\0';
 	return tx->ops->query(tx, sql, params, nparams, fn, arg);
@@ -182,7 +184,7 @@ static int query_int_row(const struct haven_row *row, void *arg)
 }
 
 int haven_tx_query_int(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-		       size_t nparams, int64_t *out)
+                       size_t nparams, int64_t *out)
 {
 	struct query_int q = {0, 0};
 	int rc = haven_tx_query(tx, sql, params, nparams, query_int_row, &q);
@@ -318,8 +320,7 @@ size_t haven__sql_skip(const char *sql, size_t i)
 	return i;
 }
 
-int haven__sql_split(const char *sql, int (*fn)(const char *stmt, size_t len, void *arg),
-		     void *arg)
+int haven__sql_split(const char *sql, int (*fn)(const char *stmt, size_t len, void *arg), void *arg)
 {
 	size_t start = 0, i = 0;
 	for (;;) {
@@ -376,11 +377,10 @@ int haven__sql_blank(const char *sql)
 
 /* ---- Migrations ---- */
 
-static const char schema_migrations_sql[] =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	"  version INTEGER PRIMARY KEY,"
-	"  name TEXT NOT NULL,"
-	"  applied_at BIGINT NOT NULL)";
+static const char schema_migrations_sql[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                            "  version INTEGER PRIMARY KEY,"
+                                            "  name TEXT NOT NULL,"
+                                            "  applied_at BIGINT NOT NULL)";
 
 static int table_exists(struct haven_tx *tx, int *exists)
 {
@@ -388,14 +388,14 @@ static int table_exists(struct haven_tx *tx, int *exists)
 	int rc;
 	if (tx->kind == HAVEN_STORE_SQLITE)
 		rc = haven_tx_query_int(tx,
-					"SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-					"AND name = 'schema_migrations'",
-					NULL, 0, &n);
+		                        "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+		                        "AND name = 'schema_migrations'",
+		                        NULL, 0, &n);
 	else
 		rc = haven_tx_query_int(tx,
-					"SELECT CASE WHEN to_regclass('schema_migrations') IS NULL "
-					"THEN 0 ELSE 1 END",
-					NULL, 0, &n);
+		                        "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL "
+		                        "THEN 0 ELSE 1 END",
+		                        NULL, 0, &n);
 	*exists = n > 0;
 	return rc;
 }
@@ -408,8 +408,8 @@ static int current_version(struct haven_tx *tx, int *version)
 	int rc = table_exists(tx, &exists);
 	if (rc || !exists)
 		return rc;
-	rc = haven_tx_query_int(tx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-				NULL, 0, &v);
+	rc = haven_tx_query_int(tx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", NULL,
+	                        0, &v);
 	if (rc == 0)
 		*version = (int)v;
 	return rc;
@@ -472,14 +472,14 @@ static int migrate_fn(struct haven_tx *tx, void *arg)
 	if (rc) {
 		haven_strlcpy(first_err, tx->errmsg, sizeof(first_err));
 		return haven__tx_fail(tx, rc, "migration %d (%s): %s", m->version, m->name,
-				      first_err[0] ? first_err : haven_strerror(rc));
+		                      first_err[0] ? first_err : haven_strerror(rc));
 	}
 	struct haven_param p[3] = {HAVEN_P_INT(m->version), HAVEN_P_TEXT(m->name),
-				   HAVEN_P_INT(haven_now_ms())};
+	                           HAVEN_P_INT(haven_now_ms())};
 	rc = haven_tx_exec(tx,
-			   "INSERT INTO schema_migrations (version, name, applied_at) "
-			   "VALUES (?, ?, ?)",
-			   p, 3, NULL);
+	                   "INSERT INTO schema_migrations (version, name, applied_at) "
+	                   "VALUES (?, ?, ?)",
+	                   p, 3, NULL);
 	if (rc == 0)
 		step->ran = 1;
 	return rc;
@@ -499,9 +499,9 @@ int haven_store_migrate(struct haven_store *s, int *applied)
 		return rc;
 	if (version > haven_store_latest_version()) {
 		snprintf(err, sizeof(err),
-			 "the database schema is version %d, newer than this build knows (%d); "
-			 "upgrade Haven",
-			 version, haven_store_latest_version());
+		         "the database schema is version %d, newer than this build knows (%d); "
+		         "upgrade Haven",
+		         version, haven_store_latest_version());
 		return set_last_error(HAVEN_EUNSUPPORTED, err);
 	}
 	for (size_t i = 0; i < n; i++) {

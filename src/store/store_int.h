@@ -28,9 +28,9 @@ const struct haven__migration *haven__migrations(size_t *count);
 
 struct haven__tx_ops {
 	int (*exec)(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-		    size_t nparams, int64_t *changes);
+	            size_t nparams, int64_t *changes);
 	int (*query)(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-		     size_t nparams, haven_row_fn fn, void *arg);
+	             size_t nparams, haven_row_fn fn, void *arg);
 };
 
 struct haven__row_ops {
@@ -47,7 +47,7 @@ struct haven_tx {
 	struct haven_store *store;
 	enum haven_store_kind kind;
 	int readonly;
-	void *conn; /* the backend's connection object */
+	void *conn;    /* the backend's connection object */
 	int savepoint; /* PostgreSQL: the per-statement savepoint is established */
 	char errmsg[HAVEN__ERRLEN];
 };
@@ -66,7 +66,7 @@ struct haven__backend {
 	void (*close)(struct haven_store *s);
 	/* Runs fn in a durable write transaction; on failure fills err. */
 	int (*write)(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
-		     size_t errlen);
+	             size_t errlen);
 	int (*read)(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen);
 };
 
@@ -97,7 +97,7 @@ size_t haven__sql_skip(const char *sql, size_t i);
 /* Calls fn for each statement of a ';'-separated script, trimmed, skipping empty ones;
  * stops at and returns fn's first non-zero result. */
 int haven__sql_split(const char *sql, int (*fn)(const char *stmt, size_t len, void *arg),
-		     void *arg);
+                     void *arg);
 /* 1 when sql[0..] holds nothing but white space, ';' and comments. */
 int haven__sql_blank(const char *sql);
 
