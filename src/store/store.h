@@ -62,10 +62,11 @@ struct haven_param {
 #define HAVEN_P_BLOB(b, n) ((struct haven_param){.type = HAVEN_PARAM_BLOB, .p = (b), .len = (n)})
 #define HAVEN_P_NULL ((struct haven_param){.type = HAVEN_PARAM_NULL})
 
+/* NULL options, or 0 in a field, mean the default. */
 struct haven_store_options {
-	int read_pool;        /* read connections (SQLite) / total connections (PG); 0 = default */
-	int group_max;        /* most closures in one group-committed transaction; 0 = default */
-	int busy_timeout_ms;  /* SQLite busy timeout for readers; 0 = default */
+	int read_pool;        /* read connections (SQLite, default 4) / all connections (PG, 8) */
+	int group_max;        /* most closures in one group-committed transaction (64) */
+	int busy_timeout_ms;  /* SQLite busy timeout, per attempt (5000) */
 };
 
 /* Opens the store named by url. *out is NULL on failure (haven_store_last_error() then
