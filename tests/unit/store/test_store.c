@@ -5,9 +5,11 @@
  * concurrency, readers beside writers, and clear errors for bad URLs and files.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -931,5 +933,88 @@ TEST(store_commit_failure_fails_the_group)
 	/* The store goes on working. */
 	struct one_write w = {300, 0, 0};
 	ASSERT_OK(haven_store_write(s, write_one, &w));
+	haven_store_destroy(&s);
+}
+
+/* ---- Nothing acknowledged is lost: SIGKILL in the middle of writes ---- */
+
+struct crash_writer {
+	struct haven_store *s;
+	int thread, fd;
+};
+
+static void *crash_writer_main(void *p)
+{
+	struct crash_writer *c = p;
+	for (int i = 0;; i++) {
+		struct one_write w = {c->thread, i, 0};
+		if (haven_store_write(c->s, write_one, &w))
+			break;
+		/* Acknowledged: report it. Pipe writes this small are atomic. */
+		int32_t rec[2] = {c->thread, i};
+		if (write(c->fd, rec, sizeof(rec)) != (ssize_t)sizeof(rec))
+			break;
+	}
+	return NULL;
+}
+
+TEST(store_acknowledged_writes_survive_sigkill)
+{
+	char url[600];
+	struct haven_store *s = open_fresh(url, sizeof(url), NULL);
+	ASSERT_OK(haven_store_write(s, create_items, NULL));
+	haven_store_destroy(&s);
+
+	int fds[2];
+	ASSERT_OK(pipe(fds));
+	fflush(stdout);
+	pid_t pid = fork();
+	ASSERT(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		struct haven_store *cs = NULL;
+		if (haven_store_open(url, NULL, &cs))
+			_exit(3);
+		pthread_t tid[8];
+		struct crash_writer cw[8];
+		for (int t = 0; t < 8; t++) {
+			cw[t] = (struct crash_writer){cs, t, fds[1]};
+			pthread_create(&tid[t], NULL, crash_writer_main, &cw[t]);
+		}
+		for (int t = 0; t < 8; t++)
+			pthread_join(tid[t], NULL);
+		_exit(4); /* not reached: the parent kills us mid-write */
+	}
+	close(fds[1]);
+	int32_t (*acked)[2] = calloc(100000, sizeof(*acked));
+	ASSERT(acked != NULL);
+	size_t n = 0;
+	int killed = 0;
+	for (;;) {
+		ssize_t got = read(fds[0], acked[n], sizeof(acked[n]));
+		if (got != (ssize_t)sizeof(acked[n]))
+			break; /* EOF after the kill */
+		if (++n == 300 && !killed) {
+			kill(pid, SIGKILL);
+			killed = 1;
+		}
+		if (n == 100000)
+			break;
+	}
+	close(fds[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	ASSERT(killed);
+	ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	ASSERT_OK(haven_store_open(url, NULL, &s));
+	for (size_t i = 0; i < n; i++) {
+		struct one_write w = {acked[i][0], acked[i][1], 0};
+		if (haven_store_read(s, check_key, &w))
+			haven_test_fail(__FILE__, __LINE__, "acknowledged write t%d-%d is missing",
+					w.thread, w.seq);
+	}
+	ASSERT(items_count(s) >= (int64_t)n);
+	free(acked);
 	haven_store_destroy(&s);
 }
