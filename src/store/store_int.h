@@ -48,7 +48,7 @@ struct haven_tx {
 	enum haven_store_kind kind;
 	int readonly;
 	void *conn;    /* the backend's connection object */
-	int savepoint; /* PostgreSQL: the per-statement savepoint is established */
+	int savepoint; /* PostgreSQL writes: -1 not begun, 0 begun, 1 a statement savepoint */
 	char errmsg[HAVEN__ERRLEN];
 };
 
