@@ -42,6 +42,7 @@ struct cached_stmt {
 
 struct sconn {
 	sqlite3 *db;
+	char abort_msg[HAVEN__ERRLEN]; /* why SQLite rolled the transaction back */
 	struct cached_stmt cache[STMT_CACHE_SIZE];
 	uint64_t tick;
 	struct sconn *next_free;
@@ -308,13 +309,21 @@ static const struct haven__row_ops sqlite_row_ops = {
 /* ---- Statements ---- */
 
 static int run(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-               size_t nparams, int64_t *changes, haven_row_fn fn, void *arg)
+               size_t nparams, int64_t *changes, haven_row_fn fn, void *arg, int is_control)
 {
 	struct sconn *c = tx->conn;
 	struct stmt_ref ref;
 	int rc, delivered = 0;
 	int patience = tx->store->busy_timeout_ms;
 
+	/* After an error that made SQLite roll the whole transaction back (disk full, I/O
+	 * error), a closure's next statements would run in autocommit mode, each committed
+	 * at once outside the group: refuse them instead. */
+	if (!is_control && !tx->readonly && sqlite3_get_autocommit(c->db))
+		return haven__tx_fail(tx, HAVEN_EDB,
+		                      "sqlite: the transaction was rolled back by an earlier "
+		                      "error: %s",
+		                      c->abort_msg[0] ? c->abort_msg : "unknown");
 	rc = stmt_get(tx, c, sql, &ref);
 	if (rc)
 		return rc;
@@ -327,6 +336,8 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 			break;
 		if (s != SQLITE_ROW) {
 			rc = map_error(tx, c->db, s);
+			if (!is_control && !tx->readonly && sqlite3_get_autocommit(c->db))
+				haven_strlcpy(c->abort_msg, tx->errmsg, sizeof(c->abort_msg));
 			goto out;
 		}
 		if (fn) {
@@ -347,13 +358,13 @@ out:
 static int sq_exec(struct haven_tx *tx, const char *sql, const struct haven_param *params,
                    size_t nparams, int64_t *changes)
 {
-	return run(tx, sql, params, nparams, changes, NULL, NULL);
+	return run(tx, sql, params, nparams, changes, NULL, NULL, 0);
 }
 
 static int sq_query(struct haven_tx *tx, const char *sql, const struct haven_param *params,
                     size_t nparams, haven_row_fn fn, void *arg)
 {
-	return run(tx, sql, params, nparams, NULL, fn, arg);
+	return run(tx, sql, params, nparams, NULL, fn, arg, 0);
 }
 
 static const struct haven__tx_ops sqlite_tx_ops = {sq_exec, sq_query};
@@ -361,7 +372,7 @@ static const struct haven__tx_ops sqlite_tx_ops = {sq_exec, sq_query};
 /* Runs a control statement (BEGIN, SAVEPOINT, COMMIT, ...) on c. */
 static int control(struct haven_tx *tx, const char *sql)
 {
-	return run(tx, sql, NULL, 0, NULL, NULL, NULL);
+	return run(tx, sql, NULL, 0, NULL, NULL, NULL, 1);
 }
 
 static void tx_init(struct haven_tx *tx, struct sq *q, struct sconn *c, int readonly)
@@ -422,6 +433,7 @@ static void run_group(struct sq *q, struct write_req **group, int n)
 	for (int i = 0; i < n; i++) {
 		struct write_req *r = group[i];
 		if (!active) {
+			q->wconn.abort_msg[0] = '\0';
 			rc = begin_immediate(&tx);
 			if (rc) {
 				for (int j = i; j < n; j++)
@@ -443,8 +455,9 @@ static void run_group(struct sq *q, struct write_req **group, int n)
 		if (sqlite3_get_autocommit(db)) {
 			/* SQLite rolled the whole transaction back (disk full, I/O error):
 			 * every closure that shared it lost its changes. */
-			snprintf(msg, sizeof(msg), "sqlite: the transaction was rolled back: %s",
-			         sqlite3_errmsg(db));
+			snprintf(msg, sizeof(msg),
+			         "sqlite: the transaction was rolled back: %.200s",
+			         q->wconn.abort_msg[0] ? q->wconn.abort_msg : sqlite3_errmsg(db));
 			for (int j = start; j < i; j++)
 				if (group[j]->rc == 0)
 					req_fail(group[j], HAVEN_EDB, msg);
