@@ -17,12 +17,14 @@
  * never reaches the caller as "database is locked".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -699,10 +701,24 @@ static int check_path(const char *path, char *err, size_t errlen)
 		if (missing || notdir)
 			return missing ? HAVEN_ENOTFOUND : HAVEN_EINVAL;
 	}
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "sqlite: '%s' is a directory, not a database file", path);
-		return HAVEN_EINVAL;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "sqlite: '%s' is a directory, not a database file",
+			         path);
+			return HAVEN_EINVAL;
+		}
+		return 0;
 	}
+	/* A new database is created readable by its owner only: it holds account data, and
+	 * SQLite gives the -wal and -shm files the database file's permissions. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST) {
+		int e = errno;
+		snprintf(err, errlen, "sqlite: cannot create '%s': %s", path, strerror(e));
+		return haven_err_from_errno(e);
+	}
+	if (fd >= 0)
+		close(fd);
 	return 0;
 }
 

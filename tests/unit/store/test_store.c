@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1098,5 +1099,22 @@ TEST(store_disk_full_in_a_group)
 	ASSERT_OK(haven_store_write(s, restore_page_limit, NULL));
 	struct one_write w = {499, 0, 0};
 	ASSERT_OK(haven_store_write(s, write_one, &w));
+	haven_store_destroy(&s);
+}
+
+TEST(store_sqlite_file_is_private)
+{
+	const char *path = haven_test_tmpfile("private.db");
+	char url[600], wal[600];
+	struct stat st;
+	struct haven_store *s = NULL;
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	ASSERT_OK(haven_store_open(url, NULL, &s));
+	ASSERT_OK(haven_store_migrate(s, NULL));
+	ASSERT_OK(stat(path, &st));
+	ASSERT_EQ(st.st_mode & 0777, 0600);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ASSERT_OK(stat(wal, &st));
+	ASSERT_EQ(st.st_mode & 0777, 0600);
 	haven_store_destroy(&s);
 }
