@@ -15,9 +15,13 @@
  *    thread that runs many callers' closures in one transaction and one fsync (group
  *    commit); each closure runs inside its own SAVEPOINT, so one caller's failure rolls
  *    back only its own changes. A closure may therefore run while other callers' work
- *    shares its transaction: it must not keep pointers into rows after returning, and
- *    must not call haven_store_write/read itself (that would deadlock).
- *  - haven_store_read() runs fn in a read-only snapshot (a pooled read connection).
+ *    shares its transaction: it must not keep pointers into rows after returning, must
+ *    not call haven_store_write/read itself (that would deadlock; the store refuses it
+ *    with HAVEN_EINVAL), must not run BEGIN/COMMIT/SAVEPOINT itself, and should be quick
+ *    (every other writer waits for it). On SQLite the closure runs on the store's writer
+ *    thread, not the caller's: it must not rely on thread-local state of the caller.
+ *  - haven_store_read() runs fn in a read-only snapshot (a pooled read connection), on
+ *    the calling thread.
  * Writers never see "database is locked": the backend serialises and retries internally.
  *
  * Ownership: the store owns connections and statements. Row accessors return pointers
