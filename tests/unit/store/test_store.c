@@ -1118,3 +1118,35 @@ TEST(store_sqlite_file_is_private)
 	ASSERT_EQ(st.st_mode & 0777, 0600);
 	haven_store_destroy(&s);
 }
+
+/* PostgreSQL quotes bad input in data-exception messages; the store cuts it off. */
+static int bad_integer_text(struct haven_tx *tx, void *arg)
+{
+	struct haven_param p[1] = {HAVEN_P_TEXT("secret-value-123")};
+	int rc = haven_tx_exec(tx, "INSERT INTO items (k, i) VALUES ('x', ?)", p, 1, NULL);
+	ASSERT_EQ(rc, HAVEN_EDB);
+	ASSERT(strstr(haven_tx_errmsg(tx), "secret-value") == NULL);
+	ASSERT_CONTAINS(haven_tx_errmsg(tx), "invalid input syntax");
+	/* The failed statement undid only itself: the transaction goes on. */
+	return haven_tx_exec(tx, "INSERT INTO items (k, i) VALUES ('y', 1)", NULL, 0, NULL);
+}
+
+static int text_with_zero_byte(struct haven_tx *tx, void *arg)
+{
+	struct haven_param p[1] = {HAVEN_P_TEXTN("a\0b", 3)};
+	return haven_tx_exec(tx, "INSERT INTO items (k) VALUES (?)", p, 1, NULL);
+}
+
+TEST(store_pg_errors_hide_values)
+{
+	struct haven_store *s = open_items(NULL);
+	if (haven_store_kind(s) != HAVEN_STORE_PG) {
+		haven_store_destroy(&s);
+		return; /* SQLite stores text in an integer column and names no values */
+	}
+	ASSERT_OK(haven_store_write(s, bad_integer_text, NULL));
+	ASSERT_EQ(items_count(s), 1);
+	ASSERT_EQ(haven_store_write(s, text_with_zero_byte, NULL), HAVEN_EINVAL);
+	ASSERT_CONTAINS(haven_store_last_error(), "zero byte");
+	haven_store_destroy(&s);
+}
