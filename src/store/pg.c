@@ -89,7 +89,7 @@ static int conn_setup(PGconn *conn, char *err, size_t errlen)
 	if (simple(conn, "SET bytea_output = 'hex'")) {
 		char m[HAVEN__ERRLEN];
 		copy_conn_error(conn, m, sizeof(m));
-		snprintf(err, errlen, "postgresql: connection setup failed: %s", m);
+		snprintf(err, errlen, "postgresql: connection setup failed: %.200s", m);
 		return HAVEN_EDB;
 	}
 	return 0;
@@ -128,6 +128,20 @@ bad:
 	copy_conn_error(c->conn, m, sizeof(m));
 	snprintf(err, errlen, "postgresql: cannot connect: %s", m);
 	return HAVEN_EDB;
+}
+
+/* When a connection turns out to be dead on a transaction's first command (the server
+ * restarted, or closed an idle connection), nothing has run yet: reconnect and let the
+ * caller send that command again, so a server restart costs callers nothing. */
+static int revive(PGconn *conn)
+{
+	char err[HAVEN__ERRLEN];
+	if (PQstatus(conn) != CONNECTION_BAD)
+		return -1;
+	PQreset(conn);
+	if (PQstatus(conn) != CONNECTION_OK || conn_setup(conn, err, sizeof(err)))
+		return -1;
+	return 0;
 }
 
 static void release(struct pg *g, struct pconn *c)
@@ -447,7 +461,10 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 		                  : tx->savepoint > 0 ? "RELEASE SAVEPOINT haven_stmt; "
 		                                        "SAVEPOINT haven_stmt"
 		                                      : "SAVEPOINT haven_stmt";
-		if (simple(conn, pre)) {
+		int failed = simple(conn, pre);
+		if (failed && tx->savepoint < 0 && revive(conn) == 0)
+			failed = simple(conn, pre);
+		if (failed) {
 			tx->savepoint = PQtransactionStatus(conn) == PQTRANS_IDLE ? -1 : 0;
 			rc = map_error(tx, NULL);
 			goto out;
@@ -539,6 +556,10 @@ static int in_transaction(struct haven_store *s, const char *begin, int readonly
 
 	if (begin) {
 		res = PQexec(c->conn, begin);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && revive(c->conn) == 0) {
+			PQclear(res);
+			res = PQexec(c->conn, begin);
+		}
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			rc = map_error(&tx, res);
 			goto out;
