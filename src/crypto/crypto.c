@@ -231,9 +231,11 @@ static int key_file_read(const char *path, struct haven_master_key **out)
 	size_t len = 0;
 	struct stat st;
 	int err = HAVEN_OK;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Symbolic links are followed (secret stores mount keys that way); what counts is
+	 * the file they lead to, checked through the descriptor. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ELOOP ? HAVEN_EPERM : haven_err_from_errno(errno);
+		return haven_err_from_errno(errno);
 	if (fstat(fd, &st)) {
 		err = haven_err_from_errno(errno);
 		goto out;

@@ -45,7 +45,8 @@ struct haven_data_key;
 /* Loads the master key: from env_hex if non-NULL (64 hex digits; HAVEN_EINVAL if not),
  * else from path, creating path (O_EXCL, mode 0600, fsync'd; parent directory must exist)
  * with a fresh random key when it does not exist. A key file with any permission for
- * group or others, a symbolic link or a non-regular file is refused (HAVEN_EPERM); a file
+ * group or others, or that is not a regular file, is refused (HAVEN_EPERM; a symbolic link
+ * is followed and its target checked); a file
  * that is not a key is HAVEN_ECORRUPT. */
 int haven_master_key_load(const char *path, const char *env_hex,
 			  struct haven_master_key **out) HAVEN_WUR;

@@ -276,11 +276,19 @@ TEST(crypto_key_file_refused_when_readable_by_others)
 	ASSERT_OK(chmod(path, 0600));
 	ASSERT_OK(haven_master_key_load(path, NULL, &k));
 	haven_master_key_destroy(&k);
-	/* A symbolic link is refused, not followed. */
+	/* A symbolic link is followed and its target checked. */
 	char link[600];
 	snprintf(link, sizeof(link), "%s.link", path);
 	ASSERT_OK(symlink(path, link));
+	ASSERT_OK(haven_master_key_load(link, NULL, &k));
+	haven_master_key_destroy(&k);
+	ASSERT_OK(chmod(path, 0604));
 	ASSERT_EQ(haven_master_key_load(link, NULL, &k), HAVEN_EPERM);
+	/* A directory is not a key file. */
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s.dir", path);
+	ASSERT_OK(mkdir(dir, 0700));
+	ASSERT_EQ(haven_master_key_load(dir, NULL, &k), HAVEN_EPERM);
 }
 
 TEST(crypto_key_file_corrupt_is_a_clear_error)
