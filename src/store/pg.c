@@ -67,10 +67,22 @@ static void quiet_notices(void *arg, const char *message)
 static void copy_conn_error(PGconn *conn, char *out, size_t outlen)
 {
 	const char *m = conn ? PQerrorMessage(conn) : "out of memory";
-	size_t n = strlen(m);
+	size_t n = strlen(m), w = 0;
 	while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
 		n--;
-	snprintf(out, outlen, "%.*s", (int)n, m);
+	/* One line, for logs: libpq puts hints on indented lines of their own. */
+	for (size_t i = 0; i < n && w + 3 < outlen; i++) {
+		if (m[i] == '\n') {
+			out[w++] = ';';
+			out[w++] = ' ';
+			while (i + 1 < n && (m[i + 1] == '\t' || m[i + 1] == ' '))
+				i++;
+		} else {
+			out[w++] = m[i];
+		}
+	}
+	if (outlen)
+		out[w < outlen ? w : outlen - 1] = '\0';
 }
 
 /* Runs a statement without parameters; returns 0 when it succeeded. */

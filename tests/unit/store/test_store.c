@@ -580,6 +580,13 @@ TEST(store_bad_urls)
 	    HAVEN_EDB);
 	ASSERT(s == NULL);
 	ASSERT_CONTAINS(haven_store_last_error(), "cannot connect");
+	ASSERT_EQ(haven_store_open("postgres://haven@127.0.0.1:1/haven", NULL, &s), HAVEN_EDB);
+	ASSERT_CONTAINS(haven_store_last_error(), "cannot connect");
+	/* libpq's own URL checks come back as clear errors too. */
+	ASSERT_EQ(haven_store_open("postgresql://haven@127.0.0.1:notaport/haven", NULL, &s),
+	          HAVEN_EDB);
+	ASSERT(s == NULL);
+	ASSERT(haven_store_last_error()[0] != '\0');
 }
 
 TEST(store_relative_path)
