@@ -74,11 +74,20 @@ struct sq {
 	int writer_started;
 	struct write_req **group; /* the writer's scratch: group_max entries */
 
-	pthread_mutex_t rlock; /* guards free_readers */
-	pthread_cond_t rcond;
+	pthread_mutex_t rlock; /* guards free_readers and the waiters */
 	struct sconn *readers;
 	int nreaders;
 	struct sconn *free_readers;
+	struct reader_waiter *wait_head, *wait_tail;
+};
+
+/* A thread waiting for a read connection. Connections go to waiters in arrival order: with
+ * more reading threads than connections, a plain condition variable lets a thread that
+ * just finished take its connection straight back while others wait on. */
+struct reader_waiter {
+	pthread_cond_t cond;
+	struct sconn *got;
+	struct reader_waiter *next;
 };
 
 /* A statement in use: where it came from, so release() knows to reset or finalize it. */
@@ -596,10 +605,22 @@ static int sq_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, 
 	int rc;
 
 	pthread_mutex_lock(&q->rlock);
-	while (!q->free_readers)
-		pthread_cond_wait(&q->rcond, &q->rlock);
-	c = q->free_readers;
-	q->free_readers = c->next_free;
+	if (q->free_readers) {
+		c = q->free_readers;
+		q->free_readers = c->next_free;
+	} else {
+		struct reader_waiter w = {.got = NULL, .next = NULL};
+		pthread_cond_init(&w.cond, NULL);
+		if (q->wait_tail)
+			q->wait_tail->next = &w;
+		else
+			q->wait_head = &w;
+		q->wait_tail = &w;
+		while (!w.got)
+			pthread_cond_wait(&w.cond, &q->rlock);
+		pthread_cond_destroy(&w.cond);
+		c = w.got;
+	}
 	pthread_mutex_unlock(&q->rlock);
 
 	tx_init(&tx, q, c, 1);
@@ -624,9 +645,17 @@ out:
 	if (rc)
 		snprintf(err, errlen, "%s", tx.errmsg[0] ? tx.errmsg : haven_strerror(rc));
 	pthread_mutex_lock(&q->rlock);
-	c->next_free = q->free_readers;
-	q->free_readers = c;
-	pthread_cond_signal(&q->rcond);
+	struct reader_waiter *w = q->wait_head;
+	if (w) {
+		q->wait_head = w->next;
+		if (!q->wait_head)
+			q->wait_tail = NULL;
+		w->got = c;
+		pthread_cond_signal(&w->cond);
+	} else {
+		c->next_free = q->free_readers;
+		q->free_readers = c;
+	}
 	pthread_mutex_unlock(&q->rlock);
 	return rc;
 }
@@ -754,7 +783,6 @@ static int sq_open(struct haven_store *s, const char *url, char *err, size_t err
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->work, NULL);
 	pthread_mutex_init(&q->rlock, NULL);
-	pthread_cond_init(&q->rcond, NULL);
 	q->path = strdup(path);
 	q->group = haven_calloc((size_t)s->group_max, sizeof(*q->group));
 	q->readers = haven_calloc((size_t)s->read_pool, sizeof(*q->readers));
@@ -829,7 +857,6 @@ static void sq_close(struct haven_store *s)
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->work);
 	pthread_mutex_destroy(&q->rlock);
-	pthread_cond_destroy(&q->rcond);
 	free(q->readers);
 	free(q->group);
 	free(q->path);

@@ -1166,3 +1166,42 @@ TEST(store_pg_errors_hide_values)
 	ASSERT_CONTAINS(haven_store_last_error(), "zero byte");
 	haven_store_destroy(&s);
 }
+
+/* ---- Many readers on a small pool wait their turn ---- */
+
+struct pool_reader {
+	struct haven_store *s;
+	int errors;
+};
+
+static void *pool_reader_main(void *p)
+{
+	struct pool_reader *r = p;
+	for (int i = 0; i < 100; i++) {
+		int64_t n = -1;
+		if (haven_store_read(r->s, count_items, &n) || n != 3)
+			r->errors++;
+	}
+	return NULL;
+}
+
+TEST(store_small_pool_many_readers)
+{
+	struct haven_store_options opt = {.read_pool = 2};
+	struct haven_store *s = open_items(&opt);
+	pthread_t tid[12];
+	struct pool_reader r[12];
+	ASSERT_OK(haven_store_write(s, insert_three, NULL));
+	for (int t = 0; t < 12; t++) {
+		r[t] = (struct pool_reader){s, 0};
+		ASSERT_OK(pthread_create(&tid[t], NULL, pool_reader_main, &r[t]));
+	}
+	for (int t = 0; t < 12; t++)
+		pthread_join(tid[t], NULL);
+	for (int t = 0; t < 12; t++)
+		ASSERT_EQ(r[t].errors, 0);
+	struct haven_store_stats st;
+	haven_store_stats(s, &st);
+	ASSERT(st.reads >= 1200);
+	haven_store_destroy(&s);
+}
