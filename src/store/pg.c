@@ -98,7 +98,9 @@ static int simple(PGconn *conn, const char *sql)
 static int conn_setup(PGconn *conn, char *err, size_t errlen)
 {
 	PQsetNoticeProcessor(conn, quiet_notices, NULL);
-	if (simple(conn, "SET bytea_output = 'hex'")) {
+	/* synchronous_commit on: COMMIT returns only once the WAL is flushed, whatever the
+	 * server's default, because Haven acknowledges a write when COMMIT returns. */
+	if (simple(conn, "SET bytea_output = 'hex'; SET synchronous_commit = on")) {
 		char m[HAVEN__ERRLEN];
 		copy_conn_error(conn, m, sizeof(m));
 		snprintf(err, errlen, "postgresql: connection setup failed: %.200s", m);
@@ -746,6 +748,18 @@ static int pg_open(struct haven_store *s, const char *url, char *err, size_t err
 	if (rc)
 		goto out;
 	rc = ensure_schema(c->conn, err, errlen);
+	if (!rc) {
+		/* fsync=off cannot be overridden per session; say so, once per open. */
+		const char *fsync = PQparameterStatus(c->conn, "fsync");
+		PGresult *res = fsync ? NULL : PQexec(c->conn, "SHOW fsync");
+		if (!fsync && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+			fsync = PQgetvalue(res, 0, 0);
+		if (fsync && !strcmp(fsync, "off"))
+			haven_log(HAVEN_LOG_WARN,
+			          "store=postgresql msg=\"fsync is off on the server: "
+			          "committed writes can be lost in a crash\"");
+		PQclear(res);
+	}
 	release(g, c);
 out:
 	if (rc)
