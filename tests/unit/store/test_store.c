@@ -1205,3 +1205,37 @@ TEST(store_small_pool_many_readers)
 	ASSERT(st.reads >= 1200);
 	haven_store_destroy(&s);
 }
+
+/* ---- A failing migration is rolled back whole and named ---- */
+
+static int squat_users(struct haven_tx *tx, void *arg)
+{
+	return haven_tx_exec(tx, "CREATE TABLE users (x TEXT)", NULL, 0, NULL);
+}
+
+static int count_tables(struct haven_tx *tx, void *arg)
+{
+	const char *sql = haven_tx_kind(tx) == HAVEN_STORE_PG
+	                      ? "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = "
+	                        "current_schema() AND tablename IN ('sessions', 'checkins')"
+	                      : "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+	                        "name IN ('sessions', 'checkins')";
+	return haven_tx_query_int(tx, sql, NULL, 0, arg);
+}
+
+TEST(store_failed_migration_rolls_back)
+{
+	struct haven_store *s = open_fresh(NULL, 0, NULL);
+	int v = -1, applied = -1;
+	int64_t tables = -1;
+	ASSERT_OK(haven_store_write(s, squat_users, NULL));
+	ASSERT(haven_store_migrate(s, &applied) != 0);
+	ASSERT_EQ(applied, 0);
+	ASSERT_CONTAINS(haven_store_last_error(), "migration 1");
+	ASSERT_CONTAINS(haven_store_last_error(), "users");
+	ASSERT_OK(haven_store_schema_version(s, &v));
+	ASSERT_EQ(v, 0);
+	ASSERT_OK(haven_store_read(s, count_tables, &tables));
+	ASSERT_EQ(tables, 0);
+	haven_store_destroy(&s);
+}
