@@ -1239,3 +1239,23 @@ TEST(store_failed_migration_rolls_back)
 	ASSERT_EQ(tables, 0);
 	haven_store_destroy(&s);
 }
+
+static int from_the_future(struct haven_tx *tx, void *arg)
+{
+	return haven_tx_exec(tx,
+	                     "INSERT INTO schema_migrations (version, name, applied_at) "
+	                     "VALUES (9999, 'from a newer build', 0)",
+	                     NULL, 0, NULL);
+}
+
+TEST(store_newer_schema_is_refused)
+{
+	struct haven_store *s = open_migrated(NULL);
+	int v = 0;
+	ASSERT_OK(haven_store_write(s, from_the_future, NULL));
+	ASSERT_OK(haven_store_schema_version(s, &v));
+	ASSERT_EQ(v, 9999);
+	ASSERT_EQ(haven_store_migrate(s, NULL), HAVEN_EUNSUPPORTED);
+	ASSERT_CONTAINS(haven_store_last_error(), "newer than this build");
+	haven_store_destroy(&s);
+}
