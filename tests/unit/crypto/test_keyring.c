@@ -1,7 +1,7 @@
 /* test_keyring.c: per-patient data keys in the store: creation, field encryption,
- * crypto-shredding, master key rotation and the key file rules around it. It lives under
- * tests/unit/audit/ so that tests/run.sh also runs it against PostgreSQL. Closures run on
- * the store's threads, so they return errors instead of asserting. */
+ * crypto-shredding, master key rotation and the key file rules around it. tests/run.sh
+ * also runs it against PostgreSQL (selected by its name). Closures run on the store's
+ * threads, so they return errors instead of asserting. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
