@@ -46,6 +46,14 @@ expect_error 'not migrated' "$bin" audit verify --db "sqlite:$dir/empty.db"
 expect_error 'verify' "$bin" audit
 "$bin" keys rotate --db "$db" --bogus 2>/dev/null && fail "bad option accepted"
 
+zeros=0000000000000000000000000000000000000000000000000000000000000000
+expect_error 'anchor record 5 is gone' "$bin" audit verify --db "$db" --anchor "5:$zeros"
+set +e
+"$bin" audit verify --db "$db" --anchor 5:zz >/dev/null 2>&1
+status=$?
+set -e
+[ "$status" -eq 2 ] || fail "bad --anchor exited $status"
+
 # A forged audit record is named, with exit status 1.
 if command -v sqlite3 >/dev/null; then
 	sqlite3 "$dir/haven.db" "INSERT INTO audit_log (id, at, actor_id, actor_role, action,
