@@ -41,7 +41,7 @@ struct record {
 };
 
 static const char *const text_names[6] = {"actor_role", "action",     "subject",
-					  "outcome",    "request_id", "detail"};
+                                          "outcome",    "request_id", "detail"};
 
 static void put_field(uint8_t *buf, size_t *off, const void *p, size_t n)
 {
@@ -63,7 +63,7 @@ static void put_int_field(uint8_t *buf, size_t *off, int64_t v)
 
 /* hash = BLAKE2b-256(prev || encoding(r)). Field lengths were checked by the caller. */
 static int record_hash(const uint8_t prev[HASH_BYTES], const struct record *r,
-		       uint8_t out[HASH_BYTES])
+                       uint8_t out[HASH_BYTES])
 {
 	static const char tag[] = "haven/audit/v1";
 	size_t need = HASH_BYTES + 8 + sizeof(tag) + 3 * 16;
@@ -138,13 +138,13 @@ int haven_audit_append(struct haven_tx *tx, const struct haven_audit_event *ev)
 	struct last_record last = {0};
 	uint8_t hash[HASH_BYTES];
 	const char *in[6] = {ev->actor_role, ev->action,     ev->subject,
-			     ev->outcome,    ev->request_id, ev->detail};
+	                     ev->outcome,    ev->request_id, ev->detail};
 	int err;
 
 	for (int i = 0; i < 6; i++) {
 		int required = i == 0 || i == 1 || i == 3; /* role, action, outcome */
 		err = check_text(in[i], i == 5 ? DETAIL_MAX : FIELD_MAX, required, &r.text[i],
-				 &r.len[i]);
+		                 &r.len[i]);
 		if (err)
 			return err;
 	}
@@ -153,8 +153,8 @@ int haven_audit_append(struct haven_tx *tx, const struct haven_audit_event *ev)
 		if (err)
 			return err;
 	}
-	err = haven_tx_query(tx, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", NULL,
-			     0, read_last, &last);
+	err = haven_tx_query(tx, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", NULL, 0,
+	                     read_last, &last);
 	if (err)
 		return err;
 	r.id = last.found ? last.id + 1 : 1;
@@ -164,33 +164,34 @@ int haven_audit_append(struct haven_tx *tx, const struct haven_audit_event *ev)
 	if (err)
 		return err;
 	struct haven_param p[] = {
-		HAVEN_P_INT(r.id),
-		HAVEN_P_INT(r.at),
-		HAVEN_P_INT(r.actor_id),
-		HAVEN_P_TEXTN(r.text[0], r.len[0]),
-		HAVEN_P_TEXTN(r.text[1], r.len[1]),
-		HAVEN_P_TEXTN(r.text[2], r.len[2]),
-		HAVEN_P_TEXTN(r.text[3], r.len[3]),
-		HAVEN_P_TEXTN(r.text[4], r.len[4]),
-		HAVEN_P_TEXTN(r.text[5], r.len[5]),
-		HAVEN_P_BLOB(last.hash, HASH_BYTES),
-		HAVEN_P_BLOB(hash, HASH_BYTES),
+	    HAVEN_P_INT(r.id),
+	    HAVEN_P_INT(r.at),
+	    HAVEN_P_INT(r.actor_id),
+	    HAVEN_P_TEXTN(r.text[0], r.len[0]),
+	    HAVEN_P_TEXTN(r.text[1], r.len[1]),
+	    HAVEN_P_TEXTN(r.text[2], r.len[2]),
+	    HAVEN_P_TEXTN(r.text[3], r.len[3]),
+	    HAVEN_P_TEXTN(r.text[4], r.len[4]),
+	    HAVEN_P_TEXTN(r.text[5], r.len[5]),
+	    HAVEN_P_BLOB(last.hash, HASH_BYTES),
+	    HAVEN_P_BLOB(hash, HASH_BYTES),
 	};
-	return haven_tx_exec(tx,
-			     "INSERT INTO audit_log (id, at, actor_id, actor_role, action, subject, "
-			     "outcome, request_id, detail, prev_hash, hash) "
-			     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			     p, sizeof(p) / sizeof(p[0]), NULL);
+	return haven_tx_exec(
+	    tx,
+	    "INSERT INTO audit_log (id, at, actor_id, actor_role, action, subject, "
+	    "outcome, request_id, detail, prev_hash, hash) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    p, sizeof(p) / sizeof(p[0]), NULL);
 }
 
 /* ---- Verify ---- */
 
 struct verify_ctx {
 	struct haven_audit_report *report;
-	int64_t last_id;         /* id of the last good record, 0 before the first */
+	int64_t last_id;          /* id of the last good record, 0 before the first */
 	uint8_t prev[HASH_BYTES]; /* its stored (and verified) hash */
 	size_t page_rows;
-	int done;                /* a bad record was found */
+	int done; /* a bad record was found */
 };
 
 #define STOP_BAD 1 /* returned by the row callback to stop at the first bad record */
@@ -222,39 +223,39 @@ static int verify_row(const struct haven_row *row, void *arg)
 	if (r.id != c->last_id + 1) {
 		if (r.id == c->last_id + 2)
 			return bad(c, c->last_id + 1,
-				   "record %lld is missing (ids jump from %lld to %lld): deleted",
-				   (long long)(c->last_id + 1), (long long)c->last_id,
-				   (long long)r.id);
+			           "record %lld is missing (ids jump from %lld to %lld): deleted",
+			           (long long)(c->last_id + 1), (long long)c->last_id,
+			           (long long)r.id);
 		return bad(c, c->last_id + 1,
-			   "records %lld to %lld are missing (ids jump from %lld to %lld): deleted",
-			   (long long)(c->last_id + 1), (long long)(r.id - 1),
-			   (long long)c->last_id, (long long)r.id);
+		           "records %lld to %lld are missing (ids jump from %lld to %lld): deleted",
+		           (long long)(c->last_id + 1), (long long)(r.id - 1),
+		           (long long)c->last_id, (long long)r.id);
 	}
 	for (int i = 0; i < 6; i++) {
 		r.text[i] = haven_row_text(row, 3 + i, &r.len[i]);
 		if (!r.text[i])
 			return bad(c, r.id, "record %lld has no %s", (long long)r.id,
-				   text_names[i]);
+			           text_names[i]);
 		if (r.len[i] > (i == 5 ? DETAIL_MAX : FIELD_MAX))
 			return bad(c, r.id, "record %lld: %s is longer than any append writes",
-				   (long long)r.id, text_names[i]);
+			           (long long)r.id, text_names[i]);
 	}
 	const void *prev = haven_row_blob(row, 9, &prev_len);
 	const void *stored = haven_row_blob(row, 10, &hash_len);
 	if (!prev || prev_len != HASH_BYTES || !stored || hash_len != HASH_BYTES)
 		return bad(c, r.id, "record %lld: prev_hash or hash is not %d bytes",
-			   (long long)r.id, HASH_BYTES);
+		           (long long)r.id, HASH_BYTES);
 	if (haven_memcmp_ct(prev, c->prev, HASH_BYTES))
 		return bad(c, r.id,
-			   "broken link: record %lld's prev_hash is not the hash of record %lld",
-			   (long long)r.id, (long long)c->last_id);
+		           "broken link: record %lld's prev_hash is not the hash of record %lld",
+		           (long long)r.id, (long long)c->last_id);
 	int err = record_hash(c->prev, &r, hash);
 	if (err)
 		return err;
 	if (haven_memcmp_ct(hash, stored, HASH_BYTES))
 		return bad(c, r.id,
-			   "hash mismatch: record %lld's fields do not match its hash (altered)",
-			   (long long)r.id);
+		           "hash mismatch: record %lld's fields do not match its hash (altered)",
+		           (long long)r.id);
 	c->last_id = r.id;
 	memcpy(c->prev, stored, HASH_BYTES);
 	return HAVEN_OK;
@@ -268,11 +269,12 @@ static int verify_tx(struct haven_tx *tx, void *arg)
 	for (;;) {
 		struct haven_param p[] = {HAVEN_P_INT(c->last_id), HAVEN_P_INT(VERIFY_PAGE)};
 		c->page_rows = 0;
-		int err = haven_tx_query(tx,
-					 "SELECT id, at, actor_id, actor_role, action, subject, "
-					 "outcome, request_id, detail, prev_hash, hash FROM audit_log "
-					 "WHERE id > ? ORDER BY id LIMIT ?",
-					 p, 2, verify_row, c);
+		int err =
+		    haven_tx_query(tx,
+		                   "SELECT id, at, actor_id, actor_role, action, subject, "
+		                   "outcome, request_id, detail, prev_hash, hash FROM audit_log "
+		                   "WHERE id > ? ORDER BY id LIMIT ?",
+		                   p, 2, verify_row, c);
 		if (err == STOP_BAD || c->done)
 			return HAVEN_OK;
 		if (err)

@@ -9,16 +9,17 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: haven audit verify [--db URL] [--anchor ID:HASH]\n\n"
-		   "Checks the tamper-evident audit log: recomputes every record's hash and its\n"
-		   "link to the previous record, in id order. Prints 'audit log intact: N records'\n"
-		   "and the head hash (note it elsewhere: a later truncation of the log's tail can\n"
-		   "only be seen against it), or names the first bad record and exits 1.\n\n"
-		   "options:\n"
-		   "  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB
-		   ")\n"
-		   "  --anchor ID:HASH  a head printed by an earlier verify: also check that record\n"
-		   "                    ID still exists with that hash (the log only grew since)\n");
+	fprintf(f,
+	        "usage: haven audit verify [--db URL] [--anchor ID:HASH]\n\n"
+	        "Checks the tamper-evident audit log: recomputes every record's hash and its\n"
+	        "link to the previous record, in id order. Prints 'audit log intact: N records'\n"
+	        "and the head hash (note it elsewhere: a later truncation of the log's tail can\n"
+	        "only be seen against it), or names the first bad record and exits 1.\n\n"
+	        "options:\n"
+	        "  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB
+	        ")\n"
+	        "  --anchor ID:HASH  a head printed by an earlier verify: also check that record\n"
+	        "                    ID still exists with that hash (the log only grew since)\n");
 }
 
 static int parse_anchor(const char *text, int64_t *id, uint8_t hash[32])
@@ -84,21 +85,21 @@ int cmd_audit(int argc, char **argv)
 	}
 	if (report.first_bad_id) {
 		rc = haven_cli_fail("audit log broken at record %lld: %s",
-				    (long long)report.first_bad_id, report.reason);
+		                    (long long)report.first_bad_id, report.reason);
 		goto out;
 	}
 	if (anchor) {
 		err = haven_audit_check_anchor(s, anchor_id, anchor_hash);
 		if (err == HAVEN_ENOTFOUND) {
 			rc = haven_cli_fail("audit log broken: anchor record %lld is gone (the "
-					    "log was cut after it)",
-					    (long long)anchor_id);
+			                    "log was cut after it)",
+			                    (long long)anchor_id);
 			goto out;
 		}
 		if (err == HAVEN_ECORRUPT) {
 			rc = haven_cli_fail("audit log broken: anchor record %lld has another "
-					    "hash (the log was rewritten)",
-					    (long long)anchor_id);
+			                    "hash (the log was rewritten)",
+			                    (long long)anchor_id);
 			goto out;
 		}
 		if (err) {

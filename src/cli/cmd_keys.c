@@ -8,19 +8,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: haven keys rotate [--db URL] [--key-file PATH]\n\n"
-		"Generates a new master key, re-wraps every patient's data key under it in one\n"
-		"transaction (the encrypted data itself is not touched), then installs it in the\n"
-		"key file. The previous key is kept in PATH.old so that backups made before the\n"
-		"rotation stay readable: store it with those backups, then delete it. Stop the\n"
-		"server first. If the command is interrupted, the next start (or the next\n"
-		"rotation) finishes or discards the rotation from the key ids in the database.\n\n"
-		"options:\n"
-		"  --db URL         sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
-		"  --key-file PATH  the master key file (default $HAVEN_KEY_FILE, else "
-		HAVEN_DEFAULT_KEY_FILE ")\n\n"
-		"A key given in HAVEN_MASTER_KEY cannot be rotated by this command.\n");
+	fprintf(
+	    f, "usage: haven keys rotate [--db URL] [--key-file PATH]\n\n"
+	       "Generates a new master key, re-wraps every patient's data key under it in one\n"
+	       "transaction (the encrypted data itself is not touched), then installs it in the\n"
+	       "key file. The previous key is kept in PATH.old so that backups made before the\n"
+	       "rotation stay readable: store it with those backups, then delete it. Stop the\n"
+	       "server first. If the command is interrupted, the next start (or the next\n"
+	       "rotation) finishes or discards the rotation from the key ids in the database.\n\n"
+	       "options:\n"
+	       "  --db URL         sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
+	       "  --key-file PATH  the master key file (default $HAVEN_KEY_FILE, "
+	       "else " HAVEN_DEFAULT_KEY_FILE ")\n\n"
+	       "A key given in HAVEN_MASTER_KEY cannot be rotated by this command.\n");
 }
 
 int cmd_keys(int argc, char **argv)

@@ -44,19 +44,19 @@ static void explain_load_error(int err, const char *path, char *msg, size_t msgl
 	switch (err) {
 	case HAVEN_EPERM:
 		set_msg(msg, msglen,
-			"key file %s must be a regular file readable only by its owner "
-			"(chmod 600 %s)",
-			path, path);
+		        "key file %s must be a regular file readable only by its owner "
+		        "(chmod 600 %s)",
+		        path, path);
 		break;
 	case HAVEN_ECORRUPT:
 		set_msg(msg, msglen,
-			"key file %s is not a Haven master key (expected 64 hex digits and a "
-			"newline)",
-			path);
+		        "key file %s is not a Haven master key (expected 64 hex digits and a "
+		        "newline)",
+		        path);
 		break;
 	case HAVEN_ENOTFOUND:
 		set_msg(msg, msglen, "cannot create key file %s: its directory does not exist",
-			path);
+		        path);
 		break;
 	default:
 		set_msg(msg, msglen, "key file %s: %s", path, haven_strerror(err));
@@ -82,7 +82,7 @@ static int schema_has_keys(struct haven_store *s, int *yes)
 
 /* Settles a PATH.new left by an interrupted rotation (see the top of the file). */
 static int settle_new_key_file(struct haven_store *s, const char *path, const char *newpath,
-			       char *msg, size_t msglen)
+                               char *msg, size_t msglen)
 {
 	struct haven_master_key *newk = NULL, *curk = NULL;
 	int64_t under_new = 0, under_cur = 0, total = 0;
@@ -107,14 +107,15 @@ static int settle_new_key_file(struct haven_store *s, const char *path, const ch
 	if (under_new > 0 && under_cur == 0) {
 		err = haven_file_rename_durable(newpath, path);
 		if (err) {
-			set_msg(msg, msglen, "cannot finish the interrupted key rotation (%s -> %s): %s",
-				newpath, path, haven_strerror(err));
+			set_msg(msg, msglen,
+			        "cannot finish the interrupted key rotation (%s -> %s): %s",
+			        newpath, path, haven_strerror(err));
 			goto out;
 		}
 		haven_log(HAVEN_LOG_WARN,
-			  "event=key_rotation_completed path=%s detail=\"the data keys were "
-			  "re-wrapped under the new key before an interruption\"",
-			  path);
+		          "event=key_rotation_completed path=%s detail=\"the data keys were "
+		          "re-wrapped under the new key before an interruption\"",
+		          path);
 	} else {
 		if (unlink(newpath) && errno != ENOENT) {
 			err = haven_err_from_errno(errno);
@@ -122,9 +123,9 @@ static int settle_new_key_file(struct haven_store *s, const char *path, const ch
 			goto out;
 		}
 		haven_log(HAVEN_LOG_WARN,
-			  "event=key_rotation_abandoned path=%s detail=\"an interrupted rotation "
-			  "had not re-wrapped the data keys; its new key was discarded\"",
-			  newpath);
+		          "event=key_rotation_abandoned path=%s detail=\"an interrupted rotation "
+		          "had not re-wrapped the data keys; its new key was discarded\"",
+		          newpath);
 	}
 	err = HAVEN_OK;
 	goto out;
@@ -137,7 +138,7 @@ out:
 }
 
 int haven_master_key_resolve(const char *flag_path, struct haven_store *s,
-			     struct haven_master_key **out, char *msg, size_t msglen)
+                             struct haven_master_key **out, char *msg, size_t msglen)
 {
 	struct haven_master_key *k = NULL;
 	char newpath[PATH_MAX], idhex[2 * HAVEN_KEY_ID_BYTES + 1];
@@ -171,11 +172,12 @@ int haven_master_key_resolve(const char *flag_path, struct haven_store *s,
 		}
 		if (file_exists(newpath)) {
 			if (!checks) {
-				haven_log(HAVEN_LOG_WARN,
-					  "event=key_rotation_pending path=%s detail=\"left by an "
-					  "interrupted rotation; settled at the next start with the "
-					  "database\"",
-					  newpath);
+				haven_log(
+				    HAVEN_LOG_WARN,
+				    "event=key_rotation_pending path=%s detail=\"left by an "
+				    "interrupted rotation; settled at the next start with the "
+				    "database\"",
+				    newpath);
 			} else {
 				err = settle_new_key_file(s, path, newpath, msg, msglen);
 				if (err)
@@ -187,15 +189,15 @@ int haven_master_key_resolve(const char *flag_path, struct haven_store *s,
 			err = haven_keyring_count(s, NULL, &matching, &total);
 			if (err) {
 				set_msg(msg, msglen, "cannot read the data keys: %s",
-					haven_strerror(err));
+				        haven_strerror(err));
 				goto out;
 			}
 			if (total > 0) {
 				err = HAVEN_ENOTFOUND;
 				set_msg(msg, msglen,
-					"key file %s is missing but the database holds %lld data "
-					"keys wrapped under a master key: restore the key file",
-					path, (long long)total);
+				        "key file %s is missing but the database holds %lld data "
+				        "keys wrapped under a master key: restore the key file",
+				        path, (long long)total);
 				goto out;
 			}
 		}
@@ -216,9 +218,9 @@ int haven_master_key_resolve(const char *flag_path, struct haven_store *s,
 			err = HAVEN_EAUTH;
 			key_id_hex(k, idhex);
 			set_msg(msg, msglen,
-				"%lld of %lld data keys are wrapped under a different master key "
-				"than the one in %s (id %s): wrong key?",
-				(long long)(total - matching), (long long)total, source, idhex);
+			        "%lld of %lld data keys are wrapped under a different master key "
+			        "than the one in %s (id %s): wrong key?",
+			        (long long)(total - matching), (long long)total, source, idhex);
 			goto out;
 		}
 	}
@@ -231,7 +233,7 @@ out:
 }
 
 int haven_master_key_rotate_file(struct haven_store *s, const char *flag_path, int64_t *count,
-				 char *msg, size_t msglen)
+                                 char *msg, size_t msglen)
 {
 	struct haven_master_key *cur = NULL, *next = NULL;
 	char newpath[PATH_MAX], oldpath[PATH_MAX], idhex[2 * HAVEN_KEY_ID_BYTES + 1];
@@ -243,8 +245,8 @@ int haven_master_key_rotate_file(struct haven_store *s, const char *flag_path, i
 	set_msg(msg, msglen, "no error");
 	if (env && *env) {
 		set_msg(msg, msglen,
-			"HAVEN_MASTER_KEY is set: rotation replaces a key file; unset it and "
-			"rotate the key file, or re-wrap by hand (see docs/security.md)");
+		        "HAVEN_MASTER_KEY is set: rotation replaces a key file; unset it and "
+		        "rotate the key file, or re-wrap by hand (see docs/security.md)");
 		return HAVEN_EUNSUPPORTED;
 	}
 	int n1 = snprintf(newpath, sizeof(newpath), "%s.new", path);
@@ -285,7 +287,7 @@ int haven_master_key_rotate_file(struct haven_store *s, const char *flag_path, i
 	err = haven_keyring_rotate(s, cur, next, count);
 	if (err) {
 		set_msg(msg, msglen, "re-wrapping the data keys failed, nothing changed: %s",
-			haven_strerror(err));
+		        haven_strerror(err));
 		unlink(newpath);
 		goto out;
 	}
@@ -294,13 +296,13 @@ int haven_master_key_rotate_file(struct haven_store *s, const char *flag_path, i
 	if (err) {
 		key_id_hex(next, idhex);
 		set_msg(msg, msglen,
-			"the data keys are re-wrapped under the key in %s (id %s) but it could not "
-			"replace %s (%s); the next start finishes the rotation",
-			newpath, idhex, path, haven_strerror(err));
+		        "the data keys are re-wrapped under the key in %s (id %s) but it could not "
+		        "replace %s (%s); the next start finishes the rotation",
+		        newpath, idhex, path, haven_strerror(err));
 		goto out;
 	}
 	haven_log(HAVEN_LOG_INFO, "event=key_rotated path=%s rewrapped=%lld", path,
-		  (long long)*count);
+	          (long long)*count);
 out:
 	haven_master_key_destroy(&cur);
 	haven_master_key_destroy(&next);

@@ -33,13 +33,13 @@ static int copy_wrapped(const struct haven_row *row, void *arg)
 }
 
 int haven_keyring_get(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
-		      struct haven_data_key **out)
+                      struct haven_data_key **out)
 {
 	struct haven_param p[] = {HAVEN_P_INT(patient_id)};
 	struct wrapped_row w = {0};
 	*out = NULL;
 	int err = haven_tx_query(tx, "SELECT wrapped FROM data_keys WHERE patient_id = ?", p, 1,
-				 copy_wrapped, &w);
+	                         copy_wrapped, &w);
 	if (err)
 		return err;
 	if (!w.found)
@@ -48,7 +48,7 @@ int haven_keyring_get(struct haven_tx *tx, const struct haven_master_key *mk, in
 }
 
 int haven_keyring_get_or_create(struct haven_tx *tx, const struct haven_master_key *mk,
-				int64_t patient_id, struct haven_data_key **out)
+                                int64_t patient_id, struct haven_data_key **out)
 {
 	struct haven_data_key *dk = NULL;
 	uint8_t *wrapped = NULL, id[HAVEN_KEY_ID_BYTES];
@@ -67,13 +67,14 @@ int haven_keyring_get_or_create(struct haven_tx *tx, const struct haven_master_k
 		goto out;
 	haven_master_key_id(mk, id);
 	struct haven_param p[] = {HAVEN_P_INT(patient_id), HAVEN_P_BLOB(id, sizeof(id)),
-				  HAVEN_P_BLOB(wrapped, wrapped_len), HAVEN_P_INT(haven_now_ms())};
+	                          HAVEN_P_BLOB(wrapped, wrapped_len), HAVEN_P_INT(haven_now_ms())};
 	/* On PostgreSQL two transactions may both find no key; the loser of the insert
 	 * waits for the winner and then uses the winner's key. */
-	err = haven_tx_exec(tx,
-			    "INSERT INTO data_keys (patient_id, master_key_id, wrapped, created_at) "
-			    "VALUES (?, ?, ?, ?) ON CONFLICT (patient_id) DO NOTHING",
-			    p, 4, &changes);
+	err =
+	    haven_tx_exec(tx,
+	                  "INSERT INTO data_keys (patient_id, master_key_id, wrapped, created_at) "
+	                  "VALUES (?, ?, ?, ?) ON CONFLICT (patient_id) DO NOTHING",
+	                  p, 4, &changes);
 	if (err)
 		goto out;
 	if (changes == 0) {
@@ -96,9 +97,9 @@ int haven_keyring_destroy(struct haven_tx *tx, int64_t patient_id)
 	return haven_tx_exec(tx, "DELETE FROM data_keys WHERE patient_id = ?", p, 1, NULL);
 }
 
-int haven_keyring_seal(struct haven_tx *tx, const struct haven_master_key *mk,
-		       int64_t patient_id, const char *table, const char *rid, const char *field,
-		       const void *pt, size_t pt_len, uint8_t **ct, size_t *ct_len)
+int haven_keyring_seal(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+                       const char *table, const char *rid, const char *field, const void *pt,
+                       size_t pt_len, uint8_t **ct, size_t *ct_len)
 {
 	char ad[AD_MAX];
 	struct haven_data_key *dk = NULL;
@@ -115,9 +116,9 @@ int haven_keyring_seal(struct haven_tx *tx, const struct haven_master_key *mk,
 	return err;
 }
 
-int haven_keyring_open(struct haven_tx *tx, const struct haven_master_key *mk,
-		       int64_t patient_id, const char *table, const char *rid, const char *field,
-		       const uint8_t *ct, size_t ct_len, uint8_t **pt, size_t *pt_len)
+int haven_keyring_open(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+                       const char *table, const char *rid, const char *field, const uint8_t *ct,
+                       size_t ct_len, uint8_t **pt, size_t *pt_len)
 {
 	char ad[AD_MAX];
 	struct haven_data_key *dk = NULL;
@@ -169,8 +170,8 @@ static int collect_page(const struct haven_row *row, void *arg)
 }
 
 static int rewrap_one(struct haven_tx *tx, struct rotate_ctx *c, const struct rotate_entry *e,
-		      const uint8_t old_id[HAVEN_KEY_ID_BYTES],
-		      const uint8_t new_id[HAVEN_KEY_ID_BYTES])
+                      const uint8_t old_id[HAVEN_KEY_ID_BYTES],
+                      const uint8_t new_id[HAVEN_KEY_ID_BYTES])
 {
 	struct haven_data_key *dk = NULL;
 	uint8_t *wrapped = NULL;
@@ -187,11 +188,12 @@ static int rewrap_one(struct haven_tx *tx, struct rotate_ctx *c, const struct ro
 	if (err)
 		goto out;
 	struct haven_param p[] = {HAVEN_P_BLOB(new_id, HAVEN_KEY_ID_BYTES),
-				  HAVEN_P_BLOB(wrapped, wrapped_len), HAVEN_P_INT(e->patient_id)};
+	                          HAVEN_P_BLOB(wrapped, wrapped_len), HAVEN_P_INT(e->patient_id)};
 	int64_t changes = 0;
-	err = haven_tx_exec(tx, "UPDATE data_keys SET master_key_id = ?, wrapped = ? "
-				"WHERE patient_id = ?",
-			    p, 3, &changes);
+	err = haven_tx_exec(tx,
+	                    "UPDATE data_keys SET master_key_id = ?, wrapped = ? "
+	                    "WHERE patient_id = ?",
+	                    p, 3, &changes);
 	if (!err && changes != 1)
 		err = HAVEN_ECONFLICT;
 	if (!err)
@@ -216,9 +218,9 @@ static int rotate_tx(struct haven_tx *tx, void *arg)
 		struct haven_param p[] = {HAVEN_P_INT(after), HAVEN_P_INT(ROTATE_PAGE)};
 		c->n = 0;
 		int err = haven_tx_query(tx,
-					 "SELECT patient_id, master_key_id, wrapped FROM data_keys "
-					 "WHERE patient_id > ? ORDER BY patient_id LIMIT ?",
-					 p, 2, collect_page, c);
+		                         "SELECT patient_id, master_key_id, wrapped FROM data_keys "
+		                         "WHERE patient_id > ? ORDER BY patient_id LIMIT ?",
+		                         p, 2, collect_page, c);
 		if (err)
 			return err;
 		for (size_t i = 0; i < c->n; i++) {
@@ -233,7 +235,7 @@ static int rotate_tx(struct haven_tx *tx, void *arg)
 }
 
 int haven_keyring_rotate(struct haven_store *s, const struct haven_master_key *old_mk,
-			 const struct haven_master_key *new_mk, int64_t *count)
+                         const struct haven_master_key *new_mk, int64_t *count)
 {
 	struct rotate_ctx c = {.old_mk = old_mk, .new_mk = new_mk};
 	*count = 0;
@@ -269,13 +271,13 @@ static int census_row(const struct haven_row *row, void *arg)
 
 static int census_tx(struct haven_tx *tx, void *arg)
 {
-	return haven_tx_query(tx,
-			      "SELECT master_key_id, count(*) FROM data_keys GROUP BY master_key_id",
-			      NULL, 0, census_row, arg);
+	return haven_tx_query(
+	    tx, "SELECT master_key_id, count(*) FROM data_keys GROUP BY master_key_id", NULL, 0,
+	    census_row, arg);
 }
 
-int haven_keyring_count(struct haven_store *s, const struct haven_master_key *mk,
-			int64_t *matching, int64_t *total)
+int haven_keyring_count(struct haven_store *s, const struct haven_master_key *mk, int64_t *matching,
+                        int64_t *total)
 {
 	struct census_ctx c = {0};
 	if (mk) {

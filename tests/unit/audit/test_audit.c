@@ -21,8 +21,8 @@ static struct haven_store *audit_store(void)
 }
 
 struct append_args {
-	int n;        /* records to append */
-	int fail;     /* fail the closure after appending */
+	int n;    /* records to append */
+	int fail; /* fail the closure after appending */
 	int64_t actor;
 };
 
@@ -34,13 +34,13 @@ static int append_tx(struct haven_tx *tx, void *arg)
 		snprintf(subject, sizeof(subject), "patient:%lld", (long long)a->actor);
 		snprintf(detail, sizeof(detail), "n=%d", i);
 		struct haven_audit_event ev = {
-			.actor_id = a->actor,
-			.actor_role = "clinician",
-			.action = "patient.read",
-			.subject = subject,
-			.outcome = "ok",
-			.request_id = "req-1",
-			.detail = i % 2 ? detail : NULL,
+		    .actor_id = a->actor,
+		    .actor_role = "clinician",
+		    .action = "patient.read",
+		    .subject = subject,
+		    .outcome = "ok",
+		    .request_id = "req-1",
+		    .detail = i % 2 ? detail : NULL,
 		};
 		int err = haven_audit_append(tx, &ev);
 		if (err)
@@ -56,7 +56,6 @@ static void append_records(struct haven_store *s, int transactions, int per_tx)
 		ASSERT_OK(haven_store_write(s, append_tx, &a));
 	}
 }
-
 
 struct exec_args {
 	const char *sql;
@@ -171,13 +170,13 @@ TEST(audit_verify_names_an_altered_record)
 
 	/* Every field counts, the time and the actor included. */
 	static const char *edits[] = {
-		"UPDATE audit_log SET at = at + 1 WHERE id = 3",
-		"UPDATE audit_log SET actor_id = 77 WHERE id = 3",
-		"UPDATE audit_log SET actor_role = 'admin' WHERE id = 3",
-		"UPDATE audit_log SET action = 'patient.write' WHERE id = 3",
-		"UPDATE audit_log SET subject = 'patient:2' WHERE id = 3",
-		"UPDATE audit_log SET request_id = 'req-2' WHERE id = 3",
-		"UPDATE audit_log SET detail = 'x' WHERE id = 3",
+	    "UPDATE audit_log SET at = at + 1 WHERE id = 3",
+	    "UPDATE audit_log SET actor_id = 77 WHERE id = 3",
+	    "UPDATE audit_log SET actor_role = 'admin' WHERE id = 3",
+	    "UPDATE audit_log SET action = 'patient.write' WHERE id = 3",
+	    "UPDATE audit_log SET subject = 'patient:2' WHERE id = 3",
+	    "UPDATE audit_log SET request_id = 'req-2' WHERE id = 3",
+	    "UPDATE audit_log SET detail = 'x' WHERE id = 3",
 	};
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
 		s = audit_store();
@@ -196,7 +195,7 @@ TEST(audit_verify_names_a_broken_link)
 	append_records(s, 8, 1);
 	/* Record 6 rewritten to claim record 4's hash as its predecessor. */
 	exec_sql(s, "UPDATE audit_log SET prev_hash = (SELECT hash FROM audit_log WHERE id = 4) "
-		    "WHERE id = 6");
+	            "WHERE id = 6");
 	ASSERT_OK(haven_audit_verify(s, &r));
 	ASSERT_EQ(r.first_bad_id, 6);
 	ASSERT_CONTAINS(r.reason, "broken link");
@@ -239,7 +238,7 @@ TEST(audit_append_rejects_bad_events)
 	static char big[3000];
 	memset(big, 'x', sizeof(big) - 1);
 	struct bad_event_args b = {
-		.ev = {.actor_role = "system", .action = NULL, .outcome = "ok"},
+	    .ev = {.actor_role = "system", .action = NULL, .outcome = "ok"},
 	};
 	ASSERT_EQ(haven_store_write(s, bad_event_tx, &b), HAVEN_EINVAL);
 	b.ev.action = "";

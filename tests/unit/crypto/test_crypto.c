@@ -191,8 +191,8 @@ TEST(crypto_tokens_are_unique_and_url_safe)
 		haven_token_generate(tokens[i]);
 		ASSERT_EQ(strlen(tokens[i]), HAVEN_TOKEN_CHARS);
 		ASSERT_EQ(strspn(tokens[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					    "0123456789-_"),
-			  HAVEN_TOKEN_CHARS);
+		                            "0123456789-_"),
+		          HAVEN_TOKEN_CHARS);
 		for (int j = 0; j < i; j++)
 			ASSERT(strcmp(tokens[i], tokens[j]) != 0);
 	}
@@ -268,7 +268,7 @@ TEST(crypto_key_file_refused_when_readable_by_others)
 	struct haven_master_key *k;
 	haven_strlcpy(path, haven_test_tmpfile("key"), sizeof(path));
 	write_file(path, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
-		   0644);
+	           0644);
 	ASSERT_EQ(haven_master_key_load(path, NULL, &k), HAVEN_EPERM);
 	ASSERT(k == NULL);
 	ASSERT_OK(chmod(path, 0640));
@@ -297,12 +297,12 @@ TEST(crypto_key_file_corrupt_is_a_clear_error)
 	char path[512];
 	struct haven_master_key *k;
 	static const char *bad[] = {
-		"",
-		"00010203",
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g\n",
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f00\n",
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\n",
-		" 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+	    "",
+	    "00010203",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g\n",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f00\n",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\n",
+	    " 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		haven_strlcpy(path, haven_test_tmpfile("key"), sizeof(path));
@@ -312,10 +312,10 @@ TEST(crypto_key_file_corrupt_is_a_clear_error)
 	}
 	/* Accepted forms: with "\n", with "\r\n", without a line end, upper case. */
 	static const char *good[] = {
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\r\n",
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-		"000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\r\n",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+	    "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
 	};
 	uint8_t first[8], id[8];
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -348,8 +348,10 @@ TEST(crypto_key_from_environment)
 	haven_master_key_destroy(&env);
 	haven_master_key_destroy(&file);
 	ASSERT_EQ(haven_master_key_load(path, "abcd", &env), HAVEN_EINVAL);
-	ASSERT_EQ(haven_master_key_load(path, "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &env),
-		  HAVEN_EINVAL);
+	ASSERT_EQ(
+	    haven_master_key_load(
+	        path, "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &env),
+	    HAVEN_EINVAL);
 	ASSERT(env == NULL);
 }
 

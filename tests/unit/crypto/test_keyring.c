@@ -32,9 +32,9 @@ static int add_patient_tx(struct haven_tx *tx, void *arg)
 	struct patient_args *p = arg;
 	struct haven_param params[] = {HAVEN_P_TEXT(p->email)};
 	return haven_tx_query_int(tx,
-				  "INSERT INTO users (email, role, password_hash, created_at) "
-				  "VALUES (?, 'patient', 'x', 0) RETURNING id",
-				  params, 1, &p->id);
+	                          "INSERT INTO users (email, role, password_hash, created_at) "
+	                          "VALUES (?, 'patient', 'x', 0) RETURNING id",
+	                          params, 1, &p->id);
 }
 
 static int64_t add_patient(struct haven_store *s, const char *email)
@@ -50,34 +50,34 @@ struct field_op {
 	const struct haven_master_key *mk;
 	int64_t patient;
 	const char *rid;
-	const char *text;  /* seal: the plaintext */
-	uint8_t *ct;       /* seal: the result (malloc'd); open: the input */
+	const char *text; /* seal: the plaintext */
+	uint8_t *ct;      /* seal: the result (malloc'd); open: the input */
 	size_t ct_len;
-	uint8_t *pt;       /* open: the result */
+	uint8_t *pt; /* open: the result */
 	size_t pt_len;
-	int store_row;     /* seal: also insert a checkins row holding ct */
+	int store_row; /* seal: also insert a checkins row holding ct */
 };
 
 static int seal_tx(struct haven_tx *tx, void *arg)
 {
 	struct field_op *op = arg;
 	int err = haven_keyring_seal(tx, op->mk, op->patient, "checkins", op->rid, "payload",
-				     op->text, strlen(op->text), &op->ct, &op->ct_len);
+	                             op->text, strlen(op->text), &op->ct, &op->ct_len);
 	if (err || !op->store_row)
 		return err;
 	struct haven_param p[] = {HAVEN_P_TEXT(op->rid), HAVEN_P_INT(op->patient),
-				  HAVEN_P_BLOB(op->ct, op->ct_len)};
+	                          HAVEN_P_BLOB(op->ct, op->ct_len)};
 	return haven_tx_exec(tx,
-			     "INSERT INTO checkins (rid, patient_id, created_at, payload) "
-			     "VALUES (?, ?, 0, ?)",
-			     p, 3, NULL);
+	                     "INSERT INTO checkins (rid, patient_id, created_at, payload) "
+	                     "VALUES (?, ?, 0, ?)",
+	                     p, 3, NULL);
 }
 
 static int open_tx(struct haven_tx *tx, void *arg)
 {
 	struct field_op *op = arg;
 	return haven_keyring_open(tx, op->mk, op->patient, "checkins", op->rid, "payload", op->ct,
-				  op->ct_len, &op->pt, &op->pt_len);
+	                          op->ct_len, &op->pt, &op->pt_len);
 }
 
 static int destroy_tx(struct haven_tx *tx, void *arg)
@@ -101,7 +101,7 @@ static int get_tx(struct haven_tx *tx, void *arg)
 	uint8_t *ct = NULL, *pt = NULL;
 	size_t ct_len = 0, pt_len = 0;
 	int err = g->create ? haven_keyring_get_or_create(tx, g->mk, g->patient, &a)
-			    : haven_keyring_get(tx, g->mk, g->patient, &a);
+	                    : haven_keyring_get(tx, g->mk, g->patient, &a);
 	if (err)
 		return err;
 	err = haven_keyring_get(tx, g->mk, g->patient, &b);
@@ -118,25 +118,23 @@ static int get_tx(struct haven_tx *tx, void *arg)
 }
 
 static int keyring_get(struct haven_store *s, const struct haven_master_key *mk, int64_t patient,
-		       int create)
+                       int create)
 {
 	struct get_args g = {.mk = mk, .patient = patient, .create = create};
 	int err = haven_store_write(s, get_tx, &g);
 	return err ? err : g.err2;
 }
 
-static void seal_field(struct haven_store *s, const struct haven_master_key *mk,
-		       int64_t patient, const char *rid, const char *text, int store_row,
-		       struct field_op *op)
+static void seal_field(struct haven_store *s, const struct haven_master_key *mk, int64_t patient,
+                       const char *rid, const char *text, int store_row, struct field_op *op)
 {
-	*op = (struct field_op){.mk = mk, .patient = patient, .rid = rid, .text = text,
-				.store_row = store_row};
+	*op = (struct field_op){
+	    .mk = mk, .patient = patient, .rid = rid, .text = text, .store_row = store_row};
 	ASSERT_OK(haven_store_write(s, seal_tx, op));
 	ASSERT(op->ct && op->ct_len > strlen(text));
 }
 
-static int open_field(struct haven_store *s, const struct haven_master_key *mk,
-		      struct field_op *op)
+static int open_field(struct haven_store *s, const struct haven_master_key *mk, struct field_op *op)
 {
 	op->mk = mk;
 	op->pt = NULL;
@@ -223,8 +221,8 @@ static int dump_row(const struct haven_row *row, void *arg)
 
 static int dump_tx(struct haven_tx *tx, void *arg)
 {
-	return haven_tx_query(tx, "SELECT id, payload FROM checkins ORDER BY id", NULL, 0,
-			      dump_row, arg);
+	return haven_tx_query(tx, "SELECT id, payload FROM checkins ORDER BY id", NULL, 0, dump_row,
+	                      arg);
 }
 
 static char *dump_checkins(struct haven_store *s, size_t *len)
@@ -354,7 +352,7 @@ TEST(keyring_resolve_and_rotate_key_file)
 	setenv("HAVEN_MASTER_KEY", hex, 1);
 	ASSERT_EQ(haven_master_key_resolve(path, s, &k3, msg, sizeof(msg)), HAVEN_EAUTH);
 	ASSERT_EQ(haven_master_key_rotate_file(s, path, &count, msg, sizeof(msg)),
-		  HAVEN_EUNSUPPORTED);
+	          HAVEN_EUNSUPPORTED);
 	setenv("HAVEN_MASTER_KEY", "not hex", 1);
 	ASSERT_EQ(haven_master_key_resolve(path, s, &k3, msg, sizeof(msg)), HAVEN_EINVAL);
 	ASSERT_CONTAINS(msg, "HAVEN_MASTER_KEY");
