@@ -2,6 +2,7 @@
  * crypto-shredding, master key rotation and the key file rules around it. tests/run.sh
  * also runs it against PostgreSQL (selected by its name). Closures run on the store's
  * threads, so they return errors instead of asserting. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,5 +406,89 @@ TEST(keyring_resolve_and_rotate_key_file)
 	haven_master_key_destroy(&k1);
 	haven_master_key_destroy(&k2);
 	haven_master_key_destroy(&k3);
+	haven_store_destroy(&s);
+}
+
+TEST(keyring_rotate_is_all_or_nothing)
+{
+	/* More patients than one rotation page, the last one's key under a stranger's key:
+	 * the keys re-wrapped before it reach it must be rolled back. */
+	enum { PATIENTS = 300 };
+	struct haven_store *s = keyring_store();
+	struct haven_master_key *old_mk, *new_mk, *stranger;
+	char email[64];
+	int64_t count = -1, matching, total, last = 0;
+	ASSERT_OK(haven_master_key_generate(&old_mk));
+	ASSERT_OK(haven_master_key_generate(&new_mk));
+	ASSERT_OK(haven_master_key_generate(&stranger));
+	for (int i = 0; i < PATIENTS; i++) {
+		snprintf(email, sizeof(email), "p%d@example.org", i);
+		last = add_patient(s, email);
+		ASSERT_OK(keyring_get(s, i == PATIENTS - 1 ? stranger : old_mk, last, 1));
+	}
+	ASSERT_EQ(haven_keyring_rotate(s, old_mk, new_mk, &count), HAVEN_EAUTH);
+	ASSERT_EQ(count, 0);
+	ASSERT_OK(haven_keyring_count(s, old_mk, &matching, &total));
+	ASSERT_EQ(matching, PATIENTS - 1);
+	ASSERT_EQ(total, PATIENTS);
+
+	/* Without the stranger, all of them move. */
+	struct field_op del = {.patient = last};
+	ASSERT_OK(haven_store_write(s, destroy_tx, &del));
+	ASSERT_OK(haven_keyring_rotate(s, old_mk, new_mk, &count));
+	ASSERT_EQ(count, PATIENTS - 1);
+	ASSERT_OK(haven_keyring_count(s, new_mk, &matching, &total));
+	ASSERT_EQ(matching, PATIENTS - 1);
+	ASSERT_EQ(total, PATIENTS - 1);
+	haven_master_key_destroy(&old_mk);
+	haven_master_key_destroy(&new_mk);
+	haven_master_key_destroy(&stranger);
+	haven_store_destroy(&s);
+}
+
+struct race_args {
+	struct haven_store *s;
+	const struct haven_master_key *mk;
+	int64_t patient;
+	char rid[16];
+	struct field_op op;
+	int err;
+};
+
+static void *race_thread(void *arg)
+{
+	struct race_args *r = arg;
+	r->op = (struct field_op){
+	    .mk = r->mk, .patient = r->patient, .rid = r->rid, .text = "first words"};
+	r->err = haven_store_write(r->s, seal_tx, &r->op);
+	return NULL;
+}
+
+TEST(keyring_concurrent_first_use_agrees_on_one_key)
+{
+	enum { THREADS = 4 };
+	struct haven_store *s = keyring_store();
+	struct haven_master_key *mk;
+	struct race_args args[THREADS];
+	pthread_t th[THREADS];
+	int64_t matching, total;
+	ASSERT_OK(haven_master_key_generate(&mk));
+	int64_t p = add_patient(s, "p@example.org");
+	for (int i = 0; i < THREADS; i++) {
+		args[i] = (struct race_args){.s = s, .mk = mk, .patient = p};
+		snprintf(args[i].rid, sizeof(args[i].rid), "r%d", i);
+		ASSERT_OK(pthread_create(&th[i], NULL, race_thread, &args[i]));
+	}
+	for (int i = 0; i < THREADS; i++)
+		ASSERT_OK(pthread_join(th[i], NULL));
+	ASSERT_OK(haven_keyring_count(s, mk, &matching, &total));
+	ASSERT_EQ(total, 1);
+	/* Every field sealed in the race opens with the one key that was kept. */
+	for (int i = 0; i < THREADS; i++) {
+		ASSERT_OK(args[i].err);
+		ASSERT_OK(open_field(s, mk, &args[i].op));
+		free(args[i].op.ct);
+	}
+	haven_master_key_destroy(&mk);
 	haven_store_destroy(&s);
 }
