@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -487,6 +488,31 @@ static int pwhash_fast(void)
 	return v && !strcmp(v, "1");
 }
 
+/* At most PWHASH_CONCURRENCY hashes run at once: each takes 64 MiB and a core for tens of
+ * milliseconds, so more would only add memory (and give a flood of logins a lever on the
+ * server's memory) without finishing any sooner on a small machine. */
+#define PWHASH_CONCURRENCY 2
+static pthread_mutex_t pwhash_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pwhash_cond = PTHREAD_COND_INITIALIZER;
+static int pwhash_running;
+
+static void pwhash_enter(void)
+{
+	pthread_mutex_lock(&pwhash_lock);
+	while (pwhash_running >= PWHASH_CONCURRENCY)
+		pthread_cond_wait(&pwhash_cond, &pwhash_lock);
+	pwhash_running++;
+	pthread_mutex_unlock(&pwhash_lock);
+}
+
+static void pwhash_leave(void)
+{
+	pthread_mutex_lock(&pwhash_lock);
+	pwhash_running--;
+	pthread_cond_signal(&pwhash_cond);
+	pthread_mutex_unlock(&pwhash_lock);
+}
+
 int haven_password_hash(const char *pw, size_t pw_len, char out[HAVEN_PWHASH_MAX])
 {
 	out[0] = '\0';
@@ -496,18 +522,64 @@ int haven_password_hash(const char *pw, size_t pw_len, char out[HAVEN_PWHASH_MAX
 	                                       : crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
 	size_t mem = pwhash_fast() ? crypto_pwhash_argon2id_MEMLIMIT_MIN
 	                           : crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
-	if (crypto_pwhash_argon2id_str(out, pw, pw_len, ops, mem) != 0) {
+	pwhash_enter();
+	int rc = crypto_pwhash_argon2id_str(out, pw, pw_len, ops, mem);
+	pwhash_leave();
+	if (rc != 0) {
 		out[0] = '\0';
 		return HAVEN_ENOMEM; /* the only way argon2id fails on valid limits */
 	}
 	return HAVEN_OK;
 }
 
+/* The memory a stored hash asks for, in KiB ("m=" in "$argon2id$v=19$m=65536,t=2,p=1$"),
+ * or -1 when the string does not say. */
+static long long pwhash_memory_kib(const char *stored)
+{
+	const char *m = strstr(stored, "$m=");
+	if (!m)
+		return -1;
+	long long v = 0;
+	for (m += 3; *m >= '0' && *m <= '9'; m++) {
+		v = v * 10 + (*m - '0');
+		if (v > (1LL << 40))
+			return v;
+	}
+	return v;
+}
+
 int haven_password_verify(const char *stored, const char *pw, size_t pw_len)
 {
 	if (!stored || !pw || pw_len > PASSWORD_MAX || !memchr(stored, '\0', HAVEN_PWHASH_MAX))
 		return HAVEN_EAUTH;
-	return crypto_pwhash_str_verify(stored, pw, pw_len) == 0 ? HAVEN_OK : HAVEN_EAUTH;
+	/* A stored hash is trusted data, but a tampered one must not make us allocate
+	 * gigabytes: anything above the "moderate" limit (256 MiB) is refused. */
+	long long kib = pwhash_memory_kib(stored);
+	if (kib < 0 || kib > (long long)(crypto_pwhash_argon2id_MEMLIMIT_MODERATE / 1024))
+		return HAVEN_EAUTH;
+	pwhash_enter();
+	int rc = crypto_pwhash_str_verify(stored, pw, pw_len);
+	pwhash_leave();
+	return rc == 0 ? HAVEN_OK : HAVEN_EAUTH;
+}
+
+static char dummy_hash[HAVEN_PWHASH_MAX];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_hash_init(void)
+{
+	uint8_t pw[16];
+	randombytes_buf(pw, sizeof(pw));
+	if (haven_password_hash((const char *)pw, sizeof(pw), dummy_hash) != HAVEN_OK)
+		dummy_hash[0] = '\0';
+	sodium_memzero(pw, sizeof(pw));
+}
+
+void haven_password_dummy_verify(const char *pw, size_t pw_len)
+{
+	pthread_once(&dummy_once, dummy_hash_init);
+	if (dummy_hash[0] && pw && haven_password_verify(dummy_hash, pw, pw_len) == HAVEN_OK)
+		haven_log(HAVEN_LOG_WARN, "event=dummy_password_matched"); /* 2^-128 */
 }
 
 int haven_password_needs_rehash(const char *stored)

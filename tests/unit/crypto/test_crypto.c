@@ -1,5 +1,6 @@
 /* test_crypto.c: the key hierarchy, field encryption, passwords, tokens and key files. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,4 +365,50 @@ TEST(crypto_key_path_rules)
 	ASSERT_STR_EQ(haven_master_key_path(NULL), "/etc/haven/key");
 	ASSERT_STR_EQ(haven_master_key_path("k.txt"), "k.txt");
 	unsetenv("HAVEN_KEY_FILE");
+}
+
+TEST(crypto_password_verify_refuses_greedy_hashes)
+{
+	init();
+	/* A tampered stored hash asking for 4 GiB is refused before anything is allocated. */
+	const char *greedy = "$argon2id$v=19$m=4194304,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$"
+	                     "2sJMxV0mw2yGqlbmrTKmqFNMU6JkeJGqrw2zmtwWRiY";
+	ASSERT_EQ(haven_password_verify(greedy, "pw", 2), HAVEN_EAUTH);
+	ASSERT_EQ(haven_password_verify("$argon2id$v=19$t=3,p=1$x$y", "pw", 2), HAVEN_EAUTH);
+	/* The dummy verification for unknown accounts runs and returns. */
+	haven_password_dummy_verify("guess", 5);
+	haven_password_dummy_verify("guess", 5);
+}
+
+struct hash_thread {
+	char pw[32];
+	char hash[HAVEN_PWHASH_MAX];
+	int err;
+};
+
+static void *hash_thread(void *arg)
+{
+	struct hash_thread *t = arg;
+	t->err = haven_password_hash(t->pw, strlen(t->pw), t->hash);
+	if (!t->err)
+		t->err = haven_password_verify(t->hash, t->pw, strlen(t->pw));
+	return NULL;
+}
+
+TEST(crypto_password_hashing_from_many_threads)
+{
+	enum { THREADS = 8 };
+	init();
+	pthread_t th[THREADS];
+	struct hash_thread args[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		memset(&args[i], 0, sizeof(args[i]));
+		snprintf(args[i].pw, sizeof(args[i].pw), "secret-%d", i);
+		ASSERT_OK(pthread_create(&th[i], NULL, hash_thread, &args[i]));
+	}
+	for (int i = 0; i < THREADS; i++)
+		ASSERT_OK(pthread_join(th[i], NULL));
+	for (int i = 0; i < THREADS; i++)
+		ASSERT_OK(args[i].err);
+	ASSERT_EQ(haven_password_verify(args[0].hash, args[1].pw, strlen(args[1].pw)), HAVEN_EAUTH);
 }
