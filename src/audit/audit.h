@@ -34,7 +34,9 @@ struct haven_audit_event {
  * required; subject, request_id and detail may be NULL (stored as ""). Every field must
  * be valid UTF-8, at most 512 bytes (detail: 2048): HAVEN_EINVAL or HAVEN_ELIMIT if not.
  * On PostgreSQL the transaction holds the audit advisory lock until it ends, so keep
- * audited transactions short. */
+ * audited transactions short. The record shares the fate of tx: a closure that returns an
+ * error rolls its audit record back too, so record a refusal or a failed login in a
+ * transaction that commits (append, then return 0 and report the refusal another way). */
 int haven_audit_append(struct haven_tx *tx, const struct haven_audit_event *ev) HAVEN_WUR;
 
 struct haven_audit_report {

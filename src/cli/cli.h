@@ -26,5 +26,7 @@ int haven_cli_wants_help(int argc, char **argv);
 /* Subcommands: one file each. */
 int cmd_version(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 
 #endif

@@ -7,6 +7,8 @@
 static const struct haven_cmd commands[] = {
 	{"version", cmd_version, "print the version"},
 	{"migrate", cmd_migrate, "apply the database schema migrations"},
+	{"audit", cmd_audit, "verify the audit log's hash chain"},
+	{"keys", cmd_keys, "rotate the master key"},
 };
 
 static void usage(FILE *f)

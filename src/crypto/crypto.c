@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,8 +41,8 @@
 _Static_assert(HAVEN_PWHASH_MAX >= crypto_pwhash_STRBYTES, "password hash buffer too small");
 _Static_assert(HAVEN_KEY_BYTES == crypto_aead_xchacha20poly1305_ietf_KEYBYTES, "key size");
 _Static_assert(HAVEN_TOKEN_CHARS + 1 ==
-		       sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-	       "token length");
+                   sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+               "token length");
 
 struct haven_master_key {
 	uint8_t key[HAVEN_KEY_BYTES];
@@ -73,7 +74,7 @@ static void master_key_derive_id(struct haven_master_key *k)
 	static const char label[] = "haven/master-key-id/v1";
 	uint8_t h[crypto_generichash_BYTES_MIN];
 	crypto_generichash(h, sizeof(h), (const uint8_t *)label, sizeof(label) - 1, k->key,
-			   sizeof(k->key));
+	                   sizeof(k->key));
 	memcpy(k->id, h, HAVEN_KEY_ID_BYTES);
 	sodium_memzero(h, sizeof(h));
 }
@@ -337,7 +338,7 @@ static void put_le64(uint8_t *p, uint64_t v)
 }
 
 static void wrap_ad(uint8_t ad[11 + 8 + HAVEN_KEY_ID_BYTES], int64_t patient_id,
-		    const uint8_t id[HAVEN_KEY_ID_BYTES])
+                    const uint8_t id[HAVEN_KEY_ID_BYTES])
 {
 	memcpy(ad, "haven/dk/v1", 11);
 	put_le64(ad + 11, (uint64_t)patient_id);
@@ -345,7 +346,7 @@ static void wrap_ad(uint8_t ad[11 + 8 + HAVEN_KEY_ID_BYTES], int64_t patient_id,
 }
 
 int haven_data_key_wrap(const struct haven_master_key *mk, const struct haven_data_key *dk,
-			int64_t patient_id, uint8_t **wrapped, size_t *wrapped_len)
+                        int64_t patient_id, uint8_t **wrapped, size_t *wrapped_len)
 {
 	uint8_t ad[11 + 8 + HAVEN_KEY_ID_BYTES];
 	*wrapped = NULL;
@@ -360,8 +361,8 @@ int haven_data_key_wrap(const struct haven_master_key *mk, const struct haven_da
 	wrap_ad(ad, patient_id, mk->id);
 	unsigned long long clen;
 	crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + NONCE_BYTES, &clen, dk->key,
-						   sizeof(dk->key), ad, sizeof(ad), NULL, nonce,
-						   mk->key);
+	                                           sizeof(dk->key), ad, sizeof(ad), NULL, nonce,
+	                                           mk->key);
 	HAVEN_ASSERT(clen == HAVEN_KEY_BYTES + TAG_BYTES);
 	*wrapped = w;
 	*wrapped_len = WRAPPED_BYTES;
@@ -369,7 +370,7 @@ int haven_data_key_wrap(const struct haven_master_key *mk, const struct haven_da
 }
 
 int haven_data_key_unwrap(const struct haven_master_key *mk, int64_t patient_id,
-			  const uint8_t *wrapped, size_t wrapped_len, struct haven_data_key **out)
+                          const uint8_t *wrapped, size_t wrapped_len, struct haven_data_key **out)
 {
 	uint8_t ad[11 + 8 + HAVEN_KEY_ID_BYTES];
 	*out = NULL;
@@ -385,8 +386,8 @@ int haven_data_key_unwrap(const struct haven_master_key *mk, int64_t patient_id,
 	wrap_ad(ad, patient_id, mk->id);
 	unsigned long long mlen;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(k->key, &mlen, NULL, nonce + NONCE_BYTES,
-						       HAVEN_KEY_BYTES + TAG_BYTES, ad, sizeof(ad),
-						       nonce, mk->key) != 0 ||
+	                                               HAVEN_KEY_BYTES + TAG_BYTES, ad, sizeof(ad),
+	                                               nonce, mk->key) != 0 ||
 	    mlen != HAVEN_KEY_BYTES) {
 		haven_data_key_destroy(&k);
 		return HAVEN_EAUTH;
@@ -396,7 +397,7 @@ int haven_data_key_unwrap(const struct haven_master_key *mk, int64_t patient_id,
 }
 
 int haven_data_key_wrapped_key_id(const uint8_t *wrapped, size_t wrapped_len,
-				  uint8_t id[HAVEN_KEY_ID_BYTES])
+                                  uint8_t id[HAVEN_KEY_ID_BYTES])
 {
 	if (!wrapped || wrapped_len != WRAPPED_BYTES || wrapped[0] != WRAP_VERSION)
 		return HAVEN_ECORRUPT;
@@ -412,21 +413,21 @@ static int ad_part_ok(const char *s)
 }
 
 int haven_crypto_ad(char *out, size_t outlen, const char *table, const char *record_id,
-		    int64_t patient_id, const char *field)
+                    int64_t patient_id, const char *field)
 {
 	/* '|' separates the parts, so no part may contain it: otherwise two different
 	 * (table, record, field) triples could produce the same string. */
 	if (!ad_part_ok(table) || !ad_part_ok(record_id) || !ad_part_ok(field))
 		return HAVEN_EINVAL;
 	int n = snprintf(out, outlen, "haven/v1|%s|%s|%lld|%s", table, record_id,
-			 (long long)patient_id, field);
+	                 (long long)patient_id, field);
 	if (n < 0 || (size_t)n >= outlen)
 		return HAVEN_ELIMIT;
 	return HAVEN_OK;
 }
 
 int haven_seal(const struct haven_data_key *dk, const char *ad, const void *pt, size_t pt_len,
-	       uint8_t **ct, size_t *ct_len)
+               uint8_t **ct, size_t *ct_len)
 {
 	*ct = NULL;
 	*ct_len = 0;
@@ -440,15 +441,15 @@ int haven_seal(const struct haven_data_key *dk, const char *ad, const void *pt, 
 	randombytes_buf(c + 1, NONCE_BYTES);
 	unsigned long long clen;
 	crypto_aead_xchacha20poly1305_ietf_encrypt(c + 1 + NONCE_BYTES, &clen, pt, pt_len,
-						   (const uint8_t *)ad, strlen(ad), NULL, c + 1,
-						   dk->key);
+	                                           (const uint8_t *)ad, strlen(ad), NULL, c + 1,
+	                                           dk->key);
 	*ct = c;
 	*ct_len = (size_t)clen + 1 + NONCE_BYTES;
 	return HAVEN_OK;
 }
 
 int haven_open(const struct haven_data_key *dk, const char *ad, const uint8_t *ct, size_t ct_len,
-	       uint8_t **pt, size_t *pt_len)
+               uint8_t **pt, size_t *pt_len)
 {
 	*pt = NULL;
 	*pt_len = 0;
@@ -459,10 +460,9 @@ int haven_open(const struct haven_data_key *dk, const char *ad, const uint8_t *c
 	if (!m)
 		return HAVEN_ENOMEM;
 	unsigned long long mlen;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, &mlen, NULL, ct + 1 + NONCE_BYTES,
-						       ct_len - 1 - NONCE_BYTES,
-						       (const uint8_t *)ad, strlen(ad), ct + 1,
-						       dk->key) != 0) {
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+	        m, &mlen, NULL, ct + 1 + NONCE_BYTES, ct_len - 1 - NONCE_BYTES, (const uint8_t *)ad,
+	        strlen(ad), ct + 1, dk->key) != 0) {
 		haven_secret_free(m, mmax + 1);
 		return HAVEN_EAUTH;
 	}
@@ -488,38 +488,109 @@ static int pwhash_fast(void)
 	return v && !strcmp(v, "1");
 }
 
+/* At most PWHASH_CONCURRENCY hashes run at once: each takes 64 MiB and a core for tens of
+ * milliseconds, so more would only add memory (and give a flood of logins a lever on the
+ * server's memory) without finishing any sooner on a small machine. */
+#define PWHASH_CONCURRENCY 2
+static pthread_mutex_t pwhash_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pwhash_cond = PTHREAD_COND_INITIALIZER;
+static int pwhash_running;
+
+static void pwhash_enter(void)
+{
+	pthread_mutex_lock(&pwhash_lock);
+	while (pwhash_running >= PWHASH_CONCURRENCY)
+		pthread_cond_wait(&pwhash_cond, &pwhash_lock);
+	pwhash_running++;
+	pthread_mutex_unlock(&pwhash_lock);
+}
+
+static void pwhash_leave(void)
+{
+	pthread_mutex_lock(&pwhash_lock);
+	pwhash_running--;
+	pthread_cond_signal(&pwhash_cond);
+	pthread_mutex_unlock(&pwhash_lock);
+}
+
 int haven_password_hash(const char *pw, size_t pw_len, char out[HAVEN_PWHASH_MAX])
 {
 	out[0] = '\0';
 	if (!pw || pw_len > PASSWORD_MAX)
 		return HAVEN_EINVAL;
 	unsigned long long ops = pwhash_fast() ? crypto_pwhash_argon2id_OPSLIMIT_MIN
-					       : crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
+	                                       : crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE;
 	size_t mem = pwhash_fast() ? crypto_pwhash_argon2id_MEMLIMIT_MIN
-				   : crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
-	if (crypto_pwhash_argon2id_str(out, pw, pw_len, ops, mem) != 0) {
+	                           : crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE;
+	pwhash_enter();
+	int rc = crypto_pwhash_argon2id_str(out, pw, pw_len, ops, mem);
+	pwhash_leave();
+	if (rc != 0) {
 		out[0] = '\0';
 		return HAVEN_ENOMEM; /* the only way argon2id fails on valid limits */
 	}
 	return HAVEN_OK;
 }
 
+/* The memory a stored hash asks for, in KiB ("m=" in "$argon2id$v=19$m=65536,t=2,p=1$"),
+ * or -1 when the string does not say. */
+static long long pwhash_memory_kib(const char *stored)
+{
+	const char *m = strstr(stored, "$m=");
+	if (!m)
+		return -1;
+	long long v = 0;
+	for (m += 3; *m >= '0' && *m <= '9'; m++) {
+		v = v * 10 + (*m - '0');
+		if (v > (1LL << 40))
+			return v;
+	}
+	return v;
+}
+
 int haven_password_verify(const char *stored, const char *pw, size_t pw_len)
 {
 	if (!stored || !pw || pw_len > PASSWORD_MAX || !memchr(stored, '\0', HAVEN_PWHASH_MAX))
 		return HAVEN_EAUTH;
-	return crypto_pwhash_str_verify(stored, pw, pw_len) == 0 ? HAVEN_OK : HAVEN_EAUTH;
+	/* A stored hash is trusted data, but a tampered one must not make us allocate
+	 * gigabytes: anything above the "moderate" limit (256 MiB) is refused. */
+	long long kib = pwhash_memory_kib(stored);
+	if (kib < 0 || kib > (long long)(crypto_pwhash_argon2id_MEMLIMIT_MODERATE / 1024))
+		return HAVEN_EAUTH;
+	pwhash_enter();
+	int rc = crypto_pwhash_str_verify(stored, pw, pw_len);
+	pwhash_leave();
+	return rc == 0 ? HAVEN_OK : HAVEN_EAUTH;
+}
+
+static char dummy_hash[HAVEN_PWHASH_MAX];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_hash_init(void)
+{
+	uint8_t pw[16];
+	randombytes_buf(pw, sizeof(pw));
+	if (haven_password_hash((const char *)pw, sizeof(pw), dummy_hash) != HAVEN_OK)
+		dummy_hash[0] = '\0';
+	sodium_memzero(pw, sizeof(pw));
+}
+
+void haven_password_dummy_verify(const char *pw, size_t pw_len)
+{
+	pthread_once(&dummy_once, dummy_hash_init);
+	if (dummy_hash[0] && pw && haven_password_verify(dummy_hash, pw, pw_len) == HAVEN_OK)
+		haven_log(HAVEN_LOG_WARN, "event=dummy_password_matched"); /* 2^-128 */
 }
 
 int haven_password_needs_rehash(const char *stored)
 {
 	if (pwhash_fast())
 		return crypto_pwhash_argon2id_str_needs_rehash(
-			       stored, crypto_pwhash_argon2id_OPSLIMIT_MIN,
-			       crypto_pwhash_argon2id_MEMLIMIT_MIN) != 0;
+		           stored, crypto_pwhash_argon2id_OPSLIMIT_MIN,
+		           crypto_pwhash_argon2id_MEMLIMIT_MIN) != 0;
 	return crypto_pwhash_argon2id_str_needs_rehash(
-		       stored, crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE,
-		       crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE) != 0;
+	           stored, crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE,
+	           crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE) != 0;
 }
 
 void haven_token_generate(char out[HAVEN_TOKEN_CHARS + 1])
@@ -527,7 +598,7 @@ void haven_token_generate(char out[HAVEN_TOKEN_CHARS + 1])
 	uint8_t raw[32];
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2base64(out, HAVEN_TOKEN_CHARS + 1, raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 }
 
@@ -550,17 +621,15 @@ void haven_random_id(char out[33])
 	haven_hex_encode(raw, sizeof(raw), out);
 }
 
-void haven_blake2b(const void *data, size_t len, const uint8_t *key, size_t keylen,
-		   uint8_t out[32])
+void haven_blake2b(const void *data, size_t len, const uint8_t *key, size_t keylen, uint8_t out[32])
 {
-	HAVEN_ASSERT(keylen == 0 ||
-		     (keylen >= crypto_generichash_KEYBYTES_MIN &&
-		      keylen <= crypto_generichash_KEYBYTES_MAX));
+	HAVEN_ASSERT(keylen == 0 || (keylen >= crypto_generichash_KEYBYTES_MIN &&
+	                             keylen <= crypto_generichash_KEYBYTES_MAX));
 	crypto_generichash(out, 32, data, len, keylen ? key : NULL, keylen);
 }
 
 void haven_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
-		       uint8_t out[32])
+                       uint8_t out[32])
 {
 	crypto_auth_hmacsha256_state st;
 	crypto_auth_hmacsha256_init(&st, key, keylen);

@@ -91,10 +91,15 @@ int haven_open(const struct haven_data_key *dk, const char *ad, const uint8_t *c
 void haven_secret_free(void *p, size_t len);
 
 /* argon2id via crypto_pwhash_str (interactive limits unless HAVEN_PWHASH_FAST is set
- * in the environment, which tests use to stay quick). */
+ * in the environment, which tests use to stay quick). At most two hashes or verifications
+ * run at once in the process (64 MiB each); more callers wait their turn. */
 int haven_password_hash(const char *pw, size_t pw_len, char out[HAVEN_PWHASH_MAX]) HAVEN_WUR;
-/* 0 when pw matches, HAVEN_EAUTH when not. */
+/* 0 when pw matches, HAVEN_EAUTH when not (also for a malformed stored hash, or one
+ * asking for more than 256 MiB). */
 int haven_password_verify(const char *stored, const char *pw, size_t pw_len) HAVEN_WUR;
+/* Spends the same time as verifying a password against a real hash, for a login whose
+ * account does not exist, so response times do not reveal which emails have accounts. */
+void haven_password_dummy_verify(const char *pw, size_t pw_len);
 /* 1 when stored was made with other limits than haven_password_hash uses now (rehash it
  * after a successful login), 0 otherwise. */
 int haven_password_needs_rehash(const char *stored);

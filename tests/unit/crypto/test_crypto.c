@@ -1,5 +1,6 @@
 /* test_crypto.c: the key hierarchy, field encryption, passwords, tokens and key files. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,8 +192,8 @@ TEST(crypto_tokens_are_unique_and_url_safe)
 		haven_token_generate(tokens[i]);
 		ASSERT_EQ(strlen(tokens[i]), HAVEN_TOKEN_CHARS);
 		ASSERT_EQ(strspn(tokens[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					    "0123456789-_"),
-			  HAVEN_TOKEN_CHARS);
+		                            "0123456789-_"),
+		          HAVEN_TOKEN_CHARS);
 		for (int j = 0; j < i; j++)
 			ASSERT(strcmp(tokens[i], tokens[j]) != 0);
 	}
@@ -268,7 +269,7 @@ TEST(crypto_key_file_refused_when_readable_by_others)
 	struct haven_master_key *k;
 	haven_strlcpy(path, haven_test_tmpfile("key"), sizeof(path));
 	write_file(path, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
-		   0644);
+	           0644);
 	ASSERT_EQ(haven_master_key_load(path, NULL, &k), HAVEN_EPERM);
 	ASSERT(k == NULL);
 	ASSERT_OK(chmod(path, 0640));
@@ -297,12 +298,12 @@ TEST(crypto_key_file_corrupt_is_a_clear_error)
 	char path[512];
 	struct haven_master_key *k;
 	static const char *bad[] = {
-		"",
-		"00010203",
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g\n",
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f00\n",
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\n",
-		" 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+	    "",
+	    "00010203",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g\n",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f00\n",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n\n",
+	    " 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		haven_strlcpy(path, haven_test_tmpfile("key"), sizeof(path));
@@ -312,10 +313,10 @@ TEST(crypto_key_file_corrupt_is_a_clear_error)
 	}
 	/* Accepted forms: with "\n", with "\r\n", without a line end, upper case. */
 	static const char *good[] = {
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\r\n",
-		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-		"000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\r\n",
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+	    "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
 	};
 	uint8_t first[8], id[8];
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -348,8 +349,10 @@ TEST(crypto_key_from_environment)
 	haven_master_key_destroy(&env);
 	haven_master_key_destroy(&file);
 	ASSERT_EQ(haven_master_key_load(path, "abcd", &env), HAVEN_EINVAL);
-	ASSERT_EQ(haven_master_key_load(path, "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &env),
-		  HAVEN_EINVAL);
+	ASSERT_EQ(
+	    haven_master_key_load(
+	        path, "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &env),
+	    HAVEN_EINVAL);
 	ASSERT(env == NULL);
 }
 
@@ -362,4 +365,50 @@ TEST(crypto_key_path_rules)
 	ASSERT_STR_EQ(haven_master_key_path(NULL), "/etc/haven/key");
 	ASSERT_STR_EQ(haven_master_key_path("k.txt"), "k.txt");
 	unsetenv("HAVEN_KEY_FILE");
+}
+
+TEST(crypto_password_verify_refuses_greedy_hashes)
+{
+	init();
+	/* A tampered stored hash asking for 4 GiB is refused before anything is allocated. */
+	const char *greedy = "$argon2id$v=19$m=4194304,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$"
+	                     "2sJMxV0mw2yGqlbmrTKmqFNMU6JkeJGqrw2zmtwWRiY";
+	ASSERT_EQ(haven_password_verify(greedy, "pw", 2), HAVEN_EAUTH);
+	ASSERT_EQ(haven_password_verify("$argon2id$v=19$t=3,p=1$x$y", "pw", 2), HAVEN_EAUTH);
+	/* The dummy verification for unknown accounts runs and returns. */
+	haven_password_dummy_verify("guess", 5);
+	haven_password_dummy_verify("guess", 5);
+}
+
+struct hash_thread {
+	char pw[32];
+	char hash[HAVEN_PWHASH_MAX];
+	int err;
+};
+
+static void *hash_thread(void *arg)
+{
+	struct hash_thread *t = arg;
+	t->err = haven_password_hash(t->pw, strlen(t->pw), t->hash);
+	if (!t->err)
+		t->err = haven_password_verify(t->hash, t->pw, strlen(t->pw));
+	return NULL;
+}
+
+TEST(crypto_password_hashing_from_many_threads)
+{
+	enum { THREADS = 8 };
+	init();
+	pthread_t th[THREADS];
+	struct hash_thread args[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		memset(&args[i], 0, sizeof(args[i]));
+		snprintf(args[i].pw, sizeof(args[i].pw), "secret-%d", i);
+		ASSERT_OK(pthread_create(&th[i], NULL, hash_thread, &args[i]));
+	}
+	for (int i = 0; i < THREADS; i++)
+		ASSERT_OK(pthread_join(th[i], NULL));
+	for (int i = 0; i < THREADS; i++)
+		ASSERT_OK(args[i].err);
+	ASSERT_EQ(haven_password_verify(args[0].hash, args[1].pw, strlen(args[1].pw)), HAVEN_EAUTH);
 }
