@@ -6,6 +6,10 @@
 
 static const struct haven_cmd commands[] = {
 	{"version", cmd_version, "print the version"},
+	{"serve", cmd_serve, "serve the HTTP API"},
+	{"user", cmd_user, "user add: create an account (password on stdin)"},
+	{"export", cmd_export, "export a patient's data as JSON"},
+	{"erase", cmd_erase, "erase a patient (destroys their data key)"},
 };
 
 static void usage(FILE *f)
