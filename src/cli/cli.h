@@ -25,6 +25,7 @@ int haven_cli_wants_help(int argc, char **argv);
 
 /* Subcommands: one file each. */
 int cmd_version(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_export(int argc, char **argv);

@@ -6,6 +6,7 @@
 
 static const struct haven_cmd commands[] = {
 	{"version", cmd_version, "print the version"},
+	{"migrate", cmd_migrate, "apply the database schema migrations"},
 	{"serve", cmd_serve, "serve the HTTP API"},
 	{"user", cmd_user, "user add: create an account (password on stdin)"},
 	{"export", cmd_export, "export a patient's data as JSON"},
