@@ -1,9 +1,9 @@
 /* args.c: option parsing and master-key loading shared by the subcommands. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "crypto/keyring.h"
 
 int haven_cli_parse(const char *cmd, int argc, char **argv, const struct haven_opt *opts)
 {
@@ -33,19 +33,11 @@ int haven_cli_parse(const char *cmd, int argc, char **argv, const struct haven_o
 	return 0;
 }
 
-int haven_cli_master_key(const char *key_file_flag, struct haven_master_key **out)
+int haven_cli_master_key(const char *key_file_flag, struct haven_store *s,
+			 struct haven_master_key **out)
 {
-	const char *env_hex = getenv("HAVEN_MASTER_KEY");
-	const char *path = key_file_flag;
-	if (!path || !*path)
-		path = getenv("HAVEN_KEY_FILE");
-	if (!path || !*path)
-		path = "var/haven.key";
-	if (env_hex && !*env_hex)
-		env_hex = NULL;
-	int rc = haven_master_key_load(path, env_hex, out);
-	if (rc)
-		return haven_cli_fail("cannot load the master key from %s: %s",
-				      env_hex ? "HAVEN_MASTER_KEY" : path, haven_strerror(rc));
+	char msg[512] = "";
+	if (haven_master_key_resolve(key_file_flag, s, out, msg, sizeof(msg)))
+		return haven_cli_fail("%s", msg[0] ? msg : "cannot load the master key");
 	return 0;
 }

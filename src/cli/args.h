@@ -7,6 +7,7 @@
 
 #include "core/core.h"
 #include "crypto/crypto.h"
+#include "store/store.h"
 
 struct haven_opt {
 	const char *name;   /* "--db" */
@@ -18,9 +19,10 @@ struct haven_opt {
  * error for cmd and returns 2. */
 int haven_cli_parse(const char *cmd, int argc, char **argv, const struct haven_opt *opts);
 
-/* Loads the master key: HAVEN_MASTER_KEY (64 hex digits) if set, else the key file
- * (flag, then HAVEN_KEY_FILE, then var/haven.key), created at first use. Prints the
- * error and returns 1 on failure. */
-int haven_cli_master_key(const char *key_file_flag, struct haven_master_key **out);
+/* Loads the master key by the rules every command shares (haven_master_key_resolve:
+ * HAVEN_MASTER_KEY, else --key-file, else HAVEN_KEY_FILE, else var/haven.key), checked
+ * against the data keys in s. Prints the one-line reason and returns 1 on failure. */
+int haven_cli_master_key(const char *key_file_flag, struct haven_store *s,
+			 struct haven_master_key **out);
 
 #endif

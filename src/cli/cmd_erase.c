@@ -38,7 +38,7 @@ int cmd_erase(int argc, char **argv)
 	if (haven_crypto_init())
 		return haven_cli_fail("cannot initialise libsodium");
 	if ((rc = haven_store_open(db, NULL, &store)) || (rc = haven_store_migrate(store, NULL))) {
-		haven_cli_fail("cannot open the database %s: %s", db, haven_strerror(rc));
+		haven_cli_fail("cannot open the database: %s", haven_store_last_error());
 		goto out;
 	}
 	rc = haven_patient_erase(store, id, 0, "system", "cli");

@@ -41,10 +41,10 @@ int cmd_export(int argc, char **argv)
 	if (haven_crypto_init())
 		return haven_cli_fail("cannot initialise libsodium");
 	if ((rc = haven_store_open(db, NULL, &store)) || (rc = haven_store_migrate(store, NULL))) {
-		haven_cli_fail("cannot open the database %s: %s", db, haven_strerror(rc));
+		haven_cli_fail("cannot open the database: %s", haven_store_last_error());
 		goto out;
 	}
-	if (haven_cli_master_key(key_file, &mk))
+	if (haven_cli_master_key(key_file, store, &mk))
 		goto out;
 	rc = haven_patient_export(store, mk, id, 0, "system", "cli", &doc);
 	if (rc == HAVEN_ENOTFOUND) {

@@ -92,15 +92,15 @@ int cmd_serve(int argc, char **argv)
 	if (haven_crypto_init())
 		return haven_cli_fail("cannot initialise libsodium");
 	if ((rc = haven_store_open(db, NULL, &store))) {
-		haven_cli_fail("cannot open the database %s: %s", db, haven_strerror(rc));
+		haven_cli_fail("cannot open the database: %s", haven_store_last_error());
 		goto out;
 	}
 	int applied = 0;
 	if ((rc = haven_store_migrate(store, &applied))) {
-		haven_cli_fail("cannot migrate the database: %s", haven_strerror(rc));
+		haven_cli_fail("cannot migrate the database: %s", haven_store_last_error());
 		goto out;
 	}
-	if (haven_cli_master_key(key_file, &mk))
+	if (haven_cli_master_key(key_file, store, &mk))
 		goto out;
 
 	/* Block the stop signals before the worker threads start, so only sigwait sees them. */

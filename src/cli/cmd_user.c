@@ -67,7 +67,7 @@ int cmd_user(int argc, char **argv)
 		goto out;
 	}
 	if ((rc = haven_store_open(db, NULL, &store)) || (rc = haven_store_migrate(store, NULL))) {
-		haven_cli_fail("cannot open the database %s: %s", db, haven_strerror(rc));
+		haven_cli_fail("cannot open the database: %s", haven_store_last_error());
 		goto out;
 	}
 	int64_t id;
