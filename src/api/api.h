@@ -35,10 +35,10 @@ struct haven_api_config {
 	size_t max_header;        /* per-connection memory for headers (431 beyond) */
 	int64_t session_ttl_ms;   /* bearer token lifetime */
 	int64_t invitation_ttl_ms;
-	int login_fail_account;   /* failed logins allowed per account per window */
-	int login_fail_address;   /* failed logins allowed per client address per window */
+	int login_fail_account; /* failed logins allowed per account per window */
+	int login_fail_address; /* failed logins allowed per client address per window */
 	int64_t login_window_ms;
-	int shutdown_grace_ms;    /* how long haven_api_stop waits for requests in flight */
+	int shutdown_grace_ms; /* how long haven_api_stop waits for requests in flight */
 };
 
 /* Fills cfg with the defaults documented in docs/configuration.md. */
@@ -46,18 +46,18 @@ void haven_api_config_init(struct haven_api_config *cfg);
 /* Sets one option by its configuration-file name ("listen", "threads", "max_body", ...).
  * Returns HAVEN_EINVAL for an unknown name or a bad value. */
 int haven_api_config_set(struct haven_api_config *cfg, const char *name,
-			 const char *value) HAVEN_WUR;
+                         const char *value) HAVEN_WUR;
 /* Reads a configuration file of "name = value" lines ('#' starts a comment). On a bad
  * line, HAVEN_EINVAL with "PATH:LINE: what" in err. "db" and "key_file" lines are
  * returned through db_url/key_file (each errlen/size bytes, may be NULL). */
 int haven_api_config_load(struct haven_api_config *cfg, const char *path, char *db_url,
-			  size_t db_url_size, char *key_file, size_t key_file_size, char *err,
-			  size_t errlen) HAVEN_WUR;
+                          size_t db_url_size, char *key_file, size_t key_file_size, char *err,
+                          size_t errlen) HAVEN_WUR;
 
 struct haven_api;
 
 int haven_api_start(const struct haven_api_config *cfg, struct haven_store *store,
-		    const struct haven_master_key *mk, struct haven_api **out) HAVEN_WUR;
+                    const struct haven_master_key *mk, struct haven_api **out) HAVEN_WUR;
 int haven_api_port(const struct haven_api *api);
 /* Stops accepting connections, waits up to shutdown_grace_ms for requests in flight to
  * finish, stops the server and frees it. *api is set to NULL. */
@@ -65,8 +65,8 @@ void haven_api_stop(struct haven_api **api);
 
 /* The router table, for the OpenAPI check and the authorisation matrix test. */
 enum haven_role_req {
-	HAVEN_ROLE_NONE,      /* no token needed */
-	HAVEN_ROLE_ANY,       /* any signed-in user */
+	HAVEN_ROLE_NONE, /* no token needed */
+	HAVEN_ROLE_ANY,  /* any signed-in user */
 	HAVEN_ROLE_PATIENT,
 	HAVEN_ROLE_CLINICIAN,
 	HAVEN_ROLE_ADMIN,
@@ -92,18 +92,18 @@ int haven_email_normalize(const char *in, char out[256], const char **why) HAVEN
 /* Creates a user (password hashed with argon2id) and audits it as done by actor.
  * HAVEN_ECONFLICT when the email is taken. *id receives the new id. */
 int haven_account_create(struct haven_store *s, const char *email, const char *password,
-			 const char *role, int64_t actor_id, const char *actor_role,
-			 const char *request_id, int64_t *id) HAVEN_WUR;
+                         const char *role, int64_t actor_id, const char *actor_role,
+                         const char *request_id, int64_t *id) HAVEN_WUR;
 
 /* Everything Haven holds about a patient, decrypted, as the JSON of GET /me/export.
  * Audited as patient.export by actor. HAVEN_ENOTFOUND when there is no such patient. */
 int haven_patient_export(struct haven_store *s, const struct haven_master_key *mk,
-			 int64_t patient_id, int64_t actor_id, const char *actor_role,
-			 const char *request_id, json_t **out) HAVEN_WUR;
+                         int64_t patient_id, int64_t actor_id, const char *actor_role,
+                         const char *request_id, json_t **out) HAVEN_WUR;
 
 /* Erases a patient: destroys their data key, deletes their rows and sessions, and
  * audits it (the record keeps only ids). HAVEN_ENOTFOUND when there is no such patient. */
 int haven_patient_erase(struct haven_store *s, int64_t patient_id, int64_t actor_id,
-			const char *actor_role, const char *request_id) HAVEN_WUR;
+                        const char *actor_role, const char *request_id) HAVEN_WUR;
 
 #endif

@@ -18,47 +18,88 @@ struct login_body {
 	struct haven_jv email, password;
 };
 static const struct haven_field login_fields[] = {
-	{"email", HAVEN_JT_STRING, 1, offsetof(struct login_body, email), 254, 1, 0, 0, NULL},
-	{"password", HAVEN_JT_STRING, 1, offsetof(struct login_body, password), HAVEN_PASSWORD_MAX,
-	 1, 0, 0, NULL},
-	{NULL, 0, 0, 0, 0, 0, 0, 0, NULL},
+    {.name = "email",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct login_body, email),
+     .max_chars = 254,
+     .min_chars = 1},
+    {.name = "password",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct login_body, password),
+     .max_chars = HAVEN_PASSWORD_MAX,
+     .min_chars = 1},
+    {.name = NULL},
 };
 const struct haven_body_schema haven__login_schema = {"login body", login_fields,
-						      sizeof(struct login_body)};
+                                                      sizeof(struct login_body)};
 
 struct register_body {
 	struct haven_jv code, email, password, consents, care_team, sensing, research;
 };
 static const struct haven_field register_consent_fields[] = {
-	{"care_team", HAVEN_JT_BOOL, 0, offsetof(struct register_body, care_team), 0, 0, 0, 0, NULL},
-	{"sensing", HAVEN_JT_BOOL, 0, offsetof(struct register_body, sensing), 0, 0, 0, 0, NULL},
-	{"research", HAVEN_JT_BOOL, 0, offsetof(struct register_body, research), 0, 0, 0, 0, NULL},
-	{NULL, 0, 0, 0, 0, 0, 0, 0, NULL},
+    {.name = "care_team",
+     .type = HAVEN_JT_BOOL,
+     .offset = offsetof(struct register_body, care_team)},
+    {.name = "sensing", .type = HAVEN_JT_BOOL, .offset = offsetof(struct register_body, sensing)},
+    {.name = "research", .type = HAVEN_JT_BOOL, .offset = offsetof(struct register_body, research)},
+    {.name = NULL},
 };
 static const struct haven_field register_fields[] = {
-	{"code", HAVEN_JT_STRING, 1, offsetof(struct register_body, code), 128, 1, 0, 0, NULL},
-	{"email", HAVEN_JT_STRING, 1, offsetof(struct register_body, email), 254, 1, 0, 0, NULL},
-	{"password", HAVEN_JT_STRING, 1, offsetof(struct register_body, password),
-	 HAVEN_PASSWORD_MAX, 1, 0, 0, NULL},
-	{"consents", HAVEN_JT_OBJECT, 0, offsetof(struct register_body, consents), 0, 0, 0, 0,
-	 register_consent_fields},
-	{NULL, 0, 0, 0, 0, 0, 0, 0, NULL},
+    {.name = "code",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct register_body, code),
+     .max_chars = 128,
+     .min_chars = 1},
+    {.name = "email",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct register_body, email),
+     .max_chars = 254,
+     .min_chars = 1},
+    {.name = "password",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct register_body, password),
+     .max_chars = HAVEN_PASSWORD_MAX,
+     .min_chars = 1},
+    {.name = "consents",
+     .type = HAVEN_JT_OBJECT,
+     .offset = offsetof(struct register_body, consents),
+     .sub = register_consent_fields},
+    {.name = NULL},
 };
 const struct haven_body_schema haven__register_schema = {"registration body", register_fields,
-							 sizeof(struct register_body)};
+                                                         sizeof(struct register_body)};
 
 struct user_create_body {
 	struct haven_jv email, password, role;
 };
 static const struct haven_field user_create_fields[] = {
-	{"email", HAVEN_JT_STRING, 1, offsetof(struct user_create_body, email), 254, 1, 0, 0, NULL},
-	{"password", HAVEN_JT_STRING, 1, offsetof(struct user_create_body, password),
-	 HAVEN_PASSWORD_MAX, 1, 0, 0, NULL},
-	{"role", HAVEN_JT_STRING, 1, offsetof(struct user_create_body, role), 16, 1, 0, 0, NULL},
-	{NULL, 0, 0, 0, 0, 0, 0, 0, NULL},
+    {.name = "email",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct user_create_body, email),
+     .max_chars = 254,
+     .min_chars = 1},
+    {.name = "password",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct user_create_body, password),
+     .max_chars = HAVEN_PASSWORD_MAX,
+     .min_chars = 1},
+    {.name = "role",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct user_create_body, role),
+     .max_chars = 16,
+     .min_chars = 1},
+    {.name = NULL},
 };
-const struct haven_body_schema haven__user_create_schema = {
-	"user body", user_create_fields, sizeof(struct user_create_body)};
+const struct haven_body_schema haven__user_create_schema = {"user body", user_create_fields,
+                                                            sizeof(struct user_create_body)};
 
 int haven_email_normalize(const char *in, char out[256], const char **why)
 {
@@ -137,13 +178,14 @@ static int auth_tx(struct haven_tx *tx, void *arg)
 {
 	struct auth_lookup *a = arg;
 	struct haven_param p[] = {HAVEN_P_BLOB(a->hash, HAVEN_TOKEN_HASH_BYTES),
-				  HAVEN_P_INT(a->now)};
-	return haven_tx_query(tx,
-			      "SELECT u.id, u.role, u.email, u.locale, u.created_at FROM sessions s "
-			      "JOIN users u ON "
-			      "u.id = s.user_id WHERE s.token_hash = ? AND s.revoked = 0 AND "
-			      "s.expires_at > ? AND u.disabled = 0",
-			      p, 2, auth_row, a);
+	                          HAVEN_P_INT(a->now)};
+	return haven_tx_query(
+	    tx,
+	    "SELECT u.id, u.role, u.email, u.locale, u.created_at FROM sessions s "
+	    "JOIN users u ON "
+	    "u.id = s.user_id WHERE s.token_hash = ? AND s.revoked = 0 AND "
+	    "s.expires_at > ? AND u.disabled = 0",
+	    p, 2, auth_row, a);
 }
 
 int haven__authenticate(struct haven_req *r)
@@ -214,9 +256,9 @@ static int login_lookup_tx(struct haven_tx *tx, void *arg)
 	struct login_lookup *l = arg;
 	struct haven_param p[] = {HAVEN_P_TEXT(l->email)};
 	return haven_tx_query(tx,
-			      "SELECT id, role, email, password_hash, disabled FROM users WHERE "
-			      "email = ?",
-			      p, 1, login_user_row, l->u);
+	                      "SELECT id, role, email, password_hash, disabled FROM users WHERE "
+	                      "email = ?",
+	                      p, 1, login_user_row, l->u);
 }
 
 struct login_write {
@@ -237,24 +279,24 @@ static int login_write_tx(struct haven_tx *tx, void *arg)
 		snprintf(subject, sizeof(subject), "user:%lld", (long long)w->u->id);
 	if (w->ok) {
 		struct haven_param p[] = {HAVEN_P_BLOB(w->token_hash, sizeof(w->token_hash)),
-					  HAVEN_P_INT(w->u->id), HAVEN_P_INT(w->now),
-					  HAVEN_P_INT(w->expires)};
+		                          HAVEN_P_INT(w->u->id), HAVEN_P_INT(w->now),
+		                          HAVEN_P_INT(w->expires)};
 		int rc = haven_tx_exec(tx,
-				       "INSERT INTO sessions (token_hash, user_id, created_at, "
-				       "expires_at) VALUES (?, ?, ?, ?)",
-				       p, 4, NULL);
+		                       "INSERT INTO sessions (token_hash, user_id, created_at, "
+		                       "expires_at) VALUES (?, ?, ?, ?)",
+		                       p, 4, NULL);
 		if (rc)
 			return rc;
 	}
 	struct haven_audit_event ev = {
-		.actor_id = w->u ? w->u->id : 0,
-		.actor_role = w->u ? w->u->role : "anonymous",
-		.action = "auth.login",
-		.subject = subject,
-		.outcome = w->ok ? "ok" : (w->reason && !strcmp(w->reason, "throttled") ? "denied"
-											: "failed"),
-		.request_id = w->r->request_id,
-		.detail = w->reason,
+	    .actor_id = w->u ? w->u->id : 0,
+	    .actor_role = w->u ? w->u->role : "anonymous",
+	    .action = "auth.login",
+	    .subject = subject,
+	    .outcome =
+	        w->ok ? "ok" : (w->reason && !strcmp(w->reason, "throttled") ? "denied" : "failed"),
+	    .request_id = w->r->request_id,
+	    .detail = w->reason,
 	};
 	return haven_audit_append(tx, &ev);
 }
@@ -285,16 +327,16 @@ void haven__h_login(struct haven_req *r)
 	}
 	int64_t retry = 0;
 	if (haven__throttle_check(api->throttle, addr_key, api->cfg.login_fail_address,
-				  api->cfg.login_window_ms, w.now, &retry) ||
+	                          api->cfg.login_window_ms, w.now, &retry) ||
 	    haven__throttle_check(api->throttle, acct_key, api->cfg.login_fail_account,
-				  api->cfg.login_window_ms, w.now, &retry)) {
+	                          api->cfg.login_window_ms, w.now, &retry)) {
 		w.reason = "throttled";
 		rc = haven_store_write(api->store, login_write_tx, &w);
 		r->audited = rc == 0;
 		snprintf(r->retry_after, sizeof(r->retry_after), "%lld", (long long)retry);
 		haven_reply_error(r, 429, "too_many_attempts",
-				  "too many failed logins; retry in %lld seconds",
-				  (long long)retry);
+		                  "too many failed logins; retry in %lld seconds",
+		                  (long long)retry);
 		return;
 	}
 
@@ -307,7 +349,7 @@ void haven__h_login(struct haven_req *r)
 	int verified;
 	if (u.id) {
 		verified = haven_password_verify(u.hash, b->password.s, b->password.len) == 0 &&
-			   !u.disabled;
+		           !u.disabled;
 		w.u = &u;
 	} else {
 		/* Same cost as a real check, so timing does not tell which emails exist. */
@@ -342,9 +384,9 @@ void haven__h_login(struct haven_req *r)
 		return;
 	}
 	haven__throttle_clear(api->throttle, acct_key);
-	json_t *reply = json_pack("{s:s,s:o,s:o}", "token", token, "expires_at",
-				  haven__json_time(w.expires), "user",
-				  user_json(u.id, u.email, u.role));
+	json_t *reply =
+	    json_pack("{s:s,s:o,s:o}", "token", token, "expires_at", haven__json_time(w.expires),
+	              "user", user_json(u.id, u.email, u.role));
 	sodium_memzero(token, sizeof(token));
 	haven_reply_json(r, 200, reply);
 }
@@ -355,8 +397,8 @@ static int logout_tx(struct haven_tx *tx, void *arg)
 {
 	struct haven_req *r = arg;
 	struct haven_param p[] = {HAVEN_P_BLOB(r->who.token_hash, HAVEN_TOKEN_HASH_BYTES)};
-	int rc = haven_tx_exec(tx, "UPDATE sessions SET revoked = 1 WHERE token_hash = ?", p, 1,
-			       NULL);
+	int rc =
+	    haven_tx_exec(tx, "UPDATE sessions SET revoked = 1 WHERE token_hash = ?", p, 1, NULL);
 	if (rc)
 		return rc;
 	char subject[48];
@@ -380,9 +422,9 @@ void haven__h_logout(struct haven_req *r)
 void haven__h_me(struct haven_req *r)
 {
 	haven_reply_json(r, 200,
-			 json_pack("{s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)r->who.id, "email",
-				   r->who.email, "role", r->who.role, "locale", r->who.locale,
-				   "created_at", haven__json_time(r->who.created_at)));
+	                 json_pack("{s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)r->who.id, "email",
+	                           r->who.email, "role", r->who.role, "locale", r->who.locale,
+	                           "created_at", haven__json_time(r->who.created_at)));
 }
 
 /* ---- Creating accounts ---- */
@@ -401,11 +443,11 @@ struct create_user {
 static int insert_user(struct haven_tx *tx, struct create_user *c)
 {
 	struct haven_param p[] = {HAVEN_P_TEXT(c->email), HAVEN_P_TEXT(c->role),
-				  HAVEN_P_TEXT(c->hash), HAVEN_P_INT(haven_now_ms())};
+	                          HAVEN_P_TEXT(c->hash), HAVEN_P_INT(haven_now_ms())};
 	return haven_tx_query_int(tx,
-				  "INSERT INTO users (email, role, password_hash, created_at) "
-				  "VALUES (?, ?, ?, ?) RETURNING id",
-				  p, 4, &c->id);
+	                          "INSERT INTO users (email, role, password_hash, created_at) "
+	                          "VALUES (?, ?, ?, ?) RETURNING id",
+	                          p, 4, &c->id);
 }
 
 static int create_user_tx(struct haven_tx *tx, void *arg)
@@ -417,14 +459,14 @@ static int create_user_tx(struct haven_tx *tx, void *arg)
 	char subject[48], detail[48];
 	snprintf(subject, sizeof(subject), "user:%lld", (long long)c->id);
 	snprintf(detail, sizeof(detail), "role=%s", c->role);
-	struct haven_audit_event ev = {c->actor_id, c->actor_role, "user.create", subject, "ok",
-				       c->request_id, detail};
+	struct haven_audit_event ev = {c->actor_id, c->actor_role, "user.create", subject,
+	                               "ok",        c->request_id, detail};
 	return haven_audit_append(tx, &ev);
 }
 
 int haven_account_create(struct haven_store *s, const char *email, const char *password,
-			 const char *role, int64_t actor_id, const char *actor_role,
-			 const char *request_id, int64_t *id)
+                         const char *role, int64_t actor_id, const char *actor_role,
+                         const char *request_id, int64_t *id)
 {
 	char norm[256], hash[HAVEN_PWHASH_MAX];
 	const char *why;
@@ -435,8 +477,12 @@ int haven_account_create(struct haven_store *s, const char *email, const char *p
 		return HAVEN_EINVAL;
 	if ((rc = haven_password_hash(password, strlen(password), hash)))
 		return rc;
-	struct create_user c = {.email = norm, .role = role, .hash = hash, .actor_id = actor_id,
-				.actor_role = actor_role, .request_id = request_id};
+	struct create_user c = {.email = norm,
+	                        .role = role,
+	                        .hash = hash,
+	                        .actor_id = actor_id,
+	                        .actor_role = actor_role,
+	                        .request_id = request_id};
 	rc = haven_store_write(s, create_user_tx, &c);
 	if (rc == 0)
 		*id = c.id;
@@ -451,7 +497,7 @@ void haven__h_users_create(struct haven_req *r)
 	const char *why;
 	if (!role_ok(b->role.s)) {
 		haven_reply_error(r, 400, "invalid_body",
-				  "field 'role' must be one of patient, clinician, admin");
+		                  "field 'role' must be one of patient, clinician, admin");
 		return;
 	}
 	if (haven_email_normalize(b->email.s, norm, &why)) {
@@ -464,7 +510,7 @@ void haven__h_users_create(struct haven_req *r)
 	}
 	int64_t id;
 	int rc = haven_account_create(r->api->store, norm, b->password.s, b->role.s, r->who.id,
-				      r->who.role, r->request_id, &id);
+	                              r->who.role, r->request_id, &id);
 	sodium_memzero((void *)b->password.s, b->password.len);
 	if (rc == HAVEN_ECONFLICT) {
 		haven_reply_error(r, 409, "email_taken", "an account with this email exists");
@@ -485,18 +531,17 @@ static int users_row(const struct haven_row *row, void *arg)
 {
 	struct users_list *l = arg;
 	json_t *u = json_pack("{s:I,s:s,s:s,s:b,s:o}", "id", (json_int_t)haven_row_int(row, 0),
-			      "email", haven_row_text(row, 1, NULL), "role",
-			      haven_row_text(row, 2, NULL), "disabled",
-			      (int)haven_row_int(row, 3), "created_at",
-			      haven__json_time(haven_row_int(row, 4)));
+	                      "email", haven_row_text(row, 1, NULL), "role",
+	                      haven_row_text(row, 2, NULL), "disabled", (int)haven_row_int(row, 3),
+	                      "created_at", haven__json_time(haven_row_int(row, 4)));
 	return u && json_array_append_new(l->arr, u) == 0 ? 0 : HAVEN_ENOMEM;
 }
 
 static int users_tx(struct haven_tx *tx, void *arg)
 {
 	return haven_tx_query(tx,
-			      "SELECT id, email, role, disabled, created_at FROM users ORDER BY id",
-			      NULL, 0, users_row, arg);
+	                      "SELECT id, email, role, disabled, created_at FROM users ORDER BY id",
+	                      NULL, 0, users_row, arg);
 }
 
 void haven__h_users_list(struct haven_req *r)
@@ -514,14 +559,14 @@ void haven__h_users_list(struct haven_req *r)
 /* ---- Registration ---- */
 
 static int add_consent(struct haven_tx *tx, int64_t patient, const char *scope, int granted,
-		       int64_t version, int64_t now)
+                       int64_t version, int64_t now)
 {
 	struct haven_param p[] = {HAVEN_P_INT(patient), HAVEN_P_TEXT(scope), HAVEN_P_INT(granted),
-				  HAVEN_P_INT(version), HAVEN_P_INT(now)};
+	                          HAVEN_P_INT(version), HAVEN_P_INT(now)};
 	return haven_tx_exec(tx,
-			     "INSERT INTO consents (patient_id, scope, granted, document_version, "
-			     "at) VALUES (?, ?, ?, ?, ?)",
-			     p, 5, NULL);
+	                     "INSERT INTO consents (patient_id, scope, granted, document_version, "
+	                     "at) VALUES (?, ?, ?, ?, ?)",
+	                     p, 5, NULL);
 }
 
 static int register_tx(struct haven_tx *tx, void *arg)
@@ -529,15 +574,15 @@ static int register_tx(struct haven_tx *tx, void *arg)
 	struct create_user *c = arg;
 	int64_t now = haven_now_ms(), clinician;
 	struct haven_param pc[] = {HAVEN_P_BLOB(c->code_hash, HAVEN_TOKEN_HASH_BYTES),
-				   HAVEN_P_INT(now)};
+	                           HAVEN_P_INT(now)};
 	int rc = haven_tx_query_int(tx,
-				    "SELECT clinician_id FROM invitations WHERE code_hash = ? AND "
-				    "used_at IS NULL AND expires_at > ?",
-				    pc, 2, &clinician);
+	                            "SELECT clinician_id FROM invitations WHERE code_hash = ? AND "
+	                            "used_at IS NULL AND expires_at > ?",
+	                            pc, 2, &clinician);
 	if (rc == HAVEN_ENOTFOUND) {
 		c->invitation_bad = 1;
-		struct haven_audit_event ev = {0, "anonymous", "auth.register", "", "denied",
-					       c->request_id, "invalid_invitation"};
+		struct haven_audit_event ev = {0,        "anonymous",   "auth.register",     "",
+		                               "denied", c->request_id, "invalid_invitation"};
 		return haven_audit_append(tx, &ev);
 	}
 	if (rc)
@@ -545,15 +590,17 @@ static int register_tx(struct haven_tx *tx, void *arg)
 	if ((rc = insert_user(tx, c)))
 		return rc;
 	struct haven_param pu[] = {HAVEN_P_INT(c->id), HAVEN_P_INT(now),
-				   HAVEN_P_BLOB(c->code_hash, HAVEN_TOKEN_HASH_BYTES)};
-	if ((rc = haven_tx_exec(tx, "UPDATE invitations SET used_by = ?, used_at = ? WHERE "
-				    "code_hash = ?",
-				pu, 3, NULL)))
+	                           HAVEN_P_BLOB(c->code_hash, HAVEN_TOKEN_HASH_BYTES)};
+	if ((rc = haven_tx_exec(tx,
+	                        "UPDATE invitations SET used_by = ?, used_at = ? WHERE "
+	                        "code_hash = ?",
+	                        pu, 3, NULL)))
 		return rc;
 	struct haven_param pt[] = {HAVEN_P_INT(c->id), HAVEN_P_INT(clinician), HAVEN_P_INT(now)};
-	if ((rc = haven_tx_exec(tx, "INSERT INTO care_team (patient_id, clinician_id, created_at) "
-				    "VALUES (?, ?, ?)",
-				pt, 3, NULL)))
+	if ((rc = haven_tx_exec(tx,
+	                        "INSERT INTO care_team (patient_id, clinician_id, created_at) "
+	                        "VALUES (?, ?, ?)",
+	                        pt, 3, NULL)))
 		return rc;
 	int64_t version;
 	if ((rc = haven__consent_version(tx, &version)))
@@ -565,8 +612,8 @@ static int register_tx(struct haven_tx *tx, void *arg)
 	char subject[48], detail[64];
 	snprintf(subject, sizeof(subject), "patient:%lld", (long long)c->id);
 	snprintf(detail, sizeof(detail), "clinician=%lld", (long long)clinician);
-	struct haven_audit_event ev = {c->id, "patient", "auth.register", subject, "ok",
-				       c->request_id, detail};
+	struct haven_audit_event ev = {c->id, "patient",     "auth.register", subject,
+	                               "ok",  c->request_id, detail};
 	return haven_audit_append(tx, &ev);
 }
 
@@ -591,11 +638,14 @@ void haven__h_register(struct haven_req *r)
 		return;
 	}
 	haven_token_hash(b->code.s, b->code.len, code_hash);
-	struct create_user c = {.email = norm, .role = "patient", .hash = hash,
-				.request_id = r->request_id, .code_hash = code_hash,
-				.consent_care_team = b->care_team.present && b->care_team.b,
-				.consent_sensing = b->sensing.present && b->sensing.b,
-				.consent_research = b->research.present && b->research.b};
+	struct create_user c = {.email = norm,
+	                        .role = "patient",
+	                        .hash = hash,
+	                        .request_id = r->request_id,
+	                        .code_hash = code_hash,
+	                        .consent_care_team = b->care_team.present && b->care_team.b,
+	                        .consent_sensing = b->sensing.present && b->sensing.b,
+	                        .consent_research = b->research.present && b->research.b};
 	rc = haven_store_write(r->api->store, register_tx, &c);
 	sodium_memzero(hash, sizeof(hash));
 	if (rc == HAVEN_ECONFLICT) {
@@ -609,7 +659,7 @@ void haven__h_register(struct haven_req *r)
 	if (c.invitation_bad) {
 		r->audited = 1;
 		haven_reply_error(r, 403, "invalid_invitation",
-				  "the invitation code is unknown, used or expired");
+		                  "the invitation code is unknown, used or expired");
 		return;
 	}
 	haven_reply_json(r, 201, json_pack("{s:o}", "user", user_json(c.id, norm, "patient")));

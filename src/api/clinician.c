@@ -26,12 +26,12 @@ static int invite_tx(struct haven_tx *tx, void *arg)
 {
 	struct invite_op *op = arg;
 	struct haven_param p[] = {HAVEN_P_BLOB(op->code_hash, sizeof(op->code_hash)),
-				  HAVEN_P_INT(op->r->who.id), HAVEN_P_INT(op->now),
-				  HAVEN_P_INT(op->expires)};
+	                          HAVEN_P_INT(op->r->who.id), HAVEN_P_INT(op->now),
+	                          HAVEN_P_INT(op->expires)};
 	int rc = haven_tx_exec(tx,
-			       "INSERT INTO invitations (code_hash, clinician_id, created_at, "
-			       "expires_at) VALUES (?, ?, ?, ?)",
-			       p, 4, NULL);
+	                       "INSERT INTO invitations (code_hash, clinician_id, created_at, "
+	                       "expires_at) VALUES (?, ?, ?, ?)",
+	                       p, 4, NULL);
 	if (rc)
 		return rc;
 	char subject[48];
@@ -51,8 +51,9 @@ void haven__h_invitations_create(struct haven_req *r)
 		haven_reply_err(r, rc, "creating the invitation");
 		return;
 	}
-	haven_reply_json(r, 201, json_pack("{s:s,s:o}", "code", code, "expires_at",
-					   haven__json_time(op.expires)));
+	haven_reply_json(
+	    r, 201,
+	    json_pack("{s:s,s:o}", "code", code, "expires_at", haven__json_time(op.expires)));
 }
 
 /* ---- The care team ---- */
@@ -65,24 +66,24 @@ struct team_op {
 	int status;
 };
 
-#define PATIENT_COLUMNS                                                                      \
-	"SELECT u.id, u.email, u.created_at, ct.created_at, "                                \
-	"(SELECT MAX(c.created_at) FROM checkins c WHERE c.patient_id = u.id), "             \
-	"(SELECT cs.granted FROM consents cs WHERE cs.patient_id = u.id AND "                \
-	"cs.scope = 'care_team' ORDER BY cs.id DESC LIMIT 1) "                               \
+#define PATIENT_COLUMNS                                                                            \
+	"SELECT u.id, u.email, u.created_at, ct.created_at, "                                      \
+	"(SELECT MAX(c.created_at) FROM checkins c WHERE c.patient_id = u.id), "                   \
+	"(SELECT cs.granted FROM consents cs WHERE cs.patient_id = u.id AND "                      \
+	"cs.scope = 'care_team' ORDER BY cs.id DESC LIMIT 1) "                                     \
 	"FROM care_team ct JOIN users u ON u.id = ct.patient_id WHERE ct.clinician_id = ? "
 
 static json_t *patient_row_json(const struct haven_row *row)
 {
 	json_t *p = json_pack("{s:I,s:s,s:o,s:o,s:b}", "id", (json_int_t)haven_row_int(row, 0),
-			      "email", haven_row_text(row, 1, NULL), "created_at",
-			      haven__json_time(haven_row_int(row, 2)), "on_team_since",
-			      haven__json_time(haven_row_int(row, 3)), "care_team_consent",
-			      !haven_row_is_null(row, 5) && haven_row_int(row, 5) != 0);
+	                      "email", haven_row_text(row, 1, NULL), "created_at",
+	                      haven__json_time(haven_row_int(row, 2)), "on_team_since",
+	                      haven__json_time(haven_row_int(row, 3)), "care_team_consent",
+	                      !haven_row_is_null(row, 5) && haven_row_int(row, 5) != 0);
 	if (!p)
 		return NULL;
-	json_t *last = haven_row_is_null(row, 4) ? json_null()
-						 : haven__json_time(haven_row_int(row, 4));
+	json_t *last =
+	    haven_row_is_null(row, 4) ? json_null() : haven__json_time(haven_row_int(row, 4));
 	if (json_object_set_new(p, "last_checkin_at", last)) {
 		json_decref(p);
 		return NULL;
@@ -160,8 +161,8 @@ static void reply_refusal(struct haven_req *r, struct team_op *op)
 	r->audited = 1;
 	if (op->status == 403)
 		haven_reply_error(r, 403, "consent_required",
-				  "the patient has not granted the care_team consent; their "
-				  "clinical content is not available");
+		                  "the patient has not granted the care_team consent; their "
+		                  "clinical content is not available");
 	else
 		haven_reply_not_found(r);
 }
@@ -196,7 +197,7 @@ static int patient_checkins_tx(struct haven_tx *tx, void *arg)
 		op->refused = 1;
 		op->status = 403;
 		return haven__audit(tx, op->r, "checkin.read", subject, "denied",
-				    "consent_withdrawn");
+		                    "consent_withdrawn");
 	}
 	rc = haven__checkins_json(tx, op->r->api->mk, op->r->path_id, &op->arr);
 	if (rc == HAVEN_ENOTFOUND)
@@ -221,6 +222,7 @@ void haven__h_patient_checkins(struct haven_req *r)
 			reply_refusal(r, &op);
 		return;
 	}
-	haven_reply_json(r, 200, json_pack("{s:I,s:o}", "patient_id", (json_int_t)r->path_id,
-					   "checkins", op.arr));
+	haven_reply_json(
+	    r, 200,
+	    json_pack("{s:I,s:o}", "patient_id", (json_int_t)r->path_id, "checkins", op.arr));
 }

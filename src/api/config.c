@@ -110,8 +110,8 @@ static char *trim(char *s)
 }
 
 int haven_api_config_load(struct haven_api_config *cfg, const char *path, char *db_url,
-			  size_t db_url_size, char *key_file, size_t key_file_size, char *err,
-			  size_t errlen)
+                          size_t db_url_size, char *key_file, size_t key_file_size, char *err,
+                          size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char line[1024];
@@ -144,7 +144,7 @@ int haven_api_config_load(struct haven_api_config *cfg, const char *path, char *
 				haven_strlcpy(key_file, value, key_file_size);
 		} else if (haven_api_config_set(cfg, name, value)) {
 			snprintf(err, errlen, "%s:%d: unknown option or bad value for '%.40s'",
-				 path, lineno, name);
+			         path, lineno, name);
 			rc = HAVEN_EINVAL;
 			break;
 		}

@@ -38,11 +38,12 @@ static void quote_name(const char *name, char *out, size_t outlen)
 }
 
 static int decode_object(const struct haven_field *fields, const char *prefix, json_t *obj,
-			 struct haven_arena *arena, char *target, char *err, size_t errlen)
+                         struct haven_arena *arena, char *target, char *err, size_t errlen)
 {
 	const char *key;
 	json_t *val;
-	json_object_foreach(obj, key, val) {
+	json_object_foreach(obj, key, val)
+	{
 		const struct haven_field *f = fields;
 		while (f->name && strcmp(f->name, key))
 			f++;
@@ -59,7 +60,7 @@ static int decode_object(const struct haven_field *fields, const char *prefix, j
 		if (!val || json_is_null(val)) {
 			if (f->required) {
 				snprintf(err, errlen, "missing required field '%s%s'", prefix,
-					 f->name);
+				         f->name);
 				return HAVEN_EINVAL;
 			}
 			continue;
@@ -68,7 +69,7 @@ static int decode_object(const struct haven_field *fields, const char *prefix, j
 		case HAVEN_JT_STRING: {
 			if (!json_is_string(val)) {
 				snprintf(err, errlen, "field '%s%s' must be a string", prefix,
-					 f->name);
+				         f->name);
 				return HAVEN_EINVAL;
 			}
 			const char *s = json_string_value(val);
@@ -76,20 +77,20 @@ static int decode_object(const struct haven_field *fields, const char *prefix, j
 			size_t chars = count_chars(s, len);
 			if (f->max_chars && chars > f->max_chars) {
 				snprintf(err, errlen,
-					 "field '%s%s' is too long: %zu characters, at most %zu",
-					 prefix, f->name, chars, f->max_chars);
+				         "field '%s%s' is too long: %zu characters, at most %zu",
+				         prefix, f->name, chars, f->max_chars);
 				return HAVEN_EINVAL;
 			}
 			if (chars < f->min_chars) {
 				snprintf(err, errlen,
-					 "field '%s%s' is too short: %zu characters, at least %zu",
-					 prefix, f->name, chars, f->min_chars);
+				         "field '%s%s' is too short: %zu characters, at least %zu",
+				         prefix, f->name, chars, f->min_chars);
 				return HAVEN_EINVAL;
 			}
 			jv->s = haven_arena_strndup(arena, s, len);
 			if (!jv->s) {
 				snprintf(err, errlen, "out of memory decoding '%s%s'", prefix,
-					 f->name);
+				         f->name);
 				return HAVEN_ENOMEM;
 			}
 			jv->len = len;
@@ -98,36 +99,36 @@ static int decode_object(const struct haven_field *fields, const char *prefix, j
 		case HAVEN_JT_INT:
 			if (!json_is_integer(val)) {
 				snprintf(err, errlen, "field '%s%s' must be an integer", prefix,
-					 f->name);
+				         f->name);
 				return HAVEN_EINVAL;
 			}
 			jv->i = json_integer_value(val);
 			jv->d = (double)jv->i;
 			if (f->min < f->max && (jv->d < f->min || jv->d > f->max)) {
 				snprintf(err, errlen,
-					 "field '%s%s' must be an integer from %g to %g", prefix,
-					 f->name, f->min, f->max);
+				         "field '%s%s' must be an integer from %g to %g", prefix,
+				         f->name, f->min, f->max);
 				return HAVEN_EINVAL;
 			}
 			break;
 		case HAVEN_JT_NUMBER:
 			if (!json_is_number(val)) {
 				snprintf(err, errlen, "field '%s%s' must be a number", prefix,
-					 f->name);
+				         f->name);
 				return HAVEN_EINVAL;
 			}
 			jv->d = json_number_value(val);
 			if (!isfinite(jv->d) ||
 			    (f->min < f->max && (jv->d < f->min || jv->d > f->max))) {
 				snprintf(err, errlen, "field '%s%s' must be a number from %g to %g",
-					 prefix, f->name, f->min, f->max);
+				         prefix, f->name, f->min, f->max);
 				return HAVEN_EINVAL;
 			}
 			break;
 		case HAVEN_JT_BOOL:
 			if (!json_is_boolean(val)) {
 				snprintf(err, errlen, "field '%s%s' must be true or false", prefix,
-					 f->name);
+				         f->name);
 				return HAVEN_EINVAL;
 			}
 			jv->b = json_is_true(val);
@@ -135,7 +136,7 @@ static int decode_object(const struct haven_field *fields, const char *prefix, j
 		case HAVEN_JT_OBJECT: {
 			if (!json_is_object(val)) {
 				snprintf(err, errlen, "field '%s%s' must be an object", prefix,
-					 f->name);
+				         f->name);
 				return HAVEN_EINVAL;
 			}
 			char sub_prefix[96];
@@ -152,7 +153,7 @@ static int decode_object(const struct haven_field *fields, const char *prefix, j
 }
 
 int haven_body_decode(const struct haven_body_schema *schema, const char *body, size_t len,
-		      struct haven_arena *arena, void *target, char *err, size_t errlen)
+                      struct haven_arena *arena, void *target, char *err, size_t errlen)
 {
 	json_t *root = NULL;
 	int rc = HAVEN_EINVAL;
@@ -161,7 +162,7 @@ int haven_body_decode(const struct haven_body_schema *schema, const char *body, 
 	memset(target, 0, schema->size);
 	if (len == 0) {
 		snprintf(err, errlen, "the request body is empty; expected a JSON object (%s)",
-			 schema->name);
+		         schema->name);
 		goto out;
 	}
 	if (!haven_utf8_valid(body, len, &bad)) {
@@ -172,12 +173,11 @@ int haven_body_decode(const struct haven_body_schema *schema, const char *body, 
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		snprintf(err, errlen, "malformed JSON at line %d, column %d (byte %d): %s",
-			 jerr.line, jerr.column, jerr.position, jerr.text);
+		         jerr.line, jerr.column, jerr.position, jerr.text);
 		goto out;
 	}
 	if (!json_is_object(root)) {
-		snprintf(err, errlen, "the request body must be a JSON object (%s)",
-			 schema->name);
+		snprintf(err, errlen, "the request body must be a JSON object (%s)", schema->name);
 		goto out;
 	}
 	rc = decode_object(schema->fields, "", root, arena, target, err, errlen);
@@ -188,8 +188,7 @@ out:
 
 /* ---- Replies ---- */
 
-static void set_reply(struct haven_req *r, int status, const char *type, char *body,
-		      size_t len)
+static void set_reply(struct haven_req *r, int status, const char *type, char *body, size_t len)
 {
 	free(r->reply);
 	r->status = status;
@@ -204,7 +203,7 @@ void haven_reply_json(struct haven_req *r, int status, json_t *obj)
 	json_decref(obj);
 	if (!text) {
 		static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":"
-					  "\"the reply could not be built\"}}";
+		                          "\"the reply could not be built\"}}";
 		text = strdup(oom);
 		status = 500;
 		if (!text) {
@@ -216,7 +215,7 @@ void haven_reply_json(struct haven_req *r, int status, json_t *obj)
 }
 
 void haven_reply_text(struct haven_req *r, int status, const char *type, const char *text,
-		      size_t len)
+                      size_t len)
 {
 	char *copy = malloc(len + 1);
 	if (!copy) {
@@ -233,8 +232,7 @@ void haven_reply_empty(struct haven_req *r, int status)
 	set_reply(r, status, NULL, NULL, 0);
 }
 
-void haven_reply_error(struct haven_req *r, int status, const char *code, const char *fmt,
-		       ...)
+void haven_reply_error(struct haven_req *r, int status, const char *code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -247,7 +245,7 @@ void haven_reply_error(struct haven_req *r, int status, const char *code, const 
 	json_t *err = NULL;
 	if (haven_utf8_sanitize(&clean, msg, strlen(msg)) == 0)
 		err = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
-				clean.data ? clean.data : "");
+		                clean.data ? clean.data : "");
 	haven_buf_release(&clean);
 	haven_reply_json(r, status, err);
 }
@@ -255,7 +253,7 @@ void haven_reply_error(struct haven_req *r, int status, const char *code, const 
 void haven_reply_not_found(struct haven_req *r)
 {
 	haven_reply_error(r, 404, "not_found", "no such resource: %s %s", r->method,
-			  r->route ? r->route->pattern : r->path);
+	                  r->route ? r->route->pattern : r->path);
 }
 
 void haven_reply_err(struct haven_req *r, int err, const char *what)
@@ -274,13 +272,13 @@ void haven_reply_err(struct haven_req *r, int err, const char *what)
 	case HAVEN_ECLOSED:
 	case HAVEN_ETIMEOUT:
 		haven_reply_error(r, 503, "unavailable", "the server is busy while %s; retry",
-				  what);
+		                  what);
 		break;
 	default:
 		haven_log(HAVEN_LOG_ERROR, "event=handler_error request_id=%s what=\"%s\" err=%s",
-			  r->request_id, what, haven_strerror(err));
-		haven_reply_error(r, 500, "internal", "internal error while %s (request %s)",
-				  what, r->request_id);
+		          r->request_id, what, haven_strerror(err));
+		haven_reply_error(r, 500, "internal", "internal error while %s (request %s)", what,
+		                  r->request_id);
 		break;
 	}
 }
@@ -292,17 +290,17 @@ json_t *haven__json_time(int64_t ms)
 	return json_string(ts);
 }
 
-int haven__audit(struct haven_tx *tx, struct haven_req *r, const char *action,
-		 const char *subject, const char *outcome, const char *detail)
+int haven__audit(struct haven_tx *tx, struct haven_req *r, const char *action, const char *subject,
+                 const char *outcome, const char *detail)
 {
 	struct haven_audit_event ev = {
-		.actor_id = r->who.id,
-		.actor_role = r->who.role ? r->who.role : "anonymous",
-		.action = action,
-		.subject = subject ? subject : "",
-		.outcome = outcome,
-		.request_id = r->request_id,
-		.detail = detail,
+	    .actor_id = r->who.id,
+	    .actor_role = r->who.role ? r->who.role : "anonymous",
+	    .action = action,
+	    .subject = subject ? subject : "",
+	    .outcome = outcome,
+	    .request_id = r->request_id,
+	    .detail = detail,
 	};
 	return haven_audit_append(tx, &ev);
 }

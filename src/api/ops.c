@@ -17,7 +17,7 @@ void haven__h_readyz(struct haven_req *r)
 	int rc = haven_store_ping(r->api->store);
 	if (rc) {
 		haven_reply_error(r, 503, "not_ready", "the database does not answer (%s)",
-				  haven_strerror(rc));
+		                  haven_strerror(rc));
 		return;
 	}
 	haven_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
@@ -32,6 +32,6 @@ void haven__h_metrics(struct haven_req *r)
 		haven_reply_err(r, rc, "rendering metrics");
 	else
 		haven_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8",
-				 b.data ? b.data : "", b.len);
+		                 b.data ? b.data : "", b.len);
 	haven_buf_release(&b);
 }

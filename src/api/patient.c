@@ -18,15 +18,15 @@ static const char *const scopes[] = {"care_team", "sensing", "research"};
 
 /* ---- Consent ---- */
 
-int haven__consent_granted(struct haven_tx *tx, int64_t patient_id, const char *scope,
-			   int *granted)
+int haven__consent_granted(struct haven_tx *tx, int64_t patient_id, const char *scope, int *granted)
 {
 	int64_t v = 0;
 	struct haven_param p[] = {HAVEN_P_INT(patient_id), HAVEN_P_TEXT(scope)};
-	int rc = haven_tx_query_int(tx,
-				    "SELECT granted FROM consents WHERE patient_id = ? AND scope = ? "
-				    "ORDER BY id DESC LIMIT 1",
-				    p, 2, &v);
+	int rc =
+	    haven_tx_query_int(tx,
+	                       "SELECT granted FROM consents WHERE patient_id = ? AND scope = ? "
+	                       "ORDER BY id DESC LIMIT 1",
+	                       p, 2, &v);
 	if (rc == HAVEN_ENOTFOUND) {
 		v = 0;
 		rc = HAVEN_OK;
@@ -38,25 +38,30 @@ int haven__consent_granted(struct haven_tx *tx, int64_t patient_id, const char *
 int haven__consent_version(struct haven_tx *tx, int64_t *version)
 {
 	return haven_tx_query_int(tx, "SELECT MAX(version) FROM consent_documents", NULL, 0,
-				  version);
+	                          version);
 }
 
 struct consent_body {
 	struct haven_jv scopes, care_team, sensing, research;
 };
 static const struct haven_field consent_scope_fields[] = {
-	{"care_team", HAVEN_JT_BOOL, 0, offsetof(struct consent_body, care_team), 0, 0, 0, 0, NULL},
-	{"sensing", HAVEN_JT_BOOL, 0, offsetof(struct consent_body, sensing), 0, 0, 0, 0, NULL},
-	{"research", HAVEN_JT_BOOL, 0, offsetof(struct consent_body, research), 0, 0, 0, 0, NULL},
-	{NULL, 0, 0, 0, 0, 0, 0, 0, NULL},
+    {.name = "care_team",
+     .type = HAVEN_JT_BOOL,
+     .offset = offsetof(struct consent_body, care_team)},
+    {.name = "sensing", .type = HAVEN_JT_BOOL, .offset = offsetof(struct consent_body, sensing)},
+    {.name = "research", .type = HAVEN_JT_BOOL, .offset = offsetof(struct consent_body, research)},
+    {.name = NULL},
 };
 static const struct haven_field consent_fields[] = {
-	{"scopes", HAVEN_JT_OBJECT, 1, offsetof(struct consent_body, scopes), 0, 0, 0, 0,
-	 consent_scope_fields},
-	{NULL, 0, 0, 0, 0, 0, 0, 0, NULL},
+    {.name = "scopes",
+     .type = HAVEN_JT_OBJECT,
+     .required = 1,
+     .offset = offsetof(struct consent_body, scopes),
+     .sub = consent_scope_fields},
+    {.name = NULL},
 };
 const struct haven_body_schema haven__consents_schema = {"consents body", consent_fields,
-							 sizeof(struct consent_body)};
+                                                         sizeof(struct consent_body)};
 
 struct consent_doc {
 	json_t *doc;
@@ -66,8 +71,8 @@ static int consent_doc_row(const struct haven_row *row, void *arg)
 {
 	struct consent_doc *d = arg;
 	d->doc = json_pack("{s:I,s:s,s:o}", "version", (json_int_t)haven_row_int(row, 0), "text",
-			   haven_row_text(row, 1, NULL), "published_at",
-			   haven__json_time(haven_row_int(row, 2)));
+	                   haven_row_text(row, 1, NULL), "published_at",
+	                   haven__json_time(haven_row_int(row, 2)));
 	return d->doc ? 0 : HAVEN_ENOMEM;
 }
 
@@ -86,9 +91,9 @@ static int consents_json(struct haven_tx *tx, int64_t patient_id, json_t **out)
 	}
 	if (!rc)
 		rc = haven_tx_query(tx,
-				    "SELECT version, text, published_at FROM consent_documents "
-				    "ORDER BY version DESC LIMIT 1",
-				    NULL, 0, consent_doc_row, &d);
+		                    "SELECT version, text, published_at FROM consent_documents "
+		                    "ORDER BY version DESC LIMIT 1",
+		                    NULL, 0, consent_doc_row, &d);
 	if (!rc && !d.doc)
 		rc = HAVEN_ECORRUPT;
 	if (!rc) {
@@ -129,7 +134,7 @@ static int consents_put_tx(struct haven_tx *tx, void *arg)
 {
 	struct consent_op *op = arg;
 	const struct haven_jv *given[NSCOPES] = {&op->b->care_team, &op->b->sensing,
-						 &op->b->research};
+	                                         &op->b->research};
 	int64_t version, now = haven_now_ms(), patient = op->r->who.id;
 	int rc = haven__consent_version(tx, &version);
 	if (rc)
@@ -140,16 +145,16 @@ static int consents_put_tx(struct haven_tx *tx, void *arg)
 		if (!given[i]->present)
 			continue;
 		struct haven_param p[] = {HAVEN_P_INT(patient), HAVEN_P_TEXT(scopes[i]),
-					  HAVEN_P_INT(given[i]->b), HAVEN_P_INT(version),
-					  HAVEN_P_INT(now)};
+		                          HAVEN_P_INT(given[i]->b), HAVEN_P_INT(version),
+		                          HAVEN_P_INT(now)};
 		rc = haven_tx_exec(tx,
-				   "INSERT INTO consents (patient_id, scope, granted, "
-				   "document_version, at) VALUES (?, ?, ?, ?, ?)",
-				   p, 5, NULL);
+		                   "INSERT INTO consents (patient_id, scope, granted, "
+		                   "document_version, at) VALUES (?, ?, ?, ?, ?)",
+		                   p, 5, NULL);
 		if (rc)
 			return rc;
 		int n = snprintf(detail + used, sizeof(detail) - used, "%s%s=%d", used ? " " : "",
-				 scopes[i], given[i]->b);
+		                 scopes[i], given[i]->b);
 		if (n > 0 && (size_t)n < sizeof(detail) - used)
 			used += (size_t)n;
 	}
@@ -178,14 +183,26 @@ struct checkin_body {
 	struct haven_jv mood, sleep_hours, note;
 };
 static const struct haven_field checkin_fields[] = {
-	{"mood", HAVEN_JT_INT, 1, offsetof(struct checkin_body, mood), 0, 0, 0, 10, NULL},
-	{"sleep_hours", HAVEN_JT_NUMBER, 1, offsetof(struct checkin_body, sleep_hours), 0, 0, 0,
-	 24, NULL},
-	{"note", HAVEN_JT_STRING, 0, offsetof(struct checkin_body, note), 2000, 0, 0, 0, NULL},
-	{NULL, 0, 0, 0, 0, 0, 0, 0, NULL},
+    {.name = "mood",
+     .type = HAVEN_JT_INT,
+     .required = 1,
+     .offset = offsetof(struct checkin_body, mood),
+     .min = 0,
+     .max = 10},
+    {.name = "sleep_hours",
+     .type = HAVEN_JT_NUMBER,
+     .required = 1,
+     .offset = offsetof(struct checkin_body, sleep_hours),
+     .min = 0,
+     .max = 24},
+    {.name = "note",
+     .type = HAVEN_JT_STRING,
+     .offset = offsetof(struct checkin_body, note),
+     .max_chars = 2000},
+    {.name = NULL},
 };
 const struct haven_body_schema haven__checkin_schema = {"check-in body", checkin_fields,
-							sizeof(struct checkin_body)};
+                                                        sizeof(struct checkin_body)};
 
 struct checkin_row {
 	int64_t id, created_at;
@@ -216,7 +233,7 @@ static int checkin_collect(const struct haven_row *row, void *arg)
 	c->id = haven_row_int(row, 0);
 	c->created_at = haven_row_int(row, 2);
 	haven_strlcpy(c->rid, haven_row_text(row, 1, NULL) ? haven_row_text(row, 1, NULL) : "",
-		      sizeof(c->rid));
+	              sizeof(c->rid));
 	c->ct = malloc(len ? len : 1);
 	if (!c->ct)
 		return HAVEN_ENOMEM;
@@ -227,8 +244,8 @@ static int checkin_collect(const struct haven_row *row, void *arg)
 	return 0;
 }
 
-int haven__checkins_json(struct haven_tx *tx, const struct haven_master_key *mk,
-			 int64_t patient_id, json_t **out)
+int haven__checkins_json(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+                         json_t **out)
 {
 	struct checkin_rows l = {0};
 	json_t *arr = json_array();
@@ -237,14 +254,14 @@ int haven__checkins_json(struct haven_tx *tx, const struct haven_master_key *mk,
 	struct haven_param p[] = {HAVEN_P_INT(patient_id)};
 	if (!rc)
 		rc = haven_tx_query(tx,
-				    "SELECT id, rid, created_at, payload FROM checkins WHERE "
-				    "patient_id = ? ORDER BY created_at DESC, id DESC",
-				    p, 1, checkin_collect, &l);
+		                    "SELECT id, rid, created_at, payload FROM checkins WHERE "
+		                    "patient_id = ? ORDER BY created_at DESC, id DESC",
+		                    p, 1, checkin_collect, &l);
 	for (size_t i = 0; i < l.n && !rc; i++) {
 		uint8_t *pt = NULL;
 		size_t pt_len = 0;
 		rc = haven_keyring_open(tx, mk, patient_id, "checkins", l.rows[i].rid, "payload",
-					l.rows[i].ct, l.rows[i].ct_len, &pt, &pt_len);
+		                        l.rows[i].ct, l.rows[i].ct_len, &pt, &pt_len);
 		if (rc)
 			break;
 		json_error_t jerr;
@@ -257,7 +274,7 @@ int haven__checkins_json(struct haven_tx *tx, const struct haven_master_key *mk,
 		}
 		if (json_object_set_new(obj, "id", json_integer(l.rows[i].id)) ||
 		    json_object_set_new(obj, "created_at",
-					haven__json_time(l.rows[i].created_at)) ||
+		                        haven__json_time(l.rows[i].created_at)) ||
 		    json_array_append_new(arr, obj))
 			rc = HAVEN_ENOMEM;
 	}
@@ -290,16 +307,17 @@ static int checkin_write_tx(struct haven_tx *tx, void *arg)
 	if (!w->ct) {
 		/* The first check-in: the data key is created in this transaction. */
 		rc = haven_keyring_seal(tx, w->r->api->mk, patient, "checkins", w->rid, "payload",
-					w->payload, w->payload_len, &w->ct, &w->ct_len);
+		                        w->payload, w->payload_len, &w->ct, &w->ct_len);
 		if (rc)
 			return rc;
 	}
 	struct haven_param p[] = {HAVEN_P_TEXT(w->rid), HAVEN_P_INT(patient), HAVEN_P_INT(w->now),
-				  HAVEN_P_BLOB(w->ct, w->ct_len)};
-	rc = haven_tx_query_int(tx,
-				"INSERT INTO checkins (rid, patient_id, created_at, payload) VALUES "
-				"(?, ?, ?, ?) RETURNING id",
-				p, 4, &w->id);
+	                          HAVEN_P_BLOB(w->ct, w->ct_len)};
+	rc =
+	    haven_tx_query_int(tx,
+	                       "INSERT INTO checkins (rid, patient_id, created_at, payload) VALUES "
+	                       "(?, ?, ?, ?) RETURNING id",
+	                       p, 4, &w->id);
 	if (rc)
 		return rc;
 	char subject[48], detail[48];
@@ -343,8 +361,8 @@ static int checkin_seal_early(struct checkin_write *w)
 void haven__h_checkins_create(struct haven_req *r)
 {
 	const struct checkin_body *b = r->body;
-	json_t *payload = json_pack("{s:I,s:f}", "mood", (json_int_t)b->mood.i, "sleep_hours",
-				    b->sleep_hours.d);
+	json_t *payload =
+	    json_pack("{s:I,s:f}", "mood", (json_int_t)b->mood.i, "sleep_hours", b->sleep_hours.d);
 	char *text = NULL;
 	if (payload && b->note.present &&
 	    json_object_set_new(payload, "note", json_stringn(b->note.s, b->note.len))) {
@@ -358,8 +376,8 @@ void haven__h_checkins_create(struct haven_req *r)
 		haven_reply_err(r, HAVEN_ENOMEM, "encoding the check-in");
 		return;
 	}
-	struct checkin_write w = {.r = r, .payload = text, .payload_len = strlen(text),
-				  .now = haven_now_ms()};
+	struct checkin_write w = {
+	    .r = r, .payload = text, .payload_len = strlen(text), .now = haven_now_ms()};
 	haven_random_id(w.rid);
 	int rc = checkin_seal_early(&w);
 	if (!rc)
@@ -421,21 +439,20 @@ struct export_op {
 static int export_user_row(const struct haven_row *row, void *arg)
 {
 	struct export_op *e = arg;
-	e->out = json_pack("{s:{s:I,s:s,s:s,s:s,s:o}}", "user", "id",
-			   (json_int_t)haven_row_int(row, 0), "email", haven_row_text(row, 1, NULL),
-			   "role", haven_row_text(row, 2, NULL), "locale",
-			   haven_row_text(row, 3, NULL), "created_at",
-			   haven__json_time(haven_row_int(row, 4)));
+	e->out = json_pack(
+	    "{s:{s:I,s:s,s:s,s:s,s:o}}", "user", "id", (json_int_t)haven_row_int(row, 0), "email",
+	    haven_row_text(row, 1, NULL), "role", haven_row_text(row, 2, NULL), "locale",
+	    haven_row_text(row, 3, NULL), "created_at", haven__json_time(haven_row_int(row, 4)));
 	return e->out ? 0 : HAVEN_ENOMEM;
 }
 
 static int export_consent_row(const struct haven_row *row, void *arg)
 {
 	struct export_op *e = arg;
-	json_t *c = json_pack("{s:s,s:b,s:I,s:o}", "scope", haven_row_text(row, 0, NULL),
-			      "granted", (int)haven_row_int(row, 1), "document_version",
-			      (json_int_t)haven_row_int(row, 2), "at",
-			      haven__json_time(haven_row_int(row, 3)));
+	json_t *c = json_pack("{s:s,s:b,s:I,s:o}", "scope", haven_row_text(row, 0, NULL), "granted",
+	                      (int)haven_row_int(row, 1), "document_version",
+	                      (json_int_t)haven_row_int(row, 2), "at",
+	                      haven__json_time(haven_row_int(row, 3)));
 	return c && json_array_append_new(e->list, c) == 0 ? 0 : HAVEN_ENOMEM;
 }
 
@@ -443,8 +460,8 @@ static int export_team_row(const struct haven_row *row, void *arg)
 {
 	struct export_op *e = arg;
 	json_t *c = json_pack("{s:I,s:s,s:o}", "clinician_id", (json_int_t)haven_row_int(row, 0),
-			      "email", haven_row_text(row, 1, NULL), "since",
-			      haven__json_time(haven_row_int(row, 2)));
+	                      "email", haven_row_text(row, 1, NULL), "since",
+	                      haven__json_time(haven_row_int(row, 2)));
 	return c && json_array_append_new(e->list, c) == 0 ? 0 : HAVEN_ENOMEM;
 }
 
@@ -452,10 +469,11 @@ static int export_tx(struct haven_tx *tx, void *arg)
 {
 	struct export_op *e = arg;
 	struct haven_param p[] = {HAVEN_P_INT(e->patient)};
-	int rc = haven_tx_query(tx,
-				"SELECT id, email, role, locale, created_at FROM users WHERE id = ? "
-				"AND role = 'patient'",
-				p, 1, export_user_row, e);
+	int rc =
+	    haven_tx_query(tx,
+	                   "SELECT id, email, role, locale, created_at FROM users WHERE id = ? "
+	                   "AND role = 'patient'",
+	                   p, 1, export_user_row, e);
 	if (rc)
 		return rc;
 	if (!e->out)
@@ -463,9 +481,9 @@ static int export_tx(struct haven_tx *tx, void *arg)
 	if (!(e->list = json_array()))
 		return HAVEN_ENOMEM;
 	rc = haven_tx_query(tx,
-			    "SELECT scope, granted, document_version, at FROM consents WHERE "
-			    "patient_id = ? ORDER BY id",
-			    p, 1, export_consent_row, e);
+	                    "SELECT scope, granted, document_version, at FROM consents WHERE "
+	                    "patient_id = ? ORDER BY id",
+	                    p, 1, export_consent_row, e);
 	if (rc || json_object_set_new(e->out, "consent_history", e->list)) {
 		e->list = NULL;
 		return rc ? rc : HAVEN_ENOMEM;
@@ -478,9 +496,9 @@ static int export_tx(struct haven_tx *tx, void *arg)
 	if (!(e->list = json_array()))
 		return HAVEN_ENOMEM;
 	rc = haven_tx_query(tx,
-			    "SELECT u.id, u.email, ct.created_at FROM care_team ct JOIN users u "
-			    "ON u.id = ct.clinician_id WHERE ct.patient_id = ? ORDER BY u.id",
-			    p, 1, export_team_row, e);
+	                    "SELECT u.id, u.email, ct.created_at FROM care_team ct JOIN users u "
+	                    "ON u.id = ct.clinician_id WHERE ct.patient_id = ? ORDER BY u.id",
+	                    p, 1, export_team_row, e);
 	if (rc || json_object_set_new(e->out, "care_team", e->list)) {
 		e->list = NULL;
 		return rc ? rc : HAVEN_ENOMEM;
@@ -497,14 +515,14 @@ static int export_tx(struct haven_tx *tx, void *arg)
 		return HAVEN_ENOMEM;
 	char subject[48];
 	snprintf(subject, sizeof(subject), "patient:%lld", (long long)e->patient);
-	struct haven_audit_event ev = {e->actor_id, e->actor_role, "patient.export", subject,
-				       "ok", e->request_id, NULL};
+	struct haven_audit_event ev = {
+	    e->actor_id, e->actor_role, "patient.export", subject, "ok", e->request_id, NULL};
 	return haven_audit_append(tx, &ev);
 }
 
 int haven_patient_export(struct haven_store *s, const struct haven_master_key *mk,
-			 int64_t patient_id, int64_t actor_id, const char *actor_role,
-			 const char *request_id, json_t **out)
+                         int64_t patient_id, int64_t actor_id, const char *actor_role,
+                         const char *request_id, json_t **out)
 {
 	struct export_op e = {mk, patient_id, actor_id, actor_role, request_id, NULL, NULL};
 	*out = NULL;
@@ -520,8 +538,8 @@ int haven_patient_export(struct haven_store *s, const struct haven_master_key *m
 void haven__h_export(struct haven_req *r)
 {
 	json_t *out;
-	int rc = haven_patient_export(r->api->store, r->api->mk, r->who.id, r->who.id,
-				      r->who.role, r->request_id, &out);
+	int rc = haven_patient_export(r->api->store, r->api->mk, r->who.id, r->who.id, r->who.role,
+	                              r->request_id, &out);
 	if (rc) {
 		haven_reply_err(r, rc, "exporting your data");
 		return;
@@ -541,8 +559,8 @@ static int erase_tx(struct haven_tx *tx, void *arg)
 	struct erase_op *e = arg;
 	struct haven_param p[] = {HAVEN_P_INT(e->patient)};
 	int64_t one;
-	int rc = haven_tx_query_int(tx, "SELECT id FROM users WHERE id = ? AND role = 'patient'",
-				    p, 1, &one);
+	int rc = haven_tx_query_int(tx, "SELECT id FROM users WHERE id = ? AND role = 'patient'", p,
+	                            1, &one);
 	if (rc)
 		return rc;
 	/* The key first: from this statement on, the ciphertexts are noise. */
@@ -550,25 +568,25 @@ static int erase_tx(struct haven_tx *tx, void *arg)
 	if (rc && rc != HAVEN_ENOTFOUND)
 		return rc;
 	static const char *const deletes[] = {
-		"DELETE FROM checkins WHERE patient_id = ?",
-		"DELETE FROM consents WHERE patient_id = ?",
-		"DELETE FROM care_team WHERE patient_id = ?",
-		"DELETE FROM sessions WHERE user_id = ?",
-		"UPDATE invitations SET used_by = NULL WHERE used_by = ?",
-		"DELETE FROM users WHERE id = ?",
+	    "DELETE FROM checkins WHERE patient_id = ?",
+	    "DELETE FROM consents WHERE patient_id = ?",
+	    "DELETE FROM care_team WHERE patient_id = ?",
+	    "DELETE FROM sessions WHERE user_id = ?",
+	    "UPDATE invitations SET used_by = NULL WHERE used_by = ?",
+	    "DELETE FROM users WHERE id = ?",
 	};
 	for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]); i++)
 		if ((rc = haven_tx_exec(tx, deletes[i], p, 1, NULL)))
 			return rc;
 	char subject[48];
 	snprintf(subject, sizeof(subject), "patient:%lld", (long long)e->patient);
-	struct haven_audit_event ev = {e->actor_id, e->actor_role, "patient.erase", subject, "ok",
-				       e->request_id, NULL};
+	struct haven_audit_event ev = {e->actor_id,   e->actor_role, "patient.erase", subject, "ok",
+	                               e->request_id, NULL};
 	return haven_audit_append(tx, &ev);
 }
 
 int haven_patient_erase(struct haven_store *s, int64_t patient_id, int64_t actor_id,
-			const char *actor_role, const char *request_id)
+                        const char *actor_role, const char *request_id)
 {
 	struct erase_op e = {patient_id, actor_id, actor_role, request_id};
 	return haven_store_write(s, erase_tx, &e);
@@ -576,8 +594,8 @@ int haven_patient_erase(struct haven_store *s, int64_t patient_id, int64_t actor
 
 void haven__h_erase(struct haven_req *r)
 {
-	int rc = haven_patient_erase(r->api->store, r->who.id, r->who.id, r->who.role,
-				     r->request_id);
+	int rc =
+	    haven_patient_erase(r->api->store, r->who.id, r->who.id, r->who.role, r->request_id);
 	if (rc) {
 		haven_reply_err(r, rc, "erasing your data");
 		return;

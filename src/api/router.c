@@ -12,37 +12,33 @@
 #define V1 "/api/v1"
 
 static const struct haven_route routes[] = {
-	/* operations, no token; also under /api/v1 for clients that only know the prefix */
-	{"GET", "/healthz", HAVEN_ROLE_NONE, haven__h_healthz, NULL},
-	{"GET", "/readyz", HAVEN_ROLE_NONE, haven__h_readyz, NULL},
-	{"GET", "/metrics", HAVEN_ROLE_NONE, haven__h_metrics, NULL},
-	{"GET", V1 "/healthz", HAVEN_ROLE_NONE, haven__h_healthz, NULL},
-	{"GET", V1 "/readyz", HAVEN_ROLE_NONE, haven__h_readyz, NULL},
-	{"GET", V1 "/metrics", HAVEN_ROLE_NONE, haven__h_metrics, NULL},
-	/* authentication */
-	{"POST", V1 "/auth/login", HAVEN_ROLE_NONE, haven__h_login, &haven__login_schema},
-	{"POST", V1 "/auth/logout", HAVEN_ROLE_ANY, haven__h_logout, NULL},
-	{"POST", V1 "/auth/register", HAVEN_ROLE_NONE, haven__h_register,
-	 &haven__register_schema},
-	{"GET", V1 "/me", HAVEN_ROLE_ANY, haven__h_me, NULL},
-	/* administrators */
-	{"POST", V1 "/users", HAVEN_ROLE_ADMIN, haven__h_users_create, &haven__user_create_schema},
-	{"GET", V1 "/users", HAVEN_ROLE_ADMIN, haven__h_users_list, NULL},
-	/* clinicians */
-	{"POST", V1 "/invitations", HAVEN_ROLE_CLINICIAN, haven__h_invitations_create, NULL},
-	{"GET", V1 "/patients", HAVEN_ROLE_CLINICIAN, haven__h_patients_list, NULL},
-	{"GET", V1 "/patients/{id}", HAVEN_ROLE_CLINICIAN, haven__h_patient_get, NULL},
-	{"GET", V1 "/patients/{id}/checkins", HAVEN_ROLE_CLINICIAN, haven__h_patient_checkins,
-	 NULL},
-	/* patients */
-	{"GET", V1 "/me/consents", HAVEN_ROLE_PATIENT, haven__h_consents_get, NULL},
-	{"PUT", V1 "/me/consents", HAVEN_ROLE_PATIENT, haven__h_consents_put,
-	 &haven__consents_schema},
-	{"POST", V1 "/checkins", HAVEN_ROLE_PATIENT, haven__h_checkins_create,
-	 &haven__checkin_schema},
-	{"GET", V1 "/checkins", HAVEN_ROLE_PATIENT, haven__h_checkins_list, NULL},
-	{"GET", V1 "/me/export", HAVEN_ROLE_PATIENT, haven__h_export, NULL},
-	{"DELETE", V1 "/me", HAVEN_ROLE_PATIENT, haven__h_erase, NULL},
+    /* operations, no token; also under /api/v1 for clients that only know the prefix */
+    {"GET", "/healthz", HAVEN_ROLE_NONE, haven__h_healthz, NULL},
+    {"GET", "/readyz", HAVEN_ROLE_NONE, haven__h_readyz, NULL},
+    {"GET", "/metrics", HAVEN_ROLE_NONE, haven__h_metrics, NULL},
+    {"GET", V1 "/healthz", HAVEN_ROLE_NONE, haven__h_healthz, NULL},
+    {"GET", V1 "/readyz", HAVEN_ROLE_NONE, haven__h_readyz, NULL},
+    {"GET", V1 "/metrics", HAVEN_ROLE_NONE, haven__h_metrics, NULL},
+    /* authentication */
+    {"POST", V1 "/auth/login", HAVEN_ROLE_NONE, haven__h_login, &haven__login_schema},
+    {"POST", V1 "/auth/logout", HAVEN_ROLE_ANY, haven__h_logout, NULL},
+    {"POST", V1 "/auth/register", HAVEN_ROLE_NONE, haven__h_register, &haven__register_schema},
+    {"GET", V1 "/me", HAVEN_ROLE_ANY, haven__h_me, NULL},
+    /* administrators */
+    {"POST", V1 "/users", HAVEN_ROLE_ADMIN, haven__h_users_create, &haven__user_create_schema},
+    {"GET", V1 "/users", HAVEN_ROLE_ADMIN, haven__h_users_list, NULL},
+    /* clinicians */
+    {"POST", V1 "/invitations", HAVEN_ROLE_CLINICIAN, haven__h_invitations_create, NULL},
+    {"GET", V1 "/patients", HAVEN_ROLE_CLINICIAN, haven__h_patients_list, NULL},
+    {"GET", V1 "/patients/{id}", HAVEN_ROLE_CLINICIAN, haven__h_patient_get, NULL},
+    {"GET", V1 "/patients/{id}/checkins", HAVEN_ROLE_CLINICIAN, haven__h_patient_checkins, NULL},
+    /* patients */
+    {"GET", V1 "/me/consents", HAVEN_ROLE_PATIENT, haven__h_consents_get, NULL},
+    {"PUT", V1 "/me/consents", HAVEN_ROLE_PATIENT, haven__h_consents_put, &haven__consents_schema},
+    {"POST", V1 "/checkins", HAVEN_ROLE_PATIENT, haven__h_checkins_create, &haven__checkin_schema},
+    {"GET", V1 "/checkins", HAVEN_ROLE_PATIENT, haven__h_checkins_list, NULL},
+    {"GET", V1 "/me/export", HAVEN_ROLE_PATIENT, haven__h_export, NULL},
+    {"DELETE", V1 "/me", HAVEN_ROLE_PATIENT, haven__h_erase, NULL},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -53,8 +49,8 @@ static pthread_once_t infos_once = PTHREAD_ONCE_INIT;
 static void fill_infos(void)
 {
 	for (size_t i = 0; i < NROUTES; i++)
-		infos[i] = (struct haven_route_info){routes[i].method, routes[i].pattern,
-						     routes[i].role};
+		infos[i] =
+		    (struct haven_route_info){routes[i].method, routes[i].pattern, routes[i].role};
 }
 
 size_t haven_api_routes(const struct haven_route_info **out)
@@ -96,9 +92,8 @@ static int path_matches(const char *pattern, const char *path, int64_t *id, int 
 	return *s == '\0';
 }
 
-const struct haven_route *haven__route_match(const char *method, const char *path,
-					     int *index, int64_t *id, int *has_id,
-					     int *method_mismatch)
+const struct haven_route *haven__route_match(const char *method, const char *path, int *index,
+                                             int64_t *id, int *has_id, int *method_mismatch)
 {
 	*index = -1;
 	*method_mismatch = 0;

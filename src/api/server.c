@@ -74,12 +74,12 @@ static void request_id_init(struct haven_req *r, struct MHD_Connection *c)
 static const char *client_address(struct haven_req *r, struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char host[NI_MAXHOST];
 	if (!ci || !ci->client_addr)
 		return "unknown";
 	socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-							       : sizeof(struct sockaddr_in);
+	                                                       : sizeof(struct sockaddr_in);
 	if (getnameinfo(ci->client_addr, len, host, sizeof(host), NULL, 0, NI_NUMERICHOST))
 		return "unknown";
 	const char *copy = haven_arena_strdup(&r->arena, host);
@@ -116,52 +116,51 @@ static void dispatch(struct haven_req *r)
 {
 	int method_mismatch;
 	r->route = haven__route_match(r->method, r->path, &r->route_index, &r->path_id,
-				      &r->has_path_id, &method_mismatch);
+	                              &r->has_path_id, &method_mismatch);
 	if (!r->route) {
 		if (method_mismatch)
-			haven_reply_error(r, 405, "method_not_allowed",
-					  "%s is not allowed on %s", r->method, r->path);
+			haven_reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s",
+			                  r->method, r->path);
 		else
 			haven_reply_error(r, 404, "not_found", "no route for %s %s", r->method,
-					  r->path);
+			                  r->path);
 		return;
 	}
 	if (r->body_too_large) {
 		haven_reply_error(r, 413, "body_too_large",
-				  "the request body is larger than the limit of %zu bytes",
-				  r->api->cfg.max_body);
+		                  "the request body is larger than the limit of %zu bytes",
+		                  r->api->cfg.max_body);
 		return;
 	}
 	if (r->route->role != HAVEN_ROLE_NONE) {
 		int rc = haven__authenticate(r);
 		if (rc == HAVEN_EAUTH) {
 			haven_reply_error(r, 401, "unauthorized",
-					  "a valid bearer token is required (Authorization: "
-					  "Bearer <token> from POST /api/v1/auth/login)");
+			                  "a valid bearer token is required (Authorization: "
+			                  "Bearer <token> from POST /api/v1/auth/login)");
 			goto audit;
 		}
 		if (rc) {
 			haven_reply_err(r, rc == HAVEN_ENOMEM ? rc : HAVEN_EBUSY,
-					"checking the bearer token");
+			                "checking the bearer token");
 			return;
 		}
 		static const char *need[] = {
-			[HAVEN_ROLE_PATIENT] = "patient",
-			[HAVEN_ROLE_CLINICIAN] = "clinician",
-			[HAVEN_ROLE_ADMIN] = "admin",
+		    [HAVEN_ROLE_PATIENT] = "patient",
+		    [HAVEN_ROLE_CLINICIAN] = "clinician",
+		    [HAVEN_ROLE_ADMIN] = "admin",
 		};
-		if (r->route->role != HAVEN_ROLE_ANY &&
-		    strcmp(r->who.role, need[r->route->role])) {
+		if (r->route->role != HAVEN_ROLE_ANY && strcmp(r->who.role, need[r->route->role])) {
 			haven_reply_error(r, 403, "forbidden", "%s %s is for the %s role",
-					  r->method, r->route->pattern, need[r->route->role]);
+			                  r->method, r->route->pattern, need[r->route->role]);
 			goto audit;
 		}
 	}
 	if (r->route->body) {
 		if (!content_type_is_json(r->content_type)) {
 			haven_reply_error(r, 415, "unsupported_media_type",
-					  "Content-Type must be application/json, not '%.60s'",
-					  r->content_type ? r->content_type : "(none)");
+			                  "Content-Type must be application/json, not '%.60s'",
+			                  r->content_type ? r->content_type : "(none)");
 			return;
 		}
 		char err[400];
@@ -171,7 +170,7 @@ static void dispatch(struct haven_req *r)
 			return;
 		}
 		int rc = haven_body_decode(r->route->body, r->raw.data ? r->raw.data : "",
-					   r->raw.len, &r->arena, target, err, sizeof(err));
+		                           r->raw.len, &r->arena, target, err, sizeof(err));
 		if (rc == HAVEN_ENOMEM) {
 			haven_reply_err(r, rc, "decoding the body");
 			return;
@@ -188,8 +187,8 @@ audit:
 		int rc = haven_store_write(r->api->store, audit_refusal_tx, r);
 		if (rc)
 			haven_log(HAVEN_LOG_ERROR,
-				  "event=audit_failed request_id=%s status=%d err=%s",
-				  r->request_id, r->status, haven_strerror(rc));
+			          "event=audit_failed request_id=%s status=%d err=%s",
+			          r->request_id, r->status, haven_strerror(rc));
 	}
 }
 
@@ -197,9 +196,8 @@ static enum MHD_Result queue_reply(struct haven_req *r, struct MHD_Connection *c
 {
 	if (!r->status)
 		haven_reply_error(r, 500, "internal", "the handler did not reply");
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(r->reply_len, r->reply ? r->reply : (void *)"",
-						MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    r->reply_len, r->reply ? r->reply : (void *)"", MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
 	if (r->reply_type)
@@ -217,8 +215,8 @@ static enum MHD_Result queue_reply(struct haven_req *r, struct MHD_Connection *c
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	struct haven_api *api = cls;
 	struct haven_req *r = *con_cls;
@@ -240,8 +238,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		request_id_init(r, c);
 		r->client_addr = client_address(r, c);
 		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-		const char *auth =
-			MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+		const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 		r->content_type = ct ? haven_arena_strdup(&r->arena, ct) : NULL;
 		r->authorization = auth ? haven_arena_strdup(&r->arena, auth) : NULL;
 		if (!r->method || !r->path)
@@ -276,7 +273,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	struct haven_api *api = cls;
 	struct haven_req *r = *con_cls;
@@ -286,10 +283,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	haven__metrics_observe(api->metrics, r->route_index, r->status, dur);
 	/* The route pattern, never the path: ids, bodies and tokens stay out of the log. */
 	haven_log(HAVEN_LOG_INFO,
-		  "event=request method=%s route=%s status=%d duration_ms=%.3f request_id=%s%s",
-		  r->method ? r->method : "-", r->route ? r->route->pattern : "(unmatched)",
-		  r->status, (double)dur / 1e6, r->request_id,
-		  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	          "event=request method=%s route=%s status=%d duration_ms=%.3f request_id=%s%s",
+	          r->method ? r->method : "-", r->route ? r->route->pattern : "(unmatched)",
+	          r->status, (double)dur / 1e6, r->request_id,
+	          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	free(r->reply);
 	/* The body may hold a password: wipe it before the memory goes back to malloc. */
 	if (r->raw.data)
@@ -312,7 +309,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 int haven_api_start(const struct haven_api_config *cfg, struct haven_store *store,
-		    const struct haven_master_key *mk, struct haven_api **out)
+                    const struct haven_master_key *mk, struct haven_api **out)
 {
 	struct haven_api *api = NULL;
 	int rc;
@@ -335,8 +332,8 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, cfg->host, &v4->sin_addr) == 1) {
@@ -355,21 +352,18 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 		goto out;
 	}
 	api->daemon = MHD_start_daemon(
-		flags, (uint16_t)cfg->port, NULL, NULL, on_request, api,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_header,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-		MHD_OPTION_END);
+	    flags, (uint16_t)cfg->port, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    cfg->max_header, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_END);
 	if (!api->daemon) {
 		rc = HAVEN_EIO;
 		goto out;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(api->daemon,
-							     MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *di =
+	    MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	api->port = di ? di->port : cfg->port;
 	*out = api;
 	api = NULL;

@@ -69,7 +69,8 @@ static struct slot *find(struct haven__throttle *t, const char *key, int64_t now
 		if (!live) {
 			if (!victim || victim->key[0])
 				victim = s;
-		} else if (!victim || (victim->key[0] && s->window_end_ms < victim->window_end_ms)) {
+		} else if (!victim ||
+		           (victim->key[0] && s->window_end_ms < victim->window_end_ms)) {
 			victim = s;
 		}
 	}
@@ -81,8 +82,8 @@ static struct slot *find(struct haven__throttle *t, const char *key, int64_t now
 	return victim;
 }
 
-int haven__throttle_check(struct haven__throttle *t, const char *key, int limit,
-			  int64_t window_ms, int64_t now_ms, int64_t *retry_after_s)
+int haven__throttle_check(struct haven__throttle *t, const char *key, int limit, int64_t window_ms,
+                          int64_t now_ms, int64_t *retry_after_s)
 {
 	int rc = HAVEN_OK;
 	pthread_mutex_lock(&t->lock);
@@ -98,7 +99,7 @@ int haven__throttle_check(struct haven__throttle *t, const char *key, int limit,
 }
 
 void haven__throttle_fail(struct haven__throttle *t, const char *key, int64_t window_ms,
-			  int64_t now_ms)
+                          int64_t now_ms)
 {
 	pthread_mutex_lock(&t->lock);
 	struct slot *s = find(t, key, now_ms, 1);

@@ -34,7 +34,7 @@ int haven_cli_parse(const char *cmd, int argc, char **argv, const struct haven_o
 }
 
 int haven_cli_master_key(const char *key_file_flag, struct haven_store *s,
-			 struct haven_master_key **out)
+                         struct haven_master_key **out)
 {
 	char msg[512] = "";
 	if (haven_master_key_resolve(key_file_flag, s, out, msg, sizeof(msg)))

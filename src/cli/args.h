@@ -23,6 +23,6 @@ int haven_cli_parse(const char *cmd, int argc, char **argv, const struct haven_o
  * HAVEN_MASTER_KEY, else --key-file, else HAVEN_KEY_FILE, else var/haven.key), checked
  * against the data keys in s. Prints the one-line reason and returns 1 on failure. */
 int haven_cli_master_key(const char *key_file_flag, struct haven_store *s,
-			 struct haven_master_key **out);
+                         struct haven_master_key **out);
 
 #endif

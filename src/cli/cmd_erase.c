@@ -11,16 +11,16 @@
 #include "cli/cli.h"
 
 static const char usage_text[] =
-	"usage: haven erase --patient ID [--db URL]\n\n"
-	"Erases a patient: destroys their data key, deletes their rows and sessions and\n"
-	"records the erasure (ids only) in the audit log. This cannot be undone.\n\n"
-	"  --db URL   sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n";
+    "usage: haven erase --patient ID [--db URL]\n\n"
+    "Erases a patient: destroys their data key, deletes their rows and sessions and\n"
+    "records the erasure (ids only) in the audit log. This cannot be undone.\n\n"
+    "  --db URL   sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n";
 
 int cmd_erase(int argc, char **argv)
 {
 	const char *db = NULL, *patient = NULL;
-	struct haven_opt opts[] = {{"--db", &db, NULL}, {"--patient", &patient, NULL},
-				   {NULL, NULL, NULL}};
+	struct haven_opt opts[] = {
+	    {"--db", &db, NULL}, {"--patient", &patient, NULL}, {NULL, NULL, NULL}};
 	struct haven_store *store = NULL;
 	int64_t id;
 	int rc, status = 1;
@@ -32,7 +32,8 @@ int cmd_erase(int argc, char **argv)
 	if ((rc = haven_cli_parse("erase", argc, argv, opts)))
 		return rc;
 	if (!patient || haven_parse_int64(patient, &id) || id <= 0)
-		return haven_cli_usage_error("erase", "--patient ID (a positive number) is required");
+		return haven_cli_usage_error("erase",
+		                             "--patient ID (a positive number) is required");
 	if (!db)
 		db = HAVEN_DEFAULT_DB;
 	if (haven_crypto_init())

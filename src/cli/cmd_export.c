@@ -10,18 +10,20 @@
 #include "cli/cli.h"
 
 static const char usage_text[] =
-	"usage: haven export --patient ID [--db URL] [--key-file PATH]\n\n"
-	"Writes the patient's data, decrypted, as JSON to standard output (the same\n"
-	"document as GET /api/v1/me/export). The export is recorded in the audit log.\n\n"
-	"  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
-	"  --key-file PATH   the master key file (default var/haven.key; HAVEN_MASTER_KEY\n"
-	"                    overrides it)\n";
+    "usage: haven export --patient ID [--db URL] [--key-file PATH]\n\n"
+    "Writes the patient's data, decrypted, as JSON to standard output (the same\n"
+    "document as GET /api/v1/me/export). The export is recorded in the audit log.\n\n"
+    "  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
+    "  --key-file PATH   the master key file (default var/haven.key; HAVEN_MASTER_KEY\n"
+    "                    overrides it)\n";
 
 int cmd_export(int argc, char **argv)
 {
 	const char *db = NULL, *patient = NULL, *key_file = NULL;
-	struct haven_opt opts[] = {{"--db", &db, NULL}, {"--patient", &patient, NULL},
-				   {"--key-file", &key_file, NULL}, {NULL, NULL, NULL}};
+	struct haven_opt opts[] = {{"--db", &db, NULL},
+	                           {"--patient", &patient, NULL},
+	                           {"--key-file", &key_file, NULL},
+	                           {NULL, NULL, NULL}};
 	struct haven_store *store = NULL;
 	struct haven_master_key *mk = NULL;
 	json_t *doc = NULL;
@@ -35,7 +37,8 @@ int cmd_export(int argc, char **argv)
 	if ((rc = haven_cli_parse("export", argc, argv, opts)))
 		return rc;
 	if (!patient || haven_parse_int64(patient, &id) || id <= 0)
-		return haven_cli_usage_error("export", "--patient ID (a positive number) is required");
+		return haven_cli_usage_error("export",
+		                             "--patient ID (a positive number) is required");
 	if (!db)
 		db = HAVEN_DEFAULT_DB;
 	if (haven_crypto_init())

@@ -15,24 +15,24 @@
 #include "cli/cli.h"
 
 static const char usage_text[] =
-	"usage: haven serve [--db URL] [--listen HOST:PORT] [--config FILE] [--key-file PATH]\n"
-	"                   [--threads N]\n\n"
-	"Serves the HTTP API (see docs/api.md). The database is migrated at start.\n\n"
-	"  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
-	"  --listen H:P      address and port (default 127.0.0.1:8080; port 0 picks one)\n"
-	"  --config FILE     a file of 'name = value' lines (docs/configuration.md)\n"
-	"  --key-file PATH   the master key file (default var/haven.key, created if missing;\n"
-	"                    HAVEN_MASTER_KEY=<64 hex digits> overrides it)\n"
-	"  --threads N       HTTP worker threads (default 8)\n\n"
-	"Environment: HAVEN_DB, HAVEN_LISTEN, HAVEN_THREADS, HAVEN_KEY_FILE and HAVEN_<OPTION>\n"
-	"for every configuration-file option override the file; flags override both.\n"
-	"SIGTERM or SIGINT stops the server after the requests in flight finish.\n";
+    "usage: haven serve [--db URL] [--listen HOST:PORT] [--config FILE] [--key-file PATH]\n"
+    "                   [--threads N]\n\n"
+    "Serves the HTTP API (see docs/api.md). The database is migrated at start.\n\n"
+    "  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
+    "  --listen H:P      address and port (default 127.0.0.1:8080; port 0 picks one)\n"
+    "  --config FILE     a file of 'name = value' lines (docs/configuration.md)\n"
+    "  --key-file PATH   the master key file (default var/haven.key, created if missing;\n"
+    "                    HAVEN_MASTER_KEY=<64 hex digits> overrides it)\n"
+    "  --threads N       HTTP worker threads (default 8)\n\n"
+    "Environment: HAVEN_DB, HAVEN_LISTEN, HAVEN_THREADS, HAVEN_KEY_FILE and HAVEN_<OPTION>\n"
+    "for every configuration-file option override the file; flags override both.\n"
+    "SIGTERM or SIGINT stops the server after the requests in flight finish.\n";
 
 /* Options that may come from the environment as HAVEN_<NAME in capitals>. */
 static const char *const env_options[] = {
-	"listen", "threads", "max_connections", "connection_timeout", "max_body", "max_header",
-	"session_ttl", "invitation_ttl", "login_fail_account", "login_fail_address",
-	"login_window", "shutdown_grace",
+    "listen",       "threads",        "max_connections", "connection_timeout", "max_body",
+    "max_header",   "session_ttl",    "invitation_ttl",  "login_fail_account", "login_fail_address",
+    "login_window", "shutdown_grace",
 };
 
 static int apply_env(struct haven_api_config *cfg)
@@ -54,9 +54,9 @@ int cmd_serve(int argc, char **argv)
 {
 	const char *db = NULL, *listen = NULL, *config = NULL, *key_file = NULL, *threads = NULL;
 	struct haven_opt opts[] = {
-		{"--db", &db, NULL},          {"--listen", &listen, NULL},
-		{"--config", &config, NULL},  {"--key-file", &key_file, NULL},
-		{"--threads", &threads, NULL}, {NULL, NULL, NULL},
+	    {"--db", &db, NULL},           {"--listen", &listen, NULL},
+	    {"--config", &config, NULL},   {"--key-file", &key_file, NULL},
+	    {"--threads", &threads, NULL}, {NULL, NULL, NULL},
 	};
 	struct haven_api_config cfg;
 	struct haven_store *store = NULL;
@@ -73,7 +73,7 @@ int cmd_serve(int argc, char **argv)
 		return rc;
 	haven_api_config_init(&cfg);
 	if (config && haven_api_config_load(&cfg, config, file_db, sizeof(file_db), file_key,
-					    sizeof(file_key), err, sizeof(err)))
+	                                    sizeof(file_key), err, sizeof(err)))
 		return haven_cli_fail("%s", err);
 	if (apply_env(&cfg))
 		return 1;
@@ -81,7 +81,7 @@ int cmd_serve(int argc, char **argv)
 		return haven_cli_usage_error("serve", "--listen wants HOST:PORT, not '%s'", listen);
 	if (threads && haven_api_config_set(&cfg, "threads", threads))
 		return haven_cli_usage_error("serve", "--threads wants 1 to 256, not '%s'",
-					     threads);
+		                             threads);
 	if (!db)
 		db = getenv("HAVEN_DB");
 	if (!db || !*db)
@@ -113,12 +113,12 @@ int cmd_serve(int argc, char **argv)
 
 	if ((rc = haven_api_start(&cfg, store, mk, &api))) {
 		haven_cli_fail("cannot listen on %s:%d: %s", cfg.host, cfg.port,
-			       haven_strerror(rc));
+		               haven_strerror(rc));
 		goto out;
 	}
 	haven_log(HAVEN_LOG_INFO, "event=listening url=http://%s%s%s:%d/ migrations_applied=%d",
-		  strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "",
-		  haven_api_port(api), applied);
+	          strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "",
+	          haven_api_port(api), applied);
 	int sig = 0;
 	sigwait(&stop, &sig);
 	haven_log(HAVEN_LOG_INFO, "event=stopping signal=%d", sig);

@@ -13,17 +13,19 @@
 #include "cli/cli.h"
 
 static const char usage_text[] =
-	"usage: haven user add --role patient|clinician|admin --email E [--db URL]\n\n"
-	"Creates an account. The password is read from the first line of standard input\n"
-	"(at least 10 characters), e.g.  echo 'a long passphrase' | haven user add ...\n\n"
-	"  --db URL   sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n";
+    "usage: haven user add --role patient|clinician|admin --email E [--db URL]\n\n"
+    "Creates an account. The password is read from the first line of standard input\n"
+    "(at least 10 characters), e.g.  echo 'a long passphrase' | haven user add ...\n\n"
+    "  --db URL   sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n";
 
 int cmd_user(int argc, char **argv)
 {
 	const char *db = NULL, *role = NULL, *email = NULL;
 	struct haven_opt opts[] = {
-		{"--db", &db, NULL}, {"--role", &role, NULL}, {"--email", &email, NULL},
-		{NULL, NULL, NULL},
+	    {"--db", &db, NULL},
+	    {"--role", &role, NULL},
+	    {"--email", &email, NULL},
+	    {NULL, NULL, NULL},
 	};
 	struct haven_store *store = NULL;
 	char pw[HAVEN_PASSWORD_MAX + 2];
@@ -39,8 +41,10 @@ int cmd_user(int argc, char **argv)
 		return haven_cli_usage_error("user", "expected 'user add'");
 	if ((rc = haven_cli_parse("user add", argc - 1, argv + 1, opts)))
 		return rc;
-	if (!role || (strcmp(role, "patient") && strcmp(role, "clinician") && strcmp(role, "admin")))
-		return haven_cli_usage_error("user add", "--role must be patient, clinician or admin");
+	if (!role ||
+	    (strcmp(role, "patient") && strcmp(role, "clinician") && strcmp(role, "admin")))
+		return haven_cli_usage_error("user add",
+		                             "--role must be patient, clinician or admin");
 	if (!email)
 		return haven_cli_usage_error("user add", "--email is required");
 	if (haven_email_normalize(email, norm, &why))
@@ -59,7 +63,7 @@ int cmd_user(int argc, char **argv)
 	pw[n] = '\0';
 	if (n < HAVEN_PASSWORD_MIN) {
 		status = haven_cli_fail("the password must be at least %d characters",
-					HAVEN_PASSWORD_MIN);
+		                        HAVEN_PASSWORD_MIN);
 		goto out;
 	}
 	if (haven_crypto_init()) {

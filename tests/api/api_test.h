@@ -22,12 +22,12 @@ struct test_server {
 
 struct test_resp {
 	long status;
-	char *body;           /* NUL-terminated */
+	char *body; /* NUL-terminated */
 	size_t len;
 	char request_id[80];
 	char retry_after[32];
 	char content_type[96];
-	json_t *json;         /* parsed body, or NULL */
+	json_t *json; /* parsed body, or NULL */
 };
 
 /* Starts a server; cfg may be NULL for defaults (4 threads). */
@@ -37,11 +37,11 @@ void test_server_stop(struct test_server *s);
 /* Sends a request; body may be NULL. content_type NULL means application/json when a
  * body is given. Extra header (e.g. "X-Request-Id: x") may be NULL. */
 void test_http(struct test_server *s, const char *method, const char *path, const char *token,
-	       const char *content_type, const char *body, size_t body_len,
-	       const char *extra_header, struct test_resp *out);
+               const char *content_type, const char *body, size_t body_len,
+               const char *extra_header, struct test_resp *out);
 /* test_http with a NUL-terminated JSON body. */
 void test_call(struct test_server *s, const char *method, const char *path, const char *token,
-	       const char *json_body, struct test_resp *out);
+               const char *json_body, struct test_resp *out);
 void test_resp_free(struct test_resp *r);
 
 /* Error replies: checks the shape and returns the code ("" when not an error shape). */
@@ -55,7 +55,7 @@ char *test_login(struct test_server *s, const char *email);
 /* Registers a patient through an invitation of the clinician (token), with the
  * care_team consent as given; returns the patient id. */
 int64_t test_register(struct test_server *s, const char *clinician_token, const char *email,
-		      int care_team_consent);
+                      int care_team_consent);
 /* Counts rows of a table (SELECT COUNT(*) FROM table). */
 int64_t test_count(struct test_server *s, const char *table);
 

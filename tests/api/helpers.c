@@ -96,8 +96,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 }
 
 void test_http(struct test_server *s, const char *method, const char *path, const char *token,
-	       const char *content_type, const char *body, size_t body_len,
-	       const char *extra_header, struct test_resp *out)
+               const char *content_type, const char *body, size_t body_len,
+               const char *extra_header, struct test_resp *out)
 {
 	memset(out, 0, sizeof(*out));
 	CURL *c = curl_easy_init();
@@ -120,7 +120,7 @@ void test_http(struct test_server *s, const char *method, const char *path, cons
 	}
 	if (body) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s",
-			 content_type ? content_type : "application/json");
+		         content_type ? content_type : "application/json");
 		hdr = curl_slist_append(hdr, ct);
 		hdr = curl_slist_append(hdr, "Expect:");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -136,7 +136,7 @@ void test_http(struct test_server *s, const char *method, const char *path, cons
 	if (rc != CURLE_OK) {
 		free(b.data);
 		haven_test_fail(__FILE__, __LINE__, "%s %s: %s", method, path,
-				curl_easy_strerror(rc));
+		                curl_easy_strerror(rc));
 	}
 	out->body = b.data ? b.data : strdup("");
 	out->len = b.len;
@@ -144,10 +144,10 @@ void test_http(struct test_server *s, const char *method, const char *path, cons
 }
 
 void test_call(struct test_server *s, const char *method, const char *path, const char *token,
-	       const char *json_body, struct test_resp *out)
+               const char *json_body, struct test_resp *out)
 {
-	test_http(s, method, path, token, NULL, json_body, json_body ? strlen(json_body) : 0,
-		  NULL, out);
+	test_http(s, method, path, token, NULL, json_body, json_body ? strlen(json_body) : 0, NULL,
+	          out);
 }
 
 void test_resp_free(struct test_resp *r)
@@ -169,16 +169,16 @@ const char *test_error_code(const struct test_resp *r)
 
 const char *test_error_message(const struct test_resp *r)
 {
-	const char *m = json_string_value(json_object_get(json_object_get(r->json, "error"),
-							  "message"));
+	const char *m =
+	    json_string_value(json_object_get(json_object_get(r->json, "error"), "message"));
 	return m ? m : "";
 }
 
 int64_t test_make_user(struct test_server *s, const char *role, const char *email)
 {
 	int64_t id = 0;
-	ASSERT_OK(haven_account_create(s->store, email, TEST_PASSWORD, role, 0, "system", "test",
-				       &id));
+	ASSERT_OK(
+	    haven_account_create(s->store, email, TEST_PASSWORD, role, 0, "system", "test", &id));
 	return id;
 }
 
@@ -187,7 +187,7 @@ char *test_login(struct test_server *s, const char *email)
 	char body[400];
 	struct test_resp r;
 	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", email,
-		 TEST_PASSWORD);
+	         TEST_PASSWORD);
 	test_call(s, "POST", "/api/v1/auth/login", NULL, body, &r);
 	ASSERT_EQ(r.status, 200);
 	const char *tok = json_string_value(json_object_get(r.json, "token"));
@@ -198,7 +198,7 @@ char *test_login(struct test_server *s, const char *email)
 }
 
 int64_t test_register(struct test_server *s, const char *clinician_token, const char *email,
-		      int care_team_consent)
+                      int care_team_consent)
 {
 	struct test_resp r;
 	char body[600];
@@ -207,9 +207,9 @@ int64_t test_register(struct test_server *s, const char *clinician_token, const 
 	const char *code = json_string_value(json_object_get(r.json, "code"));
 	ASSERT(code);
 	snprintf(body, sizeof(body),
-		 "{\"code\":\"%s\",\"email\":\"%s\",\"password\":\"%s\","
-		 "\"consents\":{\"care_team\":%s}}",
-		 code, email, TEST_PASSWORD, care_team_consent ? "true" : "false");
+	         "{\"code\":\"%s\",\"email\":\"%s\",\"password\":\"%s\","
+	         "\"consents\":{\"care_team\":%s}}",
+	         code, email, TEST_PASSWORD, care_team_consent ? "true" : "false");
 	test_resp_free(&r);
 	test_call(s, "POST", "/api/v1/auth/register", NULL, body, &r);
 	ASSERT_EQ(r.status, 201);

@@ -16,7 +16,7 @@ TEST(api_login_me_logout)
 	int64_t admin = test_make_user(&s, "admin", "Admin@Example.org");
 
 	test_call(&s, "POST", "/api/v1/auth/login", NULL,
-		  "{\"email\":\"admin@example.org\",\"password\":\"" TEST_PASSWORD "\"}", &r);
+	          "{\"email\":\"admin@example.org\",\"password\":\"" TEST_PASSWORD "\"}", &r);
 	ASSERT_EQ(r.status, 200);
 	const char *token = json_string_value(json_object_get(r.json, "token"));
 	ASSERT(token && strlen(token) == HAVEN_TOKEN_CHARS);
@@ -35,12 +35,12 @@ TEST(api_login_me_logout)
 
 	/* A wrong password and an unknown email look the same. */
 	test_call(&s, "POST", "/api/v1/auth/login", NULL,
-		  "{\"email\":\"admin@example.org\",\"password\":\"wrong password!\"}", &r);
+	          "{\"email\":\"admin@example.org\",\"password\":\"wrong password!\"}", &r);
 	ASSERT_EQ(r.status, 401);
 	ASSERT_STR_EQ(test_error_code(&r), "invalid_credentials");
 	test_resp_free(&r);
 	test_call(&s, "POST", "/api/v1/auth/login", NULL,
-		  "{\"email\":\"nobody@example.org\",\"password\":\"wrong password!\"}", &r);
+	          "{\"email\":\"nobody@example.org\",\"password\":\"wrong password!\"}", &r);
 	ASSERT_EQ(r.status, 401);
 	ASSERT_STR_EQ(test_error_code(&r), "invalid_credentials");
 	test_resp_free(&r);
@@ -75,26 +75,26 @@ TEST(api_register_by_invitation)
 	test_resp_free(&r);
 	char body[600];
 	snprintf(body, sizeof(body),
-		 "{\"code\":\"%s\",\"email\":\"pat@example.org\",\"password\":\"" TEST_PASSWORD
-		 "\",\"consents\":{\"care_team\":true,\"research\":false}}",
-		 code);
+	         "{\"code\":\"%s\",\"email\":\"pat@example.org\",\"password\":\"" TEST_PASSWORD
+	         "\",\"consents\":{\"care_team\":true,\"research\":false}}",
+	         code);
 	test_call(&s, "POST", "/api/v1/auth/register", NULL, body, &r);
 	ASSERT_EQ(r.status, 201);
 	int64_t pid = json_integer_value(json_object_get(json_object_get(r.json, "user"), "id"));
 	test_resp_free(&r);
 	/* The code is single use. */
 	snprintf(body, sizeof(body),
-		 "{\"code\":\"%s\",\"email\":\"other@example.org\",\"password\":\"" TEST_PASSWORD
-		 "\"}",
-		 code);
+	         "{\"code\":\"%s\",\"email\":\"other@example.org\",\"password\":\"" TEST_PASSWORD
+	         "\"}",
+	         code);
 	test_call(&s, "POST", "/api/v1/auth/register", NULL, body, &r);
 	ASSERT_EQ(r.status, 403);
 	ASSERT_STR_EQ(test_error_code(&r), "invalid_invitation");
 	test_resp_free(&r);
 	test_call(&s, "POST", "/api/v1/auth/register", NULL,
-		  "{\"code\":\"made-up\",\"email\":\"x@example.org\",\"password\":\"" TEST_PASSWORD
-		  "\"}",
-		  &r);
+	          "{\"code\":\"made-up\",\"email\":\"x@example.org\",\"password\":\"" TEST_PASSWORD
+	          "\"}",
+	          &r);
 	ASSERT_EQ(r.status, 403);
 	test_resp_free(&r);
 	free(code);
@@ -115,9 +115,8 @@ TEST(api_register_by_invitation)
 	ASSERT(json_is_true(json_object_get(sc, "care_team")));
 	ASSERT(json_is_false(json_object_get(sc, "research")));
 	ASSERT(json_is_false(json_object_get(sc, "sensing")));
-	ASSERT_EQ(json_integer_value(json_object_get(json_object_get(r.json, "document"),
-						     "version")),
-		  1);
+	ASSERT_EQ(
+	    json_integer_value(json_object_get(json_object_get(r.json, "document"), "version")), 1);
 	ASSERT(json_is_string(json_object_get(json_object_get(r.json, "document"), "text")));
 	test_resp_free(&r);
 	test_call(&s, "PUT", "/api/v1/me/consents", ptok, "{\"scopes\":{\"research\":true}}", &r);
@@ -131,9 +130,9 @@ TEST(api_register_by_invitation)
 	code = strdup(json_string_value(json_object_get(r.json, "code")));
 	test_resp_free(&r);
 	snprintf(body, sizeof(body),
-		 "{\"code\":\"%s\",\"email\":\"PAT@example.org\",\"password\":\"" TEST_PASSWORD
-		 "\"}",
-		 code);
+	         "{\"code\":\"%s\",\"email\":\"PAT@example.org\",\"password\":\"" TEST_PASSWORD
+	         "\"}",
+	         code);
 	test_call(&s, "POST", "/api/v1/auth/register", NULL, body, &r);
 	ASSERT_EQ(r.status, 409);
 	ASSERT_STR_EQ(test_error_code(&r), "email_taken");
@@ -152,22 +151,22 @@ TEST(api_admin_users)
 	test_make_user(&s, "admin", "root@example.org");
 	char *tok = test_login(&s, "root@example.org");
 	test_call(&s, "POST", "/api/v1/users", tok,
-		  "{\"email\":\"doc@example.org\",\"password\":\"" TEST_PASSWORD
-		  "\",\"role\":\"clinician\"}",
-		  &r);
+	          "{\"email\":\"doc@example.org\",\"password\":\"" TEST_PASSWORD
+	          "\",\"role\":\"clinician\"}",
+	          &r);
 	ASSERT_EQ(r.status, 201);
 	ASSERT_STR_EQ(json_string_value(json_object_get(r.json, "role")), "clinician");
 	test_resp_free(&r);
 	test_call(&s, "POST", "/api/v1/users", tok,
-		  "{\"email\":\"doc2@example.org\",\"password\":\"short\",\"role\":\"clinician\"}",
-		  &r);
+	          "{\"email\":\"doc2@example.org\",\"password\":\"short\",\"role\":\"clinician\"}",
+	          &r);
 	ASSERT_EQ(r.status, 400);
 	ASSERT_CONTAINS(test_error_message(&r), "password");
 	test_resp_free(&r);
 	test_call(&s, "POST", "/api/v1/users", tok,
-		  "{\"email\":\"doc3@example.org\",\"password\":\"" TEST_PASSWORD
-		  "\",\"role\":\"wizard\"}",
-		  &r);
+	          "{\"email\":\"doc3@example.org\",\"password\":\"" TEST_PASSWORD
+	          "\",\"role\":\"wizard\"}",
+	          &r);
 	ASSERT_EQ(r.status, 400);
 	ASSERT_CONTAINS(test_error_message(&r), "role");
 	test_resp_free(&r);
@@ -194,13 +193,13 @@ TEST(api_login_throttled)
 	test_make_user(&s, "patient", "q@example.org");
 	for (int i = 0; i < 3; i++) {
 		test_call(&s, "POST", "/api/v1/auth/login", NULL,
-			  "{\"email\":\"p@example.org\",\"password\":\"not the password\"}", &r);
+		          "{\"email\":\"p@example.org\",\"password\":\"not the password\"}", &r);
 		ASSERT_EQ(r.status, 401);
 		test_resp_free(&r);
 	}
 	/* The account is locked for its window, even with the right password. */
 	test_call(&s, "POST", "/api/v1/auth/login", NULL,
-		  "{\"email\":\"p@example.org\",\"password\":\"" TEST_PASSWORD "\"}", &r);
+	          "{\"email\":\"p@example.org\",\"password\":\"" TEST_PASSWORD "\"}", &r);
 	ASSERT_EQ(r.status, 429);
 	ASSERT_STR_EQ(test_error_code(&r), "too_many_attempts");
 	ASSERT(r.retry_after[0]);
@@ -213,12 +212,12 @@ TEST(api_login_throttled)
 	free(tok);
 	for (int i = 0; i < 3; i++) {
 		test_call(&s, "POST", "/api/v1/auth/login", NULL,
-			  "{\"email\":\"q@example.org\",\"password\":\"not the password\"}", &r);
+		          "{\"email\":\"q@example.org\",\"password\":\"not the password\"}", &r);
 		ASSERT_EQ(r.status, i < 3 ? 401 : 429);
 		test_resp_free(&r);
 	}
 	test_call(&s, "POST", "/api/v1/auth/login", NULL,
-		  "{\"email\":\"new@example.org\",\"password\":\"not the password\"}", &r);
+	          "{\"email\":\"new@example.org\",\"password\":\"not the password\"}", &r);
 	ASSERT_EQ(r.status, 429); /* six failures from this address */
 	test_resp_free(&r);
 	test_server_stop(&s);
@@ -252,7 +251,7 @@ TEST(api_operations_and_request_id)
 	ASSERT_EQ(r.status, 200);
 	ASSERT_CONTAINS(r.content_type, "text/plain");
 	ASSERT_CONTAINS(r.body, "haven_http_requests_total{method=\"GET\",route=\"/readyz\","
-				"status=\"200\"} 2");
+	                        "status=\"200\"} 2");
 	ASSERT_CONTAINS(r.body, "haven_http_request_duration_seconds_bucket{le=\"+Inf\"}");
 	ASSERT_CONTAINS(r.body, "haven_store_writes_total");
 	ASSERT_CONTAINS(r.body, "haven_uptime_seconds");

@@ -45,7 +45,8 @@ static void assert_not_in_files(const struct test_server *s, const char *marker)
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s%s", s->db_url + 7, suffixes[i]);
 		if (file_contains(path, marker))
-			haven_test_fail(__FILE__, __LINE__, "%s holds the marker in plaintext", path);
+			haven_test_fail(__FILE__, __LINE__, "%s holds the marker in plaintext",
+			                path);
 	}
 }
 
@@ -76,7 +77,7 @@ static int capture_tx(struct haven_tx *tx, void *arg)
 	struct captured *c = arg;
 	struct haven_param p[] = {HAVEN_P_INT(c->patient)};
 	return haven_tx_query(tx, "SELECT rid, payload FROM checkins WHERE patient_id = ?", p, 1,
-			      capture_row, c);
+	                      capture_row, c);
 }
 
 static int open_tx(struct haven_tx *tx, void *arg)
@@ -85,8 +86,8 @@ static int open_tx(struct haven_tx *tx, void *arg)
 	uint8_t *pt = NULL;
 	size_t pt_len = 0;
 	c->plain[0] = '\0';
-	c->open_rc = haven_keyring_open(tx, c->mk, c->patient, "checkins", c->rid, "payload",
-					c->ct, c->ct_len, &pt, &pt_len);
+	c->open_rc = haven_keyring_open(tx, c->mk, c->patient, "checkins", c->rid, "payload", c->ct,
+	                                c->ct_len, &pt, &pt_len);
 	if (c->open_rc == 0) {
 		haven_strlcpy(c->plain, (const char *)pt, sizeof(c->plain));
 		haven_secret_free(pt, pt_len);
@@ -115,9 +116,9 @@ static int audit_row(const struct haven_row *row, void *arg)
 static int audit_tx(struct haven_tx *tx, void *arg)
 {
 	return haven_tx_query(tx,
-			      "SELECT action, subject, outcome, detail FROM audit_log WHERE "
-			      "action = 'patient.erase'",
-			      NULL, 0, audit_row, arg);
+	                      "SELECT action, subject, outcome, detail FROM audit_log WHERE "
+	                      "action = 'patient.erase'",
+	                      NULL, 0, audit_row, arg);
 }
 
 TEST(api_erasure_destroys_key_and_rows)
@@ -146,7 +147,7 @@ TEST(api_erasure_destroys_key_and_rows)
 	ASSERT_EQ(json_array_size(json_object_get(r.json, "checkins")), 1);
 	ASSERT_EQ(json_array_size(json_object_get(r.json, "care_team")), 1);
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(r.json, "user"), "email")),
-		      "erase-me@example.org");
+	              "erase-me@example.org");
 	test_resp_free(&r);
 
 	struct captured c = {.patient = pid, .mk = s.mk};

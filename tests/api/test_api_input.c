@@ -20,31 +20,29 @@ struct bad_case {
 };
 
 static const struct bad_case cases[] = {
-	{NULL, "{\"mood\": 5, \"sleep_hours\": 7,}", 400, "invalid_body", "line 1, column"},
-	{NULL, "{\"mood\": 5,\n \"sleep_hours\": }", 400, "invalid_body", "line 2"},
-	{NULL, "", 400, "invalid_body", "empty"},
-	{NULL, "[1, 2]", 400, "invalid_body", "JSON object"},
-	{NULL, "{\"mood\": \"5\", \"sleep_hours\": 7}", 400, "invalid_body",
-	 "'mood' must be an integer"},
-	{NULL, "{\"mood\": 5.5, \"sleep_hours\": 7}", 400, "invalid_body", "'mood'"},
-	{NULL, "{\"mood\": 11, \"sleep_hours\": 7}", 400, "invalid_body", "from 0 to 10"},
-	{NULL, "{\"mood\": 5, \"sleep_hours\": 25}", 400, "invalid_body", "'sleep_hours'"},
-	{NULL, "{\"mood\": 5, \"sleep_hours\": true}", 400, "invalid_body", "must be a number"},
-	{NULL, "{\"sleep_hours\": 7}", 400, "invalid_body", "missing required field 'mood'"},
-	{NULL, "{\"mood\": 5, \"sleep_hours\": 7, \"colour\": \"blue\"}", 400, "invalid_body",
-	 "unknown field 'colour'"},
-	{NULL, "{\"mood\": 5, \"sleep_hours\": 7, \"note\": 3}", 400, "invalid_body",
-	 "'note' must be a string"},
-	{NULL, "{\"mood\": 5, \"mood\": 6, \"sleep_hours\": 7}", 400, "invalid_body",
-	 "duplicate"},
-	{NULL, "{\"mood\": 5, \"sleep_hours\": 7, \"note\": \"bad \xc3\x28 byte\"}", 400,
-	 "invalid_body", "not valid UTF-8 at byte 43"},
-	{NULL, "{\"mood\": 5, \"sleep_hours\": 7, \"note\": \"nul \\u0000 inside\"}", 400,
-	 "invalid_body", "malformed JSON"},
-	{"text/plain", "{\"mood\": 5, \"sleep_hours\": 7}", 415, "unsupported_media_type",
-	 "application/json"},
-	{"application/x-www-form-urlencoded", "mood=5", 415, "unsupported_media_type",
-	 "Content-Type"},
+    {NULL, "{\"mood\": 5, \"sleep_hours\": 7,}", 400, "invalid_body", "line 1, column"},
+    {NULL, "{\"mood\": 5,\n \"sleep_hours\": }", 400, "invalid_body", "line 2"},
+    {NULL, "", 400, "invalid_body", "empty"},
+    {NULL, "[1, 2]", 400, "invalid_body", "JSON object"},
+    {NULL, "{\"mood\": \"5\", \"sleep_hours\": 7}", 400, "invalid_body",
+     "'mood' must be an integer"},
+    {NULL, "{\"mood\": 5.5, \"sleep_hours\": 7}", 400, "invalid_body", "'mood'"},
+    {NULL, "{\"mood\": 11, \"sleep_hours\": 7}", 400, "invalid_body", "from 0 to 10"},
+    {NULL, "{\"mood\": 5, \"sleep_hours\": 25}", 400, "invalid_body", "'sleep_hours'"},
+    {NULL, "{\"mood\": 5, \"sleep_hours\": true}", 400, "invalid_body", "must be a number"},
+    {NULL, "{\"sleep_hours\": 7}", 400, "invalid_body", "missing required field 'mood'"},
+    {NULL, "{\"mood\": 5, \"sleep_hours\": 7, \"colour\": \"blue\"}", 400, "invalid_body",
+     "unknown field 'colour'"},
+    {NULL, "{\"mood\": 5, \"sleep_hours\": 7, \"note\": 3}", 400, "invalid_body",
+     "'note' must be a string"},
+    {NULL, "{\"mood\": 5, \"mood\": 6, \"sleep_hours\": 7}", 400, "invalid_body", "duplicate"},
+    {NULL, "{\"mood\": 5, \"sleep_hours\": 7, \"note\": \"bad \xc3\x28 byte\"}", 400,
+     "invalid_body", "not valid UTF-8 at byte 43"},
+    {NULL, "{\"mood\": 5, \"sleep_hours\": 7, \"note\": \"nul \\u0000 inside\"}", 400,
+     "invalid_body", "malformed JSON"},
+    {"text/plain", "{\"mood\": 5, \"sleep_hours\": 7}", 415, "unsupported_media_type",
+     "application/json"},
+    {"application/x-www-form-urlencoded", "mood=5", 415, "unsupported_media_type", "Content-Type"},
 };
 
 TEST(api_bad_input_is_refused_and_nothing_written)
@@ -59,11 +57,11 @@ TEST(api_bad_input_is_refused_and_nothing_written)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct bad_case *c = &cases[i];
 		test_http(&s, "POST", "/api/v1/checkins", tok, c->content_type, c->body,
-			  strlen(c->body), NULL, &r);
+		          strlen(c->body), NULL, &r);
 		if (r.status != c->status || strcmp(test_error_code(&r), c->code) ||
 		    !strstr(test_error_message(&r), c->in_message))
 			haven_test_fail(__FILE__, __LINE__, "case %zu: got %ld %s", i, r.status,
-					r.body);
+			                r.body);
 		test_resp_free(&r);
 	}
 	/* A note longer than 2000 characters (2001 two-byte characters). */
@@ -85,7 +83,7 @@ TEST(api_bad_input_is_refused_and_nothing_written)
 
 	/* Bad input for the other schemas: nested fields are named with their path. */
 	test_call(&s, "PUT", "/api/v1/me/consents", tok, "{\"scopes\":{\"care_team\":\"yes\"}}",
-		  &r);
+	          &r);
 	ASSERT_EQ(r.status, 400);
 	ASSERT_CONTAINS(test_error_message(&r), "'scopes.care_team' must be true or false");
 	test_resp_free(&r);
@@ -98,6 +96,20 @@ TEST(api_bad_input_is_refused_and_nothing_written)
 	ASSERT_CONTAINS(test_error_message(&r), "'password'");
 	test_resp_free(&r);
 	ASSERT_EQ(test_count(&s, "consents"), 0);
+
+	/* Headers beyond the per-connection memory limit: 431, and the server carries on. */
+	char *huge = malloc(48 * 1024);
+	ASSERT(huge);
+	int hn = snprintf(huge, 48 * 1024, "X-Padding: ");
+	memset(huge + hn, 'a', 40 * 1024);
+	huge[hn + 40 * 1024] = '\0';
+	test_http(&s, "GET", "/api/v1/me", tok, NULL, NULL, 0, huge, &r);
+	ASSERT_EQ(r.status, 431);
+	test_resp_free(&r);
+	free(huge);
+	test_call(&s, "GET", "/api/v1/me", tok, NULL, &r);
+	ASSERT_EQ(r.status, 200);
+	test_resp_free(&r);
 	free(tok);
 	test_server_stop(&s);
 }
@@ -123,7 +135,7 @@ TEST(api_body_limit_413)
 	test_resp_free(&r);
 	/* Chunked: counted while streaming. */
 	test_http(&s, "POST", "/api/v1/checkins", tok, NULL, big, n, "Transfer-Encoding: chunked",
-		  &r);
+	          &r);
 	ASSERT_EQ(r.status, 413);
 	ASSERT_STR_EQ(test_error_code(&r), "body_too_large");
 	test_resp_free(&r);

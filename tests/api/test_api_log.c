@@ -24,14 +24,14 @@ TEST(api_log_has_requests_but_no_secrets)
 	test_make_user(&s, "patient", "secret-person@example.org");
 	char *tok = test_login(&s, "secret-person@example.org");
 	test_call(&s, "POST", "/api/v1/auth/login", NULL,
-		  "{\"email\":\"secret-person@example.org\",\"password\":\"wrong-password-xyz\"}",
-		  &r);
+	          "{\"email\":\"secret-person@example.org\",\"password\":\"wrong-password-xyz\"}",
+	          &r);
 	ASSERT_EQ(r.status, 401);
 	test_resp_free(&r);
 	test_http(&s, "POST", "/api/v1/checkins", tok, NULL,
-		  "{\"mood\":5,\"sleep_hours\":7,\"note\":\"" NOTE "\"}",
-		  strlen("{\"mood\":5,\"sleep_hours\":7,\"note\":\"" NOTE "\"}"),
-		  "X-Request-Id: log-test-req-1", &r);
+	          "{\"mood\":5,\"sleep_hours\":7,\"note\":\"" NOTE "\"}",
+	          strlen("{\"mood\":5,\"sleep_hours\":7,\"note\":\"" NOTE "\"}"),
+	          "X-Request-Id: log-test-req-1", &r);
 	ASSERT_EQ(r.status, 201);
 	test_resp_free(&r);
 	test_call(&s, "GET", "/api/v1/checkins", tok, NULL, &r);

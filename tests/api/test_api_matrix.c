@@ -14,8 +14,8 @@
 #include "harness.h"
 
 enum { ANON, PAT_A, PAT_B, CLIN_A, CLIN_O, ADMIN, NPRINCIPALS };
-static const char *const principal_names[] = {"anonymous", "patient A", "patient B",
-					      "clinician of A", "other clinician", "admin"};
+static const char *const principal_names[] = {"anonymous",      "patient A",       "patient B",
+                                              "clinician of A", "other clinician", "admin"};
 
 #define MARKER "matrix-marker-7f3a9c"
 
@@ -27,41 +27,44 @@ struct expect {
 
 /* Non-destructive routes; {id} is patient A's id. */
 static const struct expect table[] = {
-	{"GET", "/healthz", NULL, {200, 200, 200, 200, 200, 200}},
-	{"GET", "/readyz", NULL, {200, 200, 200, 200, 200, 200}},
-	{"GET", "/metrics", NULL, {200, 200, 200, 200, 200, 200}},
-	{"GET", "/api/v1/healthz", NULL, {200, 200, 200, 200, 200, 200}},
-	{"GET", "/api/v1/readyz", NULL, {200, 200, 200, 200, 200, 200}},
-	{"GET", "/api/v1/metrics", NULL, {200, 200, 200, 200, 200, 200}},
-	{"POST", "/api/v1/auth/login",
-	 "{\"email\":\"a@example.org\",\"password\":\"" TEST_PASSWORD "\"}",
-	 {200, 200, 200, 200, 200, 200}},
-	{"POST", "/api/v1/auth/register",
-	 "{\"code\":\"no-such-code\",\"email\":\"r%d@example.org\",\"password\":\"" TEST_PASSWORD
-	 "\"}",
-	 {403, 403, 403, 403, 403, 403}},
-	{"GET", "/api/v1/me", NULL, {401, 200, 200, 200, 200, 200}},
-	{"POST", "/api/v1/users",
-	 "{\"email\":\"u%d@example.org\",\"password\":\"" TEST_PASSWORD "\",\"role\":\"clinician\"}",
-	 {401, 403, 403, 403, 403, 201}},
-	{"GET", "/api/v1/users", NULL, {401, 403, 403, 403, 403, 200}},
-	{"POST", "/api/v1/invitations", NULL, {401, 403, 403, 201, 201, 403}},
-	{"GET", "/api/v1/patients", NULL, {401, 403, 403, 200, 200, 403}},
-	{"GET", "/api/v1/patients/{id}", NULL, {401, 403, 403, 200, 404, 403}},
-	{"GET", "/api/v1/patients/{id}/checkins", NULL, {401, 403, 403, 200, 404, 403}},
-	{"GET", "/api/v1/me/consents", NULL, {401, 200, 200, 403, 403, 403}},
-	{"PUT", "/api/v1/me/consents", "{\"scopes\":{\"research\":true}}",
-	 {401, 200, 200, 403, 403, 403}},
-	{"POST", "/api/v1/checkins", "{\"mood\":4,\"sleep_hours\":6}",
-	 {401, 201, 201, 403, 403, 403}},
-	{"GET", "/api/v1/checkins", NULL, {401, 200, 200, 403, 403, 403}},
-	{"GET", "/api/v1/me/export", NULL, {401, 200, 200, 403, 403, 403}},
+    {"GET", "/healthz", NULL, {200, 200, 200, 200, 200, 200}},
+    {"GET", "/readyz", NULL, {200, 200, 200, 200, 200, 200}},
+    {"GET", "/metrics", NULL, {200, 200, 200, 200, 200, 200}},
+    {"GET", "/api/v1/healthz", NULL, {200, 200, 200, 200, 200, 200}},
+    {"GET", "/api/v1/readyz", NULL, {200, 200, 200, 200, 200, 200}},
+    {"GET", "/api/v1/metrics", NULL, {200, 200, 200, 200, 200, 200}},
+    {"POST",
+     "/api/v1/auth/login",
+     "{\"email\":\"a@example.org\",\"password\":\"" TEST_PASSWORD "\"}",
+     {200, 200, 200, 200, 200, 200}},
+    {"POST",
+     "/api/v1/auth/register",
+     "{\"code\":\"no-such-code\",\"email\":\"r%d@example.org\",\"password\":\"" TEST_PASSWORD "\"}",
+     {403, 403, 403, 403, 403, 403}},
+    {"GET", "/api/v1/me", NULL, {401, 200, 200, 200, 200, 200}},
+    {"POST",
+     "/api/v1/users",
+     "{\"email\":\"u%d@example.org\",\"password\":\"" TEST_PASSWORD "\",\"role\":\"clinician\"}",
+     {401, 403, 403, 403, 403, 201}},
+    {"GET", "/api/v1/users", NULL, {401, 403, 403, 403, 403, 200}},
+    {"POST", "/api/v1/invitations", NULL, {401, 403, 403, 201, 201, 403}},
+    {"GET", "/api/v1/patients", NULL, {401, 403, 403, 200, 200, 403}},
+    {"GET", "/api/v1/patients/{id}", NULL, {401, 403, 403, 200, 404, 403}},
+    {"GET", "/api/v1/patients/{id}/checkins", NULL, {401, 403, 403, 200, 404, 403}},
+    {"GET", "/api/v1/me/consents", NULL, {401, 200, 200, 403, 403, 403}},
+    {"PUT",
+     "/api/v1/me/consents",
+     "{\"scopes\":{\"research\":true}}",
+     {401, 200, 200, 403, 403, 403}},
+    {"POST", "/api/v1/checkins", "{\"mood\":4,\"sleep_hours\":6}", {401, 201, 201, 403, 403, 403}},
+    {"GET", "/api/v1/checkins", NULL, {401, 200, 200, 403, 403, 403}},
+    {"GET", "/api/v1/me/export", NULL, {401, 200, 200, 403, 403, 403}},
 };
 /* Destructive routes, run last in this order: erasure, then logout (the erased
  * patients' tokens are gone by then). */
 static const struct expect last[] = {
-	{"DELETE", "/api/v1/me", NULL, {401, 204, 204, 403, 403, 403}},
-	{"POST", "/api/v1/auth/logout", NULL, {401, 401, 401, 204, 204, 204}},
+    {"DELETE", "/api/v1/me", NULL, {401, 204, 204, 403, 403, 403}},
+    {"POST", "/api/v1/auth/logout", NULL, {401, 401, 401, 204, 204, 204}},
 };
 
 static const struct expect *find_expect(const char *method, const char *pattern)
@@ -88,7 +91,7 @@ static void expand(const char *pattern, int64_t id, char *out, size_t outlen)
 static int counter;
 
 static void run(struct test_server *s, const struct expect *e, char *tokens[NPRINCIPALS],
-		int64_t id_a)
+                int64_t id_a)
 {
 	for (int who = 0; who < NPRINCIPALS; who++) {
 		char path[256], body[512];
@@ -99,7 +102,7 @@ static void run(struct test_server *s, const struct expect *e, char *tokens[NPRI
 			const char *mark = strstr(e->body, "%d");
 			if (mark)
 				snprintf(body, sizeof(body), "%.*s%d%s", (int)(mark - e->body),
-					 e->body, counter++, mark + 2);
+				         e->body, counter++, mark + 2);
 			else
 				haven_strlcpy(body, e->body, sizeof(body));
 			b = body;
@@ -107,14 +110,14 @@ static void run(struct test_server *s, const struct expect *e, char *tokens[NPRI
 		test_call(s, e->method, path, tokens[who], b, &r);
 		if (r.status != e->status[who])
 			haven_test_fail(__FILE__, __LINE__, "%s %s as %s: status %ld, want %d (%s)",
-					e->method, e->pattern, principal_names[who], r.status,
-					e->status[who], r.body);
+			                e->method, e->pattern, principal_names[who], r.status,
+			                e->status[who], r.body);
 		if (r.status >= 400)
 			ASSERT(*test_error_code(&r));
 		/* Clinical content reaches only patient A and A's clinician. */
 		if (strstr(r.body, MARKER) && who != PAT_A && who != CLIN_A)
 			haven_test_fail(__FILE__, __LINE__, "%s %s as %s received clinical content",
-					e->method, e->pattern, principal_names[who]);
+			                e->method, e->pattern, principal_names[who]);
 		test_resp_free(&r);
 	}
 }
@@ -137,7 +140,7 @@ TEST(api_authorisation_matrix)
 	tokens[PAT_B] = test_login(&s, "b@example.org");
 
 	test_call(&s, "POST", "/api/v1/checkins", tokens[PAT_A],
-		  "{\"mood\":3,\"sleep_hours\":5.5,\"note\":\"" MARKER "\"}", &r);
+	          "{\"mood\":3,\"sleep_hours\":5.5,\"note\":\"" MARKER "\"}", &r);
 	ASSERT_EQ(r.status, 201);
 	test_resp_free(&r);
 
@@ -148,7 +151,7 @@ TEST(api_authorisation_matrix)
 	for (size_t i = 0; i < n; i++)
 		if (!find_expect(routes[i].method, routes[i].pattern))
 			haven_test_fail(__FILE__, __LINE__, "route %s %s has no row in the matrix",
-					routes[i].method, routes[i].pattern);
+			                routes[i].method, routes[i].pattern);
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		run(&s, &table[i], tokens, id_a);
@@ -198,7 +201,7 @@ TEST(api_consent_withdrawal_hides_clinical_content)
 	int64_t pid = test_register(&s, ctok, "p@example.org", 1);
 	char *ptok = test_login(&s, "p@example.org");
 	test_call(&s, "POST", "/api/v1/checkins", ptok,
-		  "{\"mood\":6,\"sleep_hours\":8,\"note\":\"" MARKER "\"}", &r);
+	          "{\"mood\":6,\"sleep_hours\":8,\"note\":\"" MARKER "\"}", &r);
 	ASSERT_EQ(r.status, 201);
 	test_resp_free(&r);
 
@@ -211,8 +214,7 @@ TEST(api_consent_withdrawal_hides_clinical_content)
 	ASSERT_EQ(json_array_size(json_object_get(r.json, "checkins")), 1);
 	test_resp_free(&r);
 
-	test_call(&s, "PUT", "/api/v1/me/consents", ptok, "{\"scopes\":{\"care_team\":false}}",
-		  &r);
+	test_call(&s, "PUT", "/api/v1/me/consents", ptok, "{\"scopes\":{\"care_team\":false}}", &r);
 	ASSERT_EQ(r.status, 200);
 	test_resp_free(&r);
 	test_call(&s, "GET", checkins, ctok, NULL, &r);
@@ -232,8 +234,7 @@ TEST(api_consent_withdrawal_hides_clinical_content)
 	ASSERT_CONTAINS(r.body, MARKER);
 	test_resp_free(&r);
 
-	test_call(&s, "PUT", "/api/v1/me/consents", ptok, "{\"scopes\":{\"care_team\":true}}",
-		  &r);
+	test_call(&s, "PUT", "/api/v1/me/consents", ptok, "{\"scopes\":{\"care_team\":true}}", &r);
 	test_resp_free(&r);
 	test_call(&s, "GET", checkins, ctok, NULL, &r);
 	ASSERT_EQ(r.status, 200);

@@ -57,9 +57,9 @@ TEST(api_graceful_shutdown_finishes_in_flight)
 	size_t blen = strlen(body), half = blen / 2;
 	char head[512];
 	int hl = snprintf(head, sizeof(head),
-			  "POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-			  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-			  blen);
+	                  "POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	                  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+	                  blen);
 	int fd = connect_to(port);
 	ASSERT(fd >= 0);
 	ASSERT_EQ(write(fd, head, (size_t)hl), hl);
@@ -72,13 +72,14 @@ TEST(api_graceful_shutdown_finishes_in_flight)
 	sleep_ms(300);
 	ASSERT_EQ(atomic_load(&stopped), 0); /* still waiting for our request */
 	int late = connect_to(port);
-	ASSERT(late < 0);                     /* no new connections */
+	ASSERT(late < 0); /* no new connections */
 
 	ASSERT_EQ(write(fd, body + half, blen - half), (ssize_t)(blen - half));
 	char reply[4096];
 	size_t got = 0;
 	ssize_t n;
-	while (got < sizeof(reply) - 1 && (n = read(fd, reply + got, sizeof(reply) - 1 - got)) > 0) {
+	while (got < sizeof(reply) - 1 &&
+	       (n = read(fd, reply + got, sizeof(reply) - 1 - got)) > 0) {
 		got += (size_t)n;
 		reply[got] = '\0';
 		if (strstr(reply, "\r\n\r\n") && strstr(reply, "\"token\""))

@@ -57,7 +57,8 @@ static size_t read_spec(struct op *ops, size_t max)
 			if (!strncmp(line + 4, methods[m], ml) && line[4 + ml] == ':') {
 				ASSERT(n < max && path[0]);
 				for (size_t i = 0; i <= ml; i++)
-					ops[n].method[i] = (char)toupper((unsigned char)methods[m][i]);
+					ops[n].method[i] =
+					    (char)toupper((unsigned char)methods[m][i]);
 				haven_strlcpy(ops[n].path, path, sizeof(ops[n].path));
 				n++;
 			}
@@ -78,20 +79,20 @@ TEST(openapi_matches_router)
 		int found = 0;
 		for (size_t j = 0; j < nops && !found; j++)
 			found = !strcmp(ops[j].method, routes[i].method) &&
-				!strcmp(ops[j].path, routes[i].pattern);
+			        !strcmp(ops[j].path, routes[i].pattern);
 		if (!found)
 			haven_test_fail(__FILE__, __LINE__, "%s %s is not in docs/openapi.yaml",
-					routes[i].method, routes[i].pattern);
+			                routes[i].method, routes[i].pattern);
 	}
 	for (size_t j = 0; j < nops; j++) {
 		int found = 0;
 		for (size_t i = 0; i < nroutes && !found; i++)
 			found = !strcmp(ops[j].method, routes[i].method) &&
-				!strcmp(ops[j].path, routes[i].pattern);
+			        !strcmp(ops[j].path, routes[i].pattern);
 		if (!found)
 			haven_test_fail(__FILE__, __LINE__,
-					"docs/openapi.yaml has %s %s, which the server does not "
-					"answer",
-					ops[j].method, ops[j].path);
+			                "docs/openapi.yaml has %s %s, which the server does not "
+			                "answer",
+			                ops[j].method, ops[j].path);
 	}
 }

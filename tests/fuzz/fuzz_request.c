@@ -16,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct haven_body_schema *schemas[] = {
-		&haven__login_schema, &haven__register_schema, &haven__user_create_schema,
-		&haven__consents_schema, &haven__checkin_schema,
+	    &haven__login_schema,    &haven__register_schema, &haven__user_create_schema,
+	    &haven__consents_schema, &haven__checkin_schema,
 	};
 	if (size < 1)
 		return 0;
@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	if (target) {
 		int rc = haven_body_decode(s, (const char *)data + 1, size - 1, &arena, target, err,
-					   sizeof(err));
+		                           sizeof(err));
 		if (rc) {
 			if (!err[0])
 				abort();
@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Every decoded string must be valid UTF-8 and NUL-terminated. */
 			for (const struct haven_field *f = s->fields; f->name; f++) {
 				const struct haven_jv *jv =
-					(const struct haven_jv *)((const char *)target + f->offset);
+				    (const struct haven_jv *)((const char *)target + f->offset);
 				if (f->type == HAVEN_JT_STRING && jv->present &&
 				    (!haven_utf8_valid(jv->s, jv->len, NULL) || jv->s[jv->len]))
 					abort();
