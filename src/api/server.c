@@ -126,6 +126,9 @@ static void dispatch(struct haven_req *r)
 			                  r->path);
 		return;
 	}
+	if (r->has_path_id)
+		r->audit_subject =
+		    haven_arena_printf(&r->arena, "patient:%lld", (long long)r->path_id);
 	if (r->body_too_large) {
 		haven_reply_error(r, 413, "body_too_large",
 		                  "the request body is larger than the limit of %zu bytes",

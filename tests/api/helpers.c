@@ -24,6 +24,9 @@ __attribute__((destructor)) static void curl_teardown(void)
 void test_server_start(struct test_server *s, const struct haven_api_config *cfg)
 {
 	memset(s, 0, sizeof(*s));
+	/* One line per request would drown the test output; HAVEN_TEST_VERBOSE keeps it. */
+	if (!getenv("HAVEN_TEST_VERBOSE"))
+		haven_log_set_level(HAVEN_LOG_WARN);
 	ASSERT_OK(haven_crypto_init());
 	haven_strlcpy(s->db_url, haven_test_db_url(), sizeof(s->db_url));
 	ASSERT_OK(haven_store_open(s->db_url, NULL, &s->store));
@@ -47,6 +50,7 @@ void test_server_stop(struct test_server *s)
 	haven_api_stop(&s->api);
 	haven_master_key_destroy(&s->mk);
 	haven_store_destroy(&s->store);
+	haven_log_set_level(HAVEN_LOG_INFO);
 }
 
 struct sink {

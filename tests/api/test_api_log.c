@@ -21,6 +21,7 @@ TEST(api_log_has_requests_but_no_secrets)
 	ASSERT(f);
 	haven_log_set_file(f);
 	test_server_start(&s, NULL);
+	haven_log_set_level(HAVEN_LOG_INFO);
 	test_make_user(&s, "patient", "secret-person@example.org");
 	char *tok = test_login(&s, "secret-person@example.org");
 	test_call(&s, "POST", "/api/v1/auth/login", NULL,
