@@ -30,7 +30,8 @@ void haven_api_config_init(struct haven_api_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	haven_strlcpy(cfg->host, "127.0.0.1", sizeof(cfg->host));
 	cfg->port = 8080;
-	cfg->threads = 8;
+	/* Workers block while their write commits; more of them make bigger commit groups. */
+	cfg->threads = 16;
 	cfg->max_connections = 1024;
 	cfg->connection_timeout_s = 30;
 	cfg->max_body = 64 * 1024;

@@ -23,7 +23,7 @@ static const char usage_text[] =
     "  --config FILE     a file of 'name = value' lines (docs/configuration.md)\n"
     "  --key-file PATH   the master key file (default var/haven.key, created if missing;\n"
     "                    HAVEN_MASTER_KEY=<64 hex digits> overrides it)\n"
-    "  --threads N       HTTP worker threads (default 8)\n\n"
+    "  --threads N       HTTP worker threads (default 16)\n\n"
     "Environment: HAVEN_DB, HAVEN_LISTEN, HAVEN_THREADS, HAVEN_KEY_FILE and HAVEN_<OPTION>\n"
     "for every configuration-file option override the file; flags override both.\n"
     "SIGTERM or SIGINT stops the server after the requests in flight finish.\n";
@@ -89,6 +89,15 @@ int cmd_serve(int argc, char **argv)
 	if (!key_file && !getenv("HAVEN_KEY_FILE") && file_key[0])
 		key_file = file_key;
 
+	/* Block the stop signals before any thread starts (the store's writer, the HTTP
+	 * workers): threads inherit the mask, so only the sigwait below receives them. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	if (haven_crypto_init())
 		return haven_cli_fail("cannot initialise libsodium");
 	if ((rc = haven_store_open(db, NULL, &store))) {
@@ -102,14 +111,6 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (haven_cli_master_key(key_file, store, &mk))
 		goto out;
-
-	/* Block the stop signals before the worker threads start, so only sigwait sees them. */
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	if ((rc = haven_api_start(&cfg, store, mk, &api))) {
 		haven_cli_fail("cannot listen on %s:%d: %s", cfg.host, cfg.port,
