@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api_test.h"
+#include "audit/audit.h"
 #include "harness.h"
 
 enum { ANON, PAT_A, PAT_B, CLIN_A, CLIN_O, ADMIN, NPRINCIPALS };
@@ -185,6 +186,11 @@ TEST(api_authorisation_matrix)
 	/* Refusals are audited too. */
 	ASSERT(test_count(&s, "audit_log") > audit_before + 6);
 	ASSERT_EQ(test_count(&s, "checkins"), 0);
+	/* Everything the matrix appended forms an intact chain. */
+	struct haven_audit_report rep;
+	ASSERT_OK(haven_audit_verify(s.store, &rep));
+	ASSERT_EQ(rep.first_bad_id, 0);
+	ASSERT_EQ(rep.records, test_count(&s, "audit_log"));
 
 	for (int i = 0; i < NPRINCIPALS; i++)
 		free(tokens[i]);
