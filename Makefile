@@ -45,7 +45,7 @@ build/asan/haven: $(SAN_OBJ)
 	$(CC) $(CFLAGS_SAN) -o $@ $^ $(LIBS)
 
 build/asan/haven-tests: $(SAN_LIB) $(TEST_OBJ)
-	$(CC) $(CFLAGS_SAN) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS_SAN) -o $@ $^ $(LIBS) -lcurl
 
 build/asan/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)

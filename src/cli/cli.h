@@ -28,5 +28,9 @@ int cmd_version(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_erase(int argc, char **argv);
 
 #endif

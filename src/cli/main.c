@@ -9,6 +9,10 @@ static const struct haven_cmd commands[] = {
 	{"migrate", cmd_migrate, "apply the database schema migrations"},
 	{"audit", cmd_audit, "verify the audit log's hash chain"},
 	{"keys", cmd_keys, "rotate the master key"},
+	{"serve", cmd_serve, "serve the HTTP API"},
+	{"user", cmd_user, "user add: create an account (password on stdin)"},
+	{"export", cmd_export, "export a patient's data as JSON"},
+	{"erase", cmd_erase, "erase a patient (destroys their data key)"},
 };
 
 static void usage(FILE *f)

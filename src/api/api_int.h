@@ -1,0 +1,227 @@
+/*
+ * api_int.h: private to src/api. The request context handlers receive, the router
+ * table entry, the declarative body decoder and the reply helpers.
+ *
+ * A handler reads r (method, path parameter, decoded body, the signed-in user) and
+ * replies exactly once through haven_reply_json(), haven_reply_text() or one of the
+ * ..._or_reply helpers, which turn an error into a status and the one error shape:
+ *   {"error": {"code": "snake_case", "message": "what was wrong and where"}}.
+ *
+ * Memory: everything a handler allocates for the request comes from r->arena, freed
+ * in one go when the request ends. JSON values passed to haven_reply_json are consumed.
+ */
+#ifndef HAVEN_API_INT_H
+#define HAVEN_API_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "audit/audit.h"
+
+struct haven_req;
+typedef void (*haven_handler_fn)(struct haven_req *r);
+
+/* ---- Declarative body decoding ----
+ * A body schema is a list of fields; decoding fills a struct of struct haven_jv members
+ * at the given offsets. Unknown fields, wrong types, missing required fields, strings
+ * longer than max_chars (code points) and numbers outside [min, max] are rejected with
+ * a message naming the field. An OBJECT field decodes its own sub-schema into the same
+ * struct. */
+enum haven_jtype {
+	HAVEN_JT_STRING,
+	HAVEN_JT_INT,    /* a JSON integer */
+	HAVEN_JT_NUMBER, /* integer or real */
+	HAVEN_JT_BOOL,
+	HAVEN_JT_OBJECT,
+};
+
+struct haven_jv {
+	int present;
+	const char *s; /* strings: NUL-terminated copy in the request arena */
+	size_t len;
+	int64_t i;
+	double d;
+	int b;
+};
+
+struct haven_field {
+	const char *name;
+	enum haven_jtype type;
+	int required;
+	size_t offset;    /* of the struct haven_jv in the target struct */
+	size_t max_chars; /* strings; 0 = no limit beyond the body limit */
+	size_t min_chars;
+	double min, max;               /* numbers, when min < max */
+	const struct haven_field *sub; /* OBJECT: fields, ended by a {NULL} entry */
+};
+
+struct haven_body_schema {
+	const char *name;                 /* for messages: "login body" */
+	const struct haven_field *fields; /* ended by a {NULL} entry */
+	size_t size;                      /* sizeof the target struct */
+};
+
+/* Decodes and validates body[0..len) against schema into target (zeroed first).
+ * On failure returns HAVEN_EINVAL and writes "what and where" into err. Handles
+ * invalid UTF-8 (byte offset), malformed JSON (line, column, byte position), a
+ * non-object top level, unknown, missing and mistyped fields. Pure: no I/O, so the
+ * fuzz target calls it directly. */
+int haven_body_decode(const struct haven_body_schema *schema, const char *body, size_t len,
+                      struct haven_arena *arena, void *target, char *err, size_t errlen) HAVEN_WUR;
+
+/* ---- Router ---- */
+struct haven_route {
+	const char *method;
+	const char *pattern;
+	enum haven_role_req role;
+	haven_handler_fn handler;
+	const struct haven_body_schema *body; /* NULL: the route takes no body */
+};
+
+/* ---- Request context ---- */
+struct haven_principal {
+	int64_t id;       /* 0 when anonymous */
+	const char *role; /* "patient", "clinician", "admin" or "anonymous" */
+	const char *email;
+	const char *locale;
+	int64_t created_at;
+	uint8_t token_hash[HAVEN_TOKEN_HASH_BYTES];
+};
+
+struct haven_req {
+	struct haven_api *api;
+	struct haven_arena arena;
+	const char *method;
+	const char *path;
+	const char *client_addr; /* numeric address of the peer */
+	char request_id[65];
+	int64_t start_ns;
+	const struct haven_route *route;
+	int route_index; /* -1 when no route matched */
+	int64_t path_id; /* the {id} parameter */
+	int has_path_id;
+	struct haven_principal who;
+	void *body; /* decoded body (route->body->size bytes), or NULL */
+
+	/* Upload state. */
+	struct haven_buf raw; /* the body as received, limited to max_body */
+	int body_too_large;
+	int started; /* the handler may run once the upload is complete */
+	const char *content_type;
+	const char *authorization;
+
+	/* Reply. */
+	int status;
+	char *reply; /* malloc'd */
+	size_t reply_len;
+	const char *reply_type;
+	char retry_after[24];
+	int audited;               /* a handler already audited this request's refusal */
+	const char *audit_subject; /* for refusals audited by the dispatcher */
+};
+
+/* Sends obj (consumed) with status. */
+void haven_reply_json(struct haven_req *r, int status, json_t *obj);
+void haven_reply_text(struct haven_req *r, int status, const char *type, const char *text,
+                      size_t len);
+void haven_reply_empty(struct haven_req *r, int status);
+/* The one error helper: status, code, and a formatted message. */
+void haven_reply_error(struct haven_req *r, int status, const char *code, const char *fmt, ...)
+    HAVEN_PRINTF(4, 5);
+/* Maps a haven_err from the store or crypto to 500/503/409/... with the error shape.
+ * what names the operation ("creating the user"); never echoes clinical text. */
+void haven_reply_err(struct haven_req *r, int err, const char *what);
+/* 404 in the shape every cross-patient or missing record gets. */
+void haven_reply_not_found(struct haven_req *r);
+
+/* Appends an audit record for r inside tx (actor = the signed-in user). */
+int haven__audit(struct haven_tx *tx, struct haven_req *r, const char *action, const char *subject,
+                 const char *outcome, const char *detail) HAVEN_WUR;
+
+/* ---- Server internals shared by the handler files ---- */
+struct haven__throttle;
+
+struct haven__metrics;
+
+struct haven_api {
+	struct haven_api_config cfg;
+	struct haven_store *store;
+	const struct haven_master_key *mk;
+	struct MHD_Daemon *daemon;
+	int port;
+	int64_t started_ms;
+	atomic_int in_flight;
+	struct haven__metrics *metrics;
+	struct haven__throttle *throttle;
+};
+
+const struct haven_route *haven__routes(size_t *count);
+/* Finds the route for method + path. Sets *index and the {id} parameter; returns
+ * NULL with *method_mismatch set when the path exists under another method. */
+const struct haven_route *haven__route_match(const char *method, const char *path, int *index,
+                                             int64_t *id, int *has_id, int *method_mismatch);
+
+/* Authentication: resolves the bearer token into r->who. 0, HAVEN_EAUTH for a missing,
+ * unknown, expired or revoked token, or a store error. */
+int haven__authenticate(struct haven_req *r) HAVEN_WUR;
+
+/* Login throttling (in memory, per account and per client address). */
+int haven__throttle_create(struct haven__throttle **out) HAVEN_WUR;
+void haven__throttle_destroy(struct haven__throttle **t);
+/* 0 when allowed; otherwise HAVEN_ELIMIT and *retry_after_s. */
+int haven__throttle_check(struct haven__throttle *t, const char *key, int limit, int64_t window_ms,
+                          int64_t now_ms, int64_t *retry_after_s);
+void haven__throttle_fail(struct haven__throttle *t, const char *key, int64_t window_ms,
+                          int64_t now_ms);
+void haven__throttle_clear(struct haven__throttle *t, const char *key);
+
+/* Metrics. */
+int haven__metrics_create(size_t nroutes, struct haven__metrics **out) HAVEN_WUR;
+void haven__metrics_destroy(struct haven__metrics **m);
+void haven__metrics_observe(struct haven__metrics *m, int route_index, int status,
+                            int64_t duration_ns);
+int haven__metrics_render(struct haven_api *api, struct haven_buf *out) HAVEN_WUR;
+
+/* Handlers (one group per file). */
+void haven__h_healthz(struct haven_req *r);
+void haven__h_readyz(struct haven_req *r);
+void haven__h_metrics(struct haven_req *r);
+void haven__h_login(struct haven_req *r);
+void haven__h_logout(struct haven_req *r);
+void haven__h_register(struct haven_req *r);
+void haven__h_me(struct haven_req *r);
+void haven__h_users_create(struct haven_req *r);
+void haven__h_users_list(struct haven_req *r);
+void haven__h_invitations_create(struct haven_req *r);
+void haven__h_patients_list(struct haven_req *r);
+void haven__h_patient_get(struct haven_req *r);
+void haven__h_patient_checkins(struct haven_req *r);
+void haven__h_consents_get(struct haven_req *r);
+void haven__h_consents_put(struct haven_req *r);
+void haven__h_checkins_create(struct haven_req *r);
+void haven__h_checkins_list(struct haven_req *r);
+void haven__h_export(struct haven_req *r);
+void haven__h_erase(struct haven_req *r);
+
+extern const struct haven_body_schema haven__login_schema;
+extern const struct haven_body_schema haven__register_schema;
+extern const struct haven_body_schema haven__user_create_schema;
+extern const struct haven_body_schema haven__consents_schema;
+extern const struct haven_body_schema haven__checkin_schema;
+
+/* Helpers for handlers. */
+/* The latest granted/withdrawn state of a consent scope (0 when never given). */
+int haven__consent_granted(struct haven_tx *tx, int64_t patient_id, const char *scope,
+                           int *granted) HAVEN_WUR;
+/* The current consent document version. */
+int haven__consent_version(struct haven_tx *tx, int64_t *version) HAVEN_WUR;
+/* Decrypted check-ins of a patient as a JSON array (newest first). */
+int haven__checkins_json(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+                         json_t **out) HAVEN_WUR;
+/* Formats epoch ms as an RFC 3339 JSON string. */
+json_t *haven__json_time(int64_t ms);
+
+#endif

@@ -1,0 +1,666 @@
+/*
+ * auth.c: accounts and sessions. Login (argon2id password check, throttled per account
+ * and per client address, the same work for unknown emails), bearer-token sessions
+ * (only BLAKE2b hashes of tokens are stored, with an expiry, revoked at logout),
+ * registration with a clinician's invitation, GET /me, and account creation shared
+ * with `haven user add` and POST /users.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "api/api_int.h"
+
+struct login_body {
+	struct haven_jv email, password;
+};
+static const struct haven_field login_fields[] = {
+    {.name = "email",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct login_body, email),
+     .max_chars = 254,
+     .min_chars = 1},
+    {.name = "password",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct login_body, password),
+     .max_chars = HAVEN_PASSWORD_MAX,
+     .min_chars = 1},
+    {.name = NULL},
+};
+const struct haven_body_schema haven__login_schema = {"login body", login_fields,
+                                                      sizeof(struct login_body)};
+
+struct register_body {
+	struct haven_jv code, email, password, consents, care_team, sensing, research;
+};
+static const struct haven_field register_consent_fields[] = {
+    {.name = "care_team",
+     .type = HAVEN_JT_BOOL,
+     .offset = offsetof(struct register_body, care_team)},
+    {.name = "sensing", .type = HAVEN_JT_BOOL, .offset = offsetof(struct register_body, sensing)},
+    {.name = "research", .type = HAVEN_JT_BOOL, .offset = offsetof(struct register_body, research)},
+    {.name = NULL},
+};
+static const struct haven_field register_fields[] = {
+    {.name = "code",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct register_body, code),
+     .max_chars = 128,
+     .min_chars = 1},
+    {.name = "email",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct register_body, email),
+     .max_chars = 254,
+     .min_chars = 1},
+    {.name = "password",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct register_body, password),
+     .max_chars = HAVEN_PASSWORD_MAX,
+     .min_chars = 1},
+    {.name = "consents",
+     .type = HAVEN_JT_OBJECT,
+     .offset = offsetof(struct register_body, consents),
+     .sub = register_consent_fields},
+    {.name = NULL},
+};
+const struct haven_body_schema haven__register_schema = {"registration body", register_fields,
+                                                         sizeof(struct register_body)};
+
+struct user_create_body {
+	struct haven_jv email, password, role;
+};
+static const struct haven_field user_create_fields[] = {
+    {.name = "email",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct user_create_body, email),
+     .max_chars = 254,
+     .min_chars = 1},
+    {.name = "password",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct user_create_body, password),
+     .max_chars = HAVEN_PASSWORD_MAX,
+     .min_chars = 1},
+    {.name = "role",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct user_create_body, role),
+     .max_chars = 16,
+     .min_chars = 1},
+    {.name = NULL},
+};
+const struct haven_body_schema haven__user_create_schema = {"user body", user_create_fields,
+                                                            sizeof(struct user_create_body)};
+
+int haven_email_normalize(const char *in, char out[256], const char **why)
+{
+	size_t n = strlen(in);
+	while (n && isspace((unsigned char)in[n - 1]))
+		n--;
+	while (n && isspace((unsigned char)*in)) {
+		in++;
+		n--;
+	}
+	*why = NULL;
+	if (n == 0 || n > 254) {
+		*why = "must be 1 to 254 characters";
+		return HAVEN_EINVAL;
+	}
+	const char *at = memchr(in, '@', n);
+	if (!at || at == in || at == in + n - 1 || memchr(at + 1, '@', n - (size_t)(at - in) - 1)) {
+		*why = "must look like name@domain";
+		return HAVEN_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c <= ' ' || c == 0x7f || c == '"' || c == ',' || c == '<' || c == '>') {
+			*why = "contains a character not allowed in an email address";
+			return HAVEN_EINVAL;
+		}
+		out[i] = (char)tolower(c);
+	}
+	out[n] = '\0';
+	return HAVEN_OK;
+}
+
+static int password_ok(const char *pw, size_t len, const char **why)
+{
+	if (len < HAVEN_PASSWORD_MIN) {
+		*why = "must be at least 10 characters";
+		return 0;
+	}
+	if (len > HAVEN_PASSWORD_MAX) {
+		*why = "must be at most 1024 bytes";
+		return 0;
+	}
+	return 1;
+}
+
+static int role_ok(const char *role)
+{
+	return !strcmp(role, "patient") || !strcmp(role, "clinician") || !strcmp(role, "admin");
+}
+
+/* ---- Sessions ---- */
+
+struct auth_lookup {
+	const uint8_t *hash;
+	int64_t now;
+	struct haven_req *r;
+	int found;
+};
+
+static int auth_row(const struct haven_row *row, void *arg)
+{
+	struct auth_lookup *a = arg;
+	a->r->who.id = haven_row_int(row, 0);
+	const char *role = haven_row_text(row, 1, NULL);
+	const char *email = haven_row_text(row, 2, NULL);
+	const char *locale = haven_row_text(row, 3, NULL);
+	a->r->who.role = haven_arena_strdup(&a->r->arena, role ? role : "");
+	a->r->who.email = haven_arena_strdup(&a->r->arena, email ? email : "");
+	a->r->who.locale = haven_arena_strdup(&a->r->arena, locale ? locale : "");
+	a->r->who.created_at = haven_row_int(row, 4);
+	a->found = a->r->who.role && a->r->who.email && a->r->who.locale;
+	return 0;
+}
+
+static int auth_tx(struct haven_tx *tx, void *arg)
+{
+	struct auth_lookup *a = arg;
+	struct haven_param p[] = {HAVEN_P_BLOB(a->hash, HAVEN_TOKEN_HASH_BYTES),
+	                          HAVEN_P_INT(a->now)};
+	return haven_tx_query(
+	    tx,
+	    "SELECT u.id, u.role, u.email, u.locale, u.created_at FROM sessions s "
+	    "JOIN users u ON "
+	    "u.id = s.user_id WHERE s.token_hash = ? AND s.revoked = 0 AND "
+	    "s.expires_at > ? AND u.disabled = 0",
+	    p, 2, auth_row, a);
+}
+
+int haven__authenticate(struct haven_req *r)
+{
+	const char *h = r->authorization;
+	if (!h || strncasecmp(h, "Bearer ", 7))
+		return HAVEN_EAUTH;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	size_t n = strlen(h);
+	if (n == 0 || n > 256)
+		return HAVEN_EAUTH;
+	haven_token_hash(h, n, r->who.token_hash);
+	struct auth_lookup a = {r->who.token_hash, haven_now_ms(), r, 0};
+	int rc = haven_store_read(r->api->store, auth_tx, &a);
+	if (rc || !a.found) {
+		r->who.id = 0;
+		r->who.role = "anonymous";
+		r->who.email = NULL;
+		return rc ? rc : HAVEN_EAUTH;
+	}
+	return HAVEN_OK;
+}
+
+/* ---- Login ---- */
+
+/* A real hash of a random password, verified for unknown emails so that they cost the
+ * same as known ones. Made at the first such login, not at start-up: argon2id at its
+ * interactive cost would add a noticeable delay and memory peak to every start. */
+static char dummy_hash[HAVEN_PWHASH_MAX];
+static int dummy_hash_rc;
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_hash_make(void)
+{
+	char pw[33];
+	haven_random_id(pw);
+	dummy_hash_rc = haven_password_hash(pw, strlen(pw), dummy_hash);
+	sodium_memzero(pw, sizeof(pw));
+}
+
+struct login_user {
+	struct haven_arena *arena;
+	int64_t id;
+	char *role, *email, *hash;
+	int disabled;
+};
+
+static int login_user_row(const struct haven_row *row, void *arg)
+{
+	struct login_user *u = arg;
+	u->id = haven_row_int(row, 0);
+	u->role = haven_arena_strdup(u->arena, haven_row_text(row, 1, NULL));
+	u->email = haven_arena_strdup(u->arena, haven_row_text(row, 2, NULL));
+	u->hash = haven_arena_strdup(u->arena, haven_row_text(row, 3, NULL));
+	u->disabled = (int)haven_row_int(row, 4);
+	return (u->role && u->email && u->hash) ? 0 : HAVEN_ENOMEM;
+}
+
+struct login_lookup {
+	const char *email;
+	struct login_user *u;
+};
+
+static int login_lookup_tx(struct haven_tx *tx, void *arg)
+{
+	struct login_lookup *l = arg;
+	struct haven_param p[] = {HAVEN_P_TEXT(l->email)};
+	return haven_tx_query(tx,
+	                      "SELECT id, role, email, password_hash, disabled FROM users WHERE "
+	                      "email = ?",
+	                      p, 1, login_user_row, l->u);
+}
+
+struct login_write {
+	struct haven_req *r;
+	const struct login_user *u; /* NULL for unknown emails */
+	const char *email;
+	int ok;
+	const char *reason;
+	uint8_t token_hash[HAVEN_TOKEN_HASH_BYTES];
+	int64_t now, expires;
+};
+
+static int login_write_tx(struct haven_tx *tx, void *arg)
+{
+	struct login_write *w = arg;
+	char subject[48] = "";
+	if (w->u)
+		snprintf(subject, sizeof(subject), "user:%lld", (long long)w->u->id);
+	if (w->ok) {
+		struct haven_param p[] = {HAVEN_P_BLOB(w->token_hash, sizeof(w->token_hash)),
+		                          HAVEN_P_INT(w->u->id), HAVEN_P_INT(w->now),
+		                          HAVEN_P_INT(w->expires)};
+		int rc = haven_tx_exec(tx,
+		                       "INSERT INTO sessions (token_hash, user_id, created_at, "
+		                       "expires_at) VALUES (?, ?, ?, ?)",
+		                       p, 4, NULL);
+		if (rc)
+			return rc;
+	}
+	struct haven_audit_event ev = {
+	    .actor_id = w->u ? w->u->id : 0,
+	    .actor_role = w->u ? w->u->role : "anonymous",
+	    .action = "auth.login",
+	    .subject = subject,
+	    .outcome =
+	        w->ok ? "ok" : (w->reason && !strcmp(w->reason, "throttled") ? "denied" : "failed"),
+	    .request_id = w->r->request_id,
+	    .detail = w->reason,
+	};
+	return haven_audit_append(tx, &ev);
+}
+
+static json_t *user_json(int64_t id, const char *email, const char *role)
+{
+	return json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "email", email, "role", role);
+}
+
+void haven__h_login(struct haven_req *r)
+{
+	struct login_body *b = r->body;
+	struct haven_api *api = r->api;
+	struct login_user u = {.arena = &r->arena};
+	struct login_write w = {.r = r, .now = haven_now_ms()};
+	char email[256];
+	const char *why;
+	int rc;
+
+	/* An email that cannot be valid is still a failed login, counted per address. */
+	if (haven_email_normalize(b->email.s, email, &why))
+		haven_strlcpy(email, "(invalid)", sizeof(email));
+	char *acct_key = haven_arena_printf(&r->arena, "account:%s", email);
+	char *addr_key = haven_arena_printf(&r->arena, "address:%s", r->client_addr);
+	if (!acct_key || !addr_key) {
+		haven_reply_err(r, HAVEN_ENOMEM, "logging in");
+		return;
+	}
+	int64_t retry = 0;
+	if (haven__throttle_check(api->throttle, addr_key, api->cfg.login_fail_address,
+	                          api->cfg.login_window_ms, w.now, &retry) ||
+	    haven__throttle_check(api->throttle, acct_key, api->cfg.login_fail_account,
+	                          api->cfg.login_window_ms, w.now, &retry)) {
+		w.reason = "throttled";
+		rc = haven_store_write(api->store, login_write_tx, &w);
+		r->audited = rc == 0;
+		snprintf(r->retry_after, sizeof(r->retry_after), "%lld", (long long)retry);
+		haven_reply_error(r, 429, "too_many_attempts",
+		                  "too many failed logins; retry in %lld seconds",
+		                  (long long)retry);
+		return;
+	}
+
+	struct login_lookup l = {email, &u};
+	rc = haven_store_read(api->store, login_lookup_tx, &l);
+	if (rc) {
+		haven_reply_err(r, rc, "looking up the account");
+		return;
+	}
+	int verified;
+	if (u.id) {
+		verified = haven_password_verify(u.hash, b->password.s, b->password.len) == 0 &&
+		           !u.disabled;
+		w.u = &u;
+	} else {
+		/* Same cost as a real check, so timing does not tell which emails exist. */
+		verified = 0;
+		pthread_once(&dummy_once, dummy_hash_make);
+		if (dummy_hash_rc == 0 &&
+		    haven_password_verify(dummy_hash, b->password.s, b->password.len) == 0)
+			verified = 0;
+	}
+	sodium_memzero((void *)b->password.s, b->password.len);
+
+	char token[HAVEN_TOKEN_CHARS + 1];
+	if (verified) {
+		haven_token_generate(token);
+		haven_token_hash(token, strlen(token), w.token_hash);
+		w.ok = 1;
+		w.expires = w.now + api->cfg.session_ttl_ms;
+	} else {
+		w.reason = u.id ? (u.disabled ? "disabled" : "bad_password") : "unknown_email";
+	}
+	rc = haven_store_write(api->store, login_write_tx, &w);
+	if (rc) {
+		sodium_memzero(token, sizeof(token));
+		haven_reply_err(r, rc, "recording the login");
+		return;
+	}
+	r->audited = 1;
+	if (!verified) {
+		haven__throttle_fail(api->throttle, acct_key, api->cfg.login_window_ms, w.now);
+		haven__throttle_fail(api->throttle, addr_key, api->cfg.login_window_ms, w.now);
+		haven_reply_error(r, 401, "invalid_credentials", "the email or password is wrong");
+		return;
+	}
+	haven__throttle_clear(api->throttle, acct_key);
+	json_t *reply =
+	    json_pack("{s:s,s:o,s:o}", "token", token, "expires_at", haven__json_time(w.expires),
+	              "user", user_json(u.id, u.email, u.role));
+	sodium_memzero(token, sizeof(token));
+	haven_reply_json(r, 200, reply);
+}
+
+/* ---- Logout ---- */
+
+static int logout_tx(struct haven_tx *tx, void *arg)
+{
+	struct haven_req *r = arg;
+	struct haven_param p[] = {HAVEN_P_BLOB(r->who.token_hash, HAVEN_TOKEN_HASH_BYTES)};
+	int rc =
+	    haven_tx_exec(tx, "UPDATE sessions SET revoked = 1 WHERE token_hash = ?", p, 1, NULL);
+	if (rc)
+		return rc;
+	char subject[48];
+	snprintf(subject, sizeof(subject), "user:%lld", (long long)r->who.id);
+	return haven__audit(tx, r, "auth.logout", subject, "ok", NULL);
+}
+
+void haven__h_logout(struct haven_req *r)
+{
+	int rc = haven_store_write(r->api->store, logout_tx, r);
+	if (rc) {
+		haven_reply_err(r, rc, "ending the session");
+		return;
+	}
+	haven_reply_empty(r, 204);
+}
+
+/* ---- GET /me ---- */
+
+/* Answered from the session lookup that authenticated the request: no second query. */
+void haven__h_me(struct haven_req *r)
+{
+	haven_reply_json(r, 200,
+	                 json_pack("{s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)r->who.id, "email",
+	                           r->who.email, "role", r->who.role, "locale", r->who.locale,
+	                           "created_at", haven__json_time(r->who.created_at)));
+}
+
+/* ---- Creating accounts ---- */
+
+struct create_user {
+	const char *email, *role, *hash;
+	int64_t actor_id;
+	const char *actor_role, *request_id;
+	int64_t id;
+	/* registration */
+	const uint8_t *code_hash;
+	int consent_care_team, consent_sensing, consent_research;
+	int invitation_bad;
+};
+
+static int insert_user(struct haven_tx *tx, struct create_user *c)
+{
+	struct haven_param p[] = {HAVEN_P_TEXT(c->email), HAVEN_P_TEXT(c->role),
+	                          HAVEN_P_TEXT(c->hash), HAVEN_P_INT(haven_now_ms())};
+	return haven_tx_query_int(tx,
+	                          "INSERT INTO users (email, role, password_hash, created_at) "
+	                          "VALUES (?, ?, ?, ?) RETURNING id",
+	                          p, 4, &c->id);
+}
+
+static int create_user_tx(struct haven_tx *tx, void *arg)
+{
+	struct create_user *c = arg;
+	int rc = insert_user(tx, c);
+	if (rc)
+		return rc;
+	char subject[48], detail[48];
+	snprintf(subject, sizeof(subject), "user:%lld", (long long)c->id);
+	snprintf(detail, sizeof(detail), "role=%s", c->role);
+	struct haven_audit_event ev = {c->actor_id, c->actor_role, "user.create", subject,
+	                               "ok",        c->request_id, detail};
+	return haven_audit_append(tx, &ev);
+}
+
+int haven_account_create(struct haven_store *s, const char *email, const char *password,
+                         const char *role, int64_t actor_id, const char *actor_role,
+                         const char *request_id, int64_t *id)
+{
+	char norm[256], hash[HAVEN_PWHASH_MAX];
+	const char *why;
+	int rc;
+	*id = 0;
+	if (!role_ok(role) || haven_email_normalize(email, norm, &why) ||
+	    !password_ok(password, strlen(password), &why))
+		return HAVEN_EINVAL;
+	if ((rc = haven_password_hash(password, strlen(password), hash)))
+		return rc;
+	struct create_user c = {.email = norm,
+	                        .role = role,
+	                        .hash = hash,
+	                        .actor_id = actor_id,
+	                        .actor_role = actor_role,
+	                        .request_id = request_id};
+	rc = haven_store_write(s, create_user_tx, &c);
+	if (rc == 0)
+		*id = c.id;
+	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
+void haven__h_users_create(struct haven_req *r)
+{
+	struct user_create_body *b = r->body;
+	char norm[256];
+	const char *why;
+	if (!role_ok(b->role.s)) {
+		haven_reply_error(r, 400, "invalid_body",
+		                  "field 'role' must be one of patient, clinician, admin");
+		return;
+	}
+	if (haven_email_normalize(b->email.s, norm, &why)) {
+		haven_reply_error(r, 400, "invalid_body", "field 'email' %s", why);
+		return;
+	}
+	if (!password_ok(b->password.s, b->password.len, &why)) {
+		haven_reply_error(r, 400, "invalid_body", "field 'password' %s", why);
+		return;
+	}
+	int64_t id;
+	int rc = haven_account_create(r->api->store, norm, b->password.s, b->role.s, r->who.id,
+	                              r->who.role, r->request_id, &id);
+	sodium_memzero((void *)b->password.s, b->password.len);
+	if (rc == HAVEN_ECONFLICT) {
+		haven_reply_error(r, 409, "email_taken", "an account with this email exists");
+		return;
+	}
+	if (rc) {
+		haven_reply_err(r, rc, "creating the user");
+		return;
+	}
+	haven_reply_json(r, 201, user_json(id, norm, b->role.s));
+}
+
+struct users_list {
+	json_t *arr;
+};
+
+static int users_row(const struct haven_row *row, void *arg)
+{
+	struct users_list *l = arg;
+	json_t *u = json_pack("{s:I,s:s,s:s,s:b,s:o}", "id", (json_int_t)haven_row_int(row, 0),
+	                      "email", haven_row_text(row, 1, NULL), "role",
+	                      haven_row_text(row, 2, NULL), "disabled", (int)haven_row_int(row, 3),
+	                      "created_at", haven__json_time(haven_row_int(row, 4)));
+	return u && json_array_append_new(l->arr, u) == 0 ? 0 : HAVEN_ENOMEM;
+}
+
+static int users_tx(struct haven_tx *tx, void *arg)
+{
+	return haven_tx_query(tx,
+	                      "SELECT id, email, role, disabled, created_at FROM users ORDER BY id",
+	                      NULL, 0, users_row, arg);
+}
+
+void haven__h_users_list(struct haven_req *r)
+{
+	struct users_list l = {json_array()};
+	int rc = l.arr ? haven_store_read(r->api->store, users_tx, &l) : HAVEN_ENOMEM;
+	if (rc) {
+		json_decref(l.arr);
+		haven_reply_err(r, rc, "listing users");
+		return;
+	}
+	haven_reply_json(r, 200, json_pack("{s:o}", "users", l.arr));
+}
+
+/* ---- Registration ---- */
+
+static int add_consent(struct haven_tx *tx, int64_t patient, const char *scope, int granted,
+                       int64_t version, int64_t now)
+{
+	struct haven_param p[] = {HAVEN_P_INT(patient), HAVEN_P_TEXT(scope), HAVEN_P_INT(granted),
+	                          HAVEN_P_INT(version), HAVEN_P_INT(now)};
+	return haven_tx_exec(tx,
+	                     "INSERT INTO consents (patient_id, scope, granted, document_version, "
+	                     "at) VALUES (?, ?, ?, ?, ?)",
+	                     p, 5, NULL);
+}
+
+static int register_tx(struct haven_tx *tx, void *arg)
+{
+	struct create_user *c = arg;
+	int64_t now = haven_now_ms(), clinician;
+	struct haven_param pc[] = {HAVEN_P_BLOB(c->code_hash, HAVEN_TOKEN_HASH_BYTES),
+	                           HAVEN_P_INT(now)};
+	int rc = haven_tx_query_int(tx,
+	                            "SELECT clinician_id FROM invitations WHERE code_hash = ? AND "
+	                            "used_at IS NULL AND expires_at > ?",
+	                            pc, 2, &clinician);
+	if (rc == HAVEN_ENOTFOUND) {
+		c->invitation_bad = 1;
+		struct haven_audit_event ev = {0,        "anonymous",   "auth.register",     "",
+		                               "denied", c->request_id, "invalid_invitation"};
+		return haven_audit_append(tx, &ev);
+	}
+	if (rc)
+		return rc;
+	if ((rc = insert_user(tx, c)))
+		return rc;
+	struct haven_param pu[] = {HAVEN_P_INT(c->id), HAVEN_P_INT(now),
+	                           HAVEN_P_BLOB(c->code_hash, HAVEN_TOKEN_HASH_BYTES)};
+	if ((rc = haven_tx_exec(tx,
+	                        "UPDATE invitations SET used_by = ?, used_at = ? WHERE "
+	                        "code_hash = ?",
+	                        pu, 3, NULL)))
+		return rc;
+	struct haven_param pt[] = {HAVEN_P_INT(c->id), HAVEN_P_INT(clinician), HAVEN_P_INT(now)};
+	if ((rc = haven_tx_exec(tx,
+	                        "INSERT INTO care_team (patient_id, clinician_id, created_at) "
+	                        "VALUES (?, ?, ?)",
+	                        pt, 3, NULL)))
+		return rc;
+	int64_t version;
+	if ((rc = haven__consent_version(tx, &version)))
+		return rc;
+	if ((rc = add_consent(tx, c->id, "care_team", c->consent_care_team, version, now)) ||
+	    (rc = add_consent(tx, c->id, "sensing", c->consent_sensing, version, now)) ||
+	    (rc = add_consent(tx, c->id, "research", c->consent_research, version, now)))
+		return rc;
+	char subject[48], detail[64];
+	snprintf(subject, sizeof(subject), "patient:%lld", (long long)c->id);
+	snprintf(detail, sizeof(detail), "clinician=%lld", (long long)clinician);
+	struct haven_audit_event ev = {c->id, "patient",     "auth.register", subject,
+	                               "ok",  c->request_id, detail};
+	return haven_audit_append(tx, &ev);
+}
+
+void haven__h_register(struct haven_req *r)
+{
+	struct register_body *b = r->body;
+	char norm[256], hash[HAVEN_PWHASH_MAX];
+	const char *why;
+	uint8_t code_hash[HAVEN_TOKEN_HASH_BYTES];
+	if (haven_email_normalize(b->email.s, norm, &why)) {
+		haven_reply_error(r, 400, "invalid_body", "field 'email' %s", why);
+		return;
+	}
+	if (!password_ok(b->password.s, b->password.len, &why)) {
+		haven_reply_error(r, 400, "invalid_body", "field 'password' %s", why);
+		return;
+	}
+	int rc = haven_password_hash(b->password.s, b->password.len, hash);
+	sodium_memzero((void *)b->password.s, b->password.len);
+	if (rc) {
+		haven_reply_err(r, rc, "hashing the password");
+		return;
+	}
+	haven_token_hash(b->code.s, b->code.len, code_hash);
+	struct create_user c = {.email = norm,
+	                        .role = "patient",
+	                        .hash = hash,
+	                        .request_id = r->request_id,
+	                        .code_hash = code_hash,
+	                        .consent_care_team = b->care_team.present && b->care_team.b,
+	                        .consent_sensing = b->sensing.present && b->sensing.b,
+	                        .consent_research = b->research.present && b->research.b};
+	rc = haven_store_write(r->api->store, register_tx, &c);
+	sodium_memzero(hash, sizeof(hash));
+	if (rc == HAVEN_ECONFLICT) {
+		haven_reply_error(r, 409, "email_taken", "an account with this email exists");
+		return;
+	}
+	if (rc) {
+		haven_reply_err(r, rc, "registering");
+		return;
+	}
+	if (c.invitation_bad) {
+		r->audited = 1;
+		haven_reply_error(r, 403, "invalid_invitation",
+		                  "the invitation code is unknown, used or expired");
+		return;
+	}
+	haven_reply_json(r, 201, json_pack("{s:o}", "user", user_json(c.id, norm, "patient")));
+}

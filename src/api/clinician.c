@@ -1,0 +1,228 @@
+/*
+ * clinician.c: a clinician's view: invitations that bring patients onto their care
+ * team, the care team list, one patient's summary and their check-ins.
+ *
+ * Who may see what (DESIGN.md): a patient who is not on the clinician's care team does
+ * not exist for them (404, the same reply as for an id nobody has). A patient on the
+ * team who has withdrawn the care_team consent keeps their summary visible but their
+ * clinical content is refused with 403 and code "consent_required": the clinician
+ * already knows the patient exists, and must be told why the content is missing rather
+ * than shown an empty list that looks like "no check-ins".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_int.h"
+
+/* ---- Invitations ---- */
+
+struct invite_op {
+	struct haven_req *r;
+	uint8_t code_hash[HAVEN_TOKEN_HASH_BYTES];
+	int64_t now, expires;
+};
+
+static int invite_tx(struct haven_tx *tx, void *arg)
+{
+	struct invite_op *op = arg;
+	struct haven_param p[] = {HAVEN_P_BLOB(op->code_hash, sizeof(op->code_hash)),
+	                          HAVEN_P_INT(op->r->who.id), HAVEN_P_INT(op->now),
+	                          HAVEN_P_INT(op->expires)};
+	int rc = haven_tx_exec(tx,
+	                       "INSERT INTO invitations (code_hash, clinician_id, created_at, "
+	                       "expires_at) VALUES (?, ?, ?, ?)",
+	                       p, 4, NULL);
+	if (rc)
+		return rc;
+	char subject[48];
+	snprintf(subject, sizeof(subject), "user:%lld", (long long)op->r->who.id);
+	return haven__audit(tx, op->r, "invitation.create", subject, "ok", NULL);
+}
+
+void haven__h_invitations_create(struct haven_req *r)
+{
+	char code[HAVEN_TOKEN_CHARS + 1];
+	struct invite_op op = {.r = r, .now = haven_now_ms()};
+	op.expires = op.now + r->api->cfg.invitation_ttl_ms;
+	haven_token_generate(code);
+	haven_token_hash(code, strlen(code), op.code_hash);
+	int rc = haven_store_write(r->api->store, invite_tx, &op);
+	if (rc) {
+		haven_reply_err(r, rc, "creating the invitation");
+		return;
+	}
+	haven_reply_json(
+	    r, 201,
+	    json_pack("{s:s,s:o}", "code", code, "expires_at", haven__json_time(op.expires)));
+}
+
+/* ---- The care team ---- */
+
+struct team_op {
+	struct haven_req *r;
+	json_t *arr;
+	json_t *one;
+	int refused; /* 404 or 403 already audited inside the transaction */
+	int status;
+};
+
+#define PATIENT_COLUMNS                                                                            \
+	"SELECT u.id, u.email, u.created_at, ct.created_at, "                                      \
+	"(SELECT MAX(c.created_at) FROM checkins c WHERE c.patient_id = u.id), "                   \
+	"(SELECT cs.granted FROM consents cs WHERE cs.patient_id = u.id AND "                      \
+	"cs.scope = 'care_team' ORDER BY cs.id DESC LIMIT 1) "                                     \
+	"FROM care_team ct JOIN users u ON u.id = ct.patient_id WHERE ct.clinician_id = ? "
+
+static json_t *patient_row_json(const struct haven_row *row)
+{
+	json_t *p = json_pack("{s:I,s:s,s:o,s:o,s:b}", "id", (json_int_t)haven_row_int(row, 0),
+	                      "email", haven_row_text(row, 1, NULL), "created_at",
+	                      haven__json_time(haven_row_int(row, 2)), "on_team_since",
+	                      haven__json_time(haven_row_int(row, 3)), "care_team_consent",
+	                      !haven_row_is_null(row, 5) && haven_row_int(row, 5) != 0);
+	if (!p)
+		return NULL;
+	json_t *last =
+	    haven_row_is_null(row, 4) ? json_null() : haven__json_time(haven_row_int(row, 4));
+	if (json_object_set_new(p, "last_checkin_at", last)) {
+		json_decref(p);
+		return NULL;
+	}
+	return p;
+}
+
+static int team_row(const struct haven_row *row, void *arg)
+{
+	struct team_op *op = arg;
+	json_t *p = patient_row_json(row);
+	return p && json_array_append_new(op->arr, p) == 0 ? 0 : HAVEN_ENOMEM;
+}
+
+static int team_tx(struct haven_tx *tx, void *arg)
+{
+	struct team_op *op = arg;
+	struct haven_param p[] = {HAVEN_P_INT(op->r->who.id)};
+	int rc = haven_tx_query(tx, PATIENT_COLUMNS "ORDER BY u.id", p, 1, team_row, op);
+	if (rc)
+		return rc;
+	char subject[48];
+	snprintf(subject, sizeof(subject), "user:%lld", (long long)op->r->who.id);
+	return haven__audit(tx, op->r, "patient.list", subject, "ok", NULL);
+}
+
+void haven__h_patients_list(struct haven_req *r)
+{
+	struct team_op op = {.r = r, .arr = json_array()};
+	int rc = op.arr ? haven_store_write(r->api->store, team_tx, &op) : HAVEN_ENOMEM;
+	if (rc) {
+		json_decref(op.arr);
+		haven_reply_err(r, rc, "listing your patients");
+		return;
+	}
+	haven_reply_json(r, 200, json_pack("{s:o}", "patients", op.arr));
+}
+
+static int one_row(const struct haven_row *row, void *arg)
+{
+	struct team_op *op = arg;
+	op->one = patient_row_json(row);
+	return op->one ? 0 : HAVEN_ENOMEM;
+}
+
+/* Loads the patient if on the caller's team; otherwise audits the refusal (404). */
+static int load_team_patient(struct haven_tx *tx, struct team_op *op, const char *action)
+{
+	struct haven_param p[] = {HAVEN_P_INT(op->r->who.id), HAVEN_P_INT(op->r->path_id)};
+	int rc = haven_tx_query(tx, PATIENT_COLUMNS "AND u.id = ?", p, 2, one_row, op);
+	if (rc)
+		return rc;
+	if (op->one)
+		return 0;
+	char subject[48];
+	snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->r->path_id);
+	op->refused = 1;
+	op->status = 404;
+	return haven__audit(tx, op->r, action, subject, "denied", "not_on_care_team");
+}
+
+static int patient_get_tx(struct haven_tx *tx, void *arg)
+{
+	struct team_op *op = arg;
+	int rc = load_team_patient(tx, op, "patient.read");
+	if (rc || op->refused)
+		return rc;
+	char subject[48];
+	snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->r->path_id);
+	return haven__audit(tx, op->r, "patient.read", subject, "ok", NULL);
+}
+
+static void reply_refusal(struct haven_req *r, struct team_op *op)
+{
+	r->audited = 1;
+	if (op->status == 403)
+		haven_reply_error(r, 403, "consent_required",
+		                  "the patient has not granted the care_team consent; their "
+		                  "clinical content is not available");
+	else
+		haven_reply_not_found(r);
+}
+
+void haven__h_patient_get(struct haven_req *r)
+{
+	struct team_op op = {.r = r};
+	int rc = haven_store_write(r->api->store, patient_get_tx, &op);
+	if (rc || op.refused) {
+		json_decref(op.one);
+		if (rc)
+			haven_reply_err(r, rc, "reading the patient");
+		else
+			reply_refusal(r, &op);
+		return;
+	}
+	haven_reply_json(r, 200, op.one);
+}
+
+static int patient_checkins_tx(struct haven_tx *tx, void *arg)
+{
+	struct team_op *op = arg;
+	int rc = load_team_patient(tx, op, "checkin.read");
+	if (rc || op->refused)
+		return rc;
+	char subject[48];
+	snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->r->path_id);
+	int granted;
+	if ((rc = haven__consent_granted(tx, op->r->path_id, "care_team", &granted)))
+		return rc;
+	if (!granted) {
+		op->refused = 1;
+		op->status = 403;
+		return haven__audit(tx, op->r, "checkin.read", subject, "denied",
+		                    "consent_withdrawn");
+	}
+	rc = haven__checkins_json(tx, op->r->api->mk, op->r->path_id, &op->arr);
+	if (rc == HAVEN_ENOTFOUND)
+		rc = (op->arr = json_array()) ? 0 : HAVEN_ENOMEM;
+	if (rc)
+		return rc;
+	char detail[32];
+	snprintf(detail, sizeof(detail), "count=%zu", json_array_size(op->arr));
+	return haven__audit(tx, op->r, "checkin.read", subject, "ok", detail);
+}
+
+void haven__h_patient_checkins(struct haven_req *r)
+{
+	struct team_op op = {.r = r};
+	int rc = haven_store_write(r->api->store, patient_checkins_tx, &op);
+	json_decref(op.one);
+	if (rc || op.refused) {
+		json_decref(op.arr);
+		if (rc)
+			haven_reply_err(r, rc, "reading the patient's check-ins");
+		else
+			reply_refusal(r, &op);
+		return;
+	}
+	haven_reply_json(
+	    r, 200,
+	    json_pack("{s:I,s:o}", "patient_id", (json_int_t)r->path_id, "checkins", op.arr));
+}

@@ -1,0 +1,115 @@
+/*
+ * router.c: the router table. Every route the server answers is one line here: method,
+ * path pattern ("{id}" matches a positive decimal id), the role it requires, the handler
+ * and the body schema. docs/openapi.yaml describes the same list, and a test
+ * (tests/api/test_openapi.c) checks the two agree; the authorisation matrix test walks
+ * every line. Later features add lines here and handlers elsewhere.
+ */
+#include <string.h>
+
+#include "api/api_int.h"
+
+#define V1 "/api/v1"
+
+static const struct haven_route routes[] = {
+    /* operations, no token; also under /api/v1 for clients that only know the prefix */
+    {"GET", "/healthz", HAVEN_ROLE_NONE, haven__h_healthz, NULL},
+    {"GET", "/readyz", HAVEN_ROLE_NONE, haven__h_readyz, NULL},
+    {"GET", "/metrics", HAVEN_ROLE_NONE, haven__h_metrics, NULL},
+    {"GET", V1 "/healthz", HAVEN_ROLE_NONE, haven__h_healthz, NULL},
+    {"GET", V1 "/readyz", HAVEN_ROLE_NONE, haven__h_readyz, NULL},
+    {"GET", V1 "/metrics", HAVEN_ROLE_NONE, haven__h_metrics, NULL},
+    /* authentication */
+    {"POST", V1 "/auth/login", HAVEN_ROLE_NONE, haven__h_login, &haven__login_schema},
+    {"POST", V1 "/auth/logout", HAVEN_ROLE_ANY, haven__h_logout, NULL},
+    {"POST", V1 "/auth/register", HAVEN_ROLE_NONE, haven__h_register, &haven__register_schema},
+    {"GET", V1 "/me", HAVEN_ROLE_ANY, haven__h_me, NULL},
+    /* administrators */
+    {"POST", V1 "/users", HAVEN_ROLE_ADMIN, haven__h_users_create, &haven__user_create_schema},
+    {"GET", V1 "/users", HAVEN_ROLE_ADMIN, haven__h_users_list, NULL},
+    /* clinicians */
+    {"POST", V1 "/invitations", HAVEN_ROLE_CLINICIAN, haven__h_invitations_create, NULL},
+    {"GET", V1 "/patients", HAVEN_ROLE_CLINICIAN, haven__h_patients_list, NULL},
+    {"GET", V1 "/patients/{id}", HAVEN_ROLE_CLINICIAN, haven__h_patient_get, NULL},
+    {"GET", V1 "/patients/{id}/checkins", HAVEN_ROLE_CLINICIAN, haven__h_patient_checkins, NULL},
+    /* patients */
+    {"GET", V1 "/me/consents", HAVEN_ROLE_PATIENT, haven__h_consents_get, NULL},
+    {"PUT", V1 "/me/consents", HAVEN_ROLE_PATIENT, haven__h_consents_put, &haven__consents_schema},
+    {"POST", V1 "/checkins", HAVEN_ROLE_PATIENT, haven__h_checkins_create, &haven__checkin_schema},
+    {"GET", V1 "/checkins", HAVEN_ROLE_PATIENT, haven__h_checkins_list, NULL},
+    {"GET", V1 "/me/export", HAVEN_ROLE_PATIENT, haven__h_export, NULL},
+    {"DELETE", V1 "/me", HAVEN_ROLE_PATIENT, haven__h_erase, NULL},
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static struct haven_route_info infos[NROUTES];
+static pthread_once_t infos_once = PTHREAD_ONCE_INIT;
+
+static void fill_infos(void)
+{
+	for (size_t i = 0; i < NROUTES; i++)
+		infos[i] =
+		    (struct haven_route_info){routes[i].method, routes[i].pattern, routes[i].role};
+}
+
+size_t haven_api_routes(const struct haven_route_info **out)
+{
+	pthread_once(&infos_once, fill_infos);
+	*out = infos;
+	return NROUTES;
+}
+
+const struct haven_route *haven__routes(size_t *count)
+{
+	*count = NROUTES;
+	return routes;
+}
+
+/* Matches path against pattern; "{id}" takes a run of 1-18 digits (no sign, no leading
+ * zero) so that ids always fit in int64_t. */
+static int path_matches(const char *pattern, const char *path, int64_t *id, int *has_id)
+{
+	const char *p = pattern, *s = path;
+	while (*p) {
+		if (!strncmp(p, "{id}", 4)) {
+			const char *start = s;
+			int64_t v = 0;
+			while (*s >= '0' && *s <= '9' && s - start < 18)
+				v = v * 10 + (*s++ - '0');
+			if (s == start || (*start == '0') || (*s >= '0' && *s <= '9'))
+				return 0;
+			*id = v;
+			*has_id = 1;
+			p += 4;
+			continue;
+		}
+		if (*p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+	return *s == '\0';
+}
+
+const struct haven_route *haven__route_match(const char *method, const char *path, int *index,
+                                             int64_t *id, int *has_id, int *method_mismatch)
+{
+	*index = -1;
+	*method_mismatch = 0;
+	for (size_t i = 0; i < NROUTES; i++) {
+		int64_t v = 0;
+		int h = 0;
+		if (!path_matches(routes[i].pattern, path, &v, &h))
+			continue;
+		if (strcmp(routes[i].method, method)) {
+			*method_mismatch = 1;
+			continue;
+		}
+		*index = (int)i;
+		*id = v;
+		*has_id = h;
+		return &routes[i];
+	}
+	return NULL;
+}

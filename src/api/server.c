@@ -1,0 +1,410 @@
+/*
+ * server.c: the libmicrohttpd glue. One request flows through here:
+ *   first callback (headers read): request context, request id, Content-Length check;
+ *   upload callbacks: the body is copied into a buffer capped at max_body;
+ *   last callback: route, authenticate, authorise, check the content type, decode and
+ *     validate the body, run the handler, audit a refusal, queue the reply;
+ *   completion: one structured log line, metrics, the arena is freed.
+ * Shutdown quiesces the daemon (no new connections), waits for requests in flight and
+ * then stops it.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "api/api_int.h"
+
+#define REQ_ARENA_MAX (4u << 20)
+
+void haven_api_config_init(struct haven_api_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	haven_strlcpy(cfg->host, "127.0.0.1", sizeof(cfg->host));
+	cfg->port = 8080;
+	/* Workers block while their write commits; more of them make bigger commit groups. */
+	cfg->threads = 16;
+	cfg->max_connections = 1024;
+	cfg->connection_timeout_s = 30;
+	cfg->max_body = 64 * 1024;
+	cfg->max_header = 32 * 1024;
+	cfg->session_ttl_ms = 12LL * 3600 * 1000;
+	cfg->invitation_ttl_ms = 7LL * 24 * 3600 * 1000;
+	cfg->login_fail_account = 5;
+	cfg->login_fail_address = 20;
+	cfg->login_window_ms = 15LL * 60 * 1000;
+	cfg->shutdown_grace_ms = 10000;
+}
+
+/* ---- Request ids ---- */
+
+static int request_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static void request_id_init(struct haven_req *r, struct MHD_Connection *c)
+{
+	const char *given = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+	if (given && request_id_ok(given)) {
+		haven_strlcpy(r->request_id, given, sizeof(r->request_id));
+		return;
+	}
+	uint8_t raw[8];
+	haven_random_bytes(raw, sizeof(raw));
+	haven_hex_encode(raw, sizeof(raw), r->request_id);
+}
+
+static const char *client_address(struct haven_req *r, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char host[NI_MAXHOST];
+	if (!ci || !ci->client_addr)
+		return "unknown";
+	socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                                       : sizeof(struct sockaddr_in);
+	if (getnameinfo(ci->client_addr, len, host, sizeof(host), NULL, 0, NI_NUMERICHOST))
+		return "unknown";
+	const char *copy = haven_arena_strdup(&r->arena, host);
+	return copy ? copy : "unknown";
+}
+
+/* ---- Dispatch ---- */
+
+static int is_refusal(int status)
+{
+	return status == 401 || status == 403 || status == 404 || status == 429;
+}
+
+static int audit_refusal_tx(struct haven_tx *tx, void *arg)
+{
+	struct haven_req *r = arg;
+	char detail[160];
+	snprintf(detail, sizeof(detail), "%s %s -> %d", r->method, r->route->pattern, r->status);
+	return haven__audit(tx, r, "request.refused", r->audit_subject, "denied", detail);
+}
+
+static int content_type_is_json(const char *ct)
+{
+	if (!ct)
+		return 0;
+	static const char want[] = "application/json";
+	if (strncasecmp(ct, want, sizeof(want) - 1))
+		return 0;
+	char next = ct[sizeof(want) - 1];
+	return next == '\0' || next == ';' || next == ' ';
+}
+
+static void dispatch(struct haven_req *r)
+{
+	int method_mismatch;
+	r->route = haven__route_match(r->method, r->path, &r->route_index, &r->path_id,
+	                              &r->has_path_id, &method_mismatch);
+	if (!r->route) {
+		if (method_mismatch)
+			haven_reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s",
+			                  r->method, r->path);
+		else
+			haven_reply_error(r, 404, "not_found", "no route for %s %s", r->method,
+			                  r->path);
+		return;
+	}
+	if (r->has_path_id)
+		r->audit_subject =
+		    haven_arena_printf(&r->arena, "patient:%lld", (long long)r->path_id);
+	if (r->body_too_large) {
+		haven_reply_error(r, 413, "body_too_large",
+		                  "the request body is larger than the limit of %zu bytes",
+		                  r->api->cfg.max_body);
+		return;
+	}
+	if (r->route->role != HAVEN_ROLE_NONE) {
+		int rc = haven__authenticate(r);
+		if (rc == HAVEN_EAUTH) {
+			haven_reply_error(r, 401, "unauthorized",
+			                  "a valid bearer token is required (Authorization: "
+			                  "Bearer <token> from POST /api/v1/auth/login)");
+			goto audit;
+		}
+		if (rc) {
+			haven_reply_err(r, rc == HAVEN_ENOMEM ? rc : HAVEN_EBUSY,
+			                "checking the bearer token");
+			return;
+		}
+		static const char *need[] = {
+		    [HAVEN_ROLE_PATIENT] = "patient",
+		    [HAVEN_ROLE_CLINICIAN] = "clinician",
+		    [HAVEN_ROLE_ADMIN] = "admin",
+		};
+		if (r->route->role != HAVEN_ROLE_ANY && strcmp(r->who.role, need[r->route->role])) {
+			haven_reply_error(r, 403, "forbidden", "%s %s is for the %s role",
+			                  r->method, r->route->pattern, need[r->route->role]);
+			goto audit;
+		}
+	}
+	if (r->route->body) {
+		if (!content_type_is_json(r->content_type)) {
+			haven_reply_error(r, 415, "unsupported_media_type",
+			                  "Content-Type must be application/json, not '%.60s'",
+			                  r->content_type ? r->content_type : "(none)");
+			return;
+		}
+		char err[400];
+		void *target = haven_arena_alloc(&r->arena, r->route->body->size);
+		if (!target) {
+			haven_reply_err(r, HAVEN_ENOMEM, "decoding the body");
+			return;
+		}
+		int rc = haven_body_decode(r->route->body, r->raw.data ? r->raw.data : "",
+		                           r->raw.len, &r->arena, target, err, sizeof(err));
+		if (rc == HAVEN_ENOMEM) {
+			haven_reply_err(r, rc, "decoding the body");
+			return;
+		}
+		if (rc) {
+			haven_reply_error(r, 400, "invalid_body", "%s", err);
+			return;
+		}
+		r->body = target;
+	}
+	r->route->handler(r);
+audit:
+	if (is_refusal(r->status) && !r->audited) {
+		int rc = haven_store_write(r->api->store, audit_refusal_tx, r);
+		if (rc)
+			haven_log(HAVEN_LOG_ERROR,
+			          "event=audit_failed request_id=%s status=%d err=%s",
+			          r->request_id, r->status, haven_strerror(rc));
+	}
+}
+
+static enum MHD_Result queue_reply(struct haven_req *r, struct MHD_Connection *c)
+{
+	if (!r->status)
+		haven_reply_error(r, 500, "internal", "the handler did not reply");
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    r->reply_len, r->reply ? r->reply : (void *)"", MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	if (r->reply_type)
+		MHD_add_response_header(resp, "Content-Type", r->reply_type);
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (r->retry_after[0])
+		MHD_add_response_header(resp, "Retry-After", r->retry_after);
+	if (r->status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+	struct haven_api *api = cls;
+	struct haven_req *r = *con_cls;
+
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		atomic_fetch_add(&api->in_flight, 1);
+		*con_cls = r;
+		r->api = api;
+		r->start_ns = haven_monotonic_ns();
+		r->route_index = -1;
+		haven_arena_init(&r->arena, REQ_ARENA_MAX);
+		haven_buf_init(&r->raw, api->cfg.max_body);
+		r->method = haven_arena_strdup(&r->arena, method);
+		r->path = haven_arena_strdup(&r->arena, url);
+		r->who.role = "anonymous";
+		request_id_init(r, c);
+		r->client_addr = client_address(r, c);
+		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+		const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+		r->content_type = ct ? haven_arena_strdup(&r->arena, ct) : NULL;
+		r->authorization = auth ? haven_arena_strdup(&r->arena, auth) : NULL;
+		if (!r->method || !r->path)
+			return MHD_NO;
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		int64_t declared;
+		if (cl && haven_parse_int64(cl, &declared) == 0 && declared >= 0 &&
+		    (uint64_t)declared > api->cfg.max_body) {
+			/* Refuse before reading a byte of it; MHD closes the connection. */
+			r->body_too_large = 1;
+			r->started = 1;
+			dispatch(r);
+			return queue_reply(r, c);
+		}
+		return MHD_YES;
+	}
+	if (r->started) {
+		/* A reply is already queued (413); drop whatever else arrives. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!r->body_too_large &&
+		    haven_buf_append(&r->raw, upload_data, *upload_data_size) != 0)
+			r->body_too_large = 1; /* chunked or lying Content-Length */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	r->started = 1;
+	dispatch(r);
+	return queue_reply(r, c);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	struct haven_api *api = cls;
+	struct haven_req *r = *con_cls;
+	if (!r)
+		return;
+	int64_t dur = haven_monotonic_ns() - r->start_ns;
+	haven__metrics_observe(api->metrics, r->route_index, r->status, dur);
+	/* The route pattern, never the path: ids, bodies and tokens stay out of the log. */
+	haven_log(HAVEN_LOG_INFO,
+	          "event=request method=%s route=%s status=%d duration_ms=%.3f request_id=%s%s",
+	          r->method ? r->method : "-", r->route ? r->route->pattern : "(unmatched)",
+	          r->status, (double)dur / 1e6, r->request_id,
+	          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	free(r->reply);
+	/* The body may hold a password: wipe it before the memory goes back to malloc. */
+	if (r->raw.data)
+		sodium_memzero(r->raw.data, r->raw.len);
+	haven_buf_release(&r->raw);
+	haven_arena_release(&r->arena);
+	free(r);
+	*con_cls = NULL;
+	atomic_fetch_sub(&api->in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	haven_log(HAVEN_LOG_WARN, "event=http_server msg=\"%s\"", line);
+}
+
+int haven_api_start(const struct haven_api_config *cfg, struct haven_store *store,
+                    const struct haven_master_key *mk, struct haven_api **out)
+{
+	struct haven_api *api = NULL;
+	int rc;
+	*out = NULL;
+
+	api = calloc(1, sizeof(*api));
+	if (!api)
+		return HAVEN_ENOMEM;
+	api->cfg = *cfg;
+	api->store = store;
+	api->mk = mk;
+	api->started_ms = haven_now_ms();
+	atomic_init(&api->in_flight, 0);
+	size_t nroutes;
+	(void)haven__routes(&nroutes);
+	if ((rc = haven__metrics_create(nroutes, &api->metrics)))
+		goto out;
+	if ((rc = haven__throttle_create(&api->throttle)))
+		goto out;
+
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, cfg->host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)cfg->port);
+	} else if (inet_pton(AF_INET6, cfg->host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)cfg->port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		rc = HAVEN_EINVAL;
+		goto out;
+	}
+	if (cfg->port < 0 || cfg->port > 65535 || cfg->threads < 1 || cfg->threads > 256) {
+		rc = HAVEN_EINVAL;
+		goto out;
+	}
+	api->daemon = MHD_start_daemon(
+	    flags, (uint16_t)cfg->port, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    cfg->max_header, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_END);
+	if (!api->daemon) {
+		rc = HAVEN_EIO;
+		goto out;
+	}
+	const union MHD_DaemonInfo *di =
+	    MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	api->port = di ? di->port : cfg->port;
+	*out = api;
+	api = NULL;
+	rc = HAVEN_OK;
+out:
+	if (api) {
+		haven__metrics_destroy(&api->metrics);
+		haven__throttle_destroy(&api->throttle);
+		free(api);
+	}
+	return rc;
+}
+
+int haven_api_port(const struct haven_api *api)
+{
+	return api->port;
+}
+
+void haven_api_stop(struct haven_api **pp)
+{
+	struct haven_api *api = *pp;
+	if (!api)
+		return;
+	*pp = NULL;
+	MHD_socket fd = MHD_quiesce_daemon(api->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	int64_t deadline = haven_monotonic_ns() + (int64_t)api->cfg.shutdown_grace_ms * 1000000;
+	while (atomic_load(&api->in_flight) > 0 && haven_monotonic_ns() < deadline) {
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	int left = atomic_load(&api->in_flight);
+	if (left > 0)
+		haven_log(HAVEN_LOG_WARN, "event=shutdown_timeout in_flight=%d", left);
+	MHD_stop_daemon(api->daemon);
+	haven__metrics_destroy(&api->metrics);
+	haven__throttle_destroy(&api->throttle);
+	free(api);
+}

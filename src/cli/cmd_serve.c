@@ -1,0 +1,134 @@
+/*
+ * cmd_serve.c: `haven serve` runs the HTTP API until SIGTERM or SIGINT. It reads the
+ * configuration (defaults < --config FILE < HAVEN_* environment < flags), opens and
+ * migrates the store, loads the master key and serves; on a signal it stops accepting
+ * connections, finishes the requests in flight and exits 0.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "cli/args.h"
+#include "cli/cli.h"
+
+static const char usage_text[] =
+    "usage: haven serve [--db URL] [--listen HOST:PORT] [--config FILE] [--key-file PATH]\n"
+    "                   [--threads N]\n\n"
+    "Serves the HTTP API (see docs/api.md). The database is migrated at start.\n\n"
+    "  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
+    "  --listen H:P      address and port (default 127.0.0.1:8080; port 0 picks one)\n"
+    "  --config FILE     a file of 'name = value' lines (docs/configuration.md)\n"
+    "  --key-file PATH   the master key file (default var/haven.key, created if missing;\n"
+    "                    HAVEN_MASTER_KEY=<64 hex digits> overrides it)\n"
+    "  --threads N       HTTP worker threads (default 16)\n\n"
+    "Environment: HAVEN_DB, HAVEN_LISTEN, HAVEN_THREADS, HAVEN_KEY_FILE and HAVEN_<OPTION>\n"
+    "for every configuration-file option override the file; flags override both.\n"
+    "SIGTERM or SIGINT stops the server after the requests in flight finish.\n";
+
+/* Options that may come from the environment as HAVEN_<NAME in capitals>. */
+static const char *const env_options[] = {
+    "listen",       "threads",        "max_connections", "connection_timeout", "max_body",
+    "max_header",   "session_ttl",    "invitation_ttl",  "login_fail_account", "login_fail_address",
+    "login_window", "shutdown_grace",
+};
+
+static int apply_env(struct haven_api_config *cfg)
+{
+	for (size_t i = 0; i < sizeof(env_options) / sizeof(env_options[0]); i++) {
+		char var[64] = "HAVEN_";
+		size_t n = strlen(var);
+		for (const char *p = env_options[i]; *p && n + 1 < sizeof(var); p++)
+			var[n++] = (char)toupper((unsigned char)*p);
+		var[n] = '\0';
+		const char *v = getenv(var);
+		if (v && *v && haven_api_config_set(cfg, env_options[i], v))
+			return haven_cli_fail("bad value in %s: '%s'", var, v);
+	}
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	const char *db = NULL, *listen = NULL, *config = NULL, *key_file = NULL, *threads = NULL;
+	struct haven_opt opts[] = {
+	    {"--db", &db, NULL},           {"--listen", &listen, NULL},
+	    {"--config", &config, NULL},   {"--key-file", &key_file, NULL},
+	    {"--threads", &threads, NULL}, {NULL, NULL, NULL},
+	};
+	struct haven_api_config cfg;
+	struct haven_store *store = NULL;
+	struct haven_master_key *mk = NULL;
+	struct haven_api *api = NULL;
+	char file_db[512] = "", file_key[512] = "", err[600];
+	int rc, status = 1;
+
+	if (haven_cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if ((rc = haven_cli_parse("serve", argc, argv, opts)))
+		return rc;
+	haven_api_config_init(&cfg);
+	if (config && haven_api_config_load(&cfg, config, file_db, sizeof(file_db), file_key,
+	                                    sizeof(file_key), err, sizeof(err)))
+		return haven_cli_fail("%s", err);
+	if (apply_env(&cfg))
+		return 1;
+	if (listen && haven_api_config_set(&cfg, "listen", listen))
+		return haven_cli_usage_error("serve", "--listen wants HOST:PORT, not '%s'", listen);
+	if (threads && haven_api_config_set(&cfg, "threads", threads))
+		return haven_cli_usage_error("serve", "--threads wants 1 to 256, not '%s'",
+		                             threads);
+	if (!db)
+		db = getenv("HAVEN_DB");
+	if (!db || !*db)
+		db = file_db[0] ? file_db : HAVEN_DEFAULT_DB;
+	if (!key_file && !getenv("HAVEN_KEY_FILE") && file_key[0])
+		key_file = file_key;
+
+	/* Block the stop signals before any thread starts (the store's writer, the HTTP
+	 * workers): threads inherit the mask, so only the sigwait below receives them. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (haven_crypto_init())
+		return haven_cli_fail("cannot initialise libsodium");
+	if ((rc = haven_store_open(db, NULL, &store))) {
+		haven_cli_fail("cannot open the database: %s", haven_store_last_error());
+		goto out;
+	}
+	int applied = 0;
+	if ((rc = haven_store_migrate(store, &applied))) {
+		haven_cli_fail("cannot migrate the database: %s", haven_store_last_error());
+		goto out;
+	}
+	if (haven_cli_master_key(key_file, store, &mk))
+		goto out;
+
+	if ((rc = haven_api_start(&cfg, store, mk, &api))) {
+		haven_cli_fail("cannot listen on %s:%d: %s", cfg.host, cfg.port,
+		               haven_strerror(rc));
+		goto out;
+	}
+	haven_log(HAVEN_LOG_INFO, "event=listening url=http://%s%s%s:%d/ migrations_applied=%d",
+	          strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "",
+	          haven_api_port(api), applied);
+	int sig = 0;
+	sigwait(&stop, &sig);
+	haven_log(HAVEN_LOG_INFO, "event=stopping signal=%d", sig);
+	haven_api_stop(&api);
+	haven_log(HAVEN_LOG_INFO, "event=stopped");
+	status = 0;
+out:
+	haven_api_stop(&api);
+	haven_master_key_destroy(&mk);
+	haven_store_destroy(&store);
+	return status;
+}
