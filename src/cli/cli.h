@@ -25,5 +25,6 @@ int haven_cli_wants_help(int argc, char **argv);
 
 /* Subcommands: one file each. */
 int cmd_version(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 
 static const struct haven_cmd commands[] = {
 	{"version", cmd_version, "print the version"},
+	{"analyze", cmd_analyze, "analyse texts (one per line): crisis risk, emotions, stress, ..."},
 };
 
 static void usage(FILE *f)
