@@ -215,6 +215,16 @@ static int cue_anywhere(const struct context *cx, enum crisis_cat cat)
 	return 0;
 }
 
+static int time_outside(const struct context *cx, const struct crisis_match *m)
+{
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *t = &cx->scan->matches[i];
+		if (cat_of(cx, t) == CRISIS_CAT_TIME && (t->last <= m->first || t->first >= m->last))
+			return 1;
+	}
+	return 0;
+}
+
 static int is_subject_cue(uint8_t cat)
 {
 	return cat == CRISIS_CAT_SUBJECT_SELF || cat == CRISIS_CAT_SUBJECT_OTHER ||
@@ -315,11 +325,16 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 	uint8_t cat = j->pat->cat;
 	enum haven_risk_level level = (enum haven_risk_level)j->pat->level;
 
-	/* 1. A figure of speech that covers the whole phrase ("kill for a pizza"). */
+	/* 1. A figure of speech that overlaps the phrase ("want to end things with him",
+	 * "overdosed on caffeine"), unless the phrase starts before it and reaches past its
+	 * end, i.e. the figure is only the phrase's tail ("starve myself to death"). */
 	for (size_t i = 0; i < cx->scan->nmatch; i++) {
 		const struct crisis_match *f = &cx->scan->matches[i];
-		if (cat_of(cx, f) == CRISIS_CAT_FIGURATIVE && f->first <= m->first &&
-		    f->last >= m->last) {
+		if (cat_of(cx, f) != CRISIS_CAT_FIGURATIVE)
+			continue;
+		int overlap = f->first < m->last && m->first < f->last;
+		int tail_only = m->first < f->first && m->last >= f->last;
+		if (overlap && !tail_only) {
 			j->level = HAVEN_RISK_NONE;
 			j->discounted_by = HAVEN_CRISIS_FIGURATIVE;
 			return;
@@ -331,8 +346,13 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 		return;
 	}
 	if (cat == CRISIS_CAT_ABOUT_OTHER) {
-		j->level = level;
 		*flags |= HAVEN_CRISIS_ABOUT_OTHER;
+		if (cue_in_sentence(cx, m, CRISIS_CAT_HYPOTHETICAL, 0)) {
+			j->level = HAVEN_RISK_NONE; /* "how do i help someone who ..." */
+			j->discounted_by = HAVEN_CRISIS_HYPOTHETICAL;
+		} else {
+			j->level = level;
+		}
 		return;
 	}
 	/* 2. Negation close before it in the same clause ("i would never kill myself").
@@ -383,9 +403,13 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 		level = HAVEN_RISK_MODERATE;
 		j->discounted_by |= HAVEN_CRISIS_HUMOUR;
 	}
-	/* 8. A time named with a wish to die or with intent makes it a plan ("tonight"). */
-	if (level >= HAVEN_RISK_MODERATE && cat != CRISIS_CAT_PAST_ATTEMPT &&
-	    cat != CRISIS_CAT_DISTRESS && !j->discounted_by && cue_anywhere(cx, CRISIS_CAT_TIME))
+	/* 8. A time named with a wish to die or with intent makes it a plan ("i want to die
+	 * tonight"); a time inside the phrase itself is part of its meaning ("hope i don't
+	 * wake up tomorrow" stays a passive wish). */
+	if (level >= HAVEN_RISK_MODERATE && !j->discounted_by &&
+	    (cat == CRISIS_CAT_IDEATION || cat == CRISIS_CAT_SLANG ||
+	     cat == CRISIS_CAT_AMBIGUOUS || cat == CRISIS_CAT_INTENT) &&
+	    time_outside(cx, m))
 		level = HAVEN_RISK_HIGH;
 	j->level = level;
 }
@@ -462,8 +486,9 @@ void haven_crisis_assess(const struct haven_crisis *c, const char *text, size_t 
 		judge(&cx, j, &j->flags);
 	}
 	/* A phrase inside a longer one that reached the same level or higher adds nothing.
-	 * A phrase inside a longer one that puts it in the past ("tried to kill myself") or
-	 * on someone else takes the longer one's reading. */
+	 * A phrase inside a longer one that puts it in the past ("tried to kill myself"), on
+	 * someone else, or that context discounted ("what does suicidal ideation mean")
+	 * takes the longer one's reading. */
 	for (size_t a = 0; a < nj; a++)
 		for (size_t b = 0; b < nj; b++) {
 			if (a == b || js[b].dropped)
@@ -474,7 +499,8 @@ void haven_crisis_assess(const struct haven_crisis *c, const char *text, size_t 
 			if (!covers)
 				continue;
 			uint8_t ycat = js[b].pat->cat;
-			if (js[b].level >= js[a].level || ycat == CRISIS_CAT_PAST_ATTEMPT ||
+			if (js[b].level >= js[a].level || js[b].discounted_by ||
+			    ycat == CRISIS_CAT_PAST_ATTEMPT ||
 			    ycat == CRISIS_CAT_ABOUT_OTHER || ycat == CRISIS_CAT_DIRECTED)
 				js[a].dropped = 1;
 		}
