@@ -356,7 +356,7 @@ static int parse(struct haven_model *m, char *err, size_t errlen)
 	in->nlabels = nlabels;
 	if (in->buckets < 1 || in->buckets > MAX_BUCKETS || in->text.buckets != in->buckets)
 		return fail(err, errlen, "bad bucket count %u", in->buckets);
-	if ((kind & HAVEN_MODEL_EMBEDDING_BAG) && (in->dim < 1 || in->dim > MAX_DIM))
+	if ((kind & HAVEN_MODEL_EMBEDDING_BAG) ? (in->dim < 1 || in->dim > MAX_DIM) : in->dim != 0)
 		return fail(err, errlen, "bad embedding dimension %u", in->dim);
 	if (in->text.word_ngrams < 1 || in->text.word_ngrams > 3 || in->text.char_maxn > 12 ||
 	    in->text.char_minn > in->text.char_maxn || in->text.scaling > 2 ||
