@@ -63,6 +63,10 @@ static char *join_args(int argc, char **argv)
 	int rc = haven_buf_puts(&b, "haven");
 	for (int i = 0; i < argc && !rc; i++) {
 		const char *a = argv[i];
+		/* the output file is recorded by name only, so where it is written does not
+		   change the bytes */
+		if (i > 0 && !strcmp(argv[i - 1], "--out") && strrchr(a, '/'))
+			a = strrchr(a, '/') + 1;
 		int plain = *a != 0;
 		for (const char *p = a; *p; p++)
 			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
