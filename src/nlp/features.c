@@ -116,13 +116,6 @@ static int add(struct builder *b, float weight, const char *p1, size_t n1, const
 	return 0;
 }
 
-static int by_index(const void *a, const void *b)
-{
-	const struct raw *x = a, *y = b;
-	if (x->index != y->index)
-		return x->index < y->index ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
 
 /* Start offsets of the code points of s. */
 static size_t cp_offsets(const char *s, size_t n, uint32_t *off, size_t max)
@@ -215,38 +208,63 @@ int haven_features_extract(const struct haven_text_opts *o, const struct haven_t
 		goto out;
 	if (b.n == 0)
 		goto out;
-	qsort(b.raw, b.n, sizeof(*b.raw), by_index);
-	/* merge, scale, weight */
-	if (f->cap < b.n) {
-		struct haven_feature *v = realloc(f->v, b.n * sizeof(*v));
+	/* aggregate occurrences per bucket with a small open-addressing table (first
+	   occurrence order; faster than sorting for the few hundred features of a text) */
+	size_t tcap = 64;
+	while (tcap < 2 * b.n)
+		tcap *= 2;
+	size_t need = b.n * sizeof(struct haven_feature) + tcap * sizeof(uint32_t) +
+		      b.n * sizeof(float);
+	if (f->cap < need) {
+		void *v = realloc(f->v, need);
 		if (!v) {
 			rc = HAVEN_ENOMEM;
 			goto out;
 		}
 		f->v = v;
-		f->cap = b.n;
+		f->cap = need;
+	}
+	uint32_t *slot = (uint32_t *)(void *)(f->v + b.n);
+	float *count = (float *)(void *)(slot + tcap);
+	memset(slot, 0xFF, tcap * sizeof(uint32_t));
+	unsigned shift = 0;
+	while ((1ull << shift) < tcap)
+		shift++;
+	for (size_t i = 0; i < b.n; i++) {
+		uint32_t idx = b.raw[i].index;
+		size_t h = (size_t)((idx * 2654435761u) >> (32 - shift)) & (tcap - 1);
+		for (;;) {
+			uint32_t s = slot[h];
+			if (s == UINT32_MAX) {
+				slot[h] = (uint32_t)f->n;
+				struct haven_feature *nf = &f->v[f->n];
+				nf->index = idx;
+				nf->value = b.raw[i].weight;
+				nf->name = keep_names ? (const char *)(uintptr_t)b.raw[i].name : NULL;
+				count[f->n] = 1;
+				f->n++;
+				break;
+			}
+			if (f->v[s].index == idx) {
+				count[s] += 1;
+				break;
+			}
+			h = (h + 1) & (tcap - 1);
+		}
 	}
 	double norm = 0;
-	for (size_t i = 0; i < b.n;) {
-		size_t j = i;
-		float count = 0;
-		while (j < b.n && b.raw[j].index == b.raw[i].index)
-			count += 1, j++;
-		float v;
+	for (size_t i = 0; i < f->n; i++) {
+		float c = count[i], v;
 		switch (o->scaling) {
-		case HAVEN_SCALING_BINARY: v = count > 1 ? 1 : count; break;
-		case HAVEN_SCALING_COUNT: v = count; break;
-		default: v = count > 1 ? 1.0f + logf(count) : count; break;
+		case HAVEN_SCALING_BINARY: v = 1; break;
+		case HAVEN_SCALING_COUNT: v = c; break;
+		default: v = c > 1 ? 1.0f + logf(c) : 1; break;
 		}
-		v *= b.raw[i].weight;
+		v *= f->v[i].value; /* group weight */
 		if (idf)
-			v *= idf[b.raw[i].index];
-		struct haven_feature *out = &f->v[f->n++];
-		out->index = b.raw[i].index;
-		out->value = v;
-		out->name = keep_names ? (const char *)(uintptr_t)b.raw[i].name : NULL;
+			v *= idf[f->v[i].index];
+		f->v[i].value = v;
 		norm += (double)v * v;
-		i = j;
 	}
 	if (norm > 0) {
 		float inv = (float)(1.0 / sqrt(norm));

@@ -132,7 +132,8 @@ void haven_features_release(struct haven_features *f);
 /* Hash of a feature string (FNV-1a 32-bit), as used for buckets: index = hash % buckets. */
 uint32_t haven_feature_hash(const char *s, size_t n);
 
-/* Turns tokens into sorted, de-duplicated, scaled and L2-normalised features.
+/* Turns tokens into de-duplicated (one entry per bucket, in order of first occurrence),
+ * scaled and L2-normalised features. f->cap counts bytes of f->v's allocation.
  * idf may be NULL (then 1 for every bucket). keep_names keeps readable names. */
 int haven_features_extract(const struct haven_text_opts *o, const struct haven_tokens *t,
 			   const float *idf, int keep_names, struct haven_features *out) HAVEN_WUR;
@@ -255,7 +256,7 @@ struct haven_explanation {
 	size_t nall;      /* number of features with a contribution */
 	size_t n;         /* entries in top (<= k) */
 	const struct haven_contribution *top; /* sorted by |contribution|, descending */
-	const struct haven_contribution *all; /* every feature, in index order (nall) */
+	const struct haven_contribution *all; /* every feature, in feature order (nall) */
 };
 
 int haven_model_explain(const struct haven_model *m, struct haven_nlp_ws *ws, const char *text,

@@ -187,10 +187,12 @@ static const struct expansion suffixes[] = {
 
 static int is_negator(const char *w, size_t n)
 {
+	if (n < 2 || n > 7 || (w[0] != 'n' && w[0] != 'w'))
+		return 0;
 	static const char *neg[] = {"not", "no", "never", "nothing", "nobody", "none",
 				    "nowhere", "neither", "nor", "without", "nope", "nah"};
 	for (size_t i = 0; i < sizeof(neg) / sizeof(neg[0]); i++)
-		if (strlen(neg[i]) == n && !memcmp(neg[i], w, n))
+		if (neg[i][0] == w[0] && !strncmp(neg[i], w, n) && !neg[i][n])
 			return 1;
 	return 0;
 }
@@ -199,16 +201,19 @@ static int emit_word(struct haven_tokens *t, const struct haven_text_opts *o, co
 		     size_t n, uint32_t flags, uint32_t start, uint32_t src_len)
 {
 	int rc;
-	if (o->contractions) {
+	if (o->contractions && n >= 2 && n <= 8 && w[n - 1] != '\'' &&
+	    strchr("cwsadihmnytg", w[0])) {
 		for (size_t i = 0; i < sizeof(whole_words) / sizeof(whole_words[0]); i++) {
 			const struct expansion *e = &whole_words[i];
-			if (strlen(e->word) == n && !memcmp(e->word, w, n)) {
+			if (e->word[0] == w[0] && !strncmp(e->word, w, n) && !e->word[n]) {
 				uint32_t f = flags | HAVEN_TOK_EXPANDED;
 				if ((rc = push_token(t, e->a, strlen(e->a), f, start, src_len)))
 					return rc;
 				return push_token(t, e->b, strlen(e->b), f, start, src_len);
 			}
 		}
+	}
+	if (o->contractions && memchr(w, '\'', n)) {
 		for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 			const struct expansion *e = &suffixes[i];
 			size_t sl = strlen(e->word);
@@ -236,7 +241,7 @@ static const char *const emoticons[] = {
  * follows is the end, space or punctuation other than letters and digits. */
 static size_t match_emoticon(const char *s, size_t n, int at_word_start)
 {
-	if (!at_word_start)
+	if (!at_word_start || !strchr(":;=<>^-TxX", s[0]))
 		return 0;
 	for (size_t i = 0; i < sizeof(emoticons) / sizeof(emoticons[0]); i++) {
 		size_t l = strlen(emoticons[i]);
