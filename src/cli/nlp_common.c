@@ -19,7 +19,9 @@ const char haven_cli_read_flags_help[] =
 	"  --label-sep S         separator of several labels in the label field (multi-label)\n"
 	"  --label-names FILE    one label name per line; labels in the data are 0-based\n"
 	"                        indices into it (GoEmotions)\n"
-	"  --skip-labels L[,L]   drop rows with these label values\n";
+	"  --skip-labels L[,L]   drop rows with these label values\n"
+	"  --label-map SPEC      rename labels: \"FROM=TO;FROM=TO;*=TO\" (* = any other), e.g.\n"
+	"                        \"No Distortion=No Distortion;*=Distorted\" for a binary task\n";
 
 int haven_cli_read_flag(const char *cmd, int argc, char **argv, int *i,
 			struct haven_read_opts *o)
@@ -27,7 +29,7 @@ int haven_cli_read_flag(const char *cmd, int argc, char **argv, int *i,
 	const char *a = argv[*i];
 	static const char *with_value[] = {"--format", "--text-col", "--label-col",
 					   "--group-col", "--label-sep", "--label-names",
-					   "--skip-labels"};
+					   "--skip-labels", "--label-map"};
 	if (!strcmp(a, "--no-header")) {
 		o->header = 0;
 		return 1;
@@ -60,6 +62,7 @@ int haven_cli_read_flag(const char *cmd, int argc, char **argv, int *i,
 	case 4: o->label_sep = v; break;
 	case 5: o->label_names = v; break;
 	case 6: o->skip_labels = v; break;
+	case 7: o->label_map = v; break;
 	}
 	return 1;
 }

@@ -300,6 +300,45 @@ static int in_list(const char *list, const char *s)
 	return 0;
 }
 
+/* Applies a "FROM=TO;...;*=TO" map to s; returns the mapped name in buf, or s. */
+static const char *map_label(const char *map, const char *s, char *buf, size_t n)
+{
+	if (!map)
+		return s;
+	const char *p = map, *star = NULL;
+	size_t star_len = 0, sl = strlen(s);
+	while (*p) {
+		const char *e = strchr(p, ';');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		const char *eq = memchr(p, '=', l);
+		if (eq) {
+			size_t fl = (size_t)(eq - p);
+			if (fl == 1 && *p == '*') {
+				star = eq + 1;
+				star_len = l - 2;
+			} else if (fl == sl && !memcmp(p, s, sl)) {
+				size_t tl = l - fl - 1;
+				if (tl >= n)
+					tl = n - 1;
+				memcpy(buf, eq + 1, tl);
+				buf[tl] = 0;
+				return buf;
+			}
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	if (star) {
+		if (star_len >= n)
+			star_len = n - 1;
+		memcpy(buf, star, star_len);
+		buf[star_len] = 0;
+		return buf;
+	}
+	return s;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -449,6 +488,7 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 			continue;
 		}
 		const char *labels[256];
+		char mapped[8][256];
 		size_t nl = 0;
 		char *p = lab;
 		for (;;) {
@@ -469,7 +509,11 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 					}
 					s = names[v];
 				}
-				labels[nl++] = s;
+				const char *name = s;
+				if (o->label_map && nl < 8)
+					name = map_label(o->label_map, s, mapped[nl],
+							 sizeof(mapped[nl]));
+				labels[nl++] = name;
 			}
 			if (!e)
 				break;

@@ -296,6 +296,8 @@ struct haven_read_opts {
 	const char *label_names;  /* file with one label name per line; labels in the data are
 				     0-based indices into it (GoEmotions) */
 	const char *skip_labels;  /* comma-separated label values whose rows are dropped */
+	const char *label_map;    /* "FROM=TO;FROM=TO;*=TO": renames labels after reading
+				     (and after label-names lookup); "*" matches any other */
 	/* When set, the dataset uses these label names in this order (a model's labels);
 	   rows with other labels are an error. */
 	char *const *fixed_labels;
