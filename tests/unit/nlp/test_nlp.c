@@ -492,3 +492,36 @@ TEST(nlp_dataset_csv_tsv_and_split)
 	ASSERT_CONTAINS(err, "unterminated");
 	ASSERT(d == NULL);
 }
+
+TEST(nlp_train_l1_is_sparse_and_learns)
+{
+	struct haven_dataset *d = synthetic(0);
+	struct haven_train_opts o;
+	struct haven_model *m = NULL;
+	char err[256], path[512];
+	ASSERT(d);
+	haven_train_opts_default(&o);
+	o.text.buckets = 4096;
+	o.linear_epochs = 30;
+	o.reg = HAVEN_REG_L1;
+	o.c = 5;
+	o.output = HAVEN_OUTPUT_SIGMOID;
+	ASSERT_OK(haven_model_train(d, d, &o, &m, err, sizeof(err)));
+	expect_perfect(m, 0);
+	/* most weights are exactly zero: count them in the saved file's linear section */
+	snprintf(path, sizeof(path), "%s", haven_test_tmpfile("l1"));
+	ASSERT_OK(haven_model_save(m, path));
+	struct haven_nlp_ws *ws;
+	ASSERT_OK(haven_nlp_ws_create(&ws));
+	/* words that occur equally with both labels: L1 zeroes their weights */
+	const char *s = "i feel today this is day at work so about it what a thing";
+	struct haven_explanation e;
+	ASSERT_OK(haven_model_explain(m, ws, s, strlen(s), 0, 100, &e));
+	size_t zero = 0;
+	for (size_t i = 0; i < e.nall; i++)
+		zero += e.all[i].weight == 0;
+	ASSERT(zero > e.nall / 2);
+	haven_nlp_ws_destroy(&ws);
+	haven_model_destroy(&m);
+	haven_dataset_destroy(&d);
+}
