@@ -6,6 +6,10 @@
 
 static const struct haven_cmd commands[] = {
 	{"version", cmd_version, "print the version"},
+	{"train", cmd_train, "train a text classifier from a CSV/TSV dataset"},
+	{"eval", cmd_eval, "evaluate a model on a labelled dataset"},
+	{"classify", cmd_classify, "label one text per stdin line with a model"},
+	{"models", cmd_models, "list the installed models"},
 	{"analyze", cmd_analyze, "analyse texts (one per line): crisis risk, emotions, stress, ..."},
 };
 
