@@ -20,6 +20,9 @@ void haven__engine_models_destroy(struct haven__engine_models **m);
 int haven__engine_models_json(struct haven__engine_models *m, const char *text, size_t len,
 			      struct haven_buf *b) HAVEN_WUR;
 
+/* Appends a string literal (its length known at compile time). */
+#define HAVEN_JSON_LIT(b, lit) haven_buf_append((b), (lit), sizeof(lit) - 1)
+
 int haven__json_str(struct haven_buf *b, const char *s, size_t n) HAVEN_WUR;
 int haven__json_cstr(struct haven_buf *b, const char *s) HAVEN_WUR;
 int haven__json_num(struct haven_buf *b, double v) HAVEN_WUR;

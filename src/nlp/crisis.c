@@ -108,7 +108,9 @@ int haven_crisis_create(const char *lexicon_path, const char *model_path,
 		 haven_crisis_lexicon_version(c->lex));
 
 	int have_model = 1;
-	if (model_path)
+	if (model_path && !model_path[0])
+		have_model = 0; /* "" asks for the lexicon alone */
+	else if (model_path)
 		haven_strlcpy(path, model_path, sizeof(path));
 	else
 		have_model = find_data_file("HAVEN_CRISIS_MODEL", "models/crisis.hvm", path,
@@ -442,7 +444,7 @@ static int reason_order(const void *a, const void *b)
 	return (int)x->m->first - (int)y->m->first;
 }
 
-void haven_crisis_assess(const struct haven_crisis *c, const char *text, size_t len,
+void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 			 struct haven_crisis_result *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -532,7 +534,7 @@ void haven_crisis_assess(const struct haven_crisis *c, const char *text, size_t 
 
 	/* The classifier: catches long and indirect posts the lexicon does not name. It may
 	 * raise the level, never lower what the lexicon found; where the lexicon saw a
-	 * figure of speech, a negation, someone else or a question, it may add only "low". */
+	 * figure of speech, a negation, someone else or a question, it adds nothing. */
 	enum haven_risk_level level = lex_level;
 	double score = band_lo[level] + (band_hi[level] - band_lo[level]) *
 					       (n_risk > 1 ? 0.6 : 0.4);
@@ -543,9 +545,9 @@ void haven_crisis_assess(const struct haven_crisis *c, const char *text, size_t 
 		out->model_probability = mo.probability;
 		out->n_model_terms = mo.n_terms;
 		memcpy(out->model_terms, mo.terms, sizeof(out->model_terms));
-		enum haven_risk_level ml = haven__crisis_model_level(c->model, &mo, scan.ntok);
-		if (discounts && ml > HAVEN_RISK_LOW)
-			ml = HAVEN_RISK_LOW;
+		enum haven_risk_level ml = haven__crisis_model_level(c->model, &mo, mo.ntokens);
+		if (discounts)
+			ml = HAVEN_RISK_NONE; /* the lexicon has read these words in context */
 		if (ml > level) {
 			level = ml;
 			score = band_lo[level] + (band_hi[level] - band_lo[level]) * 0.3;

@@ -14,7 +14,8 @@
  * Ownership: haven_crisis_lexicon_load and haven_crisis_create return heap objects freed
  * with the matching _destroy. haven_crisis_assess fills a caller-owned result struct
  * with fixed-size fields: nothing in it needs freeing, and it keeps no pointer into the
- * text. A struct haven_crisis is read-only after creation and may be shared by threads.
+ * text. A struct haven_crisis holds the classifier's scratch space: use one per thread
+ * (the lexicon alone, struct haven_crisis_lexicon, is read-only and may be shared).
  *
  *   struct haven_crisis *c;
  *   char err[256];
@@ -120,7 +121,8 @@ struct haven_crisis;
 /* Default locations, tried in order when a path argument is NULL: $HAVEN_CRISIS_LEXICON,
  * content/lexicon/crisis-v1.txt under the working directory, then under the directory
  * above the executable's (build/haven -> ./content). Likewise for the model with
- * $HAVEN_CRISIS_MODEL and models/crisis.hvm. A lexicon that cannot be loaded is an error:
+ * $HAVEN_CRISIS_MODEL and models/crisis.hvm; a model_path of "" runs the lexicon alone.
+ * A lexicon that cannot be loaded is an error:
  * the screen never runs without it. A model that is absent is not an error (the result
  * says so); a model that is present but corrupt is an error. */
 int haven_crisis_create(const char *lexicon_path, const char *model_path,
@@ -132,7 +134,7 @@ const char *haven_crisis_model_path(const struct haven_crisis *c); /* NULL if no
  * U+FFFD, and texts longer than HAVEN_CRISIS_MAX_TEXT bytes are read up to that length
  * (flag HAVEN_CRISIS_TRUNCATED). */
 #define HAVEN_CRISIS_MAX_TEXT 65536
-void haven_crisis_assess(const struct haven_crisis *c, const char *text, size_t len,
+void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 			 struct haven_crisis_result *out);
 
 #endif
