@@ -30,5 +30,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_audit_fairness(int argc, char **argv);
 
 #endif

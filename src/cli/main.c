@@ -11,6 +11,7 @@ static const struct haven_cmd commands[] = {
 	{"classify", cmd_classify, "label one text per stdin line with a model"},
 	{"models", cmd_models, "list the installed models"},
 	{"analyze", cmd_analyze, "analyse texts (one per line): crisis risk, emotions, stress, ..."},
+	{"audit-fairness", cmd_audit_fairness, "per-group rates and fairness gaps of predictions"},
 };
 
 static void usage(FILE *f)
