@@ -546,7 +546,7 @@ void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 		out->n_model_terms = mo.n_terms;
 		memcpy(out->model_terms, mo.terms, sizeof(out->model_terms));
 		enum haven_risk_level ml = haven__crisis_model_level(c->model, &mo, mo.ntokens);
-		if (discounts)
+		if (discounts || (out->flags & ~(HAVEN_CRISIS_HUMOUR | HAVEN_CRISIS_TRUNCATED)))
 			ml = HAVEN_RISK_NONE; /* the lexicon has read these words in context */
 		if (ml > level) {
 			level = ml;
