@@ -30,16 +30,33 @@ struct haven_audit_event {
 	const char *detail;      /* short, non-clinical; may be NULL */
 };
 
-/* Appends ev inside tx. The time is taken here. */
+/* Appends ev inside tx. The time is taken here. actor_role, action and outcome are
+ * required; subject, request_id and detail may be NULL (stored as ""). Every field must
+ * be valid UTF-8, at most 512 bytes (detail: 2048): HAVEN_EINVAL or HAVEN_ELIMIT if not.
+ * On PostgreSQL the transaction holds the audit advisory lock until it ends, so keep
+ * audited transactions short. */
 int haven_audit_append(struct haven_tx *tx, const struct haven_audit_event *ev) HAVEN_WUR;
 
 struct haven_audit_report {
 	int64_t records;         /* records checked */
 	int64_t first_bad_id;    /* 0 when the chain is intact */
 	char reason[160];        /* why the first bad record is bad */
+	int64_t last_id;         /* the last good record's id (0 for an empty log) */
+	uint8_t head_hash[32];   /* its hash: note it outside the database to detect a
+				    later truncation of the log's tail, which no chain can */
 };
-/* Walks the whole chain. Returns 0 and fills the report, whether or not the chain is
- * intact (check first_bad_id); a non-zero return means the walk itself failed. */
+/* Walks the whole chain in id order in one read snapshot, with bounded memory. Ids must
+ * run 1, 2, 3, ... (a gap is a deleted record: first_bad_id names the first missing id);
+ * each record's prev_hash must equal the previous record's hash (else a broken link); each
+ * stored hash must equal the recomputed one (else the record was altered). Returns 0 and
+ * fills the report, whether or not the chain is intact (check first_bad_id); a non-zero
+ * return means the walk itself failed. */
 int haven_audit_verify(struct haven_store *s, struct haven_audit_report *report) HAVEN_WUR;
+/* Checks an anchor noted from an earlier verify (its last_id and head_hash): 0 when record
+ * id still holds that hash, HAVEN_ENOTFOUND when the record is gone (the tail was cut),
+ * HAVEN_ECORRUPT when its hash differs (the chain was rewritten). Together with an intact
+ * verify this shows the log has only grown since the anchor was taken. */
+int haven_audit_check_anchor(struct haven_store *s, int64_t id,
+			     const uint8_t hash[32]) HAVEN_WUR;
 
 #endif

@@ -25,6 +25,7 @@ int haven_cli_wants_help(int argc, char **argv);
 
 /* Subcommands: one file each. */
 int cmd_version(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_classify(int argc, char **argv);

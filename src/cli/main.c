@@ -6,6 +6,7 @@
 
 static const struct haven_cmd commands[] = {
 	{"version", cmd_version, "print the version"},
+	{"migrate", cmd_migrate, "apply the database schema migrations"},
 	{"train", cmd_train, "train a text classifier from a CSV/TSV dataset"},
 	{"eval", cmd_eval, "evaluate a model on a labelled dataset"},
 	{"classify", cmd_classify, "label one text per stdin line with a model"},

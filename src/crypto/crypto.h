@@ -36,9 +36,18 @@ int haven_crypto_init(void) HAVEN_WUR;
 struct haven_master_key;
 struct haven_data_key;
 
-/* Loads the master key: from env_hex if non-NULL (64 hex digits), else from path,
- * creating path (mode 0600, parent directory must exist) with a fresh random key when
- * it does not exist. A key file readable by group or others is refused (HAVEN_EPERM). */
+/* The master key file holds the key as text: 64 hex digits and a newline (a "\r\n" or no
+ * line end is accepted too), the same text HAVEN_MASTER_KEY takes. Anything else is
+ * HAVEN_ECORRUPT. Where the program looks for it: haven_master_key_path() below, and
+ * haven_master_key_resolve() in keyring.h, which every command uses. */
+#define HAVEN_DEFAULT_KEY_FILE "var/haven.key"
+
+/* Loads the master key: from env_hex if non-NULL (64 hex digits; HAVEN_EINVAL if not),
+ * else from path, creating path (O_EXCL, mode 0600, fsync'd; parent directory must exist)
+ * with a fresh random key when it does not exist. A key file with any permission for
+ * group or others, or that is not a regular file, is refused (HAVEN_EPERM; a symbolic link
+ * is followed and its target checked); a file
+ * that is not a key is HAVEN_ECORRUPT. */
 int haven_master_key_load(const char *path, const char *env_hex,
 			  struct haven_master_key **out) HAVEN_WUR;
 /* A fresh random master key, not yet saved. */
@@ -48,6 +57,12 @@ int haven_master_key_save(const struct haven_master_key *k, const char *path) HA
 /* A short public identifier of the key (keyed BLAKE2b of it), for wrapped-key records. */
 void haven_master_key_id(const struct haven_master_key *k, uint8_t id[HAVEN_KEY_ID_BYTES]);
 void haven_master_key_destroy(struct haven_master_key **k);
+/* The key file path by the shared rules: flag_path (--key-file) when given, else
+ * $HAVEN_KEY_FILE when set and non-empty, else HAVEN_DEFAULT_KEY_FILE. Returns flag_path,
+ * the environment's string or the constant; nothing to free. */
+const char *haven_master_key_path(const char *flag_path);
+/* rename(from, to) followed by an fsync of to's directory. */
+int haven_file_rename_durable(const char *from, const char *to) HAVEN_WUR;
 
 int haven_data_key_generate(struct haven_data_key **out) HAVEN_WUR;
 void haven_data_key_destroy(struct haven_data_key **k);
@@ -58,8 +73,12 @@ int haven_data_key_wrap(const struct haven_master_key *mk, const struct haven_da
 int haven_data_key_unwrap(const struct haven_master_key *mk, int64_t patient_id,
 			  const uint8_t *wrapped, size_t wrapped_len,
 			  struct haven_data_key **out) HAVEN_WUR;
+/* The master key id recorded in a wrapped key (HAVEN_ECORRUPT if it is not one). */
+int haven_data_key_wrapped_key_id(const uint8_t *wrapped, size_t wrapped_len,
+				  uint8_t id[HAVEN_KEY_ID_BYTES]) HAVEN_WUR;
 
-/* Builds the associated data for a field: "haven/v1|<table>|<record>|<patient>|<field>". */
+/* Builds the associated data for a field: "haven/v1|<table>|<record>|<patient>|<field>".
+ * HAVEN_EINVAL when a part is empty or contains '|', HAVEN_ELIMIT when out is too small. */
 int haven_crypto_ad(char *out, size_t outlen, const char *table, const char *record_id,
 		    int64_t patient_id, const char *field) HAVEN_WUR;
 /* Encrypts pt with dk; the ciphertext carries a version byte and a random nonce. */
@@ -76,6 +95,9 @@ void haven_secret_free(void *p, size_t len);
 int haven_password_hash(const char *pw, size_t pw_len, char out[HAVEN_PWHASH_MAX]) HAVEN_WUR;
 /* 0 when pw matches, HAVEN_EAUTH when not. */
 int haven_password_verify(const char *stored, const char *pw, size_t pw_len) HAVEN_WUR;
+/* 1 when stored was made with other limits than haven_password_hash uses now (rehash it
+ * after a successful login), 0 otherwise. */
+int haven_password_needs_rehash(const char *stored);
 
 /* A new bearer token: 32 random bytes, base64url, NUL-terminated. */
 void haven_token_generate(char out[HAVEN_TOKEN_CHARS + 1]);

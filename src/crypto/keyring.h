@@ -23,7 +23,8 @@ int haven_keyring_get(struct haven_tx *tx, const struct haven_master_key *mk,
 int haven_keyring_get_or_create(struct haven_tx *tx, const struct haven_master_key *mk,
 				int64_t patient_id, struct haven_data_key **out) HAVEN_WUR;
 /* Crypto-shreds the patient: deletes the wrapped key. Their ciphertexts become
- * undecryptable even from backups of the data tables. */
+ * undecryptable even from backups of the data tables. Succeeds (0) also when the
+ * patient had no key, so an interrupted erasure can simply be repeated. */
 int haven_keyring_destroy(struct haven_tx *tx, int64_t patient_id) HAVEN_WUR;
 
 /* Encrypts one field of a record: associated data is haven_crypto_ad(table, rid,
@@ -43,5 +44,41 @@ int haven_keyring_open(struct haven_tx *tx, const struct haven_master_key *mk,
  * HAVEN_EAUTH and change nothing. *count receives the number re-wrapped. */
 int haven_keyring_rotate(struct haven_store *s, const struct haven_master_key *old_mk,
 			 const struct haven_master_key *new_mk, int64_t *count) HAVEN_WUR;
+
+/* How many data keys there are (*total) and how many of them are wrapped under mk
+ * (*matching; 0 when mk is NULL), in a read transaction of its own. */
+int haven_keyring_count(struct haven_store *s, const struct haven_master_key *mk,
+			int64_t *matching, int64_t *total) HAVEN_WUR;
+
+/*
+ * The master key, by the rules every command shares:
+ *  1. HAVEN_MASTER_KEY in the environment (64 hex digits), when set and non-empty;
+ *  2. else the key file haven_master_key_path(flag_path): --key-file, else
+ *     $HAVEN_KEY_FILE, else var/haven.key. It is created (mode 0600) with a fresh key
+ *     when it does not exist, unless s holds data keys: then the key was lost, and
+ *     creating another would strand them, so it fails instead.
+ * When s is not NULL (and migrated), the key must be the one every data key is wrapped
+ * under (HAVEN_EAUTH otherwise: wrong key file or variable), and a PATH.new left by an
+ * interrupted rotation is settled first: installed over PATH if the data keys are already
+ * under it, removed if not. Pass s = NULL only where no store is at hand.
+ * On failure *out is NULL and msg (msglen bytes, may be NULL) holds a one-line
+ * explanation for the operator, naming the file but never the key.
+ */
+int haven_master_key_resolve(const char *flag_path, struct haven_store *s,
+			     struct haven_master_key **out, char *msg, size_t msglen) HAVEN_WUR;
+
+/*
+ * Rotates the master key kept in the key file (the procedure behind `haven keys
+ * rotate`): resolves the current key as above, writes a fresh key to PATH.new and the
+ * current one to PATH.old (kept so that backups made before the rotation stay readable),
+ * re-wraps every data key under the new key in one transaction, then renames PATH.new
+ * over PATH. If the process dies at any point, PATH still holds a key that opens the
+ * data, or the next resolve finishes the rename (see keyfile.c). The server must not run
+ * meanwhile: it would keep wrapping new patients' keys under the old key.
+ * Refused (HAVEN_EUNSUPPORTED) when HAVEN_MASTER_KEY is set. *count receives the number
+ * of data keys re-wrapped; msg as for haven_master_key_resolve.
+ */
+int haven_master_key_rotate_file(struct haven_store *s, const char *flag_path, int64_t *count,
+				 char *msg, size_t msglen) HAVEN_WUR;
 
 #endif

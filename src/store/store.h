@@ -62,13 +62,16 @@ struct haven_param {
 #define HAVEN_P_BLOB(b, n) ((struct haven_param){.type = HAVEN_PARAM_BLOB, .p = (b), .len = (n)})
 #define HAVEN_P_NULL ((struct haven_param){.type = HAVEN_PARAM_NULL})
 
+/* NULL options, or 0 in a field, mean the default. */
 struct haven_store_options {
-	int read_pool;        /* read connections (SQLite) / total connections (PG); 0 = default */
-	int group_max;        /* most closures in one group-committed transaction; 0 = default */
-	int busy_timeout_ms;  /* SQLite busy timeout for readers; 0 = default */
+	int read_pool;        /* read connections (SQLite, default 4) / all connections (PG, 8) */
+	int group_max;        /* most closures in one group-committed transaction (64) */
+	int busy_timeout_ms;  /* SQLite busy timeout, per attempt (5000) */
 };
 
-/* Opens the store named by url. *out is NULL on failure. Does not migrate. */
+/* Opens the store named by url. *out is NULL on failure (haven_store_last_error() then
+ * says why: a bad URL, a missing directory, a file that is not a database, a server that
+ * refuses the connection). Does not migrate. */
 int haven_store_open(const char *url, const struct haven_store_options *opt,
 		     struct haven_store **out) HAVEN_WUR;
 /* Waits for queued writes, closes every connection, frees the store, sets *s = NULL. */
@@ -86,17 +89,29 @@ int haven_store_latest_version(void);
 /* Cheap liveness check for /readyz: 0 when a trivial query succeeds. */
 int haven_store_ping(struct haven_store *s);
 
+/* The message of the last failed haven_store_open/migrate/schema_version/write/read/ping
+ * on the calling thread ("" when none failed yet). It names what went wrong (for a
+ * failed write, the failing statement's database message) and never contains parameter
+ * values or passwords. Valid until the thread's next store call. */
+const char *haven_store_last_error(void);
+
 typedef int (*haven_tx_fn)(struct haven_tx *tx, void *arg);
 typedef int (*haven_row_fn)(const struct haven_row *row, void *arg);
 
+/* Both return fn's non-zero result when fn fails (its changes are then undone), or a
+ * store error. A non-zero fn result must be negative (a haven_err) to be told apart
+ * from success by the usual `if (rc < 0)` checks; positive values are passed through. */
 int haven_store_write(struct haven_store *s, haven_tx_fn fn, void *arg) HAVEN_WUR;
 int haven_store_read(struct haven_store *s, haven_tx_fn fn, void *arg) HAVEN_WUR;
 
 enum haven_store_kind haven_tx_kind(const struct haven_tx *tx);
 
-/* Runs a statement; *changes (optional) receives the affected row count.
- * A uniqueness violation returns HAVEN_ECONFLICT, a foreign-key violation HAVEN_EINVAL,
- * other database errors HAVEN_EDB (with the message in haven_tx_errmsg). */
+/* Runs one statement (no ';'-separated lists); *changes (optional) receives the
+ * affected row count. A uniqueness violation returns HAVEN_ECONFLICT, a foreign-key
+ * violation HAVEN_EINVAL, other database errors HAVEN_EDB (with the message in
+ * haven_tx_errmsg); a wrong parameter count is HAVEN_EINVAL. A failed statement undoes
+ * only itself on both backends (PostgreSQL runs each write statement under a savepoint),
+ * so a closure may handle HAVEN_ECONFLICT and go on. */
 int haven_tx_exec(struct haven_tx *tx, const char *sql, const struct haven_param *params,
 		  size_t nparams, int64_t *changes) HAVEN_WUR;
 /* Runs a query and calls fn for each row; a non-zero return from fn stops the query and
@@ -115,6 +130,9 @@ int haven_row_is_null(const struct haven_row *r, int col);
 int64_t haven_row_int(const struct haven_row *r, int col);
 /* NUL-terminated; *len (optional) gets the byte length. NULL column -> NULL. */
 const char *haven_row_text(const struct haven_row *r, int col, size_t *len);
+/* The bytes of a BLOB/BYTEA column; NULL for a NULL column, a non-NULL pointer (with
+ * *len 0) for an empty one. Integer columns read as 0 when NULL. A col outside
+ * 0..haven_row_count()-1 is a bug (assertion). */
 const void *haven_row_blob(const struct haven_row *r, int col, size_t *len);
 
 /* Store statistics for /metrics and benchmarks. */

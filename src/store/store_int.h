@@ -1,6 +1,8 @@
 /*
- * store_int.h: private to src/store. The backend vtable each backend file fills in,
- * and the migration list shared by both backends.
+ * store_int.h: private to src/store. The store object and the backend vtable each
+ * backend file (sqlite.c, pg.c) fills in, the transaction and row objects the backends
+ * hand to callers' closures, SQL text helpers shared by both backends, and the
+ * migration list.
  */
 #ifndef HAVEN_STORE_INT_H
 #define HAVEN_STORE_INT_H
@@ -16,5 +18,87 @@ struct haven__migration {
 
 /* The migrations in version order. */
 const struct haven__migration *haven__migrations(size_t *count);
+
+/* Room for one error message; messages never contain parameter values. */
+#define HAVEN__ERRLEN 256
+
+/* Write flags. ALONE: run the closure in a transaction of its own, never grouped with
+ * other callers' closures (migrations: their DDL must commit or fail on its own). */
+#define HAVEN__WRITE_ALONE 1
+
+struct haven__tx_ops {
+	int (*exec)(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+	            size_t nparams, int64_t *changes);
+	int (*query)(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+	             size_t nparams, haven_row_fn fn, void *arg);
+};
+
+struct haven__row_ops {
+	int (*count)(const struct haven_row *r);
+	int (*is_null)(const struct haven_row *r, int col);
+	int64_t (*int64)(const struct haven_row *r, int col);
+	const char *(*text)(const struct haven_row *r, int col, size_t *len);
+	const void *(*blob)(const struct haven_row *r, int col, size_t *len);
+};
+
+/* A transaction handed to a closure; lives on the stack of whoever runs the closure. */
+struct haven_tx {
+	const struct haven__tx_ops *ops;
+	struct haven_store *store;
+	enum haven_store_kind kind;
+	int readonly;
+	void *conn;    /* the backend's connection object */
+	int savepoint; /* PostgreSQL: the per-statement savepoint is established */
+	char errmsg[HAVEN__ERRLEN];
+};
+
+/* A row handed to a row callback; impl and index are the backend's. */
+struct haven_row {
+	const struct haven__row_ops *ops;
+	void *impl;
+	int index;
+};
+
+struct haven__backend {
+	/* Opens the backend; on failure fills err with a message for people. */
+	int (*open)(struct haven_store *s, const char *url, char *err, size_t errlen);
+	/* Waits for queued work, closes every connection, frees s->impl. */
+	void (*close)(struct haven_store *s);
+	/* Runs fn in a durable write transaction; on failure fills err. */
+	int (*write)(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
+	             size_t errlen);
+	int (*read)(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen);
+};
+
+struct haven_store {
+	enum haven_store_kind kind;
+	const struct haven__backend *be;
+	void *impl;
+	int read_pool, group_max, busy_timeout_ms; /* options with defaults resolved */
+	/* Counters, updated with __atomic builtins. */
+	uint64_t writes, transactions, write_errors, reads;
+};
+
+extern const struct haven__backend haven__sqlite_backend;
+extern const struct haven__backend haven__pg_backend;
+
+/* Non-zero while this thread runs a closure (a nested write/read would deadlock). */
+extern _Thread_local int haven__in_closure;
+
+/* Fills tx->errmsg (printf-style) and returns rc. */
+int haven__tx_fail(struct haven_tx *tx, int rc, const char *fmt, ...) HAVEN_PRINTF(3, 4);
+void haven__stat_add(uint64_t *counter, uint64_t n);
+
+/* SQL text scanning shared by the statement splitter and the PostgreSQL placeholder
+ * rewriter: if sql[i] starts a quoted literal ('...'), a quoted identifier ("..."), a
+ * dollar-quoted string ($tag$...$tag$) or a comment (-- or / *), returns the index just
+ * past it (or the end of the text when it is unterminated); otherwise returns i. */
+size_t haven__sql_skip(const char *sql, size_t i);
+/* Calls fn for each statement of a ';'-separated script, trimmed, skipping empty ones;
+ * stops at and returns fn's first non-zero result. */
+int haven__sql_split(const char *sql, int (*fn)(const char *stmt, size_t len, void *arg),
+                     void *arg);
+/* 1 when sql[0..] holds nothing but white space, ';' and comments. */
+int haven__sql_blank(const char *sql);
 
 #endif

@@ -6,10 +6,12 @@ set -euo pipefail
 cmd=$1 dir=$2
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -x "$bin/initdb" ] || { echo "pg.sh: PostgreSQL server binaries not found" >&2; exit 1; }
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 case $cmd in
 start)
 	mkdir -p "$dir"
+	# The server user must reach DIR: open the folder above it (mktemp makes it 0700).
+	chmod 755 "$(dirname "$dir")"
 	[ "$(id -u)" -eq 0 ] && chown postgres "$dir"
 	port=$(( 20000 + RANDOM % 20000 ))
 	as_pg "$bin/initdb" -D "$dir/data" -U haven -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||

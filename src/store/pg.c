@@ -1,0 +1,732 @@
+/*
+ * pg.c: the PostgreSQL backend, through libpq.
+ *
+ * A fixed-size pool of connections (made on first use, guarded by a mutex and a
+ * condition variable). Each haven_store_write() is one transaction on one pooled
+ * connection; PostgreSQL itself groups the WAL flushes of concurrent commits, so no
+ * writer thread is needed here. Each haven_store_read() is a REPEATABLE READ READ ONLY
+ * transaction, one snapshot for the whole closure.
+ *
+ * SQL arrives with '?' placeholders and is rewritten to $1..$n (not inside quoted text
+ * or comments). Parameters go through PQexecParams: BLOBs in binary as bytea, everything
+ * else as text; results come back as text and bytea's "\x" hex is decoded on access.
+ * Inside a write transaction each statement runs under a savepoint, so a failed statement
+ * undoes only itself and the closure may go on, as on SQLite.
+ *
+ * A connection found broken (CONNECTION_BAD) is reset when it is next taken from the
+ * pool. At open, the first schema named in search_path is created if missing, which lets
+ * tests and deployments keep several Haven databases in one PostgreSQL database.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "store/store_int.h"
+
+/* Type OIDs from pg_type.h (server headers are not needed for these few). */
+#define BOOLOID 16
+#define BYTEAOID 17
+#define INT8OID 20
+
+struct pconn {
+	PGconn *conn;
+	struct pconn *next_free;
+};
+
+/* A thread waiting for a connection. Connections are handed to waiters first come,
+ * first served: with more threads than connections, a plain condition variable lets a
+ * thread that just released a connection take it straight back, and the tail latency of
+ * the others grows without bound. */
+struct pwaiter {
+	pthread_cond_t cond;
+	struct pconn *got;
+	struct pwaiter *next;
+};
+
+struct pg {
+	struct haven_store *store;
+	char *url;
+	pthread_mutex_t lock;
+	struct pconn *conns;
+	int nconns;
+	struct pconn *free_list;
+	struct pwaiter *wait_head, *wait_tail;
+};
+
+static void quiet_notices(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message; /* NOTICEs ("schema already exists, skipping") are not errors */
+}
+
+static void copy_conn_error(PGconn *conn, char *out, size_t outlen)
+{
+	const char *m = conn ? PQerrorMessage(conn) : "out of memory";
+	size_t n = strlen(m);
+	while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
+		n--;
+	snprintf(out, outlen, "%.*s", (int)n, m);
+}
+
+/* Runs a statement without parameters; returns 0 when it succeeded. */
+static int simple(PGconn *conn, const char *sql)
+{
+	PGresult *res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	PQclear(res);
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+}
+
+/* Per-connection settings, applied after every (re)connect. */
+static int conn_setup(PGconn *conn, char *err, size_t errlen)
+{
+	PQsetNoticeProcessor(conn, quiet_notices, NULL);
+	if (simple(conn, "SET bytea_output = 'hex'")) {
+		char m[HAVEN__ERRLEN];
+		copy_conn_error(conn, m, sizeof(m));
+		snprintf(err, errlen, "postgresql: connection setup failed: %s", m);
+		return HAVEN_EDB;
+	}
+	return 0;
+}
+
+/* Makes sure c holds a working connection in no transaction. */
+static int conn_ready(struct pg *g, struct pconn *c, char *err, size_t errlen)
+{
+	char m[HAVEN__ERRLEN];
+	if (!c->conn) {
+		/* Defaults first: parameters in the URL, expanded from dbname, override them.
+		 * Without a connect timeout an unreachable server would hang the caller for
+		 * the kernel's TCP timeout. */
+		static const char *const keys[] = {"connect_timeout", "application_name", "dbname",
+		                                   NULL};
+		const char *values[] = {"10", "haven", g->url, NULL};
+		c->conn = PQconnectdbParams(keys, values, 1);
+		if (!c->conn || PQstatus(c->conn) != CONNECTION_OK)
+			goto bad;
+		return conn_setup(c->conn, err, errlen);
+	}
+	if (PQstatus(c->conn) == CONNECTION_BAD) {
+		PQreset(c->conn);
+		if (PQstatus(c->conn) != CONNECTION_OK)
+			goto bad;
+		return conn_setup(c->conn, err, errlen);
+	}
+	if (PQtransactionStatus(c->conn) != PQTRANS_IDLE && simple(c->conn, "ROLLBACK")) {
+		PQreset(c->conn);
+		if (PQstatus(c->conn) != CONNECTION_OK)
+			goto bad;
+		return conn_setup(c->conn, err, errlen);
+	}
+	return 0;
+bad:
+	copy_conn_error(c->conn, m, sizeof(m));
+	snprintf(err, errlen, "postgresql: cannot connect: %s", m);
+	return HAVEN_EDB;
+}
+
+static void release(struct pg *g, struct pconn *c)
+{
+	pthread_mutex_lock(&g->lock);
+	struct pwaiter *w = g->wait_head;
+	if (w) {
+		g->wait_head = w->next;
+		if (!g->wait_head)
+			g->wait_tail = NULL;
+		w->got = c;
+		pthread_cond_signal(&w->cond);
+	} else {
+		c->next_free = g->free_list;
+		g->free_list = c;
+	}
+	pthread_mutex_unlock(&g->lock);
+}
+
+static int acquire(struct pg *g, struct pconn **out, char *err, size_t errlen)
+{
+	struct pconn *c;
+	*out = NULL;
+	pthread_mutex_lock(&g->lock);
+	if (g->free_list) {
+		c = g->free_list;
+		g->free_list = c->next_free;
+	} else {
+		struct pwaiter w = {.got = NULL, .next = NULL};
+		pthread_cond_init(&w.cond, NULL);
+		if (g->wait_tail)
+			g->wait_tail->next = &w;
+		else
+			g->wait_head = &w;
+		g->wait_tail = &w;
+		while (!w.got)
+			pthread_cond_wait(&w.cond, &g->lock);
+		pthread_cond_destroy(&w.cond);
+		c = w.got;
+	}
+	pthread_mutex_unlock(&g->lock);
+	int rc = conn_ready(g, c, err, errlen);
+	if (rc) {
+		release(g, c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+/* Maps a failed result to a haven_err and a message in tx. Only the primary message is
+ * kept (DETAIL repeats key values); data-exception messages (class 22) quote the bad
+ * input after a colon, so they are cut there. */
+static int map_error(struct haven_tx *tx, PGresult *res)
+{
+	PGconn *conn = tx->conn;
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	char m[HAVEN__ERRLEN];
+
+	if (primary)
+		snprintf(m, sizeof(m), "%s", primary);
+	else
+		copy_conn_error(conn, m, sizeof(m));
+	if (state && !strncmp(state, "22", 2)) {
+		char *colon = strchr(m, ':');
+		if (colon)
+			*colon = '\0';
+	}
+	if (PQstatus(conn) == CONNECTION_BAD)
+		return haven__tx_fail(tx, HAVEN_EDB, "postgresql: connection lost: %s", m);
+	if (!state)
+		return haven__tx_fail(tx, HAVEN_EDB, "postgresql: %s", m);
+	if (!strcmp(state, "23505"))
+		return haven__tx_fail(tx, HAVEN_ECONFLICT, "postgresql: %s", m);
+	if (!strcmp(state, "23503"))
+		return haven__tx_fail(tx, HAVEN_EINVAL, "postgresql: %s", m);
+	if (!strcmp(state, "40001") || !strcmp(state, "40P01"))
+		return haven__tx_fail(tx, HAVEN_EBUSY, "postgresql: %s (SQLSTATE %s)", m, state);
+	return haven__tx_fail(tx, HAVEN_EDB, "postgresql: %s (SQLSTATE %s)", m, state);
+}
+
+/* Rewrites '?' placeholders to $1..$n; *count gets n. */
+static int rewrite_placeholders(const char *sql, struct haven_buf *out, size_t *count)
+{
+	size_t i = 0, start = 0, n = 0;
+	int rc = 0;
+	*count = 0;
+	while (sql[i]) {
+		size_t j = haven__sql_skip(sql, i);
+		if (j != i) {
+			i = j;
+			continue;
+		}
+		if (sql[i] == '?') {
+			rc = haven_buf_append(out, sql + start, i - start);
+			if (!rc)
+				rc = haven_buf_printf(out, "$%zu", ++n);
+			if (rc)
+				return rc;
+			start = i + 1;
+		}
+		i++;
+	}
+	rc = haven_buf_append(out, sql + start, i - start);
+	*count = n;
+	return rc;
+}
+
+/* ---- Rows ---- */
+
+struct pg_rows {
+	PGresult *res;
+	int ncols;
+	struct haven_buf *decoded; /* per column: the current row's decoded bytea */
+};
+
+static int row_count(const struct haven_row *r)
+{
+	const struct pg_rows *pr = r->impl;
+	return pr->ncols;
+}
+
+static int row_is_null(const struct haven_row *r, int col)
+{
+	const struct pg_rows *pr = r->impl;
+	return PQgetisnull(pr->res, r->index, col);
+}
+
+static int64_t row_int(const struct haven_row *r, int col)
+{
+	const struct pg_rows *pr = r->impl;
+	if (PQgetisnull(pr->res, r->index, col))
+		return 0;
+	const char *v = PQgetvalue(pr->res, r->index, col);
+	if (PQftype(pr->res, col) == BOOLOID)
+		return v[0] == 't';
+	return strtoll(v, NULL, 10);
+}
+
+static const char *row_text(const struct haven_row *r, int col, size_t *len)
+{
+	const struct pg_rows *pr = r->impl;
+	if (PQgetisnull(pr->res, r->index, col)) {
+		if (len)
+			*len = 0;
+		return NULL;
+	}
+	if (len)
+		*len = (size_t)PQgetlength(pr->res, r->index, col);
+	return PQgetvalue(pr->res, r->index, col);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decodes bytea's text output: "\x" hex, or the older escape format. */
+static int decode_bytea(const char *v, size_t n, struct haven_buf *out)
+{
+	int rc = 0;
+	haven_buf_reset(out);
+	if (n >= 2 && v[0] == '\\' && v[1] == 'x') {
+		for (size_t i = 2; i + 1 < n && !rc; i += 2) {
+			int hi = hexval((unsigned char)v[i]), lo = hexval((unsigned char)v[i + 1]);
+			if (hi < 0 || lo < 0)
+				return HAVEN_ECORRUPT;
+			uint8_t b = (uint8_t)(hi << 4 | lo);
+			rc = haven_buf_append(out, &b, 1);
+		}
+		return rc;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint8_t b = (uint8_t)v[i];
+		if (v[i] == '\\' && i + 1 < n && v[i + 1] == '\\') {
+			i++;
+		} else if (v[i] == '\\' && i + 3 < n && v[i + 1] >= '0' && v[i + 1] <= '3') {
+			b = (uint8_t)((v[i + 1] - '0') << 6 | (v[i + 2] - '0') << 3 |
+			              (v[i + 3] - '0'));
+			i += 3;
+		}
+		rc = haven_buf_append(out, &b, 1);
+	}
+	return rc;
+}
+
+static const void *row_blob(const struct haven_row *r, int col, size_t *len)
+{
+	const struct pg_rows *pr = r->impl;
+	if (len)
+		*len = 0;
+	if (PQgetisnull(pr->res, r->index, col))
+		return NULL;
+	const char *v = PQgetvalue(pr->res, r->index, col);
+	size_t n = (size_t)PQgetlength(pr->res, r->index, col);
+	if (PQftype(pr->res, col) != BYTEAOID) {
+		if (len)
+			*len = n;
+		return v;
+	}
+	struct haven_buf *b = &pr->decoded[col];
+	if (decode_bytea(v, n, b))
+		return NULL;
+	if (len)
+		*len = b->len;
+	return b->data ? b->data : "";
+}
+
+static const struct haven__row_ops pg_row_ops = {
+    row_count, row_is_null, row_int, row_text, row_blob,
+};
+
+/* ---- Statements ---- */
+
+static int run(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+               size_t nparams, int64_t *changes, haven_row_fn fn, void *arg)
+{
+	PGconn *conn = tx->conn;
+	struct haven_buf text;
+	PGresult *res = NULL;
+	size_t count = 0, bytes = 0;
+	const char **values = NULL;
+	int *lengths = NULL, *formats = NULL;
+	unsigned int *types = NULL;
+	char *scratch = NULL;
+	struct pg_rows rows = {0};
+	int rc;
+
+	haven_buf_init(&text, 0);
+	if (haven__sql_blank(sql)) {
+		rc = haven__tx_fail(tx, HAVEN_EINVAL, "empty SQL statement");
+		goto out;
+	}
+	rc = rewrite_placeholders(sql, &text, &count);
+	if (rc)
+		goto out;
+	if (count != nparams) {
+		rc = haven__tx_fail(tx, HAVEN_EINVAL,
+		                    "the statement has %zu parameters but %zu were given", count,
+		                    nparams);
+		goto out;
+	}
+	if (nparams > 65535) {
+		rc = haven__tx_fail(tx, HAVEN_ELIMIT, "too many parameters");
+		goto out;
+	}
+	/* Text and integer parameters need NUL-terminated copies. */
+	for (size_t i = 0; i < nparams; i++)
+		if (params[i].type == HAVEN_PARAM_TEXT)
+			bytes += params[i].len + 1;
+		else if (params[i].type == HAVEN_PARAM_INT)
+			bytes += 24;
+	values = haven_calloc(nparams + 1, sizeof(*values));
+	lengths = haven_calloc(nparams + 1, sizeof(*lengths));
+	formats = haven_calloc(nparams + 1, sizeof(*formats));
+	types = haven_calloc(nparams + 1, sizeof(*types));
+	scratch = malloc(bytes + 1);
+	if (!values || !lengths || !formats || !types || !scratch) {
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+	char *w = scratch;
+	for (size_t i = 0; i < nparams; i++) {
+		const struct haven_param *p = &params[i];
+		switch (p->type) {
+		case HAVEN_PARAM_NULL:
+			break;
+		case HAVEN_PARAM_INT:
+			types[i] = INT8OID;
+			snprintf(w, 24, "%lld", (long long)p->i);
+			values[i] = w;
+			w += 24;
+			break;
+		case HAVEN_PARAM_TEXT:
+			/* Type left to the server (unknown), so text compares with any column. */
+			if (p->len && memchr(p->p, 0, p->len)) {
+				rc = haven__tx_fail(tx, HAVEN_EINVAL,
+				                    "text parameter %zu contains a zero byte",
+				                    i + 1);
+				goto out;
+			}
+			if (p->len)
+				memcpy(w, p->p, p->len);
+			w[p->len] = '\0';
+			values[i] = w;
+			w += p->len + 1;
+			break;
+		case HAVEN_PARAM_BLOB:
+			if (p->len > INT32_MAX) {
+				rc = haven__tx_fail(tx, HAVEN_ELIMIT,
+				                    "blob parameter %zu too large", i + 1);
+				goto out;
+			}
+			types[i] = BYTEAOID;
+			values[i] = p->p ? p->p : "";
+			lengths[i] = (int)p->len;
+			formats[i] = 1;
+			break;
+		default:
+			rc = haven__tx_fail(tx, HAVEN_EINVAL, "parameter %zu has an unknown type",
+			                    i + 1);
+			goto out;
+		}
+	}
+	if (!tx->readonly) {
+		/* A fresh savepoint before each statement: the previous statement's one is
+		 * released in the same round trip, and COMMIT releases the last. */
+		if (simple(conn, tx->savepoint ? "RELEASE SAVEPOINT haven_stmt; "
+		                                 "SAVEPOINT haven_stmt"
+		                               : "SAVEPOINT haven_stmt")) {
+			tx->savepoint = 0;
+			rc = map_error(tx, NULL);
+			goto out;
+		}
+		tx->savepoint = 1;
+	}
+	res = PQexecParams(conn, text.data, (int)nparams, types, values, lengths, formats, 0);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		rc = map_error(tx, res);
+		/* Undo this statement only; the savepoint stays for the next one. */
+		if (tx->savepoint && PQstatus(conn) == CONNECTION_OK &&
+		    simple(conn, "ROLLBACK TO SAVEPOINT haven_stmt")) {
+			tx->savepoint = 0;
+			rc = haven__tx_fail(tx, HAVEN_EDB,
+			                    "postgresql: could not undo a failed statement");
+		}
+		goto out;
+	}
+	if (changes) {
+		int64_t n = 0;
+		if (haven_parse_int64(PQcmdTuples(res), &n) == 0)
+			*changes = n;
+	}
+	if (fn && st == PGRES_TUPLES_OK) {
+		int nrows = PQntuples(res);
+		rows.res = res;
+		rows.ncols = PQnfields(res);
+		rows.decoded = haven_calloc((size_t)rows.ncols + 1, sizeof(*rows.decoded));
+		if (!rows.decoded) {
+			rc = HAVEN_ENOMEM;
+			goto out;
+		}
+		for (int c = 0; c < rows.ncols; c++)
+			haven_buf_init(&rows.decoded[c], 0);
+		for (int r = 0; r < nrows && !rc; r++) {
+			struct haven_row row = {&pg_row_ops, &rows, r};
+			rc = fn(&row, arg);
+		}
+	}
+out:
+	if (rows.decoded) {
+		for (int c = 0; c < rows.ncols; c++)
+			haven_buf_release(&rows.decoded[c]);
+		free(rows.decoded);
+	}
+	PQclear(res);
+	free(values);
+	free(lengths);
+	free(formats);
+	free(types);
+	free(scratch);
+	haven_buf_release(&text);
+	return rc;
+}
+
+static int pg_exec(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+                   size_t nparams, int64_t *changes)
+{
+	return run(tx, sql, params, nparams, changes, NULL, NULL);
+}
+
+static int pg_query(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+                    size_t nparams, haven_row_fn fn, void *arg)
+{
+	return run(tx, sql, params, nparams, NULL, fn, arg);
+}
+
+static const struct haven__tx_ops pg_tx_ops = {pg_exec, pg_query};
+
+/* ---- Transactions ---- */
+
+static int in_transaction(struct haven_store *s, const char *begin, int readonly, haven_tx_fn fn,
+                          void *arg, char *err, size_t errlen)
+{
+	struct pg *g = s->impl;
+	struct pconn *c;
+	struct haven_tx tx;
+	PGresult *res = NULL;
+	int rc = acquire(g, &c, err, errlen);
+	if (rc)
+		return rc;
+	memset(&tx, 0, sizeof(tx));
+	tx.ops = &pg_tx_ops;
+	tx.store = s;
+	tx.kind = HAVEN_STORE_PG;
+	tx.readonly = readonly;
+	tx.conn = c->conn;
+
+	res = PQexec(c->conn, begin);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = map_error(&tx, res);
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	haven__in_closure++;
+	rc = fn(&tx, arg);
+	haven__in_closure--;
+	if (rc) {
+		simple(c->conn, "ROLLBACK");
+		goto out;
+	}
+	res = PQexec(c->conn, "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = map_error(&tx, res);
+		char m[HAVEN__ERRLEN];
+		haven_strlcpy(m, tx.errmsg, sizeof(m));
+		haven__tx_fail(&tx, rc, "commit failed: %s", m);
+	} else if (strcmp(PQcmdStatus(res), "COMMIT")) {
+		/* COMMIT of an aborted transaction answers ROLLBACK. */
+		rc = haven__tx_fail(&tx, HAVEN_EDB,
+		                    "commit failed: the transaction had been aborted by an error");
+	}
+out:
+	PQclear(res);
+	if (rc)
+		snprintf(err, errlen, "%s", tx.errmsg[0] ? tx.errmsg : haven_strerror(rc));
+	release(g, c);
+	return rc;
+}
+
+static int pg_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
+                    size_t errlen)
+{
+	(void)flags; /* every write is already a transaction of its own */
+	int rc = in_transaction(s, "BEGIN", 0, fn, arg, err, errlen);
+	if (rc) {
+		haven__stat_add(&s->write_errors, 1);
+	} else {
+		haven__stat_add(&s->writes, 1);
+		haven__stat_add(&s->transactions, 1);
+	}
+	return rc;
+}
+
+static int pg_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen)
+{
+	haven__stat_add(&s->reads, 1);
+	return in_transaction(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 1, fn, arg, err,
+	                      errlen);
+}
+
+/* ---- Opening ---- */
+
+/* The first schema of search_path other than "$user", unquoted (lower-cased when it was
+ * not quoted, as the server folds it); "" when there is none. */
+static void first_schema(const char *path, char *out, size_t outlen)
+{
+	const char *p = path;
+	out[0] = '\0';
+	while (*p) {
+		size_t n = 0;
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		if (*p == '"') {
+			p++;
+			while (*p && !(*p == '"' && p[1] != '"')) {
+				if (*p == '"')
+					p++;
+				if (n + 1 < outlen)
+					out[n++] = *p;
+				p++;
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			while (*p && *p != ',' && *p != ' ') {
+				if (n + 1 < outlen)
+					out[n++] = (char)tolower((unsigned char)*p);
+				p++;
+			}
+		}
+		out[n] = '\0';
+		if (n && strcmp(out, "$user"))
+			return;
+		while (*p && *p != ',')
+			p++;
+	}
+	out[0] = '\0';
+}
+
+static int ensure_schema(PGconn *conn, char *err, size_t errlen)
+{
+	char schema[128], m[HAVEN__ERRLEN];
+	PGresult *res = PQexec(conn, "SHOW search_path");
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		copy_conn_error(conn, m, sizeof(m));
+		snprintf(err, errlen, "postgresql: SHOW search_path failed: %s", m);
+		PQclear(res);
+		return HAVEN_EDB;
+	}
+	first_schema(PQgetvalue(res, 0, 0), schema, sizeof(schema));
+	PQclear(res);
+	if (!schema[0])
+		return 0;
+	const char *values[1] = {schema};
+	res = PQexecParams(conn, "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", 1,
+	                   NULL, values, NULL, NULL, 0);
+	int exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	PQclear(res);
+	if (exists)
+		return 0;
+	char *ident = PQescapeIdentifier(conn, schema, strlen(schema));
+	struct haven_buf sql;
+	haven_buf_init(&sql, 0);
+	if (!ident || haven_buf_printf(&sql, "CREATE SCHEMA IF NOT EXISTS %s", ident)) {
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+	res = PQexec(conn, sql.data);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		/* Another process creating it at the same moment is fine. */
+		if (!state || strcmp(state, "23505")) {
+			copy_conn_error(conn, m, sizeof(m));
+			snprintf(err, errlen, "postgresql: cannot create schema %s: %s", ident, m);
+			rc = HAVEN_EDB;
+		}
+	}
+	PQclear(res);
+out:
+	PQfreemem(ident);
+	haven_buf_release(&sql);
+	return rc;
+}
+
+static void pg_close(struct haven_store *s);
+
+static int pg_open(struct haven_store *s, const char *url, char *err, size_t errlen)
+{
+	struct pg *g = haven_calloc(1, sizeof(*g));
+	int rc = 0;
+	if (!g)
+		return HAVEN_ENOMEM;
+	s->impl = g;
+	g->store = s;
+	pthread_mutex_init(&g->lock, NULL);
+	g->url = strdup(url);
+	g->nconns = s->read_pool;
+	g->conns = haven_calloc((size_t)g->nconns, sizeof(*g->conns));
+	if (!g->url || !g->conns) {
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+	for (int i = g->nconns - 1; i >= 0; i--) {
+		g->conns[i].next_free = g->free_list;
+		g->free_list = &g->conns[i];
+	}
+	/* One connection now: a wrong URL or a server that is down shows at open. */
+	struct pconn *c;
+	rc = acquire(g, &c, err, errlen);
+	if (rc)
+		goto out;
+	rc = ensure_schema(c->conn, err, errlen);
+	release(g, c);
+out:
+	if (rc)
+		pg_close(s);
+	return rc;
+}
+
+static void pg_close(struct haven_store *s)
+{
+	struct pg *g = s->impl;
+	if (!g)
+		return;
+	for (int i = 0; i < g->nconns && g->conns; i++)
+		if (g->conns[i].conn)
+			PQfinish(g->conns[i].conn);
+	pthread_mutex_destroy(&g->lock);
+	free(g->conns);
+	free(g->url);
+	free(g);
+	s->impl = NULL;
+}
+
+const struct haven__backend haven__pg_backend = {
+    pg_open,
+    pg_close,
+    pg_write,
+    pg_read,
+};

@@ -1,0 +1,816 @@
+/*
+ * sqlite.c: the embedded SQLite backend.
+ *
+ * The database runs in WAL mode with synchronous=FULL, so a COMMIT returns only after
+ * the WAL is fsync'ed: a committed write survives a crash or power loss. fsync is the
+ * cost that matters, so writes are group-committed: one writer thread owns the only
+ * write connection and a queue. haven_store_write() queues its closure and sleeps; the
+ * writer takes up to group_max queued closures, runs them in one BEGIN IMMEDIATE
+ * transaction, each inside its own SAVEPOINT (a failing closure is rolled back to its
+ * savepoint, undoing only its own changes), COMMITs once (one fsync for the group) and
+ * wakes every caller with its own result. While one group commits, the next one queues,
+ * so the group size grows by itself with the load.
+ *
+ * Reads use a pool of read-only connections; WAL lets them read a consistent snapshot
+ * while the writer writes. Every connection keeps a small cache of prepared statements.
+ * SQLITE_BUSY (another process holding the write lock, a checkpoint) is retried here and
+ * never reaches the caller as "database is locked".
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "store/store_int.h"
+
+#define STMT_CACHE_SIZE 64
+/* How long the writer keeps retrying a write lock held by another process. */
+#define WRITE_LOCK_PATIENCE_MS 60000
+
+struct cached_stmt {
+	char *sql;
+	uint64_t hash;
+	sqlite3_stmt *stmt;
+	uint64_t last_used;
+	int in_use;
+};
+
+struct sconn {
+	sqlite3 *db;
+	struct cached_stmt cache[STMT_CACHE_SIZE];
+	uint64_t tick;
+	struct sconn *next_free;
+};
+
+struct write_req {
+	haven_tx_fn fn;
+	void *arg;
+	int flags;
+	int rc;
+	int done;
+	char err[HAVEN__ERRLEN];
+	pthread_cond_t cond;
+	struct write_req *next;
+};
+
+struct sq {
+	struct haven_store *store;
+	char *path;
+	struct sconn wconn;
+
+	pthread_mutex_t lock; /* guards the queue and stopping */
+	pthread_cond_t work;
+	struct write_req *head, *tail;
+	int stopping;
+	pthread_t writer;
+	int writer_started;
+	struct write_req **group; /* the writer's scratch: group_max entries */
+
+	pthread_mutex_t rlock; /* guards free_readers */
+	pthread_cond_t rcond;
+	struct sconn *readers;
+	int nreaders;
+	struct sconn *free_readers;
+};
+
+/* A statement in use: where it came from, so release() knows to reset or finalize it. */
+struct stmt_ref {
+	sqlite3_stmt *stmt;
+	struct cached_stmt *cached; /* NULL: finalize after use */
+};
+
+static uint64_t hash_sql(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Maps a failed SQLite call to a haven_err and a message in tx. SQLite's messages name
+ * constraints and columns, never the values bound to a statement. */
+static int map_error(struct haven_tx *tx, sqlite3 *db, int rc)
+{
+	int ext = sqlite3_extended_errcode(db);
+	const char *msg = sqlite3_errmsg(db);
+	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return haven__tx_fail(tx, HAVEN_ECONFLICT, "sqlite: %s", msg);
+	if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return haven__tx_fail(tx, HAVEN_EINVAL, "sqlite: %s", msg);
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return haven__tx_fail(tx, HAVEN_EBUSY, "sqlite: the database stayed busy");
+	if ((rc & 0xff) == SQLITE_NOMEM)
+		return haven__tx_fail(tx, HAVEN_ENOMEM, "sqlite: out of memory");
+	return haven__tx_fail(tx, HAVEN_EDB, "sqlite: %s", msg);
+}
+
+/* Gets a prepared statement for sql, from the connection's cache when it is not busy. */
+static int stmt_get(struct haven_tx *tx, struct sconn *c, const char *sql, struct stmt_ref *ref)
+{
+	uint64_t h = hash_sql(sql);
+	struct cached_stmt *slot = NULL, *victim = NULL;
+	const char *tail = NULL;
+	int rc, nested = 0;
+
+	ref->stmt = NULL;
+	ref->cached = NULL;
+	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+		struct cached_stmt *e = &c->cache[i];
+		if (e->sql && e->hash == h && !strcmp(e->sql, sql)) {
+			if (e->in_use) {
+				/* A nested use of the same text (a query inside a row callback):
+				 * a fresh statement, finalized after use. */
+				nested = 1;
+				break;
+			}
+			e->in_use = 1;
+			e->last_used = ++c->tick;
+			ref->stmt = e->stmt;
+			ref->cached = e;
+			return 0;
+		}
+		if (!e->in_use &&
+		    (!victim || !e->sql || (victim->sql && e->last_used < victim->last_used)))
+			victim = e;
+	}
+	sqlite3_stmt *stmt = NULL;
+	rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+	if (rc != SQLITE_OK)
+		return map_error(tx, c->db, rc);
+	if (!stmt)
+		return haven__tx_fail(tx, HAVEN_EINVAL, "empty SQL statement");
+	if (tail && !haven__sql_blank(tail)) {
+		sqlite3_finalize(stmt);
+		return haven__tx_fail(
+		    tx, HAVEN_EINVAL,
+		    "more than one SQL statement in one call (run them one by one)");
+	}
+	slot = nested ? NULL : victim;
+	if (slot) {
+		char *copy = strdup(sql);
+		if (copy) {
+			if (slot->sql) {
+				sqlite3_finalize(slot->stmt);
+				free(slot->sql);
+			}
+			slot->sql = copy;
+			slot->hash = h;
+			slot->stmt = stmt;
+			slot->in_use = 1;
+			slot->last_used = ++c->tick;
+			ref->cached = slot;
+		}
+	}
+	ref->stmt = stmt;
+	return 0;
+}
+
+static void stmt_release(struct stmt_ref *ref)
+{
+	if (!ref->stmt)
+		return;
+	if (ref->cached) {
+		sqlite3_reset(ref->stmt);
+		sqlite3_clear_bindings(ref->stmt);
+		ref->cached->in_use = 0;
+	} else {
+		sqlite3_finalize(ref->stmt);
+	}
+	ref->stmt = NULL;
+}
+
+static void conn_close(struct sconn *c)
+{
+	for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+		if (c->cache[i].sql) {
+			sqlite3_finalize(c->cache[i].stmt);
+			free(c->cache[i].sql);
+			c->cache[i].sql = NULL;
+		}
+	}
+	if (c->db)
+		sqlite3_close_v2(c->db);
+	c->db = NULL;
+}
+
+static int bind_params(struct haven_tx *tx, sqlite3_stmt *stmt, const struct haven_param *p,
+                       size_t n)
+{
+	int want = sqlite3_bind_parameter_count(stmt);
+	if ((size_t)want != n)
+		return haven__tx_fail(tx, HAVEN_EINVAL,
+		                      "the statement has %d parameters but %zu were given", want,
+		                      n);
+	for (size_t i = 0; i < n; i++) {
+		int col = (int)i + 1, rc = SQLITE_OK;
+		switch (p[i].type) {
+		case HAVEN_PARAM_NULL:
+			rc = sqlite3_bind_null(stmt, col);
+			break;
+		case HAVEN_PARAM_INT:
+			rc = sqlite3_bind_int64(stmt, col, p[i].i);
+			break;
+		case HAVEN_PARAM_TEXT:
+			/* Parameters live for the call only and the statement is reset and
+			 * unbound before returning, so SQLite need not copy them. */
+			rc = sqlite3_bind_text64(stmt, col, p[i].p ? p[i].p : "", p[i].len,
+			                         SQLITE_STATIC, SQLITE_UTF8);
+			break;
+		case HAVEN_PARAM_BLOB:
+			/* A NULL pointer would bind SQL NULL; an empty blob stays a blob. */
+			rc = sqlite3_bind_blob64(stmt, col, p[i].p ? p[i].p : "", p[i].len,
+			                         SQLITE_STATIC);
+			break;
+		default:
+			return haven__tx_fail(tx, HAVEN_EINVAL, "parameter %d has an unknown type",
+			                      col);
+		}
+		if (rc != SQLITE_OK)
+			return map_error(tx, sqlite3_db_handle(stmt), rc);
+	}
+	return 0;
+}
+
+/* Steps once, waiting out SQLITE_BUSY when no row has been delivered yet. */
+static int step_retry(sqlite3_stmt *stmt, int delivered, int patience_ms)
+{
+	int waited = 0, pause = 1;
+	for (;;) {
+		int rc = sqlite3_step(stmt);
+		if ((rc & 0xff) != SQLITE_BUSY || delivered || waited >= patience_ms)
+			return rc;
+		sqlite3_reset(stmt);
+		sleep_ms(pause);
+		waited += pause;
+		pause = pause < 64 ? pause * 2 : 64;
+	}
+}
+
+/* ---- Rows ---- */
+
+static int row_count(const struct haven_row *r)
+{
+	return sqlite3_column_count(r->impl);
+}
+
+static int row_is_null(const struct haven_row *r, int col)
+{
+	return sqlite3_column_type(r->impl, col) == SQLITE_NULL;
+}
+
+static int64_t row_int(const struct haven_row *r, int col)
+{
+	return sqlite3_column_int64(r->impl, col);
+}
+
+static const char *row_text(const struct haven_row *r, int col, size_t *len)
+{
+	const char *t = NULL;
+	if (sqlite3_column_type(r->impl, col) != SQLITE_NULL) {
+		t = (const char *)sqlite3_column_text(r->impl, col);
+		if (!t)
+			t = "";
+	}
+	if (len)
+		*len = t ? (size_t)sqlite3_column_bytes(r->impl, col) : 0;
+	return t;
+}
+
+static const void *row_blob(const struct haven_row *r, int col, size_t *len)
+{
+	const void *b = NULL;
+	if (sqlite3_column_type(r->impl, col) != SQLITE_NULL) {
+		b = sqlite3_column_blob(r->impl, col);
+		if (!b)
+			b = ""; /* an empty blob is not NULL */
+	}
+	if (len)
+		*len = b ? (size_t)sqlite3_column_bytes(r->impl, col) : 0;
+	return b;
+}
+
+static const struct haven__row_ops sqlite_row_ops = {
+    row_count, row_is_null, row_int, row_text, row_blob,
+};
+
+/* ---- Statements ---- */
+
+static int run(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+               size_t nparams, int64_t *changes, haven_row_fn fn, void *arg)
+{
+	struct sconn *c = tx->conn;
+	struct stmt_ref ref;
+	int rc, delivered = 0;
+	int patience = tx->store->busy_timeout_ms;
+
+	rc = stmt_get(tx, c, sql, &ref);
+	if (rc)
+		return rc;
+	rc = bind_params(tx, ref.stmt, params, nparams);
+	if (rc)
+		goto out;
+	for (;;) {
+		int s = step_retry(ref.stmt, delivered, patience);
+		if (s == SQLITE_DONE)
+			break;
+		if (s != SQLITE_ROW) {
+			rc = map_error(tx, c->db, s);
+			goto out;
+		}
+		if (fn) {
+			struct haven_row row = {&sqlite_row_ops, ref.stmt, delivered};
+			rc = fn(&row, arg);
+			if (rc)
+				goto out;
+		}
+		delivered++;
+	}
+	if (changes)
+		*changes = sqlite3_changes64(c->db);
+out:
+	stmt_release(&ref);
+	return rc;
+}
+
+static int sq_exec(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+                   size_t nparams, int64_t *changes)
+{
+	return run(tx, sql, params, nparams, changes, NULL, NULL);
+}
+
+static int sq_query(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+                    size_t nparams, haven_row_fn fn, void *arg)
+{
+	return run(tx, sql, params, nparams, NULL, fn, arg);
+}
+
+static const struct haven__tx_ops sqlite_tx_ops = {sq_exec, sq_query};
+
+/* Runs a control statement (BEGIN, SAVEPOINT, COMMIT, ...) on c. */
+static int control(struct haven_tx *tx, const char *sql)
+{
+	return run(tx, sql, NULL, 0, NULL, NULL, NULL);
+}
+
+static void tx_init(struct haven_tx *tx, struct sq *q, struct sconn *c, int readonly)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->ops = &sqlite_tx_ops;
+	tx->store = q->store;
+	tx->kind = HAVEN_STORE_SQLITE;
+	tx->readonly = readonly;
+	tx->conn = c;
+}
+
+/* ---- The writer ---- */
+
+static void req_fail(struct write_req *r, int rc, const char *msg)
+{
+	r->rc = rc;
+	haven_strlcpy(r->err, msg, sizeof(r->err));
+}
+
+/* BEGIN IMMEDIATE takes the write lock now, so no statement inside the group can hit
+ * SQLITE_BUSY later; another process holding the lock is waited out here. */
+static int begin_immediate(struct haven_tx *tx)
+{
+	int waited = 0;
+	for (;;) {
+		int rc = control(tx, "BEGIN IMMEDIATE");
+		if (rc != HAVEN_EBUSY || waited >= WRITE_LOCK_PATIENCE_MS)
+			return rc == HAVEN_EBUSY
+			           ? haven__tx_fail(tx, rc,
+			                            "sqlite: another process kept the "
+			                            "database write lock for over a "
+			                            "minute")
+			           : rc;
+		sleep_ms(10);
+		waited += 10 + tx->store->busy_timeout_ms;
+	}
+}
+
+static int commit(struct haven_tx *tx)
+{
+	for (int tries = 0;; tries++) {
+		int rc = control(tx, "COMMIT");
+		if (rc != HAVEN_EBUSY || tries > 100)
+			return rc;
+		sleep_ms(10);
+	}
+}
+
+static void run_group(struct sq *q, struct write_req **group, int n)
+{
+	struct haven_tx tx;
+	sqlite3 *db = q->wconn.db;
+	int start = 0, active = 0, rc;
+	char msg[HAVEN__ERRLEN];
+
+	tx_init(&tx, q, &q->wconn, 0);
+	for (int i = 0; i < n; i++) {
+		struct write_req *r = group[i];
+		if (!active) {
+			rc = begin_immediate(&tx);
+			if (rc) {
+				for (int j = i; j < n; j++)
+					req_fail(group[j], rc, tx.errmsg);
+				return;
+			}
+			active = 1;
+			start = i;
+		}
+		rc = control(&tx, "SAVEPOINT haven_write");
+		if (rc) {
+			req_fail(r, rc, tx.errmsg);
+			continue;
+		}
+		tx.errmsg[0] = '\0';
+		haven__in_closure++;
+		rc = r->fn(&tx, r->arg);
+		haven__in_closure--;
+		if (sqlite3_get_autocommit(db)) {
+			/* SQLite rolled the whole transaction back (disk full, I/O error):
+			 * every closure that shared it lost its changes. */
+			snprintf(msg, sizeof(msg), "sqlite: the transaction was rolled back: %s",
+			         sqlite3_errmsg(db));
+			for (int j = start; j < i; j++)
+				if (group[j]->rc == 0)
+					req_fail(group[j], HAVEN_EDB, msg);
+			req_fail(r, rc ? rc : HAVEN_EDB, rc && tx.errmsg[0] ? tx.errmsg : msg);
+			active = 0;
+			continue;
+		}
+		if (rc) {
+			req_fail(r, rc, tx.errmsg);
+			/* Undo this closure only; the others' savepoints were released. */
+			if (control(&tx, "ROLLBACK TO haven_write") ||
+			    control(&tx, "RELEASE haven_write")) {
+				snprintf(msg, sizeof(msg), "%s", tx.errmsg);
+				for (int j = start; j < i; j++)
+					if (group[j]->rc == 0)
+						req_fail(group[j], HAVEN_EDB, msg);
+				sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+				active = 0;
+			}
+			continue;
+		}
+		r->rc = 0;
+		if (control(&tx, "RELEASE haven_write")) {
+			req_fail(r, HAVEN_EDB, tx.errmsg);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			for (int j = start; j < i; j++)
+				if (group[j]->rc == 0)
+					req_fail(group[j], HAVEN_EDB, tx.errmsg);
+			active = 0;
+		}
+	}
+	if (!active)
+		goto count;
+	rc = commit(&tx);
+	if (rc) {
+		/* Nothing in the group is durable: every closure gets the error. */
+		snprintf(msg, sizeof(msg), "commit failed: %.200s", tx.errmsg);
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		for (int j = start; j < n; j++)
+			if (group[j]->rc == 0)
+				req_fail(group[j], rc, msg);
+	} else {
+		haven__stat_add(&q->store->transactions, 1);
+	}
+count:
+	for (int j = 0; j < n; j++)
+		haven__stat_add(group[j]->rc ? &q->store->write_errors : &q->store->writes, 1);
+}
+
+static void *writer_main(void *p)
+{
+	struct sq *q = p;
+	for (;;) {
+		int n = 0;
+		pthread_mutex_lock(&q->lock);
+		while (!q->head && !q->stopping)
+			pthread_cond_wait(&q->work, &q->lock);
+		if (!q->head) {
+			pthread_mutex_unlock(&q->lock);
+			break;
+		}
+		/* A closure that asks to be alone gets a transaction of its own. */
+		if (q->head->flags & HAVEN__WRITE_ALONE) {
+			q->group[n++] = q->head;
+			q->head = q->head->next;
+		} else {
+			while (q->head && n < q->store->group_max &&
+			       !(q->head->flags & HAVEN__WRITE_ALONE)) {
+				q->group[n++] = q->head;
+				q->head = q->head->next;
+			}
+		}
+		if (!q->head)
+			q->tail = NULL;
+		pthread_mutex_unlock(&q->lock);
+
+		run_group(q, q->group, n);
+
+		pthread_mutex_lock(&q->lock);
+		for (int i = 0; i < n; i++) {
+			/* The caller frees its request as soon as it sees done, so touch it
+			 * no more after this. */
+			q->group[i]->done = 1;
+			pthread_cond_signal(&q->group[i]->cond);
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+	return NULL;
+}
+
+static int sq_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
+                    size_t errlen)
+{
+	struct sq *q = s->impl;
+	struct write_req r;
+	memset(&r, 0, sizeof(r));
+	r.fn = fn;
+	r.arg = arg;
+	r.flags = flags;
+	if (pthread_cond_init(&r.cond, NULL)) {
+		snprintf(err, errlen, "could not create a condition variable");
+		return HAVEN_ENOMEM;
+	}
+	pthread_mutex_lock(&q->lock);
+	if (q->stopping) {
+		pthread_mutex_unlock(&q->lock);
+		pthread_cond_destroy(&r.cond);
+		snprintf(err, errlen, "the store is closing");
+		return HAVEN_ECLOSED;
+	}
+	if (q->tail)
+		q->tail->next = &r;
+	else
+		q->head = &r;
+	q->tail = &r;
+	pthread_cond_signal(&q->work);
+	while (!r.done)
+		pthread_cond_wait(&r.cond, &q->lock);
+	pthread_mutex_unlock(&q->lock);
+	pthread_cond_destroy(&r.cond);
+	if (r.rc)
+		snprintf(err, errlen, "%s", r.err[0] ? r.err : haven_strerror(r.rc));
+	return r.rc;
+}
+
+/* ---- Readers ---- */
+
+static int sq_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen)
+{
+	struct sq *q = s->impl;
+	struct sconn *c;
+	struct haven_tx tx;
+	int rc;
+
+	pthread_mutex_lock(&q->rlock);
+	while (!q->free_readers)
+		pthread_cond_wait(&q->rcond, &q->rlock);
+	c = q->free_readers;
+	q->free_readers = c->next_free;
+	pthread_mutex_unlock(&q->rlock);
+
+	tx_init(&tx, q, c, 1);
+	/* BEGIN makes every statement of the closure read one snapshot. */
+	rc = control(&tx, "BEGIN");
+	if (rc)
+		goto out;
+	tx.errmsg[0] = '\0';
+	haven__in_closure++;
+	rc = fn(&tx, arg);
+	haven__in_closure--;
+	if (!sqlite3_get_autocommit(c->db)) {
+		char keep[HAVEN__ERRLEN];
+		haven_strlcpy(keep, tx.errmsg, sizeof(keep));
+		if (control(&tx, rc ? "ROLLBACK" : "COMMIT") && !rc)
+			rc = HAVEN_EDB;
+		else
+			haven_strlcpy(tx.errmsg, keep, sizeof(tx.errmsg));
+	}
+	haven__stat_add(&s->reads, 1);
+out:
+	if (rc)
+		snprintf(err, errlen, "%s", tx.errmsg[0] ? tx.errmsg : haven_strerror(rc));
+	pthread_mutex_lock(&q->rlock);
+	c->next_free = q->free_readers;
+	q->free_readers = c;
+	pthread_cond_signal(&q->rcond);
+	pthread_mutex_unlock(&q->rlock);
+	return rc;
+}
+
+/* ---- Opening ---- */
+
+static int open_conn(struct sq *q, struct sconn *c, int readonly, char *err, size_t errlen)
+{
+	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+	            SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	int rc = sqlite3_open_v2(q->path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite: cannot open '%s': %s", q->path,
+		         c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		return (rc & 0xff) == SQLITE_CANTOPEN ? HAVEN_EIO : HAVEN_EDB;
+	}
+	sqlite3_busy_timeout(c->db, q->store->busy_timeout_ms);
+	sqlite3_extended_result_codes(c->db, 1);
+	return 0;
+}
+
+/* Runs a PRAGMA and copies its first result column (if any) into out. */
+static int pragma(struct sq *q, struct sconn *c, const char *sql, char *out, size_t outlen,
+                  char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = step_retry(st, 0, q->store->busy_timeout_ms);
+		if (rc == SQLITE_ROW && out) {
+			const char *t = (const char *)sqlite3_column_text(st, 0);
+			haven_strlcpy(out, t ? t : "", outlen);
+		}
+		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK) {
+		int base = rc & 0xff;
+		if (base == SQLITE_NOTADB || base == SQLITE_CORRUPT) {
+			snprintf(err, errlen,
+			         "sqlite: '%s' is not a SQLite database or is corrupt (%s)",
+			         q->path, sqlite3_errmsg(c->db));
+			rc = HAVEN_ECORRUPT;
+		} else {
+			snprintf(err, errlen, "sqlite: '%s': %s failed: %s", q->path, sql,
+			         sqlite3_errmsg(c->db));
+			rc = (base == SQLITE_BUSY) ? HAVEN_EBUSY : HAVEN_EDB;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The directory must exist: creating it would hide a mistyped path. */
+static int check_path(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+	if (slash && slash != path) {
+		size_t n = (size_t)(slash - path);
+		char *dir = malloc(n + 1);
+		if (!dir)
+			return HAVEN_ENOMEM;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+		int missing = stat(dir, &st) != 0, notdir = !missing && !S_ISDIR(st.st_mode);
+		if (missing || notdir)
+			snprintf(err, errlen, "sqlite: directory '%s' %s", dir,
+			         missing ? "does not exist (create it first)"
+			                 : "is not a directory");
+		free(dir);
+		if (missing || notdir)
+			return missing ? HAVEN_ENOTFOUND : HAVEN_EINVAL;
+	}
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "sqlite: '%s' is a directory, not a database file", path);
+		return HAVEN_EINVAL;
+	}
+	return 0;
+}
+
+static void sq_close(struct haven_store *s);
+
+static int sq_open(struct haven_store *s, const char *url, char *err, size_t errlen)
+{
+	const char *path = url + strlen("sqlite:");
+	char mode[32] = "";
+	struct sq *q;
+	int rc;
+
+	if (!*path) {
+		snprintf(err, errlen,
+		         "sqlite URL has no path (expected sqlite:PATH, e.g. "
+		         "sqlite:var/haven.db)");
+		return HAVEN_EINVAL;
+	}
+	if (!strcmp(path, ":memory:") || !strncmp(path, "file:", 5)) {
+		snprintf(err, errlen,
+		         "sqlite: in-memory and URI databases are not supported "
+		         "(give a file path)");
+		return HAVEN_EUNSUPPORTED;
+	}
+	rc = check_path(path, err, errlen);
+	if (rc)
+		return rc;
+	q = haven_calloc(1, sizeof(*q));
+	if (!q)
+		return HAVEN_ENOMEM;
+	s->impl = q;
+	q->store = s;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->work, NULL);
+	pthread_mutex_init(&q->rlock, NULL);
+	pthread_cond_init(&q->rcond, NULL);
+	q->path = strdup(path);
+	q->group = haven_calloc((size_t)s->group_max, sizeof(*q->group));
+	q->readers = haven_calloc((size_t)s->read_pool, sizeof(*q->readers));
+	if (!q->path || !q->group || !q->readers) {
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+
+	rc = open_conn(q, &q->wconn, 0, err, errlen);
+	if (rc)
+		goto out;
+	/* Reading the header first tells a foreign or damaged file apart clearly. */
+	rc = pragma(q, &q->wconn, "PRAGMA journal_mode=WAL", mode, sizeof(mode), err, errlen);
+	if (rc)
+		goto out;
+	if (strcmp(mode, "wal")) {
+		snprintf(err, errlen, "sqlite: '%s' could not switch to WAL mode (mode is %s)",
+		         path, mode);
+		rc = HAVEN_EDB;
+		goto out;
+	}
+	/* FULL: every COMMIT fsyncs the WAL, so an acknowledged write is durable. */
+	rc = pragma(q, &q->wconn, "PRAGMA synchronous=FULL", NULL, 0, err, errlen);
+	if (!rc)
+		rc = pragma(q, &q->wconn, "PRAGMA foreign_keys=ON", NULL, 0, err, errlen);
+	if (!rc)
+		rc = pragma(q, &q->wconn, "SELECT count(*) FROM sqlite_master", NULL, 0, err,
+		            errlen);
+	if (rc)
+		goto out;
+
+	for (int i = 0; i < s->read_pool; i++) {
+		struct sconn *c = &q->readers[i];
+		rc = open_conn(q, c, 1, err, errlen);
+		if (!rc)
+			rc = pragma(q, c, "PRAGMA query_only=ON", NULL, 0, err, errlen);
+		q->nreaders = i + 1;
+		if (rc)
+			goto out;
+		c->next_free = q->free_readers;
+		q->free_readers = c;
+	}
+
+	if (pthread_create(&q->writer, NULL, writer_main, q)) {
+		snprintf(err, errlen, "sqlite: could not start the writer thread");
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+	q->writer_started = 1;
+out:
+	if (rc)
+		sq_close(s);
+	return rc;
+}
+
+static void sq_close(struct haven_store *s)
+{
+	struct sq *q = s->impl;
+	if (!q)
+		return;
+	if (q->writer_started) {
+		/* The writer drains the queue before it sees stopping and exits. */
+		pthread_mutex_lock(&q->lock);
+		q->stopping = 1;
+		pthread_cond_signal(&q->work);
+		pthread_mutex_unlock(&q->lock);
+		pthread_join(q->writer, NULL);
+	}
+	for (int i = 0; i < q->nreaders; i++)
+		conn_close(&q->readers[i]);
+	conn_close(&q->wconn);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->work);
+	pthread_mutex_destroy(&q->rlock);
+	pthread_cond_destroy(&q->rcond);
+	free(q->readers);
+	free(q->group);
+	free(q->path);
+	free(q);
+	s->impl = NULL;
+}
+
+const struct haven__backend haven__sqlite_backend = {
+    sq_open,
+    sq_close,
+    sq_write,
+    sq_read,
+};
