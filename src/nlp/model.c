@@ -840,6 +840,20 @@ int haven_model_predict(const struct haven_model *m, struct haven_nlp_ws *ws, co
 	return 0;
 }
 
+int haven_model_predict_tokens(const struct haven_model *m, struct haven_nlp_ws *ws,
+			       const struct haven_tokens *t, struct haven_prediction *out)
+{
+	int rc = haven_features_extract(&m->info.text, t, m->idf, 0, &ws->feat);
+	if (rc)
+		return rc;
+	if ((rc = haven_model_predict_features(m, ws, &ws->feat, out)))
+		return rc;
+	out->truncated = t->truncated;
+	out->replaced = t->replaced;
+	out->ntokens = t->n;
+	return 0;
+}
+
 static int by_abs_contribution(const void *a, const void *b)
 {
 	const struct haven_contribution *x = a, *y = b;
