@@ -685,7 +685,16 @@ __attribute__((optimize("O3"))) void haven__linear_scores(const float *w, const 
 							   float *score)
 {
 	memcpy(score, b, nl * sizeof(float));
+	/* rows are scattered over the table: fetch a few features ahead */
+	for (size_t i = 0; i < f->n && i < 8; i++)
+		__builtin_prefetch(w + (size_t)f->v[i].index * nl);
 	for (size_t i = 0; i < f->n; i++) {
+		if (i + 8 < f->n) {
+			const float *ahead = w + (size_t)f->v[i + 8].index * nl;
+			__builtin_prefetch(ahead);
+			if (nl > 16)
+				__builtin_prefetch(ahead + 16);
+		}
 		const float *row = w + (size_t)f->v[i].index * nl;
 		float v = f->v[i].value;
 		for (size_t l = 0; l < nl; l++)
