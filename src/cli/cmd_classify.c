@@ -120,6 +120,10 @@ int cmd_classify(int argc, char **argv)
 	struct haven_nlp_ws *ws = NULL;
 	struct out *o = NULL;
 	char *line = NULL;
+	struct {
+		char *s;
+		size_t len;
+	} *quoted = NULL;
 	if (haven_cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
 		return 0;
@@ -152,6 +156,24 @@ int cmd_classify(int argc, char **argv)
 		goto out;
 	}
 	o->len = 0;
+	/* labels as JSON strings, escaped once */
+	quoted = calloc(in->nlabels, sizeof(*quoted));
+	if (!quoted) {
+		haven_cli_fail("classify: out of memory");
+		goto out;
+	}
+	for (size_t l = 0; l < in->nlabels; l++) {
+		size_t before = o->len;
+		put_str(o, haven_model_label(m, l));
+		quoted[l].len = o->len - before;
+		quoted[l].s = malloc(quoted[l].len);
+		if (!quoted[l].s) {
+			haven_cli_fail("classify: out of memory");
+			goto out;
+		}
+		memcpy(quoted[l].s, o->buf + before, quoted[l].len);
+		o->len = before;
+	}
 	size_t n;
 	int cut;
 	while (read_line(stdin, line, HAVEN_NLP_MAX_TEXT, &n, &cut)) {
@@ -176,15 +198,15 @@ int cmd_classify(int argc, char **argv)
 			if (p.predicted[l]) {
 				if (!first)
 					puts_(o, ", ");
-				put_str(o, haven_model_label(m, l));
+				put(o, quoted[l].s, quoted[l].len);
 				first = 0;
 			}
 		puts_(o, "], \"scores\": {");
 		for (size_t l = 0; l < p.nlabels; l++) {
 			if (l)
-				puts_(o, ", ");
-			put_str(o, haven_model_label(m, l));
-			puts_(o, ": ");
+				put(o, ", ", 2);
+			put(o, quoted[l].s, quoted[l].len);
+			put(o, ": ", 2);
 			put_prob(o, p.prob[l]);
 		}
 		puts_(o, "}");
@@ -242,6 +264,10 @@ int cmd_classify(int argc, char **argv)
 out:
 	if (fflush(stdout))
 		ret = 1;
+	if (quoted)
+		for (size_t l = 0; l < haven_model_info(m)->nlabels; l++)
+			free(quoted[l].s);
+	free(quoted);
 	haven_nlp_ws_destroy(&ws);
 	haven_model_destroy(&m);
 	free(line);

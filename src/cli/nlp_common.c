@@ -21,7 +21,7 @@ const char haven_cli_read_flags_help[] =
 	"                        indices into it (GoEmotions)\n"
 	"  --skip-labels L[,L]   drop rows with these label values\n"
 	"  --label-map SPEC      rename labels: \"FROM=TO;FROM=TO;*=TO\" (* = any other), e.g.\n"
-	"                        \"No Distortion=No Distortion;*=Distorted\" for a binary task\n";
+	"                        \"No Distortion=0;*=1\" for a binary task\n";
 
 int haven_cli_read_flag(const char *cmd, int argc, char **argv, int *i,
 			struct haven_read_opts *o)

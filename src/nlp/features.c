@@ -76,13 +76,11 @@ static int names_append(struct haven_features *f, const char *s, size_t n, uint3
 	return 0;
 }
 
-/* Adds one occurrence; parts are concatenated to form the feature string. */
-static int add(struct builder *b, float weight, const char *p1, size_t n1, const char *p2,
-	       size_t n2, const char *p3, size_t n3)
+/* Adds one occurrence of a feature whose string hashes to h; with names kept, the parts
+ * are concatenated to form its readable name. */
+static int add_hashed(struct builder *b, uint32_t h, float weight, const char *p1, size_t n1,
+		      const char *p2, size_t n2, const char *p3, size_t n3)
 {
-	uint32_t h = fnv32(FNV32_INIT, p1, n1);
-	h = fnv32(h, p2, n2);
-	h = fnv32(h, p3, n3);
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
 		struct raw *r = realloc(b->raw, cap * sizeof(*r));
@@ -116,6 +114,15 @@ static int add(struct builder *b, float weight, const char *p1, size_t n1, const
 	return 0;
 }
 
+/* Adds one occurrence; parts are concatenated to form the feature string. */
+static int add(struct builder *b, float weight, const char *p1, size_t n1, const char *p2,
+	       size_t n2, const char *p3, size_t n3)
+{
+	uint32_t h = fnv32(FNV32_INIT, p1, n1);
+	h = fnv32(h, p2, n2);
+	h = fnv32(h, p3, n3);
+	return add_hashed(b, h, weight, p1, n1, p2, n2, p3, n3);
+}
 
 /* Start offsets of the code points of s. */
 static size_t cp_offsets(const char *s, size_t n, uint32_t *off, size_t max)
@@ -142,12 +149,19 @@ static int char_ngrams(struct builder *b, const struct haven_token *t)
 	uint32_t off[301];
 	size_t ncp = cp_offsets(w, wl, off, 300);
 	off[ncp] = (uint32_t)wl;
+	/* n-grams starting at one code point share their hash prefix: extend it */
+	const uint32_t h0 = fnv32(FNV32_INIT, "c:", 2);
 	for (size_t i = 0; i < ncp; i++) {
-		for (size_t len = o->char_minn; len <= o->char_maxn && i + len <= ncp; len++) {
-			if (len == ncp) /* the whole "<word>" is the unigram already */
-				continue;
-			size_t s = off[i], e = off[i + len];
-			int rc = add(b, o->char_weight, "c:", 2, w + s, e - s, "", 0);
+		uint32_t h = h0;
+		size_t done = off[i];
+		for (size_t len = 1; len <= o->char_maxn && i + len <= ncp; len++) {
+			size_t e = off[i + len];
+			h = fnv32(h, w + done, e - done);
+			done = e;
+			if (len < o->char_minn || len == ncp)
+				continue; /* the whole "<word>" is the unigram already */
+			int rc = add_hashed(b, h, o->char_weight, "c:", 2, w + off[i], e - off[i],
+					    "", 0);
 			if (rc)
 				return rc;
 		}

@@ -685,7 +685,16 @@ __attribute__((optimize("O3"))) void haven__linear_scores(const float *w, const 
 							   float *score)
 {
 	memcpy(score, b, nl * sizeof(float));
+	/* rows are scattered over the table: fetch a few features ahead */
+	for (size_t i = 0; i < f->n && i < 8; i++)
+		__builtin_prefetch(w + (size_t)f->v[i].index * nl);
 	for (size_t i = 0; i < f->n; i++) {
+		if (i + 8 < f->n) {
+			const float *ahead = w + (size_t)f->v[i + 8].index * nl;
+			__builtin_prefetch(ahead);
+			if (nl > 16)
+				__builtin_prefetch(ahead + 16);
+		}
 		const float *row = w + (size_t)f->v[i].index * nl;
 		float v = f->v[i].value;
 		for (size_t l = 0; l < nl; l++)
@@ -837,6 +846,20 @@ int haven_model_predict(const struct haven_model *m, struct haven_nlp_ws *ws, co
 	out->truncated = ws->tok.truncated;
 	out->replaced = ws->tok.replaced;
 	out->ntokens = ws->tok.n;
+	return 0;
+}
+
+int haven_model_predict_tokens(const struct haven_model *m, struct haven_nlp_ws *ws,
+			       const struct haven_tokens *t, struct haven_prediction *out)
+{
+	int rc = haven_features_extract(&m->info.text, t, m->idf, 0, &ws->feat);
+	if (rc)
+		return rc;
+	if ((rc = haven_model_predict_features(m, ws, &ws->feat, out)))
+		return rc;
+	out->truncated = t->truncated;
+	out->replaced = t->replaced;
+	out->ntokens = t->n;
 	return 0;
 }
 

@@ -237,6 +237,14 @@ int haven_model_features(const struct haven_model *m, struct haven_nlp_ws *ws,
 			 const char *text, size_t n, int keep_names,
 			 const struct haven_features **out) HAVEN_WUR;
 
+/* Predicts from tokens already made by haven_tokenize with the model's text options
+ * (haven_model_info(m)->text; the shipped models share all but the bucket count, which does
+ * not affect tokens), so several models can analyse one text with one tokenization.
+ * t must not be the workspace's own token list (use a separate struct haven_tokens). */
+int haven_model_predict_tokens(const struct haven_model *m, struct haven_nlp_ws *ws,
+			       const struct haven_tokens *t,
+			       struct haven_prediction *out) HAVEN_WUR;
+
 /* One feature's contribution to a label's raw score. */
 struct haven_contribution {
 	const char *name;   /* readable feature ("w:hopeless", "b:no|point", "c:<hop") */

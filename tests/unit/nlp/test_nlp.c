@@ -286,6 +286,13 @@ TEST(nlp_model_roundtrip_and_explanations)
 		       strstr(e.top[i].name, "wond");
 	ASSERT(cue);
 	ASSERT_EQ(haven_model_explain(l, ws, s, strlen(s), 7, 3, &e), HAVEN_EINVAL);
+	/* one tokenization shared by several models gives the same prediction */
+	struct haven_tokens t;
+	haven_tokens_init(&t);
+	ASSERT_OK(haven_tokenize(&haven_model_info(l)->text, s, strlen(s), &t));
+	ASSERT_OK(haven_model_predict_tokens(l, ws, &t, &p));
+	ASSERT_NEAR(p.score[0], score1, 0);
+	haven_tokens_release(&t);
 	haven_nlp_ws_destroy(&ws);
 	haven_model_destroy(&l);
 	haven_model_destroy(&m);
