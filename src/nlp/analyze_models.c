@@ -137,8 +137,8 @@ static int one_model_json(struct haven__engine_models *m, size_t i, const char *
 	struct haven__term_weight top[EXPLAIN_TERMS];
 	size_t ntop, explained;
 	int rc = 0;
-	if (haven__predict_explain(model, m->ws, text, len, -1, EXPLAIN_TERMS, &p, top, &ntop,
-				   &explained))
+	if (haven__predict_explain(model, m->ws, text, len, -1, EXPLAIN_TERMS, 0.0f, &p, top,
+				   &ntop, &explained))
 		return HAVEN_ENOMEM;
 	rc |= HAVEN_JSON_LIT(b, "{\"status\":\"ok\",\"model\":");
 	rc |= haven_buf_puts(b, m->version[i]);

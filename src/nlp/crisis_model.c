@@ -102,13 +102,11 @@ void haven__crisis_model_predict(struct haven__crisis_model *m, const char *text
 	struct haven__term_weight top[HAVEN_CRISIS_MAX_TERMS];
 	size_t ntop = 0, explained;
 	if (haven__predict_explain(m->model, m->ws, text, len, m->crisis_label,
-				   HAVEN_CRISIS_MAX_TERMS, &p, top, &ntop, &explained))
+				   HAVEN_CRISIS_MAX_TERMS, EXPLAIN_P, &p, top, &ntop, &explained))
 		return; /* out of memory: no evidence from the classifier */
 	out->probability = p.prob[m->crisis_label];
 	out->distress_probability = m->distress_label >= 0 ? p.prob[m->distress_label] : 0.0;
 	out->ntokens = p.ntokens;
-	if (out->probability < EXPLAIN_P)
-		return; /* nothing pushed it towards "crisis" worth showing */
 	for (size_t i = 0; i < ntop; i++) {
 		struct haven_crisis_term *t = &out->terms[out->n_terms++];
 		readable_term(t->text, sizeof(t->text), top[i].name);

@@ -139,7 +139,7 @@ static void explain_words(const struct haven_model *m, const struct haven_featur
 }
 
 int haven__predict_explain(const struct haven_model *m, struct haven_nlp_ws *ws,
-			   const char *text, size_t len, long label, size_t k,
+			   const char *text, size_t len, long label, size_t k, float min_prob,
 			   struct haven_prediction *p, struct haven__term_weight *top,
 			   size_t *ntop, size_t *explained)
 {
@@ -153,6 +153,8 @@ int haven__predict_explain(const struct haven_model *m, struct haven_nlp_ws *ws,
 			return rc;
 		size_t lab = label >= 0 ? (size_t)label : p->top;
 		*explained = lab;
+		if (p->prob[lab] < min_prob)
+			return HAVEN_OK;
 		struct haven_explanation e;
 		if ((rc = haven_model_explain(m, ws, text, len, lab, k, &e)))
 			return rc;
@@ -177,6 +179,8 @@ int haven__predict_explain(const struct haven_model *m, struct haven_nlp_ws *ws,
 	p->replaced = toks->replaced;
 	size_t lab = label >= 0 ? (size_t)label : p->top;
 	*explained = lab;
+	if (p->prob[lab] < min_prob)
+		return HAVEN_OK;
 	explain_words(m, f, toks, lab, k, top, ntop);
 	return HAVEN_OK;
 }

@@ -20,10 +20,11 @@ struct haven__term_weight {
 
 /* Predicts, then lists up to k features that pushed `label` up the most (positive
  * contributions only, largest first); label < 0 means the predicted top label. The
- * prediction's arrays point into ws. Returns the label explained in
+ * prediction's arrays point into ws. When the label's probability is below min_prob no
+ * features are listed (*ntop = 0) and the explanation's cost is saved. Returns the label explained in
  * *explained. Errors: HAVEN_ENOMEM. */
 int haven__predict_explain(const struct haven_model *m, struct haven_nlp_ws *ws,
-			   const char *text, size_t len, long label, size_t k,
+			   const char *text, size_t len, long label, size_t k, float min_prob,
 			   struct haven_prediction *p, struct haven__term_weight *top,
 			   size_t *ntop, size_t *explained) HAVEN_WUR;
 
