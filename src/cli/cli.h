@@ -32,5 +32,11 @@ int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_erase(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_audit_fairness(int argc, char **argv);
 
 #endif

@@ -1,0 +1,576 @@
+/*
+ * crisis.c: the crisis screen: reads the lexicon matches of a message in their context
+ * (negation, subject, questions, quotes, reported speech, laughter, figures of speech,
+ * a named time) and combines them with the classifier into one level, score and reasons.
+ * The rules are described for clinicians and operators in docs/crisis.md; keep the two
+ * in step.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nlp/crisis_int.h"
+#include "nlp/crisis_model.h"
+
+#define NEGATION_WINDOW 3 /* tokens between a negation and the phrase it negates */
+
+struct haven_crisis {
+	struct haven_crisis_lexicon *lex;
+	char lexicon_version[96];
+	struct haven__crisis_model *model; /* NULL when no model file was found */
+	char model_version[128];
+	char model_path[PATH_MAX];
+};
+
+const char *haven_risk_level_name(enum haven_risk_level level)
+{
+	switch (level) {
+	case HAVEN_RISK_NONE: return "none";
+	case HAVEN_RISK_LOW: return "low";
+	case HAVEN_RISK_MODERATE: return "moderate";
+	case HAVEN_RISK_HIGH: return "high";
+	}
+	return "none";
+}
+
+const char *haven_crisis_flag_name(unsigned flag)
+{
+	switch (flag) {
+	case HAVEN_CRISIS_ABOUT_OTHER: return "about_other";
+	case HAVEN_CRISIS_FIGURATIVE: return "figurative";
+	case HAVEN_CRISIS_NEGATED: return "negated";
+	case HAVEN_CRISIS_HYPOTHETICAL: return "hypothetical";
+	case HAVEN_CRISIS_QUOTED: return "quoted";
+	case HAVEN_CRISIS_REPORTED: return "reported";
+	case HAVEN_CRISIS_HUMOUR: return "humour";
+	case HAVEN_CRISIS_DIRECTED: return "directed_at_other";
+	case HAVEN_CRISIS_TRUNCATED: return "truncated";
+	default: return "unknown";
+	}
+}
+
+/* ------------------------------------------------------------------ creation */
+
+static int exe_dir(char *out, size_t n)
+{
+	ssize_t l = readlink("/proc/self/exe", out, n - 1);
+	if (l <= 0)
+		return -1;
+	out[l] = '\0';
+	char *slash = strrchr(out, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	return 0;
+}
+
+/* Finds a data file: $env, then ./rel, then <exe dir>/../rel. Returns 0 and the path. */
+static int find_data_file(const char *env, const char *rel, char *out, size_t n)
+{
+	const char *e = getenv(env);
+	if (e && *e) {
+		haven_strlcpy(out, e, n);
+		return 0;
+	}
+	if (access(rel, R_OK) == 0) {
+		haven_strlcpy(out, rel, n);
+		return 0;
+	}
+	char dir[PATH_MAX];
+	if (exe_dir(dir, sizeof(dir)) == 0) {
+		int w = snprintf(out, n, "%s/../%s", dir, rel);
+		if (w > 0 && (size_t)w < n && access(out, R_OK) == 0)
+			return 0;
+	}
+	haven_strlcpy(out, rel, n);
+	return -1;
+}
+
+int haven_crisis_create(const char *lexicon_path, const char *model_path,
+			struct haven_crisis **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	char path[PATH_MAX];
+	int rc;
+	struct haven_crisis *c = calloc(1, sizeof(*c));
+	if (!c)
+		return HAVEN_ENOMEM;
+	if (lexicon_path)
+		haven_strlcpy(path, lexicon_path, sizeof(path));
+	else
+		(void)find_data_file("HAVEN_CRISIS_LEXICON", "content/lexicon/crisis-v1.txt", path,
+				     sizeof(path));
+	if ((rc = haven_crisis_lexicon_load(path, &c->lex, err, errlen)))
+		goto out;
+	snprintf(c->lexicon_version, sizeof(c->lexicon_version), "%s",
+		 haven_crisis_lexicon_version(c->lex));
+
+	int have_model = 1;
+	if (model_path && !model_path[0])
+		have_model = 0; /* "" asks for the lexicon alone */
+	else if (model_path)
+		haven_strlcpy(path, model_path, sizeof(path));
+	else
+		have_model = find_data_file("HAVEN_CRISIS_MODEL", "models/crisis.hvm", path,
+					    sizeof(path)) == 0;
+	if (have_model) {
+		rc = haven__crisis_model_load(path, &c->model, c->model_version,
+					      sizeof(c->model_version), err, errlen);
+		if (rc == HAVEN_ENOTFOUND && !model_path) {
+			rc = HAVEN_OK; /* an absent default model is reported, not an error */
+		} else if (rc) {
+			goto out;
+		} else {
+			haven_strlcpy(c->model_path, path, sizeof(c->model_path));
+		}
+	}
+	rc = HAVEN_OK;
+out:
+	if (rc)
+		haven_crisis_destroy(&c);
+	*out = c;
+	return rc;
+}
+
+void haven_crisis_destroy(struct haven_crisis **pc)
+{
+	struct haven_crisis *c = pc ? *pc : NULL;
+	if (!c)
+		return;
+	haven_crisis_lexicon_destroy(&c->lex);
+	haven__crisis_model_destroy(&c->model);
+	free(c);
+	*pc = NULL;
+}
+
+const char *haven_crisis_model_path(const struct haven_crisis *c)
+{
+	return c->model ? c->model_path : NULL;
+}
+
+/* ------------------------------------------------------------------ assessment */
+
+enum subject { SUBJECT_SELF_DEFAULT, SUBJECT_SELF, SUBJECT_OTHER, SUBJECT_GENERIC };
+
+struct judged {
+	const struct crisis_match *m;
+	const struct crisis_pattern *pat;
+	enum haven_risk_level level;
+	unsigned discounted_by;
+	unsigned flags; /* what the phrase itself says (directed, about someone else) */
+	int dropped;    /* covered by a longer phrase that decides its reading */
+};
+
+struct context {
+	const struct haven_crisis_lexicon *lex;
+	const struct crisis_scan *scan;
+};
+
+static uint8_t cat_of(const struct context *cx, const struct crisis_match *m)
+{
+	return haven__crisis_pattern(cx->lex, m->pattern)->cat;
+}
+
+static uint32_t sentence_of(const struct context *cx, uint32_t tok)
+{
+	return cx->scan->toks[tok].sentence;
+}
+
+static uint32_t clause_of(const struct context *cx, uint32_t tok)
+{
+	return cx->scan->toks[tok].clause;
+}
+
+/* Is there a cue of category `cat` covering the token? */
+static int token_has_cue(const struct context *cx, uint32_t tok, enum crisis_cat cat)
+{
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *c = &cx->scan->matches[i];
+		if (cat_of(cx, c) == cat && c->first <= tok && tok < c->last)
+			return 1;
+	}
+	return 0;
+}
+
+static int cue_in_sentence(const struct context *cx, const struct crisis_match *m,
+			   enum crisis_cat cat, int before_only)
+{
+	uint32_t s = sentence_of(cx, m->first);
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *c = &cx->scan->matches[i];
+		if (cat_of(cx, c) != cat || sentence_of(cx, c->first) != s)
+			continue;
+		if (before_only && c->first >= m->first)
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+static int cue_anywhere(const struct context *cx, enum crisis_cat cat)
+{
+	for (size_t i = 0; i < cx->scan->nmatch; i++)
+		if (cat_of(cx, &cx->scan->matches[i]) == cat)
+			return 1;
+	return 0;
+}
+
+static int time_outside(const struct context *cx, const struct crisis_match *m)
+{
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *t = &cx->scan->matches[i];
+		if (cat_of(cx, t) == CRISIS_CAT_TIME && (t->last <= m->first || t->first >= m->last))
+			return 1;
+	}
+	return 0;
+}
+
+static int is_subject_cue(uint8_t cat)
+{
+	return cat == CRISIS_CAT_SUBJECT_SELF || cat == CRISIS_CAT_SUBJECT_OTHER ||
+	       cat == CRISIS_CAT_SUBJECT_GENERIC;
+}
+
+static int negated(const struct context *cx, const struct crisis_match *m)
+{
+	uint32_t cl = clause_of(cx, m->first);
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *n = &cx->scan->matches[i];
+		if (cat_of(cx, n) != CRISIS_CAT_NEGATION || n->last > m->first)
+			continue;
+		if (m->first - n->last > NEGATION_WINDOW || clause_of(cx, n->first) != cl)
+			continue;
+		/* A new subject between the negation and the phrase starts a new thought:
+		 * "im not ok i want to die". */
+		int new_subject = 0;
+		for (size_t k = 0; k < cx->scan->nmatch && !new_subject; k++) {
+			const struct crisis_match *s = &cx->scan->matches[k];
+			if (is_subject_cue(cat_of(cx, s)) && s->first >= n->last &&
+			    s->first < m->first)
+				new_subject = 1;
+		}
+		if (!new_subject)
+			return 1;
+	}
+	return 0;
+}
+
+static enum subject subject_of(const struct context *cx, const struct crisis_match *m)
+{
+	int self = 0, other = 0, generic = 0;
+	/* Goodbyes and preparations speak to others ("thank you all, goodbye") and are the
+	 * writer's own; "you" inside them is the audience, not the subject. */
+	uint8_t cat = cat_of(cx, m);
+	int audience = cat == CRISIS_CAT_GOODBYE || cat == CRISIS_CAT_PREPARATION;
+	for (uint32_t t = m->first; t < m->last; t++) {
+		self |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_SELF);
+		if (!audience) {
+			other |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_OTHER);
+			generic |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_GENERIC);
+		}
+	}
+	if (audience && !self)
+		self = 1;
+	if (self)
+		return SUBJECT_SELF;
+	if (other)
+		return SUBJECT_OTHER;
+	if (generic)
+		return SUBJECT_GENERIC;
+	/* The nearest subject before the phrase in the same sentence. */
+	uint32_t s = sentence_of(cx, m->first);
+	const struct crisis_match *best = NULL;
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *c = &cx->scan->matches[i];
+		if (!is_subject_cue(cat_of(cx, c)) || c->last > m->first ||
+		    sentence_of(cx, c->first) != s)
+			continue;
+		if (!best || c->last > best->last ||
+		    (c->last == best->last && c->first > best->first))
+			best = c;
+	}
+	if (!best)
+		return SUBJECT_SELF_DEFAULT;
+	switch (cat_of(cx, best)) {
+	case CRISIS_CAT_SUBJECT_OTHER: return SUBJECT_OTHER;
+	case CRISIS_CAT_SUBJECT_GENERIC: return SUBJECT_GENERIC;
+	default: return SUBJECT_SELF;
+	}
+}
+
+static enum haven_risk_level step_down(enum haven_risk_level l)
+{
+	return l > HAVEN_RISK_NONE ? (enum haven_risk_level)(l - 1) : HAVEN_RISK_NONE;
+}
+
+static int quoted_span(const struct context *cx, const struct crisis_match *m)
+{
+	for (uint32_t t = m->first; t < m->last; t++)
+		if (!cx->scan->toks[t].quoted)
+			return 0;
+	return 1;
+}
+
+/* Categories that talk about wishes and words rather than acts or means. */
+static int is_wish_category(uint8_t cat)
+{
+	return cat == CRISIS_CAT_IDEATION || cat == CRISIS_CAT_PASSIVE ||
+	       cat == CRISIS_CAT_SLANG || cat == CRISIS_CAT_AMBIGUOUS ||
+	       cat == CRISIS_CAT_HOPELESSNESS || cat == CRISIS_CAT_DISTRESS;
+}
+
+static void judge(const struct context *cx, struct judged *j, unsigned *flags)
+{
+	const struct crisis_match *m = j->m;
+	uint8_t cat = j->pat->cat;
+	enum haven_risk_level level = (enum haven_risk_level)j->pat->level;
+
+	/* 1. A figure of speech that overlaps the phrase ("want to end things with him",
+	 * "overdosed on caffeine"), unless the phrase starts before it and reaches past its
+	 * end, i.e. the figure is only the phrase's tail ("starve myself to death"). */
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *f = &cx->scan->matches[i];
+		if (cat_of(cx, f) != CRISIS_CAT_FIGURATIVE)
+			continue;
+		int overlap = f->first < m->last && m->first < f->last;
+		int tail_only = m->first < f->first && m->last >= f->last;
+		if (overlap && !tail_only) {
+			j->level = HAVEN_RISK_NONE;
+			j->discounted_by = HAVEN_CRISIS_FIGURATIVE;
+			return;
+		}
+	}
+	if (cat == CRISIS_CAT_DIRECTED) {
+		j->level = level;
+		*flags |= HAVEN_CRISIS_DIRECTED;
+		return;
+	}
+	if (cat == CRISIS_CAT_ABOUT_OTHER) {
+		*flags |= HAVEN_CRISIS_ABOUT_OTHER;
+		if (cue_in_sentence(cx, m, CRISIS_CAT_HYPOTHETICAL, 0)) {
+			j->level = HAVEN_RISK_NONE; /* "how do i help someone who ..." */
+			j->discounted_by = HAVEN_CRISIS_HYPOTHETICAL;
+		} else {
+			j->level = level;
+		}
+		return;
+	}
+	/* 2. Negation close before it in the same clause ("i would never kill myself").
+	 * Negations of life are phrases of their own ("dont want to live") and start
+	 * with the negation, so they are not negated by it. */
+	if (negated(cx, m)) {
+		j->level = HAVEN_RISK_NONE;
+		j->discounted_by = HAVEN_CRISIS_NEGATED;
+		return;
+	}
+	/* 3. Whose words: the user's, someone else's, people in general. */
+	enum subject subj = subject_of(cx, m);
+	if (subj == SUBJECT_OTHER) {
+		j->level = level >= HAVEN_RISK_MODERATE ? HAVEN_RISK_LOW : HAVEN_RISK_NONE;
+		j->discounted_by = HAVEN_CRISIS_ABOUT_OTHER;
+		return;
+	}
+	int hypothetical = cue_in_sentence(cx, m, CRISIS_CAT_HYPOTHETICAL, 0);
+	if (subj == SUBJECT_GENERIC) {
+		j->level = hypothetical ? HAVEN_RISK_NONE : step_down(level);
+		j->discounted_by = HAVEN_CRISIS_HYPOTHETICAL;
+		return;
+	}
+	/* 4. A question or hypothetical about the topic with no "I" in it. */
+	if (subj == SUBJECT_SELF_DEFAULT && hypothetical) {
+		level = level == HAVEN_RISK_HIGH ? HAVEN_RISK_MODERATE
+		       : level == HAVEN_RISK_LOW ? HAVEN_RISK_LOW
+						 : HAVEN_RISK_NONE;
+		j->discounted_by |= HAVEN_CRISIS_HYPOTHETICAL;
+	}
+	/* 5. Quotations, lyrics, films. */
+	int fiction = cue_in_sentence(cx, m, CRISIS_CAT_FICTION, 0);
+	if (quoted_span(cx, m)) {
+		level = fiction ? HAVEN_RISK_NONE : step_down(level);
+		j->discounted_by |= HAVEN_CRISIS_QUOTED;
+	} else if (fiction && is_wish_category(cat) && subj == SUBJECT_SELF_DEFAULT) {
+		level = step_down(level);
+		j->discounted_by |= HAVEN_CRISIS_QUOTED;
+	}
+	/* 6. Reported speech ("he told me to kill myself"). */
+	if (cue_in_sentence(cx, m, CRISIS_CAT_REPORTED, 1)) {
+		level = step_down(level);
+		j->discounted_by |= HAVEN_CRISIS_REPORTED;
+	}
+	/* 7. Laughter around slang or a wish: ambiguous, so asked about, not escalated. */
+	if (level == HAVEN_RISK_HIGH && is_wish_category(cat) &&
+	    cue_anywhere(cx, CRISIS_CAT_HUMOUR) && !cue_anywhere(cx, CRISIS_CAT_TIME)) {
+		level = HAVEN_RISK_MODERATE;
+		j->discounted_by |= HAVEN_CRISIS_HUMOUR;
+	}
+	/* 8. A time named with a wish to die or with intent makes it a plan ("i want to die
+	 * tonight"); a time inside the phrase itself is part of its meaning ("hope i don't
+	 * wake up tomorrow" stays a passive wish). */
+	if (level >= HAVEN_RISK_MODERATE && !j->discounted_by &&
+	    (cat == CRISIS_CAT_IDEATION || cat == CRISIS_CAT_SLANG ||
+	     cat == CRISIS_CAT_AMBIGUOUS || cat == CRISIS_CAT_INTENT) &&
+	    time_outside(cx, m))
+		level = HAVEN_RISK_HIGH;
+	j->level = level;
+}
+
+/* Score bands per level; the score lies inside the band of the level. */
+static const double band_lo[4] = {0.0, 0.25, 0.5, 0.8};
+static const double band_hi[4] = {0.25, 0.5, 0.8, 1.0};
+
+static void copy_phrase(char *dst, size_t n, const char *text, size_t start, size_t end)
+{
+	size_t len = end - start;
+	if (len >= n) {
+		len = n - 1;
+		while (len > 0 && ((unsigned char)text[start + len] & 0xC0) == 0x80)
+			len--; /* do not cut a UTF-8 sequence */
+	}
+	memcpy(dst, text + start, len);
+	dst[len] = '\0';
+}
+
+static int reason_order(const void *a, const void *b)
+{
+	const struct judged *x = a, *y = b;
+	if (x->dropped != y->dropped)
+		return x->dropped - y->dropped;
+	if (x->level != y->level)
+		return (int)y->level - (int)x->level;
+	if (x->pat->level != y->pat->level)
+		return (int)y->pat->level - (int)x->pat->level;
+	return (int)x->m->first - (int)y->m->first;
+}
+
+void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
+			 struct haven_crisis_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->lexicon_version = c->lexicon_version;
+	out->model_version = c->model ? c->model_version : NULL;
+	if (len > HAVEN_CRISIS_MAX_TEXT) {
+		len = HAVEN_CRISIS_MAX_TEXT;
+		out->flags |= HAVEN_CRISIS_TRUNCATED;
+	}
+	struct crisis_scan scan;
+	memset(&scan, 0, sizeof(scan));
+	struct judged *js = NULL;
+	if (haven__crisis_scan(c->lex, text, len, &scan)) {
+		/* Out of memory: fail safe, towards asking. */
+		out->level = HAVEN_RISK_MODERATE;
+		out->score = 0.5;
+		goto out;
+	}
+	if (scan.truncated)
+		out->flags |= HAVEN_CRISIS_TRUNCATED;
+	struct context cx = {c->lex, &scan};
+	js = calloc(scan.nmatch ? scan.nmatch : 1, sizeof(*js));
+	if (!js) {
+		out->level = HAVEN_RISK_MODERATE;
+		out->score = 0.5;
+		goto out;
+	}
+	size_t nj = 0;
+	enum haven_risk_level lex_level = HAVEN_RISK_NONE;
+	unsigned discounts = 0;
+	int n_risk = 0;
+	for (size_t i = 0; i < scan.nmatch; i++) {
+		const struct crisis_pattern *pat = haven__crisis_pattern(c->lex, scan.matches[i].pattern);
+		if (pat->cat == CRISIS_CAT_FIGURATIVE)
+			out->flags |= HAVEN_CRISIS_FIGURATIVE;
+		if (pat->cat >= CRISIS_CAT__RISK_END)
+			continue;
+		struct judged *j = &js[nj++];
+		j->m = &scan.matches[i];
+		j->pat = pat;
+		judge(&cx, j, &j->flags);
+	}
+	/* A phrase inside a longer one that reached the same level or higher adds nothing.
+	 * A phrase inside a longer one that puts it in the past ("tried to kill myself"), on
+	 * someone else, or that context discounted ("what does suicidal ideation mean")
+	 * takes the longer one's reading. */
+	for (size_t a = 0; a < nj; a++)
+		for (size_t b = 0; b < nj; b++) {
+			if (a == b || js[b].dropped)
+				continue;
+			const struct crisis_match *x = js[a].m, *y = js[b].m;
+			int covers = y->first <= x->first && y->last >= x->last &&
+				     (y->last - y->first > x->last - x->first || b < a);
+			if (!covers)
+				continue;
+			uint8_t ycat = js[b].pat->cat;
+			if (js[b].level >= js[a].level || js[b].discounted_by ||
+			    ycat == CRISIS_CAT_PAST_ATTEMPT ||
+			    ycat == CRISIS_CAT_ABOUT_OTHER || ycat == CRISIS_CAT_DIRECTED)
+				js[a].dropped = 1;
+		}
+	for (size_t i = 0; i < nj; i++) {
+		if (js[i].dropped)
+			continue;
+		out->flags |= js[i].flags | js[i].discounted_by;
+		discounts |= js[i].discounted_by;
+		if (js[i].level > lex_level)
+			lex_level = js[i].level;
+		if (js[i].level >= HAVEN_RISK_MODERATE)
+			n_risk++;
+	}
+	qsort(js, nj, sizeof(*js), reason_order);
+	for (size_t i = 0; i < nj && out->n_reasons < HAVEN_CRISIS_MAX_REASONS; i++) {
+		if (js[i].dropped)
+			continue;
+		struct haven_crisis_reason *r = &out->reasons[out->n_reasons++];
+		r->rule = haven__crisis_cat_name((enum crisis_cat)js[i].pat->cat);
+		r->description = haven__crisis_cat_description((enum crisis_cat)js[i].pat->cat);
+		r->lexicon_line = js[i].pat->line;
+		r->start = scan.toks[js[i].m->first].start;
+		r->end = scan.toks[js[i].m->last - 1].end;
+		copy_phrase(r->phrase, sizeof(r->phrase), text, r->start, r->end);
+		r->rule_level = (enum haven_risk_level)js[i].pat->level;
+		r->level = js[i].level;
+		r->discounted_by = js[i].discounted_by;
+	}
+
+	/* The classifier: catches long and indirect posts the lexicon does not name. It may
+	 * raise the level, never lower what the lexicon found; where the lexicon saw a
+	 * figure of speech, a negation, someone else or a question, it adds nothing. */
+	enum haven_risk_level level = lex_level;
+	double score = band_lo[level] + (band_hi[level] - band_lo[level]) *
+					       (n_risk > 1 ? 0.6 : 0.4);
+	if (c->model) {
+		struct haven__crisis_model_out mo;
+		haven__crisis_model_predict(c->model, text, len, &mo);
+		out->model_used = 1;
+		out->model_probability = mo.probability;
+		out->n_model_terms = mo.n_terms;
+		memcpy(out->model_terms, mo.terms, sizeof(out->model_terms));
+		enum haven_risk_level ml = haven__crisis_model_level(c->model, &mo, mo.ntokens);
+		if (discounts || (out->flags & ~(HAVEN_CRISIS_HUMOUR | HAVEN_CRISIS_TRUNCATED)))
+			ml = HAVEN_RISK_NONE; /* the lexicon has read these words in context */
+		if (ml > level) {
+			level = ml;
+			score = band_lo[level] + (band_hi[level] - band_lo[level]) * 0.3;
+			if (out->n_reasons < HAVEN_CRISIS_MAX_REASONS) {
+				struct haven_crisis_reason *r = &out->reasons[out->n_reasons++];
+				r->rule = "classifier";
+				r->description = "the wording resembles messages from people at risk";
+				r->start = 0;
+				r->end = len;
+				r->rule_level = ml;
+				r->level = ml;
+			}
+		}
+		/* Within a level the classifier's confidence orders messages. */
+		double p = mo.probability;
+		if (p > 0.5 && level >= HAVEN_RISK_MODERATE)
+			score += (band_hi[level] - score) * (p - 0.5);
+	}
+	if (score > 1.0)
+		score = 1.0;
+	out->level = level;
+	out->score = round(score * 1000.0) / 1000.0;
+out:
+	free(js);
+	haven__crisis_scan_release(&scan);
+}

@@ -1,0 +1,234 @@
+/* test_crisis.c: the crisis lexicon's format and validation, and the screen's reading of
+ * each category, negation, figures of speech, worry about others, hypotheticals, slang and
+ * misspellings. The tests run from the repository root (content/lexicon/crisis-v1.txt). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "nlp/crisis.h"
+
+#define LEXICON "content/lexicon/crisis-v1.txt"
+
+static void parse_fails(const char *text, const char *want)
+{
+	struct haven_crisis_lexicon *lex = (void *)1;
+	char err[512];
+	ASSERT_EQ(haven_crisis_lexicon_parse(text, strlen(text), "t.txt", &lex, err, sizeof(err)),
+		  HAVEN_EINVAL);
+	ASSERT(lex == NULL);
+	ASSERT_CONTAINS(err, want);
+}
+
+TEST(crisis_lexicon_errors_name_file_and_line)
+{
+	parse_fails("ideation high want to die\n", "t.txt:1: the lexicon must start with '@version");
+	parse_fails("@version t\n\n# c\nbogus high want\n", "t.txt:4: unknown category 'bogus'");
+	parse_fails("@version t\nideation extreme die\n", "t.txt:2: unknown level 'extreme'");
+	parse_fails("@version t\nideation - die\n", "t.txt:2: category 'ideation' needs a level");
+	parse_fails("@version t\nnegation high not\n", "t.txt:2: category 'negation' is a context cue");
+	parse_fails("@version t\nideation high\n", "t.txt:2: missing pattern after the level");
+	parse_fails("@version t\nideation\n", "t.txt:2: missing level and pattern");
+	parse_fails("@version t\nideation high $NOPE die\n", "t.txt:2: unknown set '$NOPE'");
+	parse_fails("@version t\nideation high * die\n", "t.txt:2: a pattern cannot start with a gap");
+	parse_fails("@version t\nideation high die *\n", "t.txt:2: a pattern cannot end with a gap");
+	parse_fails("@version t\nideation high a * * b\n", "t.txt:2: two gaps");
+	parse_fails("@version t\nideation high ~|a\n", "t.txt:2: the pattern can match an empty text");
+	parse_fails("@version t\n@set A a|b\n@set A c\n", "t.txt:3: set 'A' is defined twice");
+	parse_fails("@version t\nideation high a||b\n", "t.txt:2: empty alternative");
+	parse_fails("@version t\nideation high \xC3\x28\n", "t.txt:2: invalid UTF-8");
+	parse_fails("@version t\n", "the lexicon has no patterns");
+	parse_fails("@version t\n@frob x\n", "t.txt:2: unknown directive '@frob'");
+}
+
+TEST(crisis_lexicon_missing_file_is_clear)
+{
+	struct haven_crisis_lexicon *lex;
+	char err[512];
+	ASSERT_EQ(haven_crisis_lexicon_load("/nonexistent/crisis.txt", &lex, err, sizeof(err)),
+		  HAVEN_ENOTFOUND);
+	ASSERT_CONTAINS(err, "/nonexistent/crisis.txt: cannot open the crisis lexicon");
+}
+
+TEST(crisis_shipped_lexicon_loads)
+{
+	struct haven_crisis_lexicon *lex;
+	char err[512] = "";
+	int rc = haven_crisis_lexicon_load(LEXICON, &lex, err, sizeof(err));
+	if (rc)
+		haven_test_fail(__FILE__, __LINE__, "%s", err);
+	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.0.0");
+	ASSERT(haven_crisis_lexicon_size(lex) > 300);
+	haven_crisis_lexicon_destroy(&lex);
+	ASSERT(lex == NULL);
+}
+
+static struct haven_crisis *screen(void)
+{
+	struct haven_crisis *c;
+	char err[512] = "";
+	/* The lexicon alone: these tests pin down the rules, not the classifier. */
+	if (haven_crisis_create(LEXICON, "", &c, err, sizeof(err)))
+		haven_test_fail(__FILE__, __LINE__, "%s", err);
+	return c;
+}
+
+static struct haven_crisis_result res;
+
+static enum haven_risk_level level(struct haven_crisis *c, const char *text)
+{
+	haven_crisis_assess(c, text, strlen(text), &res);
+	return res.level;
+}
+
+#define EXPECT(text, lvl)                                                                   \
+	do {                                                                                \
+		enum haven_risk_level got_ = level(c, text);                                \
+		if (got_ != (lvl))                                                          \
+			haven_test_fail(__FILE__, __LINE__, "\"%s\": %s, expected %s", text, \
+					haven_risk_level_name(got_),                       \
+					haven_risk_level_name(lvl));                       \
+	} while (0)
+
+TEST(crisis_categories)
+{
+	struct haven_crisis *c = screen();
+	EXPECT("i want to kill myself", HAVEN_RISK_HIGH);
+	ASSERT_STR_EQ(res.reasons[0].rule, "suicidal_thoughts");
+	ASSERT_STR_EQ(res.reasons[0].phrase, "want to kill myself");
+	ASSERT_EQ(res.reasons[0].start, 2);
+	ASSERT_EQ(res.reasons[0].end, 21);
+	ASSERT(res.reasons[0].lexicon_line > 0);
+	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.0.0");
+	ASSERT(res.model_version == NULL && !res.model_used);
+	ASSERT(res.score >= 0.8 && res.score <= 1.0);
+	EXPECT("wish I could sleep and never wake up", HAVEN_RISK_MODERATE);
+	ASSERT_STR_EQ(res.reasons[0].rule, "passive_wish");
+	EXPECT("everyone would be better off without me", HAVEN_RISK_MODERATE);
+	EXPECT("I'm going to jump off the bridge tonight", HAVEN_RISK_HIGH);
+	ASSERT_STR_EQ(res.reasons[0].rule, "plan");
+	EXPECT("i'm going to kill myself", HAVEN_RISK_HIGH);
+	ASSERT_STR_EQ(res.reasons[0].rule, "intent");
+	EXPECT("I've been saving my pills", HAVEN_RISK_HIGH);
+	ASSERT_STR_EQ(res.reasons[0].rule, "means");
+	EXPECT("bought a rope", HAVEN_RISK_HIGH);
+	EXPECT("wrote letters to everyone", HAVEN_RISK_HIGH);
+	ASSERT_STR_EQ(res.reasons[0].rule, "preparation");
+	EXPECT("giving my stuff away", HAVEN_RISK_HIGH);
+	EXPECT("this is my last message, goodbye everyone", HAVEN_RISK_HIGH);
+	ASSERT_STR_EQ(res.reasons[0].rule, "goodbye");
+	EXPECT("i cut myself again", HAVEN_RISK_HIGH);
+	EXPECT("i keep burning myself", HAVEN_RISK_HIGH);
+	EXPECT("i want to hurt myself", HAVEN_RISK_HIGH);
+	EXPECT("I tried to kill myself last year", HAVEN_RISK_MODERATE);
+	ASSERT_STR_EQ(res.reasons[0].rule, "past_attempt");
+	EXPECT("i tried to kill myself last night", HAVEN_RISK_HIGH);
+	EXPECT("there's no reason to live", HAVEN_RISK_MODERATE);
+	EXPECT("I feel awful", HAVEN_RISK_LOW);
+	EXPECT("so stressed", HAVEN_RISK_LOW);
+	EXPECT("hey, how are you?", HAVEN_RISK_NONE);
+	ASSERT_EQ(res.n_reasons, 0);
+	haven_crisis_destroy(&c);
+	ASSERT(c == NULL);
+}
+
+TEST(crisis_negation)
+{
+	struct haven_crisis *c = screen();
+	EXPECT("I would never kill myself", HAVEN_RISK_NONE);
+	ASSERT(res.flags & HAVEN_CRISIS_NEGATED);
+	ASSERT(res.reasons[0].discounted_by & HAVEN_CRISIS_NEGATED);
+	EXPECT("i'm not suicidal", HAVEN_RISK_NONE);
+	EXPECT("i don't want to die", HAVEN_RISK_NONE);
+	/* A negation of life is not a negation of risk. */
+	EXPECT("I don't want to live anymore", HAVEN_RISK_HIGH);
+	EXPECT("i dont want to be alive", HAVEN_RISK_HIGH);
+	EXPECT("i can't stop thinking about killing myself", HAVEN_RISK_HIGH);
+	/* A new subject ends the negation's reach. */
+	EXPECT("im not ok i want to die", HAVEN_RISK_HIGH);
+	EXPECT("i'm not fine, i want to die", HAVEN_RISK_HIGH);
+	haven_crisis_destroy(&c);
+}
+
+TEST(crisis_figures_of_speech)
+{
+	struct haven_crisis *c = screen();
+	const char *none[] = {
+		"this traffic is killing me", "I could kill for a pizza", "dying of laughter",
+		"my phone is dead", "I'm dead \xF0\x9F\x98\x82", "this exam will be the death of me",
+		"kill the lights", "i want to die my hair pink", "i overdosed on caffeine lol",
+		"cut myself shaving", "i want to end things with my boyfriend",
+		"i'd rather die than go to that party", "bye everyone see you tomorrow",
+		"this is my last day at work", "i'm killing myself studying for finals",
+	};
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		EXPECT(none[i], HAVEN_RISK_NONE);
+	EXPECT("this traffic is killing me", HAVEN_RISK_NONE);
+	ASSERT(res.flags & HAVEN_CRISIS_FIGURATIVE);
+	/* A figure of speech at the tail of a longer phrase does not hide it. */
+	EXPECT("i'm going to starve myself to death", HAVEN_RISK_HIGH);
+	haven_crisis_destroy(&c);
+}
+
+TEST(crisis_about_other_and_hypothetical)
+{
+	struct haven_crisis *c = screen();
+	EXPECT("my friend wants to kill herself", HAVEN_RISK_LOW);
+	ASSERT(res.flags & HAVEN_CRISIS_ABOUT_OTHER);
+	EXPECT("my sister has been cutting herself", HAVEN_RISK_LOW);
+	ASSERT(res.flags & HAVEN_CRISIS_ABOUT_OTHER);
+	EXPECT("my friend is depressed and wants to die", HAVEN_RISK_LOW);
+	EXPECT("what should I do if someone is suicidal", HAVEN_RISK_NONE);
+	ASSERT(res.flags & HAVEN_CRISIS_HYPOTHETICAL);
+	EXPECT("is it normal to think about death", HAVEN_RISK_NONE);
+	EXPECT("what are the warning signs of suicide", HAVEN_RISK_NONE);
+	/* A question in the first person about one's own wish is still asked about. */
+	EXPECT("is it normal to want to die", HAVEN_RISK_MODERATE);
+	EXPECT("what if i just killed myself", HAVEN_RISK_HIGH);
+	/* Reported speech, quotations, words aimed at others. */
+	EXPECT("he told me to kill myself", HAVEN_RISK_MODERATE);
+	ASSERT(res.flags & HAVEN_CRISIS_REPORTED);
+	EXPECT("the song goes \"i want to die\"", HAVEN_RISK_NONE);
+	ASSERT(res.flags & HAVEN_CRISIS_QUOTED);
+	EXPECT("lol kys", HAVEN_RISK_LOW);
+	ASSERT(res.flags & HAVEN_CRISIS_DIRECTED);
+	haven_crisis_destroy(&c);
+}
+
+TEST(crisis_slang_and_misspellings)
+{
+	struct haven_crisis *c = screen();
+	const char *high[] = {
+		"kms", "i should just kys", "gonna unalive myself", "sewer slide",
+		"wanna die", "im so suicidial", "i want to end it all", "ctb tonight",
+		"i wanna diiiiie", "I WANT TO DIE", "i want to k1ll myself", "i wanna kill myslef",
+		"i dont wanna live anymore", "i don\xE2\x80\x99t want to live", "i wnat to die",
+		"sucidal again", "i want to die \xF0\x9F\x98\xAD",
+	};
+	for (size_t i = 0; i < sizeof(high) / sizeof(high[0]); i++)
+		EXPECT(high[i], HAVEN_RISK_HIGH);
+	EXPECT("i just want to not be here anymore", HAVEN_RISK_HIGH);
+	/* Laughter around slang: ambiguous, so asked about rather than escalated. */
+	EXPECT("kms lol this homework", HAVEN_RISK_MODERATE);
+	ASSERT(res.flags & HAVEN_CRISIS_HUMOUR);
+	/* A time named turns a wish into a plan. */
+	EXPECT("i want to die tonight", HAVEN_RISK_HIGH);
+	haven_crisis_destroy(&c);
+}
+
+TEST(crisis_any_bytes)
+{
+	struct haven_crisis *c = screen();
+	EXPECT("", HAVEN_RISK_NONE);
+	haven_crisis_assess(c, "want\0to die", 11, &res);
+	haven_crisis_assess(c, "\xFF\xFE kill myself \xC3", 16, &res);
+	ASSERT_EQ(res.level, HAVEN_RISK_HIGH);
+	size_t n = HAVEN_CRISIS_MAX_TEXT + 100;
+	char *big = malloc(n);
+	ASSERT(big);
+	for (size_t i = 0; i < n; i++)
+		big[i] = "ab die "[i % 7];
+	haven_crisis_assess(c, big, n, &res);
+	ASSERT(res.flags & HAVEN_CRISIS_TRUNCATED);
+	free(big);
+	haven_crisis_destroy(&c);
+}

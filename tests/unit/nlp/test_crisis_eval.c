@@ -1,0 +1,99 @@
+/* test_crisis_eval.c: the crisis screen on the evaluation sets of short chat messages
+ * written for Haven (tests/data/crisis/). The dev set's figures are asserted (the rules
+ * were tuned on it); the challenge set's figures are printed, never asserted, and are
+ * reported in models/crisis.md. Uses the shipped classifier when models/crisis.hvm exists.
+ *
+ *   build/asan/haven-tests crisis_eval      # prints both sets' figures
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "nlp/crisis.h"
+
+struct figures {
+	size_t crisis, crisis_hit;       /* expected moderate or high; rated moderate or high */
+	size_t everyday, false_alarm;    /* everyday and figurative; rated moderate or high */
+	size_t plan, plan_high;          /* plan, intent, means; rated high */
+	size_t rows, exact;
+};
+
+static enum haven_risk_level parse_level(const char *s)
+{
+	if (!strcmp(s, "high"))
+		return HAVEN_RISK_HIGH;
+	if (!strcmp(s, "moderate"))
+		return HAVEN_RISK_MODERATE;
+	if (!strcmp(s, "low"))
+		return HAVEN_RISK_LOW;
+	return HAVEN_RISK_NONE;
+}
+
+static void evaluate(struct haven_crisis *c, const char *path, struct figures *f, int show)
+{
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		haven_test_fail(__FILE__, __LINE__, "cannot open %s", path);
+	char line[4096];
+	memset(f, 0, sizeof(*f));
+	int header = 1;
+	while (fgets(line, sizeof(line), fp)) {
+		if (header) {
+			header = 0;
+			continue;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		char *t1 = strchr(line, '\t');
+		char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		if (!t1 || !t2)
+			continue;
+		*t1 = *t2 = '\0';
+		const char *text = line, *cat = t2 + 1;
+		enum haven_risk_level want = parse_level(t1 + 1);
+		struct haven_crisis_result r;
+		haven_crisis_assess(c, text, strlen(text), &r);
+		f->rows++;
+		f->exact += r.level == want;
+		if (want >= HAVEN_RISK_MODERATE) {
+			f->crisis++;
+			f->crisis_hit += r.level >= HAVEN_RISK_MODERATE;
+		}
+		if (!strcmp(cat, "everyday") || !strcmp(cat, "figurative")) {
+			f->everyday++;
+			f->false_alarm += r.level >= HAVEN_RISK_MODERATE;
+		}
+		if (!strcmp(cat, "plan") || !strcmp(cat, "intent") || !strcmp(cat, "means")) {
+			f->plan++;
+			f->plan_high += r.level == HAVEN_RISK_HIGH;
+		}
+		if (show && r.level != want)
+			printf("    %-8s got %-8s [%s] %s\n", haven_risk_level_name(want),
+			       haven_risk_level_name(r.level), cat, text);
+	}
+	fclose(fp);
+	printf("    %s: %zu rows; recall (moderate or high) %zu/%zu = %.3f; false alarms on "
+	       "everyday and figurative %zu/%zu = %.3f; plans/intent/means rated high %zu/%zu = "
+	       "%.3f; exact level %zu/%zu\n",
+	       path, f->rows, f->crisis_hit, f->crisis, (double)f->crisis_hit / (double)f->crisis,
+	       f->false_alarm, f->everyday, (double)f->false_alarm / (double)f->everyday,
+	       f->plan_high, f->plan, (double)f->plan_high / (double)f->plan, f->exact, f->rows);
+}
+
+TEST(crisis_eval_dev_and_challenge)
+{
+	struct haven_crisis *c;
+	char err[512] = "";
+	if (haven_crisis_create("content/lexicon/crisis-v1.txt", NULL, &c, err, sizeof(err)))
+		haven_test_fail(__FILE__, __LINE__, "%s", err);
+	struct figures dev, challenge;
+	evaluate(c, "tests/data/crisis/dev.tsv", &dev, getenv("HAVEN_CRISIS_SHOW") != NULL);
+	evaluate(c, "tests/data/crisis/challenge.tsv", &challenge,
+		 getenv("HAVEN_CRISIS_SHOW") != NULL);
+	ASSERT(dev.rows >= 250 && challenge.rows >= 150);
+	/* Issue 3's targets, on the set the rules were tuned on. */
+	ASSERT(dev.crisis_hit * 100 >= dev.crisis * 98);
+	ASSERT(dev.false_alarm * 100 <= dev.everyday * 5);
+	ASSERT_EQ(dev.plan_high, dev.plan);
+	haven_crisis_destroy(&c);
+}

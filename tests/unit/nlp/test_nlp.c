@@ -1,0 +1,534 @@
+/* test_nlp.c: the text engine: tokenizer, features, training, model files, explanations,
+ * metrics and dataset reading. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "nlp/nlp.h"
+
+static struct haven_text_opts topts(void)
+{
+	struct haven_text_opts o;
+	haven_text_opts_default(&o);
+	return o;
+}
+
+static const struct haven_token *find_tok(const struct haven_tokens *t, const char *s, size_t from)
+{
+	for (size_t i = from; i < t->n; i++)
+		if (!strcmp(t->v[i].text, s))
+			return &t->v[i];
+	return NULL;
+}
+
+TEST(nlp_tokenize_chat_text)
+{
+	struct haven_text_opts o = topts();
+	struct haven_tokens t;
+	haven_tokens_init(&t);
+	const char *s = "I CAN'T believe it\xE2\x80\x99s soooo good :-) \xF0\x9F\x98\x80\xF0\x9F\x8F\xBD "
+			"not happy at all. OK 3.5 hrs";
+	ASSERT_OK(haven_tokenize(&o, s, strlen(s), &t));
+	const char *want[] = {"i", "can", "not", "believe", "it", "'s", "soo", "good", ":)",
+			      "\xF0\x9F\x98\x80", "not", "happy", "at", "all", ".", "ok", "<num>",
+			      "hrs"};
+	ASSERT_EQ(t.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < t.n; i++)
+		ASSERT_STR_EQ(t.v[i].text, want[i]);
+	ASSERT(t.v[2].flags & HAVEN_TOK_NEGATOR);
+	ASSERT(t.v[1].flags & HAVEN_TOK_CAPS);
+	ASSERT(t.v[3].flags & HAVEN_TOK_NEG);      /* believe */
+	ASSERT(t.v[6].flags & HAVEN_TOK_ELONG);    /* soo */
+	ASSERT(t.v[7].flags & HAVEN_TOK_NEG);      /* good */
+	ASSERT(t.v[8].flags & HAVEN_TOK_EMOTICON); /* ends the scope */
+	ASSERT(t.v[9].flags & HAVEN_TOK_EMOJI);    /* skin tone dropped */
+	ASSERT(t.v[11].flags & HAVEN_TOK_NEG);     /* happy */
+	ASSERT(!(t.v[15].flags & HAVEN_TOK_NEG));  /* after "." */
+	ASSERT(t.v[16].flags & HAVEN_TOK_NUM);
+	ASSERT(!t.replaced && !t.truncated);
+	haven_tokens_release(&t);
+}
+
+TEST(nlp_tokenize_chat_forms_and_bad_bytes)
+{
+	struct haven_text_opts o = topts();
+	struct haven_tokens t;
+	haven_tokens_init(&t);
+	const char *s = "im fine, dont worry <3 lol";
+	ASSERT_OK(haven_tokenize(&o, s, strlen(s), &t));
+	ASSERT(find_tok(&t, "am", 0));
+	const struct haven_token *w = find_tok(&t, "worry", 0);
+	ASSERT(w && (w->flags & HAVEN_TOK_NEG));
+	const struct haven_token *h = find_tok(&t, "<3", 0);
+	ASSERT(h && (h->flags & HAVEN_TOK_EMOTICON));
+	/* invalid UTF-8, NUL bytes and control bytes never break tokenizing */
+	const char bad[] = "ab\xFF\xFE cd\x00\x01\xC3 \xE2\x82 ef\xF0\x9F";
+	ASSERT_OK(haven_tokenize(&o, bad, sizeof(bad) - 1, &t));
+	ASSERT(t.replaced);
+	ASSERT(find_tok(&t, "ab", 0) && find_tok(&t, "cd", 0) && find_tok(&t, "ef", 0));
+	/* very long input is truncated and said so */
+	size_t big = HAVEN_NLP_MAX_TEXT * 2;
+	char *long_text = malloc(big);
+	ASSERT(long_text);
+	for (size_t i = 0; i < big; i++)
+		long_text[i] = (i % 7 == 6) ? ' ' : 'a' + (char)(i % 5);
+	ASSERT_OK(haven_tokenize(&o, long_text, big, &t));
+	ASSERT(t.truncated);
+	free(long_text);
+	/* garbage of every byte value */
+	unsigned char all[512];
+	for (size_t i = 0; i < sizeof(all); i++)
+		all[i] = (unsigned char)(i * 37);
+	ASSERT_OK(haven_tokenize(&o, (const char *)all, sizeof(all), &t));
+	haven_tokens_release(&t);
+}
+
+TEST(nlp_features_named_and_normalised)
+{
+	struct haven_text_opts o = topts();
+	struct haven_tokens t;
+	struct haven_features f;
+	haven_tokens_init(&t);
+	haven_features_init(&f);
+	const char *s = "not happy, sooo tired";
+	ASSERT_OK(haven_tokenize(&o, s, strlen(s), &t));
+	ASSERT_OK(haven_features_extract(&o, &t, NULL, 1, &f));
+	int neg = 0, chr = 0, bi = 0, elong = 0;
+	double norm = 0;
+	for (size_t i = 0; i < f.n; i++) {
+		for (size_t k = 0; k < i; k++)
+			ASSERT(f.v[i].index != f.v[k].index);
+		ASSERT(f.v[i].index < o.buckets);
+		norm += (double)f.v[i].value * f.v[i].value;
+		neg |= !strcmp(f.v[i].name, "w:NEG_happy");
+		chr |= !strcmp(f.v[i].name, "c:<ti");
+		bi |= !strcmp(f.v[i].name, "b:not|happy");
+		elong |= !strcmp(f.v[i].name, "f:<elong>");
+	}
+	ASSERT(neg && chr && bi && elong);
+	ASSERT_NEAR(norm, 1.0, 1e-4);
+	haven_features_release(&f);
+	haven_tokens_release(&t);
+}
+
+/* A tiny synthetic task: a sentence's label is given by one cue word. */
+static struct haven_dataset *synthetic(int multi)
+{
+	static const char *pos[] = {"love", "great", "wonderful", "happy", "awesome"};
+	static const char *neg[] = {"hate", "awful", "terrible", "sad", "horrible"};
+	static const char *pre[] = {"i feel ", "this is ", "", "so ", "what a "};
+	static const char *post[] = {" today", "", " day at work", " about it", " thing"};
+	struct haven_dataset *d;
+	if (haven_dataset_create(&d))
+		return NULL;
+	for (int i = 0; i < 5; i++)
+		for (int k = 0; k < 5; k++) {
+			char buf[128];
+			const char *lp[] = {"pos"}, *ln[] = {"neg"}, *lb[] = {"pos", "tired"};
+			snprintf(buf, sizeof(buf), "%s%s%s", pre[k], pos[i], post[k]);
+			if (haven_dataset_add(d, buf, NULL, lp, 1))
+				return NULL;
+			snprintf(buf, sizeof(buf), "%s%s%s", pre[k], neg[i], post[k]);
+			if (haven_dataset_add(d, buf, NULL, ln, 1))
+				return NULL;
+			if (multi) {
+				snprintf(buf, sizeof(buf), "exhausted but %s", pos[i]);
+				if (haven_dataset_add(d, buf, NULL, lb, 2))
+					return NULL;
+			}
+		}
+	return d;
+}
+
+static struct haven_model *train_synthetic(enum haven_model_kind kind, int multi, int threads)
+{
+	struct haven_dataset *d = synthetic(multi);
+	struct haven_train_opts o;
+	struct haven_model *m = NULL;
+	char err[256];
+	if (!d)
+		return NULL;
+	haven_train_opts_default(&o);
+	o.kind = kind;
+	o.text.buckets = 4096;
+	o.linear_epochs = 30;
+	o.bag_epochs = 40;
+	o.dim = 8;
+	o.threads = threads;
+	o.name = "synthetic";
+	if (haven_model_train(d, d, &o, &m, err, sizeof(err)))
+		fprintf(stderr, "train: %s\n", err);
+	haven_dataset_destroy(&d);
+	return m;
+}
+
+static void expect_perfect(struct haven_model *m, int multi)
+{
+	struct haven_dataset *d = synthetic(multi);
+	struct haven_metrics mt;
+	ASSERT(d);
+	ASSERT_OK(haven_model_evaluate(m, d, &mt));
+	ASSERT_NEAR(mt.accuracy, 1.0, 1e-9);
+	haven_metrics_release(&mt);
+	haven_dataset_destroy(&d);
+}
+
+static unsigned char *file_bytes(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long l = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	unsigned char *p = malloc((size_t)l + 1);
+	if (p && fread(p, 1, (size_t)l, f) != (size_t)l) {
+		free(p);
+		p = NULL;
+	}
+	fclose(f);
+	*n = (size_t)l;
+	return p;
+}
+
+TEST(nlp_train_linear_learns_and_is_deterministic)
+{
+	struct haven_model *a = train_synthetic(HAVEN_MODEL_LINEAR, 0, 1);
+	struct haven_model *b = train_synthetic(HAVEN_MODEL_LINEAR, 0, 1);
+	ASSERT(a && b);
+	expect_perfect(a, 0);
+	char pa[512], pb[512];
+	snprintf(pa, sizeof(pa), "%s", haven_test_tmpfile("lin-a"));
+	snprintf(pb, sizeof(pb), "%s", haven_test_tmpfile("lin-b"));
+	ASSERT_OK(haven_model_save(a, pa));
+	ASSERT_OK(haven_model_save(b, pb));
+	size_t na, nb;
+	unsigned char *ba = file_bytes(pa, &na), *bb = file_bytes(pb, &nb);
+	ASSERT(ba && bb);
+	ASSERT_EQ(na, nb);
+	ASSERT(!memcmp(ba, bb, na));
+	free(ba);
+	free(bb);
+	haven_model_destroy(&a);
+	haven_model_destroy(&b);
+	ASSERT(a == NULL);
+}
+
+TEST(nlp_train_multilabel_threads_identical)
+{
+	struct haven_model *a = train_synthetic(HAVEN_MODEL_LINEAR, 1, 1);
+	struct haven_model *b = train_synthetic(HAVEN_MODEL_LINEAR, 1, 2);
+	ASSERT(a && b);
+	ASSERT(haven_model_info(a)->multi_label);
+	expect_perfect(a, 1);
+	char pa[512], pb[512];
+	snprintf(pa, sizeof(pa), "%s", haven_test_tmpfile("ml-a"));
+	snprintf(pb, sizeof(pb), "%s", haven_test_tmpfile("ml-b"));
+	ASSERT_OK(haven_model_save(a, pa));
+	ASSERT_OK(haven_model_save(b, pb));
+	size_t na, nb;
+	unsigned char *ba = file_bytes(pa, &na), *bb = file_bytes(pb, &nb);
+	ASSERT(ba && bb && na == nb && !memcmp(ba, bb, na));
+	free(ba);
+	free(bb);
+	haven_model_destroy(&a);
+	haven_model_destroy(&b);
+}
+
+TEST(nlp_train_bag_and_ensemble_learn)
+{
+	struct haven_model *m = train_synthetic(HAVEN_MODEL_EMBEDDING_BAG, 0, 1);
+	ASSERT(m);
+	expect_perfect(m, 0);
+	haven_model_destroy(&m);
+	m = train_synthetic(HAVEN_MODEL_ENSEMBLE, 1, 2);
+	ASSERT(m);
+	expect_perfect(m, 1);
+	haven_model_destroy(&m);
+}
+
+TEST(nlp_model_roundtrip_and_explanations)
+{
+	struct haven_model *m = train_synthetic(HAVEN_MODEL_LINEAR, 0, 1), *l = NULL;
+	struct haven_nlp_ws *ws;
+	char path[512], err[256];
+	ASSERT(m);
+	snprintf(path, sizeof(path), "%s", haven_test_tmpfile("rt"));
+	ASSERT_OK(haven_model_save(m, path));
+	ASSERT_OK(haven_model_load(path, &l, err, sizeof(err)));
+	ASSERT_STR_EQ(haven_model_info(l)->name, "synthetic");
+	ASSERT_EQ(haven_model_info(l)->nlabels, 2);
+	ASSERT_STR_EQ(haven_model_label(l, 0), "pos"); /* order of first appearance */
+	ASSERT_OK(haven_nlp_ws_create(&ws));
+	const char *s = "what a wonderful day, i love it";
+	struct haven_prediction p;
+	ASSERT_OK(haven_model_predict(l, ws, s, strlen(s), &p));
+	ASSERT_EQ(p.top, 0);
+	ASSERT(p.predicted[0]);
+	float score1 = p.score[0], prob1 = p.prob[0];
+	ASSERT_OK(haven_model_predict(m, ws, s, strlen(s), &p));
+	ASSERT_NEAR(p.score[0], score1, 0);
+	struct haven_explanation e;
+	ASSERT_OK(haven_model_explain(l, ws, s, strlen(s), 0, 3, &e));
+	double sum = e.bias;
+	for (size_t i = 0; i < e.nall; i++)
+		sum += e.all[i].contribution;
+	ASSERT_NEAR(sum, e.score, 1e-4);
+	ASSERT_NEAR(e.score, score1, 1e-4);
+	ASSERT_NEAR(e.prob, prob1, 1e-6);
+	ASSERT_EQ(e.n, 3);
+	ASSERT(fabsf(e.top[0].contribution) >= fabsf(e.top[1].contribution));
+	int cue = 0;
+	for (size_t i = 0; i < e.n; i++)
+		cue |= strstr(e.top[i].name, "love") || strstr(e.top[i].name, "wonderful") ||
+		       strstr(e.top[i].name, "wond");
+	ASSERT(cue);
+	ASSERT_EQ(haven_model_explain(l, ws, s, strlen(s), 7, 3, &e), HAVEN_EINVAL);
+	/* one tokenization shared by several models gives the same prediction */
+	struct haven_tokens t;
+	haven_tokens_init(&t);
+	ASSERT_OK(haven_tokenize(&haven_model_info(l)->text, s, strlen(s), &t));
+	ASSERT_OK(haven_model_predict_tokens(l, ws, &t, &p));
+	ASSERT_NEAR(p.score[0], score1, 0);
+	haven_tokens_release(&t);
+	haven_nlp_ws_destroy(&ws);
+	haven_model_destroy(&l);
+	haven_model_destroy(&m);
+}
+
+TEST(nlp_bag_explanation_sums_to_score)
+{
+	struct haven_model *m = train_synthetic(HAVEN_MODEL_EMBEDDING_BAG, 0, 1);
+	struct haven_nlp_ws *ws;
+	ASSERT(m);
+	ASSERT_OK(haven_nlp_ws_create(&ws));
+	const char *s = "so terrible about it";
+	struct haven_prediction p;
+	ASSERT_OK(haven_model_predict(m, ws, s, strlen(s), &p));
+	float score0 = p.score[0];
+	struct haven_explanation e;
+	ASSERT_OK(haven_model_explain(m, ws, s, strlen(s), 0, 5, &e));
+	double sum = e.bias;
+	for (size_t i = 0; i < e.nall; i++)
+		sum += e.all[i].contribution;
+	ASSERT_NEAR(sum, score0, 1e-4);
+	haven_nlp_ws_destroy(&ws);
+	haven_model_destroy(&m);
+}
+
+TEST(nlp_model_rejects_corrupt_files)
+{
+	struct haven_model *m = train_synthetic(HAVEN_MODEL_ENSEMBLE, 0, 1), *l = NULL;
+	char path[512], err[256];
+	ASSERT(m);
+	snprintf(path, sizeof(path), "%s", haven_test_tmpfile("c"));
+	ASSERT_OK(haven_model_save(m, path));
+	haven_model_destroy(&m);
+	size_t n;
+	unsigned char *b = file_bytes(path, &n);
+	ASSERT(b);
+	ASSERT_OK(haven_model_load_mem(b, n, HAVEN_LOAD_COPY, &l, err, sizeof(err)));
+	haven_model_destroy(&l);
+	/* every truncation fails cleanly */
+	for (size_t k = 0; k < n; k += (k < 256 ? 1 : 97)) {
+		ASSERT_EQ(haven_model_load_mem(b, k, HAVEN_LOAD_COPY, &l, err, sizeof(err)),
+			  HAVEN_ECORRUPT);
+		ASSERT(l == NULL);
+		ASSERT(err[0]);
+	}
+	/* a flipped bit anywhere in the payload fails the checksum */
+	for (size_t k = 32; k < n; k += 131) {
+		b[k] ^= 0x10;
+		ASSERT_EQ(haven_model_load_mem(b, n, HAVEN_LOAD_COPY, &l, err, sizeof(err)),
+			  HAVEN_ECORRUPT);
+		ASSERT_CONTAINS(err, "checksum");
+		b[k] ^= 0x10;
+	}
+	/* bad magic and version */
+	b[0] = 'X';
+	ASSERT_EQ(haven_model_load_mem(b, n, HAVEN_LOAD_COPY, &l, err, sizeof(err)),
+		  HAVEN_ECORRUPT);
+	ASSERT_CONTAINS(err, "magic");
+	b[0] = 'H';
+	b[8] = 99;
+	ASSERT_EQ(haven_model_load_mem(b, n, HAVEN_LOAD_COPY, &l, err, sizeof(err)),
+		  HAVEN_ECORRUPT);
+	ASSERT_CONTAINS(err, "version");
+	b[8] = 1;
+	/* a truncated file on disk */
+	FILE *f = fopen(path, "wb");
+	ASSERT(f);
+	ASSERT_EQ(fwrite(b, 1, n / 2, f), n / 2);
+	fclose(f);
+	ASSERT_EQ(haven_model_load(path, &l, err, sizeof(err)), HAVEN_ECORRUPT);
+	ASSERT_CONTAINS(err, "truncated");
+	ASSERT_EQ(haven_model_load("/nonexistent/model.hvm", &l, err, sizeof(err)),
+		  HAVEN_ENOTFOUND);
+	free(b);
+}
+
+TEST(nlp_metrics_hand_worked)
+{
+	struct haven_metrics_acc *a;
+	struct haven_metrics m;
+	ASSERT_OK(haven_metrics_acc_create(2, 0, &a));
+	/* gold 1,1,0,0; predicted 1,0,0,1; p(1) 0.9,0.4,0.3,0.6 */
+	const int gold[] = {1, 1, 0, 0}, pred[] = {1, 0, 0, 1};
+	const float p1[] = {0.9f, 0.4f, 0.3f, 0.6f};
+	for (int i = 0; i < 4; i++) {
+		unsigned char g[2] = {(unsigned char)!gold[i], (unsigned char)gold[i]};
+		unsigned char q[2] = {(unsigned char)!pred[i], (unsigned char)pred[i]};
+		float pr[2] = {1 - p1[i], p1[i]};
+		ASSERT_OK(haven_metrics_acc_add(a, g, q, pr));
+	}
+	ASSERT_OK(haven_metrics_compute(a, &m));
+	ASSERT_NEAR(m.accuracy, 0.5, 1e-9);
+	ASSERT_NEAR(m.label[1].precision, 0.5, 1e-9);
+	ASSERT_NEAR(m.label[1].recall, 0.5, 1e-9);
+	ASSERT_NEAR(m.label[1].f1, 0.5, 1e-9);
+	ASSERT_NEAR(m.macro_f1, 0.5, 1e-9);
+	ASSERT_NEAR(m.balanced_accuracy, 0.5, 1e-9);
+	ASSERT_NEAR(m.auroc, 0.75, 1e-9); /* 3 of 4 positive/negative pairs ordered */
+	ASSERT_EQ(m.confusion[1 * 2 + 1], 1);
+	ASSERT_EQ(m.confusion[0 * 2 + 1], 1);
+	haven_metrics_release(&m);
+	haven_metrics_acc_destroy(&a);
+
+	/* multi-label, 3 labels: micro vs macro */
+	ASSERT_OK(haven_metrics_acc_create(3, 1, &a));
+	unsigned char g1[3] = {1, 1, 0}, q1[3] = {1, 0, 0};
+	unsigned char g2[3] = {0, 0, 1}, q2[3] = {0, 0, 1};
+	unsigned char g3[3] = {1, 0, 0}, q3[3] = {0, 1, 0};
+	ASSERT_OK(haven_metrics_acc_add(a, g1, q1, NULL));
+	ASSERT_OK(haven_metrics_acc_add(a, g2, q2, NULL));
+	ASSERT_OK(haven_metrics_acc_add(a, g3, q3, NULL));
+	ASSERT_OK(haven_metrics_compute(a, &m));
+	/* label0: tp1 fn1 -> f1 2/3; label1: fp1 fn1 -> 0; label2: tp1 -> 1 */
+	ASSERT_NEAR(m.macro_f1, (2.0 / 3 + 0 + 1) / 3, 1e-9);
+	/* micro: tp 2, fp 1, fn 2 -> 4/7 */
+	ASSERT_NEAR(m.micro_f1, 4.0 / 7, 1e-9);
+	ASSERT_NEAR(m.accuracy, 1.0 / 3, 1e-9);
+	haven_metrics_release(&m);
+	haven_metrics_acc_destroy(&a);
+}
+
+TEST(nlp_dataset_csv_tsv_and_split)
+{
+	char path[512], err[256];
+	snprintf(path, sizeof(path), "%s.csv", haven_test_tmpfile("data"));
+	FILE *f = fopen(path, "w");
+	ASSERT(f);
+	fputs("id,text,label,post\r\n"
+	      "1,\"multi\nline, with \"\"quotes\"\"\",a,p1\r\n"
+	      "2,plain text,b,p1\r\n"
+	      "3,,a,p2\r\n"
+	      "4,third,\"a|b\",p3\r\n",
+	      f);
+	fclose(f);
+	struct haven_read_opts o;
+	haven_read_opts_default(&o);
+	o.text_cols = "text";
+	o.label_col = "label";
+	o.group_col = "post";
+	o.label_sep = "|";
+	struct haven_dataset *d;
+	ASSERT_OK(haven_dataset_read(path, &o, &d, err, sizeof(err)));
+	ASSERT_EQ(d->n, 3);
+	ASSERT_EQ(d->skipped, 1);
+	ASSERT_STR_EQ(d->ex[0].text, "multi\nline, with \"quotes\"");
+	ASSERT_EQ(d->nlabel_names, 2);
+	ASSERT_STR_EQ(d->label_names[0], "a");
+	ASSERT_EQ(d->ex[2].nlabels, 2);
+	struct haven_dataset *tr, *dv;
+	ASSERT_OK(haven_dataset_split(d, 0.5, 7, &tr, &dv));
+	ASSERT_EQ(tr->n + dv->n, 3);
+	/* rows of group p1 stay together */
+	int p1_train = 0;
+	for (size_t i = 0; i < tr->n; i++)
+		p1_train += !strcmp(tr->ex[i].group, "p1");
+	ASSERT(p1_train == 0 || p1_train == 2);
+	haven_dataset_destroy(&tr);
+	haven_dataset_destroy(&dv);
+	haven_dataset_destroy(&d);
+
+	/* numbered columns, no header, TSV, label names */
+	char names[512];
+	snprintf(path, sizeof(path), "%s.tsv", haven_test_tmpfile("data"));
+	snprintf(names, sizeof(names), "%s", haven_test_tmpfile("names"));
+	f = fopen(path, "w");
+	ASSERT(f);
+	fputs("hello \"there\"\t0,2\tx1\nbye\t1\tx2\n", f);
+	fclose(f);
+	f = fopen(names, "w");
+	ASSERT(f);
+	fputs("joy\nsadness\nsurprise\n", f);
+	fclose(f);
+	haven_read_opts_default(&o);
+	o.header = 0;
+	o.text_cols = "1";
+	o.label_col = "2";
+	o.label_sep = ",";
+	o.label_names = names;
+	ASSERT_OK(haven_dataset_read(path, &o, &d, err, sizeof(err)));
+	ASSERT_EQ(d->n, 2);
+	ASSERT_STR_EQ(d->ex[0].text, "hello \"there\"");
+	ASSERT_EQ(d->nlabel_names, 3);
+	ASSERT_EQ(d->ex[0].nlabels, 2);
+	ASSERT_EQ(d->ex[0].labels[1], 2);
+	haven_dataset_destroy(&d);
+	/* errors: a bad index, a missing column, an unterminated quote */
+	f = fopen(path, "w");
+	ASSERT(f);
+	fputs("hello\t7\n", f);
+	fclose(f);
+	ASSERT_EQ(haven_dataset_read(path, &o, &d, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, ":1:");
+	o.label_col = "9";
+	ASSERT_EQ(haven_dataset_read(path, &o, &d, err, sizeof(err)), HAVEN_EINVAL);
+	snprintf(path, sizeof(path), "%s.csv", haven_test_tmpfile("bad"));
+	f = fopen(path, "w");
+	ASSERT(f);
+	fputs("text,label\n\"open,a\n", f);
+	fclose(f);
+	haven_read_opts_default(&o);
+	o.text_cols = "text";
+	o.label_col = "label";
+	ASSERT_EQ(haven_dataset_read(path, &o, &d, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, "unterminated");
+	ASSERT(d == NULL);
+}
+
+TEST(nlp_train_l1_is_sparse_and_learns)
+{
+	struct haven_dataset *d = synthetic(0);
+	struct haven_train_opts o;
+	struct haven_model *m = NULL;
+	char err[256], path[512];
+	ASSERT(d);
+	haven_train_opts_default(&o);
+	o.text.buckets = 4096;
+	o.linear_epochs = 30;
+	o.reg = HAVEN_REG_L1;
+	o.c = 5;
+	o.output = HAVEN_OUTPUT_SIGMOID;
+	ASSERT_OK(haven_model_train(d, d, &o, &m, err, sizeof(err)));
+	expect_perfect(m, 0);
+	/* most weights are exactly zero: count them in the saved file's linear section */
+	snprintf(path, sizeof(path), "%s", haven_test_tmpfile("l1"));
+	ASSERT_OK(haven_model_save(m, path));
+	struct haven_nlp_ws *ws;
+	ASSERT_OK(haven_nlp_ws_create(&ws));
+	/* words that occur equally with both labels: L1 zeroes their weights */
+	const char *s = "i feel today this is day at work so about it what a thing";
+	struct haven_explanation e;
+	ASSERT_OK(haven_model_explain(m, ws, s, strlen(s), 0, 100, &e));
+	size_t zero = 0;
+	for (size_t i = 0; i < e.nall; i++)
+		zero += e.all[i].weight == 0;
+	ASSERT(zero > e.nall / 2);
+	haven_nlp_ws_destroy(&ws);
+	haven_model_destroy(&m);
+	haven_dataset_destroy(&d);
+}
