@@ -128,7 +128,7 @@ static json_t *questionnaire(const struct haven_instrument *in)
 				opts = NULL;
 			}
 		}
-		char link[8];
+		char link[24];
 		snprintf(link, sizeof(link), "%zu", i + 1);
 		json_t *it = opts ? json_pack("{s:s,s:s,s:s,s:b,s:o}", "linkId", link, "text",
 		                              in->items[i].text, "type", "choice", "required", 1,
@@ -198,7 +198,7 @@ static int assessment_entries(json_t *entries, const char *pseudonym, const char
 	if (!items)
 		return HAVEN_ENOMEM;
 	for (size_t i = 0; i < a->nanswers; i++) {
-		char link[8];
+		char link[24];
 		snprintf(link, sizeof(link), "%zu", i + 1);
 		json_t *c = answer_coding(in, a->answers[i]);
 		json_t *it = c ? json_pack("{s:s,s:s,s:[{s:o}]}", "linkId", link, "text",
