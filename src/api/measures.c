@@ -202,6 +202,17 @@ void haven__h_assessments_create(struct haven_req *r)
 	    "alerts", op.res.alerts);
 	if (reply && in->scale)
 		json_object_set_new(reply, "score_100", json_integer(op.res.total * in->scale));
+	/* An answer above 0 to PHQ-9 question 9 is answered in words as well as with an
+	 * alert: the person is told who will know and what to do if it is urgent. */
+	if (reply && !strcmp(in->id, "phq9") && answers[8] > 0)
+		json_object_set_new(
+		    reply, "support",
+		    json_string("Thank you for answering so honestly. Thoughts like these can be "
+		                "very hard to carry, and you do not have to carry them alone. Your "
+		                "care team has been told about your answer to the last question and "
+		                "will get in touch. If you feel you might act on these thoughts, or "
+		                "you are not safe right now, please call your local emergency number "
+		                "or a crisis line now."));
 	haven_reply_json(r, 201, reply);
 out:
 	json_decref(body);

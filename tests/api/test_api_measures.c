@@ -128,6 +128,7 @@ TEST(api_assessments_score_change_and_alerts)
 	ASSERT_STR_EQ(json_string_value(json_object_get(a, "band")), "moderately_severe");
 	ASSERT(json_is_null(json_object_get(a, "change")));
 	ASSERT_EQ(json_array_size(json_object_get(a, "alerts")), 0);
+	ASSERT(!json_object_get(a, "support"));
 	json_decref(a);
 	/* 9 with item 9 at 2: mild, reliable improvement (-7), and an urgent alert. */
 	a = post_assessment(&s, ptok, "{\"instrument\":\"phq9\",\"answers\":[1,1,1,1,1,1,1,0,2]}",
@@ -143,6 +144,7 @@ TEST(api_assessments_score_change_and_alerts)
 	ASSERT_EQ(json_array_size(alerts), 1);
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(alerts, 0), "kind")),
 	              "phq9_item9");
+	ASSERT_CONTAINS(json_string_value(json_object_get(a, "support")), "care team has been told");
 	json_decref(a);
 	ASSERT_EQ(test_count(&s, "alerts"), 1);
 	/* WHO-5: 12 raw is 48 of 100, poor wellbeing; no reliable-change criterion. */
