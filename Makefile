@@ -9,7 +9,7 @@
 #   make fuzz       build the libFuzzer targets (clang) into build/fuzz/
 
 CC      ?= gcc
-PKGS    := libmicrohttpd sqlite3 libpq libsodium jansson
+PKGS    := libmicrohttpd sqlite3 libpq libsodium jansson libcurl
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter -Wformat=2 -Wvla -Wpointer-arith
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -133,6 +133,9 @@ int haven_alert_raise(struct haven_tx *tx, const struct haven_master_key *mk,
 	rc = haven_audit_append(tx, &ev);
 	if (rc)
 		return rc;
+	rc = haven_alert_enqueue(tx, id, "alert.raised", "primary");
+	if (rc)
+		return rc;
 	if (id_out)
 		*id_out = id;
 	if (created)

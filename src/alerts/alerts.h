@@ -69,4 +69,56 @@ int haven_alert_kind_is_safety(const char *kind);
 /* Validates a severity name: 0 or HAVEN_EINVAL. */
 int haven_alert_severity_valid(const char *severity);
 
+/* ---- Lifecycle ----
+ * open -> acknowledged -> resolved, each step once, by a clinician of the patient's care
+ * team (src/api/alerts.c). Every step, the raise and an escalation queue one webhook
+ * event in the same transaction (below). */
+
+/* ---- Delivery (outbox.c) ----
+ * Events wait in the alert_outbox table until a webhook receiver answers 2xx: at least
+ * once, across restarts. Each row keeps its payload and its idempotency key, so every
+ * retry sends the same bytes with the same key. The payload holds no clinical text (see
+ * docs/alerts.md): event, alert id, patient id, kind, severity, status and times.
+ *
+ * Events: "alert.raised", "alert.acknowledged", "alert.resolved" (target "primary") and
+ * "alert.escalated" (target "escalation"). */
+int haven_alert_enqueue(struct haven_tx *tx, int64_t alert_id, const char *event,
+                        const char *target) HAVEN_WUR;
+
+/* Writes "sha256=<64 hex>" (the X-Haven-Signature header value: HMAC-SHA256 of body
+ * under secret) into out (>= 72 bytes). */
+void haven_alert_sign(const uint8_t *secret, size_t secret_len, const char *body, size_t len,
+                      char out[72]);
+
+struct haven_alert_delivery_config {
+	const char *url;            /* primary webhook; NULL: primary events wait */
+	const char *escalation_url; /* NULL: escalations go to url */
+	const char *secret;         /* HMAC key (HAVEN_WEBHOOK_SECRET); required with a URL */
+	int64_t escalate_after_ms;  /* urgent alerts open this long escalate; 0: never */
+	int64_t poll_ms;            /* how often the outbox is scanned */
+	int64_t backoff_base_ms;    /* first retry delay; doubles per attempt, with jitter */
+	int64_t backoff_cap_ms;     /* the longest delay between attempts */
+	long timeout_ms;            /* per POST */
+};
+
+/* Defaults: no URLs, escalation after 15 minutes, poll every second, backoff 2 s
+ * doubling up to 5 minutes, 10 s timeout. */
+void haven_alert_delivery_config_init(struct haven_alert_delivery_config *cfg);
+
+struct haven_alert_dispatcher;
+
+/* Starts the delivery thread. The store must outlive the dispatcher; strings in cfg are
+ * copied. HAVEN_EINVAL when a URL is given without a secret or is not http(s). */
+int haven_alert_dispatcher_start(const struct haven_alert_delivery_config *cfg,
+                                 struct haven_store *store,
+                                 struct haven_alert_dispatcher **out) HAVEN_WUR;
+/* Stops the thread (an attempt in flight finishes first) and frees it; *d = NULL.
+ * Undelivered rows stay queued for the next start. */
+void haven_alert_dispatcher_stop(struct haven_alert_dispatcher **d);
+
+/* One pass, without the thread: escalates what is due, then tries every due row once.
+ * *escalated and *delivered (optional) count what happened. */
+int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated,
+                              int *delivered) HAVEN_WUR;
+
 #endif

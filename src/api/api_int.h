@@ -22,6 +22,7 @@
 #include "audit/audit.h"
 
 struct haven_req;
+struct MHD_Connection;
 typedef void (*haven_handler_fn)(struct haven_req *r);
 
 /* ---- Declarative body decoding ----
@@ -105,6 +106,7 @@ struct haven_req {
 	int has_path_id;
 	struct haven_principal who;
 	void *body; /* decoded body (route->body->size bytes), or NULL */
+	struct MHD_Connection *conn; /* for query arguments (haven__query_arg) */
 
 	/* Upload state. */
 	struct haven_buf raw; /* the body as received, limited to max_body */
@@ -136,6 +138,9 @@ void haven_reply_error(struct haven_req *r, int status, const char *code, const 
 void haven_reply_err(struct haven_req *r, int err, const char *what);
 /* 404 in the shape every cross-patient or missing record gets. */
 void haven_reply_not_found(struct haven_req *r);
+
+/* The value of query argument name ("?status=open"), or NULL; valid during the request. */
+const char *haven__query_arg(struct haven_req *r, const char *name);
 
 /* Appends an audit record for r inside tx (actor = the signed-in user). */
 int haven__audit(struct haven_tx *tx, struct haven_req *r, const char *action, const char *subject,
@@ -218,12 +223,18 @@ void haven__h_patient_fhir(struct haven_req *r);
 void haven__h_reminders_get(struct haven_req *r);
 void haven__h_reminders_put(struct haven_req *r);
 void haven__h_patient_reminders(struct haven_req *r);
+/* Alerts (alerts.c). */
+void haven__h_alerts_list(struct haven_req *r);
+void haven__h_alert_get(struct haven_req *r);
+void haven__h_alert_ack(struct haven_req *r);
+void haven__h_alert_resolve(struct haven_req *r);
 
 extern const struct haven_body_schema haven__login_schema;
 extern const struct haven_body_schema haven__register_schema;
 extern const struct haven_body_schema haven__user_create_schema;
 extern const struct haven_body_schema haven__consents_schema;
 extern const struct haven_body_schema haven__checkin_schema;
+extern const struct haven_body_schema haven__alert_resolve_schema;
 
 /* Helpers for handlers. */
 /* The latest granted/withdrawn state of a consent scope (0 when never given). */

@@ -56,6 +56,12 @@ static const struct haven_route routes[] = {
      NULL},
     {"GET", V1 "/patients/{id}/fhir", HAVEN_ROLE_CLINICIAN, haven__h_patient_fhir, NULL},
     {"GET", V1 "/outcomes", HAVEN_ROLE_CLINICIAN, haven__h_caseload_outcomes, NULL},
+    /* alerts of the caseload (alerts.c) */
+    {"GET", V1 "/alerts", HAVEN_ROLE_CLINICIAN, haven__h_alerts_list, NULL},
+    {"GET", V1 "/alerts/{id}", HAVEN_ROLE_CLINICIAN, haven__h_alert_get, NULL},
+    {"POST", V1 "/alerts/{id}/ack", HAVEN_ROLE_CLINICIAN, haven__h_alert_ack, NULL},
+    {"POST", V1 "/alerts/{id}/resolve", HAVEN_ROLE_CLINICIAN, haven__h_alert_resolve,
+     &haven__alert_resolve_schema},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -239,6 +239,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r->method = haven_arena_strdup(&r->arena, method);
 		r->path = haven_arena_strdup(&r->arena, url);
 		r->who.role = "anonymous";
+		r->conn = c;
 		request_id_init(r, c);
 		r->client_addr = client_address(r, c);
 		const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -259,6 +260,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		return MHD_YES;
 	}
+	r->conn = c;
 	if (r->started) {
 		/* A reply is already queued (413); drop whatever else arrives. */
 		*upload_data_size = 0;
@@ -274,6 +276,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	r->started = 1;
 	dispatch(r);
 	return queue_reply(r, c);
+}
+
+const char *haven__query_arg(struct haven_req *r, const char *name)
+{
+	if (!r->conn)
+		return NULL;
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,

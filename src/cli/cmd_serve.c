@@ -10,20 +10,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts/alerts.h"
 #include "api/api.h"
 #include "cli/args.h"
 #include "cli/cli.h"
 
 static const char usage_text[] =
     "usage: haven serve [--db URL] [--listen HOST:PORT] [--config FILE] [--key-file PATH]\n"
-    "                   [--threads N]\n\n"
+    "                   [--threads N] [--alert-webhook URL]\n"
+    "                   [--alert-escalation-webhook URL] [--alert-escalate-after SECONDS]\n\n"
     "Serves the HTTP API (see docs/api.md). The database is migrated at start.\n\n"
     "  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
     "  --listen H:P      address and port (default 127.0.0.1:8080; port 0 picks one)\n"
     "  --config FILE     a file of 'name = value' lines (docs/configuration.md)\n"
     "  --key-file PATH   the master key file (default var/haven.key, created if missing;\n"
     "                    HAVEN_MASTER_KEY=<64 hex digits> overrides it)\n"
-    "  --threads N       HTTP worker threads (default 16)\n\n"
+    "  --threads N       HTTP worker threads (default 16)\n"
+    "  --alert-webhook URL\n"
+    "                    POST alert events there, signed with HAVEN_WEBHOOK_SECRET\n"
+    "                    (X-Haven-Signature: sha256=<hex HMAC-SHA256 of the body>)\n"
+    "  --alert-escalation-webhook URL\n"
+    "                    where escalations of unacknowledged urgent alerts go (default:\n"
+    "                    the alert webhook)\n"
+    "  --alert-escalate-after SECONDS\n"
+    "                    escalate urgent alerts still open after this long (default 900;\n"
+    "                    0 never); see docs/alerts.md\n\n"
     "Environment: HAVEN_DB, HAVEN_LISTEN, HAVEN_THREADS, HAVEN_KEY_FILE and HAVEN_<OPTION>\n"
     "for every configuration-file option override the file; flags override both.\n"
     "SIGTERM or SIGINT stops the server after the requests in flight finish.\n";
@@ -53,11 +64,20 @@ static int apply_env(struct haven_api_config *cfg)
 int cmd_serve(int argc, char **argv)
 {
 	const char *db = NULL, *listen = NULL, *config = NULL, *key_file = NULL, *threads = NULL;
+	const char *webhook = NULL, *esc_webhook = NULL, *esc_after = NULL;
 	struct haven_opt opts[] = {
-	    {"--db", &db, NULL},           {"--listen", &listen, NULL},
-	    {"--config", &config, NULL},   {"--key-file", &key_file, NULL},
-	    {"--threads", &threads, NULL}, {NULL, NULL, NULL},
+	    {"--db", &db, NULL},
+	    {"--listen", &listen, NULL},
+	    {"--config", &config, NULL},
+	    {"--key-file", &key_file, NULL},
+	    {"--threads", &threads, NULL},
+	    {"--alert-webhook", &webhook, NULL},
+	    {"--alert-escalation-webhook", &esc_webhook, NULL},
+	    {"--alert-escalate-after", &esc_after, NULL},
+	    {NULL, NULL, NULL},
 	};
+	struct haven_alert_delivery_config dcfg;
+	struct haven_alert_dispatcher *dispatcher = NULL;
 	struct haven_api_config cfg;
 	struct haven_store *store = NULL;
 	struct haven_master_key *mk = NULL;
@@ -82,6 +102,38 @@ int cmd_serve(int argc, char **argv)
 	if (threads && haven_api_config_set(&cfg, "threads", threads))
 		return haven_cli_usage_error("serve", "--threads wants 1 to 256, not '%s'",
 		                             threads);
+	haven_alert_delivery_config_init(&dcfg);
+	if (!webhook)
+		webhook = getenv("HAVEN_ALERT_WEBHOOK");
+	if (!esc_webhook)
+		esc_webhook = getenv("HAVEN_ALERT_ESCALATION_WEBHOOK");
+	if (!esc_after)
+		esc_after = getenv("HAVEN_ALERT_ESCALATE_AFTER");
+	dcfg.url = webhook && *webhook ? webhook : NULL;
+	dcfg.escalation_url = esc_webhook && *esc_webhook ? esc_webhook : NULL;
+	dcfg.secret = getenv("HAVEN_WEBHOOK_SECRET");
+	if (esc_after && *esc_after) {
+		int64_t secs;
+		if (haven_parse_int64(esc_after, &secs) || secs < 0 || secs > 7 * 24 * 3600)
+			return haven_cli_usage_error("serve",
+			                             "--alert-escalate-after wants 0 to 604800 "
+			                             "seconds, not '%s'",
+			                             esc_after);
+		dcfg.escalate_after_ms = secs * 1000;
+	}
+	const char *poll = getenv("HAVEN_ALERT_POLL_MS"), *base = getenv("HAVEN_ALERT_BACKOFF_MS");
+	int64_t v;
+	if (poll && *poll && haven_parse_int64(poll, &v) == 0 && v >= 10 && v <= 60000)
+		dcfg.poll_ms = v;
+	if (base && *base && haven_parse_int64(base, &v) == 0 && v >= 10 && v <= 60000)
+		dcfg.backoff_base_ms = v;
+	for (const char *u = dcfg.url; u; u = u == dcfg.url ? dcfg.escalation_url : NULL)
+		if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
+			return haven_cli_usage_error("serve", "a webhook URL must be http:// or https://");
+	if ((dcfg.url || dcfg.escalation_url) &&
+	    (!dcfg.secret || strlen(dcfg.secret) < 16 || strlen(dcfg.secret) > 1024))
+		return haven_cli_fail("a webhook needs HAVEN_WEBHOOK_SECRET set to 16 to 1024 "
+		                      "characters");
 	if (!db)
 		db = getenv("HAVEN_DB");
 	if (!db || !*db)
@@ -117,6 +169,14 @@ int cmd_serve(int argc, char **argv)
 		               haven_strerror(rc));
 		goto out;
 	}
+	if ((rc = haven_alert_dispatcher_start(&dcfg, store, &dispatcher))) {
+		haven_cli_fail("cannot start alert delivery: %s", haven_strerror(rc));
+		goto out;
+	}
+	haven_log(HAVEN_LOG_INFO,
+	          "event=alert_delivery webhook=%s escalation_webhook=%s escalate_after_s=%lld",
+	          dcfg.url ? "set" : "none", dcfg.escalation_url ? "set" : "none",
+	          (long long)(dcfg.escalate_after_ms / 1000));
 	haven_log(HAVEN_LOG_INFO, "event=listening url=http://%s%s%s:%d/ migrations_applied=%d",
 	          strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "",
 	          haven_api_port(api), applied);
@@ -129,10 +189,12 @@ int cmd_serve(int argc, char **argv)
 	sigwait(&stop, &sig);
 	haven_log(HAVEN_LOG_INFO, "event=stopping signal=%d", sig);
 	haven_api_stop(&api);
+	haven_alert_dispatcher_stop(&dispatcher);
 	haven_log(HAVEN_LOG_INFO, "event=stopped");
 	status = 0;
 out:
 	haven_api_stop(&api);
+	haven_alert_dispatcher_stop(&dispatcher);
 	haven_master_key_destroy(&mk);
 	haven_store_destroy(&store);
 	return status;

@@ -80,6 +80,12 @@ static const struct expect table[] = {
     {"GET", "/api/v1/patients/{id}/reminders", NULL, {401, 403, 403, 200, 404, 403}},
     {"GET", "/api/v1/patients/{id}/fhir", NULL, {401, 403, 403, 200, 404, 403}},
     {"GET", "/api/v1/outcomes", NULL, {401, 403, 403, 200, 200, 403}},
+    /* alerts: {id} is not an alert id of anyone's here, so clinicians get 404; the
+     * lifecycle and cross-caseload cases are in test_api_alerts.c */
+    {"GET", "/api/v1/alerts", NULL, {401, 403, 403, 200, 200, 403}},
+    {"GET", "/api/v1/alerts/{id}", NULL, {401, 403, 403, 404, 404, 403}},
+    {"POST", "/api/v1/alerts/{id}/ack", NULL, {401, 403, 403, 404, 404, 403}},
+    {"POST", "/api/v1/alerts/{id}/resolve", "{}", {401, 403, 403, 404, 404, 403}},
 };
 /* Destructive routes, run last in this order: erasure, then logout (the erased
  * patients' tokens are gone by then). */

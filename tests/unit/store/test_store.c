@@ -16,6 +16,7 @@
 #include "harness.h"
 #include "store/store.h"
 #include "store/store_int.h"
+#include "store/store_int.h"
 
 static struct haven_store *open_fresh(char *url_out, size_t url_len,
                                       const struct haven_store_options *opt)
@@ -80,7 +81,9 @@ TEST(store_open_migrate_version)
 	ASSERT_OK(haven_store_schema_version(s, &v));
 	ASSERT_EQ(v, 0);
 	ASSERT_OK(haven_store_migrate(s, &applied));
-	ASSERT_EQ(applied, haven_store_latest_version());
+	size_t known = 0;
+	(void)haven__migrations(&known);
+	ASSERT_EQ(applied, (int)known);
 	ASSERT_OK(haven_store_schema_version(s, &v));
 	ASSERT_EQ(v, haven_store_latest_version());
 	ASSERT(v >= 1);
@@ -103,7 +106,10 @@ TEST(store_open_migrate_version)
 static int migration_rows(const struct haven_row *row, void *arg)
 {
 	int *n = arg;
-	ASSERT_EQ(haven_row_int(row, 0), *n + 1);
+	size_t known = 0;
+	const struct haven__migration *ms = haven__migrations(&known);
+	ASSERT((size_t)*n < known);
+	ASSERT_EQ(haven_row_int(row, 0), ms[*n].version);
 	ASSERT(haven_row_text(row, 1, NULL)[0] != '\0');
 	ASSERT(haven_row_int(row, 2) > 1600000000000LL);
 	(*n)++;
@@ -130,7 +136,9 @@ TEST(store_migration_records)
 	int n = 0;
 	int64_t docs = 0;
 	ASSERT_OK(haven_store_read(s, read_migrations, &n));
-	ASSERT_EQ(n, haven_store_latest_version());
+	size_t known = 0;
+	(void)haven__migrations(&known);
+	ASSERT_EQ(n, (int)known);
 	ASSERT_OK(haven_store_read(s, read_consent_v1, &docs));
 	ASSERT_EQ(docs, 1);
 	haven_store_destroy(&s);

@@ -1,0 +1,551 @@
+/*
+ * outbox.c: webhook delivery of alert events through a durable outbox, and escalation.
+ *
+ * haven_alert_enqueue() writes one alert_outbox row in the caller's transaction, so an
+ * alert and its delivery are committed together. The dispatcher thread in `haven serve`
+ * wakes every poll_ms, escalates urgent alerts left open past escalate_after_ms (once:
+ * escalated_at is set in the same transaction that queues the "alert.escalated" event and
+ * audits it), then POSTs every due row. A 2xx marks the row delivered; anything else
+ * schedules the next attempt after base * 2^attempts (capped), drawn uniformly from the
+ * upper half of that delay so that many receivers coming back do not get a thundering
+ * herd. Rows are never dropped: delivery is at least once, and a receiver that answers
+ * after its reply was lost sees the same Idempotency-Key again.
+ *
+ * Logs name the outbox row, alert id, event, HTTP status and attempt: never the payload's
+ * values beyond ids, never the secret, never the URL (it may carry a token).
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alerts/alerts.h"
+#include "audit/audit.h"
+
+#define BATCH 32
+#define URL_MAX 2048
+#define SECRET_MAX 1024
+
+/* ---- Enqueue ---- */
+
+struct alert_row {
+	int found;
+	int64_t patient_id, created_at, acknowledged_at, resolved_at, escalated_at;
+	char kind[HAVEN_ALERT_KIND_MAX + 1], severity[16], status[16];
+};
+
+static void copy_text(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+static int alert_row_cb(const struct haven_row *row, void *arg)
+{
+	struct alert_row *a = arg;
+	a->found = 1;
+	a->patient_id = haven_row_int(row, 0);
+	copy_text(a->kind, sizeof(a->kind), haven_row_text(row, 1, NULL));
+	copy_text(a->severity, sizeof(a->severity), haven_row_text(row, 2, NULL));
+	copy_text(a->status, sizeof(a->status), haven_row_text(row, 3, NULL));
+	a->created_at = haven_row_int(row, 4);
+	a->acknowledged_at = haven_row_is_null(row, 5) ? 0 : haven_row_int(row, 5);
+	a->resolved_at = haven_row_is_null(row, 6) ? 0 : haven_row_int(row, 6);
+	a->escalated_at = haven_row_is_null(row, 7) ? 0 : haven_row_int(row, 7);
+	return 0;
+}
+
+static json_t *time_or_null(int64_t ms)
+{
+	if (!ms)
+		return json_null();
+	char buf[32];
+	haven_time_format(ms, buf);
+	return json_string(buf);
+}
+
+int haven_alert_enqueue(struct haven_tx *tx, int64_t alert_id, const char *event,
+                        const char *target)
+{
+	if (!event || !target || (strcmp(target, "primary") && strcmp(target, "escalation")))
+		return HAVEN_EINVAL;
+	struct alert_row a = {0};
+	struct haven_param p[] = {HAVEN_P_INT(alert_id)};
+	int rc = haven_tx_query(tx,
+	                        "SELECT patient_id, kind, severity, status, created_at, "
+	                        "acknowledged_at, resolved_at, escalated_at FROM alerts WHERE id = ?",
+	                        p, 1, alert_row_cb, &a);
+	if (rc)
+		return rc;
+	if (!a.found)
+		return HAVEN_ENOTFOUND;
+
+	char key[33], path[64];
+	haven_random_id(key);
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld", (long long)alert_id);
+	int64_t now = haven_now_ms();
+	json_t *alert = json_pack(
+	    "{s:I,s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s}", "id", (json_int_t)alert_id, "patient_id",
+	    (json_int_t)a.patient_id, "kind", a.kind, "severity", a.severity, "status", a.status,
+	    "created_at", time_or_null(a.created_at), "acknowledged_at",
+	    time_or_null(a.acknowledged_at), "resolved_at", time_or_null(a.resolved_at),
+	    "escalated_at", time_or_null(a.escalated_at), "path", path);
+	json_t *doc = alert ? json_pack("{s:s,s:s,s:o,s:o}", "event", event, "delivery_id", key,
+	                                "occurred_at", time_or_null(now), "alert", alert)
+	                    : NULL;
+	char *payload = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(doc);
+	if (!payload)
+		return HAVEN_ENOMEM;
+	struct haven_param q[] = {HAVEN_P_INT(alert_id), HAVEN_P_TEXT(event),
+	                          HAVEN_P_TEXT(target),  HAVEN_P_TEXT(key),
+	                          HAVEN_P_TEXT(payload), HAVEN_P_INT(now),
+	                          HAVEN_P_INT(now)};
+	rc = haven_tx_exec(tx,
+	                   "INSERT INTO alert_outbox (alert_id, event, target, idempotency_key, "
+	                   "payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	                   q, 7, NULL);
+	free(payload);
+	return rc;
+}
+
+void haven_alert_sign(const uint8_t *secret, size_t secret_len, const char *body, size_t len,
+                      char out[72])
+{
+	crypto_auth_hmacsha256_state st;
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_init(&st, secret, secret_len);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof(st));
+	memcpy(out, "sha256=", 7);
+	sodium_bin2hex(out + 7, 72 - 7, mac, sizeof(mac));
+}
+
+/* ---- The dispatcher ---- */
+
+void haven_alert_delivery_config_init(struct haven_alert_delivery_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->escalate_after_ms = 15 * 60 * 1000;
+	cfg->poll_ms = 1000;
+	cfg->backoff_base_ms = 2000;
+	cfg->backoff_cap_ms = 5 * 60 * 1000;
+	cfg->timeout_ms = 10000;
+}
+
+struct haven_alert_dispatcher {
+	struct haven_alert_delivery_config cfg;
+	char url[URL_MAX], escalation_url[URL_MAX];
+	uint8_t *secret; /* sodium_malloc */
+	size_t secret_len;
+	struct haven_store *store;
+	pthread_t thread;
+	int running;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int stop;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int url_ok(const char *u)
+{
+	return u && strlen(u) < URL_MAX &&
+	       (!strncmp(u, "http://", 7) || !strncmp(u, "https://", 8));
+}
+
+/* ---- Escalation ---- */
+
+struct escalate_op {
+	struct haven_alert_dispatcher *d;
+	int64_t now;
+	int64_t ids[BATCH];
+	int64_t patients[BATCH];
+	int n;
+	int escalated;
+};
+
+static int due_alert_row(const struct haven_row *row, void *arg)
+{
+	struct escalate_op *op = arg;
+	if (op->n < BATCH) {
+		op->ids[op->n] = haven_row_int(row, 0);
+		op->patients[op->n] = haven_row_int(row, 1);
+		op->n++;
+	}
+	return 0;
+}
+
+static int escalate_tx(struct haven_tx *tx, void *arg)
+{
+	struct escalate_op *op = arg;
+	op->n = 0;
+	op->escalated = 0;
+	struct haven_param p[] = {HAVEN_P_INT(op->now - op->d->cfg.escalate_after_ms),
+	                          HAVEN_P_INT(BATCH)};
+	int rc = haven_tx_query(tx,
+	                        "SELECT id, patient_id FROM alerts WHERE severity = 'urgent' AND "
+	                        "status = 'open' AND escalated_at IS NULL AND created_at <= ? "
+	                        "ORDER BY id LIMIT ?",
+	                        p, 2, due_alert_row, op);
+	if (rc)
+		return rc;
+	const char *to = op->d->escalation_url[0] ? "escalation_webhook"
+	                 : op->d->url[0]          ? "webhook"
+	                                          : "none";
+	for (int i = 0; i < op->n; i++) {
+		struct haven_param u[] = {HAVEN_P_INT(op->now), HAVEN_P_TEXT(to),
+		                          HAVEN_P_INT(op->ids[i])};
+		int64_t changed = 0;
+		rc = haven_tx_exec(tx,
+		                   "UPDATE alerts SET escalated_at = ?, escalated_to = ? WHERE id = ? "
+		                   "AND escalated_at IS NULL AND status = 'open'",
+		                   u, 3, &changed);
+		if (rc)
+			return rc;
+		if (changed != 1)
+			continue;
+		char subject[48], detail[128];
+		snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->patients[i]);
+		snprintf(detail, sizeof(detail), "alert=%lld to=%s after_ms=%lld",
+		         (long long)op->ids[i], to, (long long)op->d->cfg.escalate_after_ms);
+		struct haven_audit_event ev = {
+		    .actor_id = 0,
+		    .actor_role = "system",
+		    .action = "alert.escalate",
+		    .subject = subject,
+		    .outcome = "ok",
+		    .request_id = "",
+		    .detail = detail,
+		};
+		if ((rc = haven_audit_append(tx, &ev)))
+			return rc;
+		if ((rc = haven_alert_enqueue(tx, op->ids[i], "alert.escalated", "escalation")))
+			return rc;
+		op->escalated++;
+	}
+	return 0;
+}
+
+/* ---- Delivery ---- */
+
+struct outbox_row {
+	int64_t id, alert_id;
+	int64_t attempts;
+	char event[32], target[16], key[40];
+	char *payload;
+};
+
+struct due_op {
+	struct outbox_row rows[BATCH];
+	int n;
+	int primary, escalation; /* which targets have somewhere to go */
+	int64_t now;
+};
+
+static int due_row(const struct haven_row *row, void *arg)
+{
+	struct due_op *op = arg;
+	if (op->n >= BATCH)
+		return 0;
+	struct outbox_row *o = &op->rows[op->n];
+	o->id = haven_row_int(row, 0);
+	o->alert_id = haven_row_int(row, 1);
+	copy_text(o->event, sizeof(o->event), haven_row_text(row, 2, NULL));
+	copy_text(o->target, sizeof(o->target), haven_row_text(row, 3, NULL));
+	copy_text(o->key, sizeof(o->key), haven_row_text(row, 4, NULL));
+	o->payload = strdup(haven_row_text(row, 5, NULL));
+	o->attempts = haven_row_int(row, 6);
+	if (!o->payload)
+		return HAVEN_ENOMEM;
+	op->n++;
+	return 0;
+}
+
+static int due_tx(struct haven_tx *tx, void *arg)
+{
+	struct due_op *op = arg;
+	struct haven_param p[] = {HAVEN_P_INT(op->now), HAVEN_P_TEXT(op->primary ? "primary" : "-"),
+	                          HAVEN_P_TEXT(op->escalation ? "escalation" : "-"),
+	                          HAVEN_P_INT(BATCH)};
+	return haven_tx_query(tx,
+	                      "SELECT id, alert_id, event, target, idempotency_key, payload, "
+	                      "attempts FROM alert_outbox WHERE delivered_at IS NULL AND "
+	                      "next_attempt_at <= ? AND target IN (?, ?) ORDER BY id LIMIT ?",
+	                      p, 4, due_row, op);
+}
+
+struct result_op {
+	int64_t id;
+	int ok;
+	long status;
+	const char *error;
+	int64_t now, next;
+};
+
+static int result_tx(struct haven_tx *tx, void *arg)
+{
+	struct result_op *op = arg;
+	if (op->ok) {
+		struct haven_param p[] = {HAVEN_P_INT(op->now), HAVEN_P_INT(op->status),
+		                          HAVEN_P_INT(op->id)};
+		return haven_tx_exec(tx,
+		                     "UPDATE alert_outbox SET delivered_at = ?, last_status = ?, "
+		                     "attempts = attempts + 1, last_error = NULL WHERE id = ?",
+		                     p, 3, NULL);
+	}
+	struct haven_param p[] = {HAVEN_P_INT(op->next), HAVEN_P_INT(op->status),
+	                          HAVEN_P_TEXT(op->error), HAVEN_P_INT(op->id)};
+	return haven_tx_exec(tx,
+	                     "UPDATE alert_outbox SET attempts = attempts + 1, next_attempt_at = ?, "
+	                     "last_status = ?, last_error = ? WHERE id = ?",
+	                     p, 4, NULL);
+}
+
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	(void)ptr;
+	(void)ud;
+	return size * nmemb;
+}
+
+/* POSTs one row; returns the HTTP status (0 when no reply) and a short error. */
+static long post_row(struct haven_alert_dispatcher *d, const char *url,
+                     const struct outbox_row *o, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	CURL *c = curl_easy_init();
+	if (!c) {
+		snprintf(err, errlen, "curl_easy_init failed");
+		return 0;
+	}
+	char sig[72], h_sig[100], h_key[80], h_event[64], h_attempt[64];
+	size_t len = strlen(o->payload);
+	haven_alert_sign(d->secret, d->secret_len, o->payload, len, sig);
+	snprintf(h_sig, sizeof(h_sig), "X-Haven-Signature: %s", sig);
+	snprintf(h_key, sizeof(h_key), "Idempotency-Key: %s", o->key);
+	snprintf(h_event, sizeof(h_event), "X-Haven-Event: %s", o->event);
+	snprintf(h_attempt, sizeof(h_attempt), "X-Haven-Delivery-Attempt: %lld",
+	         (long long)o->attempts + 1);
+	struct curl_slist *h = NULL, *t;
+	const char *headers[] = {"Content-Type: application/json", "User-Agent: haven-alerts/1",
+	                         "Expect:", h_sig, h_key, h_event, h_attempt};
+	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+		t = curl_slist_append(h, headers[i]);
+		if (!t) {
+			curl_slist_free_all(h);
+			curl_easy_cleanup(c);
+			snprintf(err, errlen, "out of memory");
+			return 0;
+		}
+		h = t;
+	}
+	char cerr[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->payload);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, d->cfg.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, d->cfg.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	long status = 0;
+	CURLcode cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	else
+		snprintf(err, errlen, "%.150s", cerr[0] ? cerr : curl_easy_strerror(cc));
+	if (cc == CURLE_OK && (status < 200 || status > 299))
+		snprintf(err, errlen, "HTTP %ld", status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+static int64_t backoff_ms(const struct haven_alert_delivery_config *cfg, int64_t attempts)
+{
+	int64_t delay = cfg->backoff_base_ms;
+	for (int64_t i = 0; i < attempts && delay < cfg->backoff_cap_ms; i++)
+		delay *= 2;
+	if (delay > cfg->backoff_cap_ms)
+		delay = cfg->backoff_cap_ms;
+	if (delay < 2)
+		return delay;
+	/* Full delay's upper half: [delay/2, delay]. */
+	int64_t half = delay / 2;
+	uint32_t span = half >= UINT32_MAX ? UINT32_MAX : (uint32_t)half + 1;
+	return half + (int64_t)randombytes_uniform(span);
+}
+
+int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, int *delivered)
+{
+	if (escalated)
+		*escalated = 0;
+	if (delivered)
+		*delivered = 0;
+	int rc;
+	if (d->cfg.escalate_after_ms > 0) {
+		struct escalate_op e = {.d = d, .now = haven_now_ms()};
+		if ((rc = haven_store_write(d->store, escalate_tx, &e)))
+			return rc;
+		if (escalated)
+			*escalated = e.escalated;
+		for (int i = 0; i < e.escalated && i < e.n; i++)
+			haven_log(HAVEN_LOG_WARN, "event=alert_escalated alert=%lld",
+			          (long long)e.ids[i]);
+	}
+	struct due_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		return HAVEN_ENOMEM;
+	op->now = haven_now_ms();
+	op->primary = d->url[0] != '\0';
+	op->escalation = d->url[0] || d->escalation_url[0];
+	if (!op->primary && !op->escalation) {
+		free(op);
+		return 0;
+	}
+	rc = haven_store_read(d->store, due_tx, op);
+	for (int i = 0; rc == 0 && i < op->n; i++) {
+		struct outbox_row *o = &op->rows[i];
+		const char *url = !strcmp(o->target, "escalation") && d->escalation_url[0]
+		                      ? d->escalation_url
+		                      : d->url;
+		char err[200];
+		long status = post_row(d, url, o, err, sizeof(err));
+		struct result_op r = {.id = o->id,
+		                      .ok = status >= 200 && status <= 299,
+		                      .status = status,
+		                      .error = err,
+		                      .now = haven_now_ms()};
+		r.next = r.now + backoff_ms(&d->cfg, o->attempts);
+		rc = haven_store_write(d->store, result_tx, &r);
+		if (r.ok) {
+			if (delivered)
+				(*delivered)++;
+			haven_log(HAVEN_LOG_INFO,
+			          "event=alert_delivered outbox=%lld alert=%lld type=%s status=%ld "
+			          "attempt=%lld",
+			          (long long)o->id, (long long)o->alert_id, o->event, status,
+			          (long long)o->attempts + 1);
+		} else {
+			haven_log(HAVEN_LOG_WARN,
+			          "event=alert_delivery_failed outbox=%lld alert=%lld type=%s "
+			          "status=%ld attempt=%lld retry_in_ms=%lld error=\"%s\"",
+			          (long long)o->id, (long long)o->alert_id, o->event, status,
+			          (long long)o->attempts + 1, (long long)(r.next - r.now), err);
+		}
+		/* Stop early when asked to: the rest stay due for the next start. */
+		pthread_mutex_lock(&d->lock);
+		int stopping = d->stop;
+		pthread_mutex_unlock(&d->lock);
+		if (stopping)
+			break;
+	}
+	for (int i = 0; i < op->n; i++)
+		free(op->rows[i].payload);
+	free(op);
+	return rc;
+}
+
+static void *dispatcher_main(void *arg)
+{
+	struct haven_alert_dispatcher *d = arg;
+	for (;;) {
+		int rc = haven_alert_dispatch_once(d, NULL, NULL);
+		if (rc)
+			haven_log(HAVEN_LOG_ERROR, "event=alert_dispatch_error error=\"%s\"",
+			          haven_strerror(rc));
+		pthread_mutex_lock(&d->lock);
+		if (!d->stop) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			int64_t ns = ts.tv_nsec + (d->cfg.poll_ms % 1000) * 1000000;
+			ts.tv_sec += d->cfg.poll_ms / 1000 + ns / 1000000000;
+			ts.tv_nsec = ns % 1000000000;
+			pthread_cond_timedwait(&d->wake, &d->lock, &ts);
+		}
+		int stop = d->stop;
+		pthread_mutex_unlock(&d->lock);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+static void dispatcher_free(struct haven_alert_dispatcher *d)
+{
+	if (d->secret) {
+		sodium_memzero(d->secret, d->secret_len);
+		sodium_free(d->secret);
+	}
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->wake);
+	free(d);
+}
+
+int haven_alert_dispatcher_start(const struct haven_alert_delivery_config *cfg,
+                                 struct haven_store *store, struct haven_alert_dispatcher **out)
+{
+	*out = NULL;
+	int has_url = (cfg->url && cfg->url[0]) || (cfg->escalation_url && cfg->escalation_url[0]);
+	if ((cfg->url && cfg->url[0] && !url_ok(cfg->url)) ||
+	    (cfg->escalation_url && cfg->escalation_url[0] && !url_ok(cfg->escalation_url)))
+		return HAVEN_EINVAL;
+	if (has_url && (!cfg->secret || strlen(cfg->secret) < 16 ||
+	                strlen(cfg->secret) > SECRET_MAX))
+		return HAVEN_EINVAL;
+	if (cfg->poll_ms < 1 || cfg->backoff_base_ms < 1 || cfg->backoff_cap_ms < cfg->backoff_base_ms ||
+	    cfg->escalate_after_ms < 0 || cfg->timeout_ms < 1)
+		return HAVEN_EINVAL;
+	pthread_once(&curl_once, curl_init_once);
+	struct haven_alert_dispatcher *d = calloc(1, sizeof(*d));
+	if (!d)
+		return HAVEN_ENOMEM;
+	d->cfg = *cfg;
+	d->cfg.url = d->cfg.escalation_url = d->cfg.secret = NULL;
+	copy_text(d->url, sizeof(d->url), cfg->url);
+	copy_text(d->escalation_url, sizeof(d->escalation_url), cfg->escalation_url);
+	d->store = store;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->wake, NULL);
+	if (cfg->secret) {
+		d->secret_len = strlen(cfg->secret);
+		d->secret = sodium_malloc(d->secret_len + 1);
+		if (!d->secret) {
+			dispatcher_free(d);
+			return HAVEN_ENOMEM;
+		}
+		memcpy(d->secret, cfg->secret, d->secret_len);
+	}
+	if (pthread_create(&d->thread, NULL, dispatcher_main, d)) {
+		dispatcher_free(d);
+		return HAVEN_EIO;
+	}
+	d->running = 1;
+	*out = d;
+	return 0;
+}
+
+void haven_alert_dispatcher_stop(struct haven_alert_dispatcher **dp)
+{
+	struct haven_alert_dispatcher *d = dp ? *dp : NULL;
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stop = 1;
+	pthread_cond_signal(&d->wake);
+	pthread_mutex_unlock(&d->lock);
+	if (d->running)
+		pthread_join(d->thread, NULL);
+	dispatcher_free(d);
+	*dp = NULL;
+}

@@ -1,0 +1,634 @@
+/*
+ * test_api_alerts.c: the alert inbox and webhook delivery. The lifecycle (open ->
+ * acknowledged -> resolved, 409 on a wrong step), who sees what (cross-caseload 404,
+ * consent hides non-safety alerts, safety alerts always reach the care team), filters and
+ * paging; then delivery to a real HTTP receiver on 127.0.0.1 that is down at first (no
+ * listener, then 503) and comes back, with the signature, a stable Idempotency-Key and
+ * retries checked; delivery resumed by a new dispatcher on a freshly opened store; and
+ * escalation of an unacknowledged urgent alert, once, audited and visible in the alert.
+ * No timing assertions: every wait polls with a generous bound.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "alerts/alerts.h"
+#include "api_test.h"
+#include "harness.h"
+
+#define SECRET "test-webhook-secret-0123456789"
+
+static json_t *post_json(struct test_server *s, const char *method, const char *path,
+                         const char *token, const char *body, long want)
+{
+	struct test_resp r;
+	test_call(s, method, path, token, body, &r);
+	if (r.status != want)
+		haven_test_fail(__FILE__, __LINE__, "%s %s: status %ld, want %ld (%s)", method, path,
+		                r.status, want, r.body);
+	json_t *j = json_incref(r.json);
+	test_resp_free(&r);
+	return j;
+}
+
+/* Posts a PHQ-9 and returns the id of the first alert it raised (0 when none). */
+static int64_t phq9(struct test_server *s, const char *token, const char *answers)
+{
+	char body[128];
+	snprintf(body, sizeof(body), "{\"instrument\":\"phq9\",\"answers\":%s}", answers);
+	json_t *a = post_json(s, "POST", "/api/v1/assessments", token, body, 201);
+	json_t *alerts = json_object_get(a, "alerts");
+	int64_t id = json_array_size(alerts)
+	                 ? json_integer_value(json_object_get(json_array_get(alerts, 0), "id"))
+	                 : 0;
+	json_decref(a);
+	return id;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
+struct sql_int {
+	const char *sql;
+	int64_t a;
+	int64_t n;
+};
+
+static int sql_int_tx(struct haven_tx *tx, void *arg)
+{
+	struct sql_int *q = arg;
+	struct haven_param p[] = {HAVEN_P_INT(q->a)};
+	return haven_tx_query_int(tx, q->sql, p, strchr(q->sql, '?') ? 1 : 0, &q->n);
+}
+
+static int64_t sql_int(struct haven_store *st, const char *sql, int64_t a)
+{
+	struct sql_int q = {sql, a, -1};
+	ASSERT_OK(haven_store_read(st, sql_int_tx, &q));
+	return q.n;
+}
+
+TEST(api_alerts_lifecycle_authz_and_filters)
+{
+	struct test_server s;
+	struct test_resp r;
+	char path[128];
+	test_server_start(&s, NULL);
+	int64_t cid = test_make_user(&s, "clinician", "c@example.org");
+	test_make_user(&s, "clinician", "o@example.org");
+	test_make_user(&s, "admin", "admin@example.org");
+	char *ctok = test_login(&s, "c@example.org");
+	char *otok = test_login(&s, "o@example.org");
+	char *atok = test_login(&s, "admin@example.org");
+	int64_t pid = test_register(&s, ctok, "p@example.org", 1);
+	int64_t qid = test_register(&s, ctok, "q@example.org", 1);
+	test_register(&s, otok, "x@example.org", 1);
+	char *ptok = test_login(&s, "p@example.org");
+	char *qtok = test_login(&s, "q@example.org");
+	char *xtok = test_login(&s, "x@example.org");
+
+	/* P: an item-9 answer, urgent. Q: reliable deterioration (0 -> 16), a warning, and
+	 * later an item-9 answer. X (the other team): an item-9 answer. */
+	int64_t a1 = phq9(&s, ptok, "[1,1,1,1,1,1,1,0,2]");
+	ASSERT(a1 > 0);
+	ASSERT_EQ(phq9(&s, qtok, "[0,0,0,0,0,0,0,0,0]"), 0);
+	int64_t a2 = phq9(&s, qtok, "[2,2,2,2,2,2,2,2,0]");
+	ASSERT(a2 > a1);
+	int64_t ax = phq9(&s, xtok, "[0,0,0,0,0,0,0,0,1]");
+	ASSERT(ax > a2);
+
+	json_t *l = post_json(&s, "GET", "/api/v1/alerts", ctok, NULL, 200);
+	json_t *arr = json_object_get(l, "alerts");
+	ASSERT_EQ(json_array_size(arr), 2);
+	json_t *first = json_array_get(arr, 0); /* newest first */
+	ASSERT_EQ(json_integer_value(json_object_get(first, "id")), a2);
+	ASSERT_STR_EQ(str(first, "kind"), "reliable_deterioration");
+	ASSERT_STR_EQ(str(first, "severity"), "warning");
+	ASSERT_EQ(json_integer_value(json_object_get(first, "patient_id")), qid);
+	json_t *second = json_array_get(arr, 1);
+	ASSERT_STR_EQ(str(second, "kind"), "phq9_item9");
+	ASSERT_STR_EQ(str(second, "status"), "open");
+	ASSERT(json_is_true(json_object_get(second, "safety")));
+	/* Reasons decrypted: plain words. */
+	json_t *reasons = json_object_get(second, "reasons");
+	ASSERT(json_array_size(reasons) >= 1);
+	ASSERT(strlen(str(json_array_get(reasons, 0), "text")) > 10);
+	ASSERT(json_is_null(json_object_get(l, "next_before")));
+	json_decref(l);
+
+	/* Other team and roles. */
+	l = post_json(&s, "GET", "/api/v1/alerts", otok, NULL, 200);
+	ASSERT_EQ(json_array_size(json_object_get(l, "alerts")), 1);
+	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(json_object_get(l, "alerts"), 0),
+	                                             "id")),
+	          ax);
+	json_decref(l);
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld", (long long)a1);
+	json_decref(post_json(&s, "GET", path, otok, NULL, 404));
+	json_decref(post_json(&s, "GET", path, ptok, NULL, 403));
+	json_decref(post_json(&s, "GET", path, atok, NULL, 403));
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld/ack", (long long)a1);
+	json_decref(post_json(&s, "POST", path, otok, NULL, 404));
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld", (long long)ax);
+	json_decref(post_json(&s, "GET", path, ctok, NULL, 404));
+	json_decref(post_json(&s, "GET", "/api/v1/alerts/999999", ctok, NULL, 404));
+
+	/* Lifecycle: resolve before ack is 409; ack; ack again 409; resolve with a note. */
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld/resolve", (long long)a1);
+	test_call(&s, "POST", path, ctok, "{}", &r);
+	ASSERT_EQ(r.status, 409);
+	ASSERT_STR_EQ(test_error_code(&r), "invalid_transition");
+	test_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld/ack", (long long)a1);
+	json_t *al = post_json(&s, "POST", path, ctok, NULL, 200);
+	ASSERT_STR_EQ(str(al, "status"), "acknowledged");
+	ASSERT_EQ(json_integer_value(json_object_get(al, "acknowledged_by")), cid);
+	ASSERT(json_is_string(json_object_get(al, "acknowledged_at")));
+	json_decref(al);
+	test_call(&s, "POST", path, ctok, NULL, &r);
+	ASSERT_EQ(r.status, 409);
+	ASSERT_STR_EQ(test_error_code(&r), "invalid_transition");
+	test_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld/resolve", (long long)a1);
+	test_call(&s, "POST", path, ctok, "{\"note\":7}", &r);
+	ASSERT_EQ(r.status, 400);
+	test_resp_free(&r);
+	al = post_json(&s, "POST", path, ctok,
+	               "{\"note\":\"Called P, safety plan reviewed, sessions weekly.\"}", 200);
+	ASSERT_STR_EQ(str(al, "status"), "resolved");
+	ASSERT_STR_EQ(str(al, "resolution_note"), "Called P, safety plan reviewed, sessions weekly.");
+	ASSERT_EQ(json_integer_value(json_object_get(al, "resolved_by")), cid);
+	json_decref(al);
+	test_call(&s, "POST", path, ctok, "{}", &r);
+	ASSERT_EQ(r.status, 409);
+	test_resp_free(&r);
+	/* The note is sealed, never in clear. */
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM alerts WHERE id = ? AND resolution IS NOT NULL", a1),
+	          1);
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM alerts WHERE CAST(resolution AS TEXT) LIKE "
+	                  "'%safety plan%' OR id = -?",
+	                  a1),
+	          0);
+	/* Audited, and every step queued for delivery in its transaction. */
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.ack' AND "
+	                           "outcome = 'ok' AND actor_id = ?",
+	                  cid),
+	          1);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.resolve' "
+	                           "AND outcome = 'ok' AND actor_id = ?",
+	                  cid),
+	          1);
+	ASSERT(sql_int(s.store, "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.read' AND "
+	                        "actor_id = ?",
+	               cid) >= 2);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alert_outbox WHERE alert_id = ?", a1), 3);
+	ASSERT_EQ(test_count(&s, "alert_outbox"), 3 + 2);
+
+	/* Filters and paging. */
+	l = post_json(&s, "GET", "/api/v1/alerts?status=resolved", ctok, NULL, 200);
+	ASSERT_EQ(json_array_size(json_object_get(l, "alerts")), 1);
+	json_decref(l);
+	l = post_json(&s, "GET", "/api/v1/alerts?status=open&severity=warning", ctok, NULL, 200);
+	ASSERT_EQ(json_array_size(json_object_get(l, "alerts")), 1);
+	json_decref(l);
+	snprintf(path, sizeof(path), "/api/v1/alerts?patient_id=%lld", (long long)pid);
+	l = post_json(&s, "GET", path, ctok, NULL, 200);
+	ASSERT_EQ(json_array_size(json_object_get(l, "alerts")), 1);
+	json_decref(l);
+	l = post_json(&s, "GET", "/api/v1/alerts?limit=1", ctok, NULL, 200);
+	ASSERT_EQ(json_array_size(json_object_get(l, "alerts")), 1);
+	ASSERT_EQ(json_integer_value(json_object_get(l, "next_before")), a2);
+	json_decref(l);
+	snprintf(path, sizeof(path), "/api/v1/alerts?limit=1&before=%lld", (long long)a2);
+	l = post_json(&s, "GET", path, ctok, NULL, 200);
+	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(json_object_get(l, "alerts"), 0),
+	                                             "id")),
+	          a1);
+	json_decref(l);
+	const char *bad[] = {"/api/v1/alerts?status=closed", "/api/v1/alerts?severity=high",
+	                     "/api/v1/alerts?limit=0", "/api/v1/alerts?limit=101",
+	                     "/api/v1/alerts?before=abc", "/api/v1/alerts?patient_id=-1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		test_call(&s, "GET", bad[i], ctok, NULL, &r);
+		ASSERT_EQ(r.status, 400);
+		ASSERT_STR_EQ(test_error_code(&r), "invalid_query");
+		test_resp_free(&r);
+	}
+
+	/* Q withdraws the care_team consent: the warning disappears from the list and is 403
+	 * by id; a new safety alert of Q still reaches the care team. */
+	json_decref(post_json(&s, "PUT", "/api/v1/me/consents", qtok,
+	                      "{\"scopes\":{\"care_team\":false}}", 200));
+	int64_t a3 = phq9(&s, qtok, "[2,2,2,2,2,2,2,2,3]");
+	ASSERT(a3 > 0);
+	snprintf(path, sizeof(path), "/api/v1/alerts?patient_id=%lld", (long long)qid);
+	l = post_json(&s, "GET", path, ctok, NULL, 200);
+	arr = json_object_get(l, "alerts");
+	ASSERT_EQ(json_array_size(arr), 1);
+	ASSERT_STR_EQ(str(json_array_get(arr, 0), "kind"), "phq9_item9");
+	json_decref(l);
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld", (long long)a2);
+	test_call(&s, "GET", path, ctok, NULL, &r);
+	ASSERT_EQ(r.status, 403);
+	ASSERT_STR_EQ(test_error_code(&r), "consent_required");
+	test_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld/ack", (long long)a2);
+	json_decref(post_json(&s, "POST", path, ctok, NULL, 403));
+
+	free(ctok);
+	free(otok);
+	free(atok);
+	free(ptok);
+	free(qtok);
+	free(xtok);
+	test_server_stop(&s);
+}
+
+/* ---- A webhook receiver on 127.0.0.1 ---- */
+
+struct hit {
+	char key[64], sig[100], event[40], attempt[16], path[32];
+	char *body;
+	int status; /* what the receiver answered */
+};
+
+struct receiver {
+	struct MHD_Daemon *d;
+	int port;
+	pthread_mutex_t lock;
+	int fail_next; /* answer 503 to this many requests first */
+	struct hit hits[64];
+	int n;
+};
+
+struct upload {
+	char *data;
+	size_t len;
+};
+
+static void header_copy(struct MHD_Connection *c, const char *name, char *out, size_t size)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+	snprintf(out, size, "%s", v ? v : "");
+}
+
+static enum MHD_Result on_hook(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *data,
+                               size_t *size, void **con_cls)
+{
+	struct receiver *rc = cls;
+	struct upload *u = *con_cls;
+	if (!u) {
+		u = calloc(1, sizeof(*u));
+		*con_cls = u;
+		return MHD_YES;
+	}
+	if (*size) {
+		u->data = realloc(u->data, u->len + *size + 1);
+		memcpy(u->data + u->len, data, *size);
+		u->len += *size;
+		u->data[u->len] = '\0';
+		*size = 0;
+		return MHD_YES;
+	}
+	int status = 200;
+	pthread_mutex_lock(&rc->lock);
+	if (rc->fail_next > 0) {
+		rc->fail_next--;
+		status = 503;
+	}
+	if (rc->n < 64) {
+		struct hit *h = &rc->hits[rc->n++];
+		header_copy(c, "Idempotency-Key", h->key, sizeof(h->key));
+		header_copy(c, "X-Haven-Signature", h->sig, sizeof(h->sig));
+		header_copy(c, "X-Haven-Event", h->event, sizeof(h->event));
+		header_copy(c, "X-Haven-Delivery-Attempt", h->attempt, sizeof(h->attempt));
+		snprintf(h->path, sizeof(h->path), "%s", url);
+		h->body = u->data ? u->data : strdup("");
+		u->data = NULL;
+		h->status = status;
+	}
+	pthread_mutex_unlock(&rc->lock);
+	free(u->data);
+	free(u);
+	*con_cls = NULL;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(2, (void *)"ok",
+	                                                            MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+	struct upload *u = *con_cls;
+	if (u) {
+		free(u->data);
+		free(u);
+		*con_cls = NULL;
+	}
+}
+
+/* A free port nobody listens on (bound, then closed). */
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	ASSERT_EQ(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t len = sizeof(a);
+	ASSERT_EQ(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static void receiver_start(struct receiver *rc, int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t)port),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	rc->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port,
+	                         NULL, NULL, on_hook, rc, MHD_OPTION_SOCK_ADDR, &a,
+	                         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+	                         MHD_OPTION_NOTIFY_COMPLETED, on_done, rc, MHD_OPTION_END);
+	ASSERT(rc->d != NULL);
+	rc->port = port;
+}
+
+static void receiver_stop(struct receiver *rc)
+{
+	if (rc->d)
+		MHD_stop_daemon(rc->d);
+	rc->d = NULL;
+}
+
+static void receiver_free(struct receiver *rc)
+{
+	receiver_stop(rc);
+	for (int i = 0; i < rc->n; i++)
+		free(rc->hits[i].body);
+	pthread_mutex_destroy(&rc->lock);
+}
+
+/* Waits (bounded, 60 s) until the receiver has a 2xx hit of event; returns its index. */
+static int wait_for(struct receiver *rc, const char *event, int from)
+{
+	for (int tries = 0; tries < 6000; tries++) {
+		pthread_mutex_lock(&rc->lock);
+		for (int i = from; i < rc->n; i++) {
+			if (rc->hits[i].status == 200 && !strcmp(rc->hits[i].event, event)) {
+				pthread_mutex_unlock(&rc->lock);
+				return i;
+			}
+		}
+		pthread_mutex_unlock(&rc->lock);
+		usleep(10000);
+	}
+	haven_test_fail(__FILE__, __LINE__, "no delivery of %s within the bound", event);
+	return -1;
+}
+
+static void check_signature(const struct hit *h)
+{
+	crypto_auth_hmacsha256_state st;
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	char hex[2 * sizeof(mac) + 1], want[100];
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)SECRET, strlen(SECRET));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)h->body, strlen(h->body));
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
+	snprintf(want, sizeof(want), "sha256=%s", hex);
+	ASSERT_STR_EQ(h->sig, want);
+}
+
+static void delivery_config(struct haven_alert_delivery_config *cfg, const char *url)
+{
+	haven_alert_delivery_config_init(cfg);
+	cfg->url = url;
+	cfg->secret = SECRET;
+	cfg->poll_ms = 20;
+	cfg->backoff_base_ms = 40;
+	cfg->backoff_cap_ms = 300;
+	cfg->timeout_ms = 5000;
+	cfg->escalate_after_ms = 0;
+}
+
+TEST(api_alerts_webhook_down_then_up_and_restart)
+{
+	struct test_server s;
+	test_server_start(&s, NULL);
+	test_make_user(&s, "clinician", "c@example.org");
+	char *ctok = test_login(&s, "c@example.org");
+	test_register(&s, ctok, "p@example.org", 1);
+	char *ptok = test_login(&s, "p@example.org");
+
+	struct receiver rc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	int port = free_port();
+	char url[96];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", port);
+	struct haven_alert_delivery_config cfg;
+	delivery_config(&cfg, url);
+	struct haven_alert_dispatcher *d = NULL;
+
+	/* Refused: a URL without a secret, a secret too short, a non-http URL. */
+	cfg.secret = NULL;
+	ASSERT_EQ(haven_alert_dispatcher_start(&cfg, s.store, &d), HAVEN_EINVAL);
+	cfg.secret = "short";
+	ASSERT_EQ(haven_alert_dispatcher_start(&cfg, s.store, &d), HAVEN_EINVAL);
+	cfg.secret = SECRET;
+	cfg.url = "ftp://127.0.0.1/x";
+	ASSERT_EQ(haven_alert_dispatcher_start(&cfg, s.store, &d), HAVEN_EINVAL);
+	cfg.url = url;
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, s.store, &d));
+
+	/* The receiver is down (nothing listens): the row stays queued and is retried. */
+	int64_t a1 = phq9(&s, ptok, "[1,1,1,1,1,1,1,0,2]");
+	ASSERT(a1 > 0);
+	int tries;
+	for (tries = 0; tries < 6000; tries++) {
+		if (sql_int(s.store, "SELECT MAX(attempts) FROM alert_outbox WHERE alert_id = ?", a1) >=
+		    3)
+			break;
+		usleep(10000);
+	}
+	ASSERT(tries < 6000);
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM alert_outbox WHERE delivered_at IS NULL AND "
+	                  "alert_id = ?",
+	                  a1),
+	          1);
+
+	/* It comes back, answers 503 once, then 200. */
+	rc.fail_next = 1;
+	receiver_start(&rc, port);
+	int ok = wait_for(&rc, "alert.raised", 0);
+	ASSERT(ok >= 1);
+	pthread_mutex_lock(&rc.lock);
+	ASSERT_EQ(rc.hits[0].status, 503);
+	for (int i = 0; i <= ok; i++) {
+		ASSERT_STR_EQ(rc.hits[i].key, rc.hits[0].key); /* stable across retries */
+		ASSERT_STR_EQ(rc.hits[i].body, rc.hits[0].body);
+		ASSERT_STR_EQ(rc.hits[i].path, "/hook");
+		check_signature(&rc.hits[i]);
+	}
+	ASSERT(strlen(rc.hits[0].key) == 32);
+	ASSERT(strtol(rc.hits[ok].attempt, NULL, 10) >= 5); /* 3+ refused connections, one 503 */
+	json_error_t jerr;
+	json_t *doc = json_loads(rc.hits[ok].body, 0, &jerr);
+	ASSERT(doc != NULL);
+	ASSERT_STR_EQ(str(doc, "event"), "alert.raised");
+	ASSERT_STR_EQ(str(doc, "delivery_id"), rc.hits[0].key);
+	json_t *al = json_object_get(doc, "alert");
+	ASSERT_EQ(json_integer_value(json_object_get(al, "id")), a1);
+	ASSERT_STR_EQ(str(al, "kind"), "phq9_item9");
+	ASSERT_STR_EQ(str(al, "severity"), "urgent");
+	ASSERT(json_object_get(al, "reasons") == NULL); /* no clinical text leaves */
+	json_decref(doc);
+	pthread_mutex_unlock(&rc.lock);
+	for (tries = 0; tries < 6000; tries++) {
+		if (sql_int(s.store,
+		            "SELECT COUNT(*) FROM alert_outbox WHERE delivered_at IS NOT NULL AND "
+		            "alert_id = ?",
+		            a1) == 1)
+			break;
+		usleep(10000);
+	}
+	ASSERT(tries < 6000);
+
+	/* Restart: the receiver goes down, the acknowledgement's event is tried and fails,
+	 * the dispatcher stops with the row pending. A new dispatcher over a freshly opened
+	 * store (what `haven serve` does at start) delivers it once the receiver is back. */
+	receiver_stop(&rc);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld/ack", (long long)a1);
+	json_decref(post_json(&s, "POST", path, ctok, NULL, 200));
+	for (tries = 0; tries < 6000; tries++) {
+		if (sql_int(s.store,
+		            "SELECT COUNT(*) FROM alert_outbox WHERE event = 'alert.acknowledged' "
+		            "AND attempts >= 1 AND delivered_at IS NULL AND alert_id = ?",
+		            a1) == 1)
+			break;
+		usleep(10000);
+	}
+	ASSERT(tries < 6000);
+	haven_alert_dispatcher_stop(&d);
+	ASSERT(d == NULL);
+	int before = rc.n;
+	struct haven_store *again = NULL;
+	ASSERT_OK(haven_store_open(s.db_url, NULL, &again));
+	receiver_start(&rc, port);
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, again, &d));
+	int k = wait_for(&rc, "alert.acknowledged", before);
+	pthread_mutex_lock(&rc.lock);
+	check_signature(&rc.hits[k]);
+	doc = json_loads(rc.hits[k].body, 0, &jerr);
+	ASSERT_STR_EQ(str(json_object_get(doc, "alert"), "status"), "acknowledged");
+	json_decref(doc);
+	pthread_mutex_unlock(&rc.lock);
+	haven_alert_dispatcher_stop(&d);
+	haven_store_destroy(&again);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alert_outbox WHERE delivered_at IS NULL",
+	                  0),
+	          0);
+	receiver_free(&rc);
+	free(ctok);
+	free(ptok);
+	test_server_stop(&s);
+}
+
+TEST(api_alerts_escalation_once)
+{
+	struct test_server s;
+	test_server_start(&s, NULL);
+	test_make_user(&s, "clinician", "c@example.org");
+	char *ctok = test_login(&s, "c@example.org");
+	test_register(&s, ctok, "p@example.org", 1);
+	test_register(&s, ctok, "q@example.org", 1);
+	char *ptok = test_login(&s, "p@example.org");
+	char *qtok = test_login(&s, "q@example.org");
+
+	/* Two urgent alerts; the second is acknowledged before any dispatcher runs. */
+	int64_t a1 = phq9(&s, ptok, "[1,1,1,1,1,1,1,0,2]");
+	int64_t a2 = phq9(&s, qtok, "[1,1,1,1,1,1,1,0,1]");
+	ASSERT(a1 > 0 && a2 > a1);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld/ack", (long long)a2);
+	json_decref(post_json(&s, "POST", path, ctok, NULL, 200));
+
+	struct receiver rc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	int port = free_port();
+	receiver_start(&rc, port);
+	char url[96], esc[96];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", port);
+	snprintf(esc, sizeof(esc), "http://127.0.0.1:%d/escalate", port);
+	struct haven_alert_delivery_config cfg;
+	delivery_config(&cfg, url);
+	cfg.escalation_url = esc;
+	cfg.escalate_after_ms = 1;
+	struct haven_alert_dispatcher *d = NULL;
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, s.store, &d));
+	int k = wait_for(&rc, "alert.escalated", 0);
+	pthread_mutex_lock(&rc.lock);
+	ASSERT_STR_EQ(rc.hits[k].path, "/escalate");
+	check_signature(&rc.hits[k]);
+	json_error_t jerr;
+	json_t *doc = json_loads(rc.hits[k].body, 0, &jerr);
+	json_t *al = json_object_get(doc, "alert");
+	ASSERT_EQ(json_integer_value(json_object_get(al, "id")), a1);
+	ASSERT(json_is_string(json_object_get(al, "escalated_at")));
+	json_decref(doc);
+	pthread_mutex_unlock(&rc.lock);
+
+	/* Let the dispatcher run more passes: still one escalation, and none for the
+	 * acknowledged alert (it was considered in the same pass as a1). */
+	int64_t passes_until = sql_int(s.store, "SELECT COUNT(*) FROM alert_outbox", 0);
+	for (int tries = 0; tries < 6000; tries++) {
+		if (sql_int(s.store, "SELECT COUNT(*) FROM alert_outbox WHERE delivered_at IS NULL",
+		            0) == 0)
+			break;
+		usleep(10000);
+	}
+	usleep(200000);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alert_outbox", 0), passes_until);
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM alert_outbox WHERE event = 'alert.escalated'", 0),
+	          1);
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.escalate' AND "
+	                  "actor_role = 'system'",
+	                  0),
+	          1);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alerts WHERE escalated_at IS NOT NULL", 0),
+	          1);
+	haven_alert_dispatcher_stop(&d);
+
+	/* Visible in the alert. */
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld", (long long)a1);
+	json_t *got = post_json(&s, "GET", path, ctok, NULL, 200);
+	json_t *e = json_object_get(got, "escalation");
+	ASSERT(json_is_true(json_object_get(e, "escalated")));
+	ASSERT_STR_EQ(str(e, "to"), "escalation_webhook");
+	json_decref(got);
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld", (long long)a2);
+	got = post_json(&s, "GET", path, ctok, NULL, 200);
+	ASSERT(json_is_false(json_object_get(json_object_get(got, "escalation"), "escalated")));
+	json_decref(got);
+
+	receiver_free(&rc);
+	free(ctok);
+	free(ptok);
+	free(qtok);
+	test_server_stop(&s);
+}
