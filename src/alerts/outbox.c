@@ -147,6 +147,7 @@ struct haven_alert_dispatcher {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int stop;
+	CURL *curl; /* used by the delivery thread only; keeps connections alive */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -321,11 +322,12 @@ static long post_row(struct haven_alert_dispatcher *d, const char *url,
                      const struct outbox_row *o, char *err, size_t errlen)
 {
 	err[0] = '\0';
-	CURL *c = curl_easy_init();
-	if (!c) {
+	if (!d->curl && !(d->curl = curl_easy_init())) {
 		snprintf(err, errlen, "curl_easy_init failed");
 		return 0;
 	}
+	CURL *c = d->curl;
+	curl_easy_reset(c); /* options only: the connection cache stays */
 	char sig[72], h_sig[100], h_key[80], h_event[64], h_attempt[64];
 	size_t len = strlen(o->payload);
 	haven_alert_sign(d->secret, d->secret_len, o->payload, len, sig);
@@ -341,7 +343,6 @@ static long post_row(struct haven_alert_dispatcher *d, const char *url,
 		t = curl_slist_append(h, headers[i]);
 		if (!t) {
 			curl_slist_free_all(h);
-			curl_easy_cleanup(c);
 			snprintf(err, errlen, "out of memory");
 			return 0;
 		}
@@ -367,7 +368,6 @@ static long post_row(struct haven_alert_dispatcher *d, const char *url,
 	if (cc == CURLE_OK && (status < 200 || status > 299))
 		snprintf(err, errlen, "HTTP %ld", status);
 	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
 	return status;
 }
 
@@ -414,11 +414,16 @@ int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, 
 		return 0;
 	}
 	rc = haven_store_read(d->store, due_tx, op);
+	/* A receiver that failed once in this pass is not tried again until the next pass,
+	 * so one that hangs costs one timeout per pass, not one per queued row. */
+	const char *failed[2] = {NULL, NULL};
 	for (int i = 0; rc == 0 && i < op->n; i++) {
 		struct outbox_row *o = &op->rows[i];
 		const char *url = !strcmp(o->target, "escalation") && d->escalation_url[0]
 		                      ? d->escalation_url
 		                      : d->url;
+		if (url == failed[0] || url == failed[1])
+			continue;
 		char err[200];
 		long status = post_row(d, url, o, err, sizeof(err));
 		struct result_op r = {.id = o->id,
@@ -437,6 +442,7 @@ int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, 
 			          (long long)o->id, (long long)o->alert_id, o->event, status,
 			          (long long)o->attempts + 1);
 		} else {
+			failed[url == d->url ? 0 : 1] = url;
 			haven_log(HAVEN_LOG_WARN,
 			          "event=alert_delivery_failed outbox=%lld alert=%lld type=%s "
 			          "status=%ld attempt=%lld retry_in_ms=%lld error=\"%s\"",
@@ -483,6 +489,8 @@ static void *dispatcher_main(void *arg)
 
 static void dispatcher_free(struct haven_alert_dispatcher *d)
 {
+	if (d->curl)
+		curl_easy_cleanup(d->curl);
 	if (d->secret) {
 		sodium_memzero(d->secret, d->secret_len);
 		sodium_free(d->secret);
