@@ -466,12 +466,14 @@ static void *dispatcher_main(void *arg)
 {
 	struct haven_alert_dispatcher *d = arg;
 	for (;;) {
-		int rc = haven_alert_dispatch_once(d, NULL, NULL);
+		int delivered = 0;
+		int rc = haven_alert_dispatch_once(d, NULL, &delivered);
 		if (rc)
 			haven_log(HAVEN_LOG_ERROR, "event=alert_dispatch_error error=\"%s\"",
 			          haven_strerror(rc));
 		pthread_mutex_lock(&d->lock);
-		if (!d->stop) {
+		/* A full batch delivered: more may be due (a backlog), go on at once. */
+		if (!d->stop && !(rc == 0 && delivered == BATCH)) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			int64_t ns = ts.tv_nsec + (d->cfg.poll_ms % 1000) * 1000000;
