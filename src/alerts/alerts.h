@@ -85,6 +85,13 @@ int haven_alert_severity_valid(const char *severity);
 int haven_alert_enqueue(struct haven_tx *tx, int64_t alert_id, const char *event,
                         const char *target) HAVEN_WUR;
 
+/* For /metrics: events not yet delivered, the age in ms of the oldest (0 when none), and
+ * urgent alerts still open. */
+struct haven_alert_stats {
+	int64_t pending, oldest_pending_ms, open_urgent;
+};
+int haven_alert_stats(struct haven_store *s, struct haven_alert_stats *out) HAVEN_WUR;
+
 /* Writes "sha256=<64 hex>" (the X-Haven-Signature header value: HMAC-SHA256 of body
  * under secret) into out (>= 72 bytes). */
 void haven_alert_sign(const uint8_t *secret, size_t secret_len, const char *body, size_t len,

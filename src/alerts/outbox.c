@@ -111,6 +111,36 @@ int haven_alert_enqueue(struct haven_tx *tx, int64_t alert_id, const char *event
 	return rc;
 }
 
+static int stats_row(const struct haven_row *row, void *arg)
+{
+	struct haven_alert_stats *st = arg;
+	st->pending = haven_row_int(row, 0);
+	st->oldest_pending_ms =
+	    haven_row_is_null(row, 1) ? 0 : haven_now_ms() - haven_row_int(row, 1);
+	return 0;
+}
+
+static int stats_tx(struct haven_tx *tx, void *arg)
+{
+	struct haven_alert_stats *st = arg;
+	int rc = haven_tx_query(tx,
+	                        "SELECT COUNT(*), MIN(created_at) FROM alert_outbox WHERE "
+	                        "delivered_at IS NULL",
+	                        NULL, 0, stats_row, st);
+	if (rc)
+		return rc;
+	return haven_tx_query_int(tx,
+	                          "SELECT COUNT(*) FROM alerts WHERE severity = 'urgent' AND "
+	                          "status = 'open'",
+	                          NULL, 0, &st->open_urgent);
+}
+
+int haven_alert_stats(struct haven_store *s, struct haven_alert_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	return haven_store_read(s, stats_tx, out);
+}
+
 void haven_alert_sign(const uint8_t *secret, size_t secret_len, const char *body, size_t len,
                       char out[72])
 {

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "alerts/alerts.h"
 #include "api/api_int.h"
 
 /* The statuses the server gives; anything else is counted under "other". */
@@ -133,6 +134,19 @@ int haven__metrics_render(struct haven_api *api, struct haven_buf *out)
 	    "# TYPE haven_store_reads_total counter\nhaven_store_reads_total %llu\n",
 	    (unsigned long long)st.writes, (unsigned long long)st.transactions,
 	    (unsigned long long)st.write_errors, (unsigned long long)st.reads);
+	struct haven_alert_stats as;
+	if (haven_alert_stats(api->store, &as) == 0)
+		rc |= haven_buf_printf(
+		    out,
+		    "# HELP haven_alert_outbox_pending Alert webhook events not yet delivered.\n"
+		    "# TYPE haven_alert_outbox_pending gauge\nhaven_alert_outbox_pending %lld\n"
+		    "# HELP haven_alert_outbox_oldest_pending_seconds Age of the oldest "
+		    "undelivered event.\n# TYPE haven_alert_outbox_oldest_pending_seconds gauge\n"
+		    "haven_alert_outbox_oldest_pending_seconds %.3f\n"
+		    "# HELP haven_alerts_open_urgent Urgent alerts not yet acknowledged.\n"
+		    "# TYPE haven_alerts_open_urgent gauge\nhaven_alerts_open_urgent %lld\n",
+		    (long long)as.pending, (double)as.oldest_pending_ms / 1000.0,
+		    (long long)as.open_urgent);
 	rc |= haven_buf_printf(out,
 	                       "# HELP haven_uptime_seconds Seconds since the server started.\n"
 	                       "# TYPE haven_uptime_seconds gauge\nhaven_uptime_seconds %.3f\n"

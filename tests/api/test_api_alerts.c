@@ -470,6 +470,14 @@ TEST(api_alerts_webhook_down_then_up_and_restart)
 	                  a1),
 	          1);
 
+	/* /metrics shows the backlog and the open urgent alert. */
+	struct test_resp m;
+	test_call(&s, "GET", "/metrics", NULL, NULL, &m);
+	ASSERT_EQ(m.status, 200);
+	ASSERT_CONTAINS(m.body, "\nhaven_alert_outbox_pending 1\n");
+	ASSERT_CONTAINS(m.body, "\nhaven_alerts_open_urgent 1\n");
+	test_resp_free(&m);
+
 	/* It comes back, answers 503 once, then 200. */
 	rc.fail_next = 1;
 	receiver_start(&rc, port);
