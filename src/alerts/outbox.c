@@ -270,6 +270,9 @@ static int escalate_tx(struct haven_tx *tx, void *arg)
 struct outbox_row {
 	int64_t id, alert_id;
 	int64_t attempts;
+	int64_t due_at; /* next_attempt_at as read */
+	int claimed;    /* this dispatcher holds the lease */
+	int done;       /* attempted in this pass (the result is written) */
 	char event[32], target[16], key[40];
 	char *payload;
 };
@@ -279,6 +282,7 @@ struct due_op {
 	int n;
 	int primary, escalation; /* which targets have somewhere to go */
 	int64_t now;
+	int64_t lease_until;
 };
 
 static int due_row(const struct haven_row *row, void *arg)
@@ -294,23 +298,66 @@ static int due_row(const struct haven_row *row, void *arg)
 	copy_text(o->key, sizeof(o->key), haven_row_text(row, 4, NULL));
 	o->payload = strdup(haven_row_text(row, 5, NULL));
 	o->attempts = haven_row_int(row, 6);
+	o->due_at = haven_row_int(row, 7);
+	o->claimed = o->done = 0;
 	if (!o->payload)
 		return HAVEN_ENOMEM;
 	op->n++;
 	return 0;
 }
 
+/* Reads the due rows and takes a lease on each (next_attempt_at moved to lease_until,
+ * compare-and-set on the value read), so that two servers sharing one PostgreSQL database
+ * do not post the same row at once, and a server that dies mid-post leaves the row to be
+ * retried when the lease runs out. */
 static int due_tx(struct haven_tx *tx, void *arg)
 {
 	struct due_op *op = arg;
+	for (int i = 0; i < op->n; i++)
+		free(op->rows[i].payload);
+	op->n = 0;
 	struct haven_param p[] = {HAVEN_P_INT(op->now), HAVEN_P_TEXT(op->primary ? "primary" : "-"),
 	                          HAVEN_P_TEXT(op->escalation ? "escalation" : "-"),
 	                          HAVEN_P_INT(BATCH)};
-	return haven_tx_query(tx,
-	                      "SELECT id, alert_id, event, target, idempotency_key, payload, "
-	                      "attempts FROM alert_outbox WHERE delivered_at IS NULL AND "
-	                      "next_attempt_at <= ? AND target IN (?, ?) ORDER BY id LIMIT ?",
-	                      p, 4, due_row, op);
+	int rc = haven_tx_query(tx,
+	                        "SELECT id, alert_id, event, target, idempotency_key, payload, "
+	                        "attempts, next_attempt_at FROM alert_outbox WHERE delivered_at IS "
+	                        "NULL AND next_attempt_at <= ? AND target IN (?, ?) ORDER BY id "
+	                        "LIMIT ?",
+	                        p, 4, due_row, op);
+	for (int i = 0; rc == 0 && i < op->n; i++) {
+		struct outbox_row *o = &op->rows[i];
+		struct haven_param u[] = {HAVEN_P_INT(op->lease_until), HAVEN_P_INT(o->id),
+		                          HAVEN_P_INT(o->due_at)};
+		int64_t changed = 0;
+		rc = haven_tx_exec(tx,
+		                   "UPDATE alert_outbox SET next_attempt_at = ? WHERE id = ? AND "
+		                   "next_attempt_at = ? AND delivered_at IS NULL",
+		                   u, 3, &changed);
+		o->claimed = changed == 1;
+	}
+	return rc;
+}
+
+/* Gives back the leases of rows this pass did not attempt: due again at once. */
+static int release_tx(struct haven_tx *tx, void *arg)
+{
+	struct due_op *op = arg;
+	int64_t now = haven_now_ms();
+	for (int i = 0; i < op->n; i++) {
+		struct outbox_row *o = &op->rows[i];
+		if (!o->claimed || o->done)
+			continue;
+		struct haven_param u[] = {HAVEN_P_INT(now), HAVEN_P_INT(o->id),
+		                          HAVEN_P_INT(op->lease_until)};
+		int rc = haven_tx_exec(tx,
+		                       "UPDATE alert_outbox SET next_attempt_at = ? WHERE id = ? AND "
+		                       "next_attempt_at = ? AND delivered_at IS NULL",
+		                       u, 3, NULL);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 struct result_op {
@@ -443,7 +490,8 @@ int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, 
 		free(op);
 		return 0;
 	}
-	rc = haven_store_read(d->store, due_tx, op);
+	op->lease_until = op->now + 2 * d->cfg.timeout_ms + 1000;
+	rc = haven_store_write(d->store, due_tx, op);
 	/* A receiver that failed once in this pass is not tried again until the next pass,
 	 * so one that hangs costs one timeout per pass, not one per queued row. */
 	const char *failed[2] = {NULL, NULL};
@@ -452,8 +500,9 @@ int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, 
 		const char *url = !strcmp(o->target, "escalation") && d->escalation_url[0]
 		                      ? d->escalation_url
 		                      : d->url;
-		if (url == failed[0] || url == failed[1])
+		if (!o->claimed || url == failed[0] || url == failed[1])
 			continue;
+		o->done = 1;
 		char err[200];
 		long status = post_row(d, url, o, err, sizeof(err));
 		struct result_op r = {.id = o->id,
@@ -486,6 +535,9 @@ int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, 
 		if (stopping)
 			break;
 	}
+	int rel = haven_store_write(d->store, release_tx, op);
+	if (rc == 0)
+		rc = rel;
 	for (int i = 0; i < op->n; i++)
 		free(op->rows[i].payload);
 	free(op);

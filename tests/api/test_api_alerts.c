@@ -640,3 +640,52 @@ TEST(api_alerts_escalation_once)
 	free(qtok);
 	test_server_stop(&s);
 }
+
+TEST(api_alerts_two_dispatchers_share_the_outbox)
+{
+	/* Two servers over one database (two store handles here): each row is leased by
+	 * one of them, so every event arrives exactly once while both run. */
+	struct test_server s;
+	test_server_start(&s, NULL);
+	test_make_user(&s, "clinician", "c@example.org");
+	char *ctok = test_login(&s, "c@example.org");
+	test_register(&s, ctok, "p@example.org", 1);
+	char *ptok = test_login(&s, "p@example.org");
+	enum { N = 12 };
+	for (int i = 0; i < N; i++)
+		ASSERT(phq9(&s, ptok, "[1,1,1,1,1,1,1,1,1]") > 0);
+
+	struct receiver rc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	int port = free_port();
+	receiver_start(&rc, port);
+	char url[96];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", port);
+	struct haven_alert_delivery_config cfg;
+	delivery_config(&cfg, url);
+	struct haven_store *other = NULL;
+	ASSERT_OK(haven_store_open(s.db_url, NULL, &other));
+	struct haven_alert_dispatcher *d1 = NULL, *d2 = NULL;
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, s.store, &d1));
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, other, &d2));
+	int tries;
+	for (tries = 0; tries < 6000; tries++) {
+		if (sql_int(s.store, "SELECT COUNT(*) FROM alert_outbox WHERE delivered_at IS NULL",
+		            0) == 0)
+			break;
+		usleep(10000);
+	}
+	ASSERT(tries < 6000);
+	haven_alert_dispatcher_stop(&d1);
+	haven_alert_dispatcher_stop(&d2);
+	pthread_mutex_lock(&rc.lock);
+	ASSERT_EQ(rc.n, N);
+	for (int i = 0; i < rc.n; i++)
+		for (int j = i + 1; j < rc.n; j++)
+			ASSERT(strcmp(rc.hits[i].key, rc.hits[j].key) != 0);
+	pthread_mutex_unlock(&rc.lock);
+	haven_store_destroy(&other);
+	receiver_free(&rc);
+	free(ctok);
+	free(ptok);
+	test_server_stop(&s);
+}
