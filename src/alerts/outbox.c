@@ -73,10 +73,11 @@ int haven_alert_enqueue(struct haven_tx *tx, int64_t alert_id, const char *event
 		return HAVEN_EINVAL;
 	struct alert_row a = {0};
 	struct haven_param p[] = {HAVEN_P_INT(alert_id)};
-	int rc = haven_tx_query(tx,
-	                        "SELECT patient_id, kind, severity, status, created_at, "
-	                        "acknowledged_at, resolved_at, escalated_at FROM alerts WHERE id = ?",
-	                        p, 1, alert_row_cb, &a);
+	int rc =
+	    haven_tx_query(tx,
+	                   "SELECT patient_id, kind, severity, status, created_at, "
+	                   "acknowledged_at, resolved_at, escalated_at FROM alerts WHERE id = ?",
+	                   p, 1, alert_row_cb, &a);
 	if (rc)
 		return rc;
 	if (!a.found)
@@ -99,10 +100,9 @@ int haven_alert_enqueue(struct haven_tx *tx, int64_t alert_id, const char *event
 	json_decref(doc);
 	if (!payload)
 		return HAVEN_ENOMEM;
-	struct haven_param q[] = {HAVEN_P_INT(alert_id), HAVEN_P_TEXT(event),
-	                          HAVEN_P_TEXT(target),  HAVEN_P_TEXT(key),
-	                          HAVEN_P_TEXT(payload), HAVEN_P_INT(now),
-	                          HAVEN_P_INT(now)};
+	struct haven_param q[] = {
+	    HAVEN_P_INT(alert_id), HAVEN_P_TEXT(event), HAVEN_P_TEXT(target), HAVEN_P_TEXT(key),
+	    HAVEN_P_TEXT(payload), HAVEN_P_INT(now),    HAVEN_P_INT(now)};
 	rc = haven_tx_exec(tx,
 	                   "INSERT INTO alert_outbox (alert_id, event, target, idempotency_key, "
 	                   "payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -235,10 +235,11 @@ static int escalate_tx(struct haven_tx *tx, void *arg)
 		struct haven_param u[] = {HAVEN_P_INT(op->now), HAVEN_P_TEXT(to),
 		                          HAVEN_P_INT(op->ids[i])};
 		int64_t changed = 0;
-		rc = haven_tx_exec(tx,
-		                   "UPDATE alerts SET escalated_at = ?, escalated_to = ? WHERE id = ? "
-		                   "AND escalated_at IS NULL AND status = 'open'",
-		                   u, 3, &changed);
+		rc = haven_tx_exec(
+		    tx,
+		    "UPDATE alerts SET escalated_at = ?, escalated_to = ? WHERE id = ? "
+		    "AND escalated_at IS NULL AND status = 'open'",
+		    u, 3, &changed);
 		if (rc)
 			return rc;
 		if (changed != 1)
@@ -350,10 +351,11 @@ static int release_tx(struct haven_tx *tx, void *arg)
 			continue;
 		struct haven_param u[] = {HAVEN_P_INT(now), HAVEN_P_INT(o->id),
 		                          HAVEN_P_INT(op->lease_until)};
-		int rc = haven_tx_exec(tx,
-		                       "UPDATE alert_outbox SET next_attempt_at = ? WHERE id = ? AND "
-		                       "next_attempt_at = ? AND delivered_at IS NULL",
-		                       u, 3, NULL);
+		int rc =
+		    haven_tx_exec(tx,
+		                  "UPDATE alert_outbox SET next_attempt_at = ? WHERE id = ? AND "
+		                  "next_attempt_at = ? AND delivered_at IS NULL",
+		                  u, 3, NULL);
 		if (rc)
 			return rc;
 	}
@@ -381,10 +383,11 @@ static int result_tx(struct haven_tx *tx, void *arg)
 	}
 	struct haven_param p[] = {HAVEN_P_INT(op->next), HAVEN_P_INT(op->status),
 	                          HAVEN_P_TEXT(op->error), HAVEN_P_INT(op->id)};
-	return haven_tx_exec(tx,
-	                     "UPDATE alert_outbox SET attempts = attempts + 1, next_attempt_at = ?, "
-	                     "last_status = ?, last_error = ? WHERE id = ?",
-	                     p, 4, NULL);
+	return haven_tx_exec(
+	    tx,
+	    "UPDATE alert_outbox SET attempts = attempts + 1, next_attempt_at = ?, "
+	    "last_status = ?, last_error = ? WHERE id = ?",
+	    p, 4, NULL);
 }
 
 static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -395,8 +398,8 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
 }
 
 /* POSTs one row; returns the HTTP status (0 when no reply) and a short error. */
-static long post_row(struct haven_alert_dispatcher *d, const char *url,
-                     const struct outbox_row *o, char *err, size_t errlen)
+static long post_row(struct haven_alert_dispatcher *d, const char *url, const struct outbox_row *o,
+                     char *err, size_t errlen)
 {
 	err[0] = '\0';
 	if (!d->curl && !(d->curl = curl_easy_init())) {
@@ -414,8 +417,13 @@ static long post_row(struct haven_alert_dispatcher *d, const char *url,
 	snprintf(h_attempt, sizeof(h_attempt), "X-Haven-Delivery-Attempt: %lld",
 	         (long long)o->attempts + 1);
 	struct curl_slist *h = NULL, *t;
-	const char *headers[] = {"Content-Type: application/json", "User-Agent: haven-alerts/1",
-	                         "Expect:", h_sig, h_key, h_event, h_attempt};
+	const char *headers[] = {"Content-Type: application/json",
+	                         "User-Agent: haven-alerts/1",
+	                         "Expect:",
+	                         h_sig,
+	                         h_key,
+	                         h_event,
+	                         h_attempt};
 	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
 		t = curl_slist_append(h, headers[i]);
 		if (!t) {
@@ -592,11 +600,12 @@ int haven_alert_dispatcher_start(const struct haven_alert_delivery_config *cfg,
 	if ((cfg->url && cfg->url[0] && !url_ok(cfg->url)) ||
 	    (cfg->escalation_url && cfg->escalation_url[0] && !url_ok(cfg->escalation_url)))
 		return HAVEN_EINVAL;
-	if (has_url && (!cfg->secret || strlen(cfg->secret) < 16 ||
-	                strlen(cfg->secret) > SECRET_MAX))
+	if (has_url &&
+	    (!cfg->secret || strlen(cfg->secret) < 16 || strlen(cfg->secret) > SECRET_MAX))
 		return HAVEN_EINVAL;
-	if (cfg->poll_ms < 1 || cfg->backoff_base_ms < 1 || cfg->backoff_cap_ms < cfg->backoff_base_ms ||
-	    cfg->escalate_after_ms < 0 || cfg->timeout_ms < 1)
+	if (cfg->poll_ms < 1 || cfg->backoff_base_ms < 1 ||
+	    cfg->backoff_cap_ms < cfg->backoff_base_ms || cfg->escalate_after_ms < 0 ||
+	    cfg->timeout_ms < 1)
 		return HAVEN_EINVAL;
 	pthread_once(&curl_once, curl_init_once);
 	struct haven_alert_dispatcher *d = calloc(1, sizeof(*d));

@@ -38,13 +38,13 @@ static const struct haven_field resolve_fields[] = {
     {NULL, 0, 0, 0, 0, 0, 0, 0, NULL},
 };
 
-const struct haven_body_schema haven__alert_resolve_schema = {
-    "alert resolve body", resolve_fields, sizeof(struct resolve_body)};
+const struct haven_body_schema haven__alert_resolve_schema = {"alert resolve body", resolve_fields,
+                                                              sizeof(struct resolve_body)};
 
 /* The consent state of the patient, latest record first; 0 when never given. */
 #define ALERT_COLUMNS                                                                              \
 	"SELECT a.id, a.rid, a.patient_id, a.kind, a.severity, a.status, a.source, a.created_at, " \
-	"a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.resolved_by, a.escalated_at, "      \
+	"a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.resolved_by, a.escalated_at, "     \
 	"a.escalated_to, a.reasons, a.resolution, "                                                \
 	"COALESCE((SELECT cs.granted FROM consents cs WHERE cs.patient_id = a.patient_id AND "     \
 	"cs.scope = 'care_team' ORDER BY cs.id DESC LIMIT 1), 0) "                                 \
@@ -71,7 +71,8 @@ static void item_release(struct alert_item *it)
 
 static json_t *time_or_null(const struct haven_row *row, int col)
 {
-	return haven_row_is_null(row, col) ? json_null() : haven__json_time(haven_row_int(row, col));
+	return haven_row_is_null(row, col) ? json_null()
+	                                   : haven__json_time(haven_row_int(row, col));
 }
 
 static json_t *int_or_null(const struct haven_row *row, int col)
@@ -102,8 +103,8 @@ static int item_from_row(const struct haven_row *row, struct alert_item *it)
 	snprintf(it->kind, sizeof(it->kind), "%s", haven_row_text(row, 3, NULL));
 	snprintf(it->status, sizeof(it->status), "%s", haven_row_text(row, 5, NULL));
 	it->consent = haven_row_int(row, 16) != 0;
-	json_t *esc_to = haven_row_is_null(row, 13) ? json_null()
-	                                            : json_string(haven_row_text(row, 13, NULL));
+	json_t *esc_to =
+	    haven_row_is_null(row, 13) ? json_null() : json_string(haven_row_text(row, 13, NULL));
 	it->obj = json_pack(
 	    "{s:I,s:I,s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:o,s:{s:b,s:o,s:o}}", "id",
 	    (json_int_t)it->id, "patient_id", (json_int_t)it->patient_id, "kind", it->kind,
@@ -446,16 +447,18 @@ static void run_one(struct haven_req *r, enum alert_action action)
 			haven_reply_error(r, 409, "invalid_transition",
 			                  "the alert changed status meanwhile; read it again");
 		} else if (rc) {
-			haven_reply_err(r, rc, action == ALERT_READ ? "reading the alert"
-			                                            : "changing the alert");
+			haven_reply_err(r, rc,
+			                action == ALERT_READ ? "reading the alert"
+			                                     : "changing the alert");
 		} else {
 			r->audited = 1;
 			if (op.status == 404)
 				haven_reply_not_found(r);
 			else if (op.status == 403)
-				haven_reply_error(r, 403, "consent_required",
-				                  "the patient has not granted the care_team consent; "
-				                  "this alert is not available");
+				haven_reply_error(
+				    r, 403, "consent_required",
+				    "the patient has not granted the care_team consent; "
+				    "this alert is not available");
 			else
 				haven_reply_error(r, op.status, op.code, "%s", op.message);
 		}

@@ -129,7 +129,8 @@ int cmd_serve(int argc, char **argv)
 		dcfg.backoff_base_ms = v;
 	for (const char *u = dcfg.url; u; u = u == dcfg.url ? dcfg.escalation_url : NULL)
 		if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
-			return haven_cli_usage_error("serve", "a webhook URL must be http:// or https://");
+			return haven_cli_usage_error("serve",
+			                             "a webhook URL must be http:// or https://");
 	if ((dcfg.url || dcfg.escalation_url) &&
 	    (!dcfg.secret || strlen(dcfg.secret) < 16 || strlen(dcfg.secret) > 1024))
 		return haven_cli_fail("a webhook needs HAVEN_WEBHOOK_SECRET set to 16 to 1024 "

@@ -30,8 +30,8 @@ static json_t *post_json(struct test_server *s, const char *method, const char *
 	struct test_resp r;
 	test_call(s, method, path, token, body, &r);
 	if (r.status != want)
-		haven_test_fail(__FILE__, __LINE__, "%s %s: status %ld, want %ld (%s)", method, path,
-		                r.status, want, r.body);
+		haven_test_fail(__FILE__, __LINE__, "%s %s: status %ld, want %ld (%s)", method,
+		                path, r.status, want, r.body);
 	json_t *j = json_incref(r.json);
 	test_resp_free(&r);
 	return j;
@@ -128,8 +128,8 @@ TEST(api_alerts_lifecycle_authz_and_filters)
 	/* Other team and roles. */
 	l = post_json(&s, "GET", "/api/v1/alerts", otok, NULL, 200);
 	ASSERT_EQ(json_array_size(json_object_get(l, "alerts")), 1);
-	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(json_object_get(l, "alerts"), 0),
-	                                             "id")),
+	ASSERT_EQ(json_integer_value(
+	              json_object_get(json_array_get(json_object_get(l, "alerts"), 0), "id")),
 	          ax);
 	json_decref(l);
 	snprintf(path, sizeof(path), "/api/v1/alerts/%lld", (long long)a1);
@@ -165,7 +165,8 @@ TEST(api_alerts_lifecycle_authz_and_filters)
 	al = post_json(&s, "POST", path, ctok,
 	               "{\"note\":\"Called P, safety plan reviewed, sessions weekly.\"}", 200);
 	ASSERT_STR_EQ(str(al, "status"), "resolved");
-	ASSERT_STR_EQ(str(al, "resolution_note"), "Called P, safety plan reviewed, sessions weekly.");
+	ASSERT_STR_EQ(str(al, "resolution_note"),
+	              "Called P, safety plan reviewed, sessions weekly.");
 	ASSERT_EQ(json_integer_value(json_object_get(al, "resolved_by")), cid);
 	json_decref(al);
 	test_call(&s, "POST", path, ctok, "{}", &r);
@@ -173,7 +174,8 @@ TEST(api_alerts_lifecycle_authz_and_filters)
 	test_resp_free(&r);
 	/* The note is sealed, never in clear. */
 	ASSERT_EQ(sql_int(s.store,
-	                  "SELECT COUNT(*) FROM alerts WHERE id = ? AND resolution IS NOT NULL", a1),
+	                  "SELECT COUNT(*) FROM alerts WHERE id = ? AND resolution IS NOT NULL",
+	                  a1),
 	          1);
 	ASSERT_EQ(sql_int(s.store,
 	                  "SELECT COUNT(*) FROM alerts WHERE CAST(resolution AS TEXT) LIKE "
@@ -181,16 +183,19 @@ TEST(api_alerts_lifecycle_authz_and_filters)
 	                  a1),
 	          0);
 	/* Audited, and every step queued for delivery in its transaction. */
-	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.ack' AND "
-	                           "outcome = 'ok' AND actor_id = ?",
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.ack' AND "
+	                  "outcome = 'ok' AND actor_id = ?",
 	                  cid),
 	          1);
-	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.resolve' "
-	                           "AND outcome = 'ok' AND actor_id = ?",
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.resolve' "
+	                  "AND outcome = 'ok' AND actor_id = ?",
 	                  cid),
 	          1);
-	ASSERT(sql_int(s.store, "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.read' AND "
-	                        "actor_id = ?",
+	ASSERT(sql_int(s.store,
+	               "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.read' AND "
+	               "actor_id = ?",
 	               cid) >= 2);
 	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alert_outbox WHERE alert_id = ?", a1), 3);
 	ASSERT_EQ(test_count(&s, "alert_outbox"), 3 + 2);
@@ -212,13 +217,13 @@ TEST(api_alerts_lifecycle_authz_and_filters)
 	json_decref(l);
 	snprintf(path, sizeof(path), "/api/v1/alerts?limit=1&before=%lld", (long long)a2);
 	l = post_json(&s, "GET", path, ctok, NULL, 200);
-	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(json_object_get(l, "alerts"), 0),
-	                                             "id")),
+	ASSERT_EQ(json_integer_value(
+	              json_object_get(json_array_get(json_object_get(l, "alerts"), 0), "id")),
 	          a1);
 	json_decref(l);
 	const char *bad[] = {"/api/v1/alerts?status=closed", "/api/v1/alerts?severity=high",
-	                     "/api/v1/alerts?limit=0", "/api/v1/alerts?limit=101",
-	                     "/api/v1/alerts?before=abc", "/api/v1/alerts?patient_id=-1"};
+	                     "/api/v1/alerts?limit=0",       "/api/v1/alerts?limit=101",
+	                     "/api/v1/alerts?before=abc",    "/api/v1/alerts?patient_id=-1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		test_call(&s, "GET", bad[i], ctok, NULL, &r);
 		ASSERT_EQ(r.status, 400);
@@ -323,8 +328,8 @@ static enum MHD_Result on_hook(void *cls, struct MHD_Connection *c, const char *
 	free(u->data);
 	free(u);
 	*con_cls = NULL;
-	struct MHD_Response *resp = MHD_create_response_from_buffer(2, (void *)"ok",
-	                                                            MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -359,8 +364,8 @@ static void receiver_start(struct receiver *rc, int port)
 	struct sockaddr_in a = {.sin_family = AF_INET,
 	                        .sin_port = htons((uint16_t)port),
 	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	rc->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port,
-	                         NULL, NULL, on_hook, rc, MHD_OPTION_SOCK_ADDR, &a,
+	rc->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+	                         (uint16_t)port, NULL, NULL, on_hook, rc, MHD_OPTION_SOCK_ADDR, &a,
 	                         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 	                         MHD_OPTION_NOTIFY_COMPLETED, on_done, rc, MHD_OPTION_END);
 	ASSERT(rc->d != NULL);
@@ -458,8 +463,8 @@ TEST(api_alerts_webhook_down_then_up_and_restart)
 	ASSERT(a1 > 0);
 	int tries;
 	for (tries = 0; tries < 6000; tries++) {
-		if (sql_int(s.store, "SELECT MAX(attempts) FROM alert_outbox WHERE alert_id = ?", a1) >=
-		    3)
+		if (sql_int(s.store, "SELECT MAX(attempts) FROM alert_outbox WHERE alert_id = ?",
+		            a1) >= 3)
 			break;
 		usleep(10000);
 	}
@@ -547,9 +552,8 @@ TEST(api_alerts_webhook_down_then_up_and_restart)
 	pthread_mutex_unlock(&rc.lock);
 	haven_alert_dispatcher_stop(&d);
 	haven_store_destroy(&again);
-	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alert_outbox WHERE delivered_at IS NULL",
-	                  0),
-	          0);
+	ASSERT_EQ(
+	    sql_int(s.store, "SELECT COUNT(*) FROM alert_outbox WHERE delivered_at IS NULL", 0), 0);
 	receiver_free(&rc);
 	free(ctok);
 	free(ptok);
