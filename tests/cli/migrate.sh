@@ -9,9 +9,12 @@ trap 'rm -rf "$dir"' EXIT
 out=$("$bin" migrate --db "sqlite:$dir/haven.db" --status)
 n=$(echo "$out" | sed -n 's/^schema version 0 (this build knows \([0-9]*\))$/\1/p')
 [ -n "$n" ] && [ "$n" -ge 1 ] || { echo "fresh status: $out"; exit 1; }
-if [ "$n" -eq 1 ]; then word=migration; else word=migrations; fi
+# Versions are numbered per feature, so the count applied may be below the version while
+# a numbered migration is not yet in this build.
 out=$("$bin" migrate --db "sqlite:$dir/haven.db")
-echo "$out" | grep -q "schema version $n ($n $word applied)" || { echo "first run: $out"; exit 1; }
+applied=$(echo "$out" | sed -n "s/^schema version $n (\([0-9]*\) migrations\{0,1\} applied)$/\1/p")
+[ -n "$applied" ] && [ "$applied" -ge 1 ] && [ "$applied" -le "$n" ] ||
+	{ echo "first run: $out"; exit 1; }
 out=$("$bin" migrate --db "sqlite:$dir/haven.db")
 echo "$out" | grep -q "(0 migrations applied)" || { echo "second run: $out"; exit 1; }
 out=$("$bin" migrate --db "sqlite:$dir/haven.db" --status)
