@@ -101,7 +101,7 @@ struct haven_alert_delivery_config {
 	const char *url;            /* primary webhook; NULL: primary events wait */
 	const char *escalation_url; /* NULL: escalations go to url */
 	const char *secret;         /* HMAC key (HAVEN_WEBHOOK_SECRET); required with a URL */
-	int64_t escalate_after_ms;  /* urgent alerts open this long escalate; 0: never */
+	int64_t escalate_after_ms;  /* urgent alerts open this long escalate (with a URL); 0: never */
 	int64_t poll_ms;            /* how often the outbox is scanned */
 	int64_t backoff_base_ms;    /* first retry delay; doubles per attempt, with jitter */
 	int64_t backoff_cap_ms;     /* the longest delay between attempts */

@@ -228,9 +228,7 @@ static int escalate_tx(struct haven_tx *tx, void *arg)
 	                        p, 2, due_alert_row, op);
 	if (rc)
 		return rc;
-	const char *to = op->d->escalation_url[0] ? "escalation_webhook"
-	                 : op->d->url[0]          ? "webhook"
-	                                          : "none";
+	const char *to = op->d->escalation_url[0] ? "escalation_webhook" : "webhook";
 	for (int i = 0; i < op->n; i++) {
 		struct haven_param u[] = {HAVEN_P_INT(op->now), HAVEN_P_TEXT(to),
 		                          HAVEN_P_INT(op->ids[i])};
@@ -478,7 +476,8 @@ int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, 
 	if (delivered)
 		*delivered = 0;
 	int rc;
-	if (d->cfg.escalate_after_ms > 0) {
+	/* Escalating with nowhere to send it would mark alerts escalated that nobody saw. */
+	if (d->cfg.escalate_after_ms > 0 && (d->url[0] || d->escalation_url[0])) {
 		struct escalate_op e = {.d = d, .now = haven_now_ms()};
 		if ((rc = haven_store_write(d->store, escalate_tx, &e)))
 			return rc;
