@@ -63,6 +63,12 @@ struct haven_alert_new {
 int haven_alert_raise(struct haven_tx *tx, const struct haven_master_key *mk,
                       const struct haven_alert_new *a, int64_t *id_out, int *created) HAVEN_WUR;
 
+/* Every alert of the patient, newest first, reasons and resolution notes opened, as a
+ * JSON array (*out, owned by the caller) for the patient's own export (GET /me/export).
+ * The caller audits the export. */
+int haven_alerts_json(struct haven_tx *tx, const struct haven_master_key *mk,
+                      int64_t patient_id, json_t **out) HAVEN_WUR;
+
 /* 1 when kind is a safety alert that ignores the care_team consent. */
 int haven_alert_kind_is_safety(const char *kind);
 

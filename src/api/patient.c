@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts/alerts.h"
 #include "api/api_int.h"
 #include "crypto/keyring.h"
 #include "fhir/fhir.h"
@@ -523,7 +524,13 @@ static int export_tx(struct haven_tx *tx, void *arg)
 		return rc;
 	if (json_object_set_new(e->out, "outcomes", outcomes))
 		return HAVEN_ENOMEM;
-	/* The same FHIR R4 Bundle a clinician gets from GET /patients/{id}/fhir. */
+	/* Alerts about the person: kind, status, the reasons and any resolution note. */
+	json_t *alerts = NULL;
+	if ((rc = haven_alerts_json(tx, e->mk, e->patient, &alerts)))
+		return rc;
+	if (json_object_set_new(e->out, "alerts", alerts))
+		return HAVEN_ENOMEM;
+		/* The same FHIR R4 Bundle a clinician gets from GET /patients/{id}/fhir. */
 	if ((rc = haven_fhir_patient_bundle(tx, e->mk, e->patient, &fhir)))
 		return rc;
 	if (json_object_set_new(e->out, "fhir", fhir) ||

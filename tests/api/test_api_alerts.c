@@ -172,7 +172,17 @@ TEST(api_alerts_lifecycle_authz_and_filters)
 	test_call(&s, "POST", path, ctok, "{}", &r);
 	ASSERT_EQ(r.status, 409);
 	test_resp_free(&r);
-	/* The note is sealed, never in clear. */
+	/* The person's own export holds the alert, its reasons and the note. */
+	json_t *ex = post_json(&s, "GET", "/api/v1/me/export", ptok, NULL, 200);
+	json_t *exa = json_object_get(ex, "alerts");
+	ASSERT_EQ(json_array_size(exa), 1);
+	ASSERT_EQ(json_integer_value(json_object_get(json_array_get(exa, 0), "id")), a1);
+	ASSERT_STR_EQ(str(json_array_get(exa, 0), "status"), "resolved");
+	ASSERT(json_array_size(json_object_get(json_array_get(exa, 0), "reasons")) >= 1);
+	ASSERT_STR_EQ(str(json_array_get(exa, 0), "resolution_note"),
+	              "Called P, safety plan reviewed, sessions weekly.");
+	json_decref(ex);
+		/* The note is sealed, never in clear. */
 	ASSERT_EQ(sql_int(s.store,
 	                  "SELECT COUNT(*) FROM alerts WHERE id = ? AND resolution IS NOT NULL",
 	                  a1),
