@@ -129,7 +129,8 @@ int haven_alert_dispatcher_start(const struct haven_alert_delivery_config *cfg,
  * Undelivered rows stay queued for the next start. */
 void haven_alert_dispatcher_stop(struct haven_alert_dispatcher **d);
 
-/* One pass, without the thread: escalates what is due, then tries every due row once.
+/* One pass, as the thread does it (not to be run while the thread posts: they share one
+ * HTTP handle; tests call it with no URL or a long poll_ms): escalates what is due, then tries every due row once.
  * *escalated and *delivered (optional) count what happened. */
 int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated,
                               int *delivered) HAVEN_WUR;

@@ -4,6 +4,7 @@
  * test case 2, a key shorter than the block). tests/run.sh reruns it on PostgreSQL. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -140,4 +141,56 @@ TEST(alerts_dispatcher_config_checks)
 	struct haven_alert_dispatcher *d = (void *)1;
 	ASSERT_EQ(haven_alert_dispatcher_start(&cfg, NULL, &d), HAVEN_EINVAL);
 	ASSERT(d == NULL);
+}
+
+static int ob_escalated_tx(struct haven_tx *tx, void *arg)
+{
+	return haven_tx_query_int(tx, "SELECT COUNT(*) FROM alerts WHERE escalated_at IS NOT NULL",
+	                          NULL, 0, arg);
+}
+
+TEST(alerts_no_escalation_without_a_webhook)
+{
+	struct ob_fixture f = {0};
+	ASSERT_OK(haven_crypto_init());
+	ASSERT_OK(haven_store_open(haven_test_db_url(), NULL, &f.s));
+	ASSERT_OK(haven_store_migrate(f.s, NULL));
+	ASSERT_OK(haven_master_key_generate(&f.mk));
+	ASSERT_OK(haven_store_write(f.s, ob_patient_tx, &f));
+	json_t *reasons = json_pack("[{s:s}]", "text", "an urgent alert");
+	struct ob_raise r = {.f = &f, .reasons = reasons};
+	ASSERT_OK(haven_store_write(f.s, ob_raise_tx, &r));
+
+	/* No URL: nobody could be told, so the due urgent alert is not marked escalated. The
+	 * thread sleeps a long poll after its first pass; this pass is run by hand. */
+	struct haven_alert_delivery_config cfg;
+	haven_alert_delivery_config_init(&cfg);
+	cfg.escalate_after_ms = 1;
+	cfg.poll_ms = 3600 * 1000;
+	struct haven_alert_dispatcher *d = NULL;
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, f.s, &d));
+	int escalated = -1, delivered = -1;
+	ASSERT_OK(haven_alert_dispatch_once(d, &escalated, &delivered));
+	ASSERT_EQ(escalated, 0);
+	ASSERT_EQ(delivered, 0);
+	haven_alert_dispatcher_stop(&d);
+	int64_t n = -1;
+	ASSERT_OK(haven_store_read(f.s, ob_escalated_tx, &n));
+	ASSERT_EQ(n, 0);
+
+	/* With a URL (nothing listens there) the thread's first pass escalates it. */
+	cfg.url = "http://127.0.0.1:9/unreachable";
+	cfg.secret = "0123456789abcdef0123";
+	cfg.timeout_ms = 2000;
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, f.s, &d));
+	for (int tries = 0; tries < 3000 && n != 1; tries++) {
+		ASSERT_OK(haven_store_read(f.s, ob_escalated_tx, &n));
+		if (n != 1)
+			usleep(10000);
+	}
+	ASSERT_EQ(n, 1);
+	haven_alert_dispatcher_stop(&d);
+	json_decref(reasons);
+	haven_master_key_destroy(&f.mk);
+	haven_store_destroy(&f.s);
 }
