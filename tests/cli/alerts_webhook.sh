@@ -106,7 +106,10 @@ for _ in $(seq 1 400); do [ -e "$dir/hits/1.body" ] && break; sleep 0.05; done
 [ "$(get "/alerts?status=acknowledged" "$clin" | jq '.alerts | length')" = 1 ] || fail "list"
 
 # Nothing clinical in the server log: not the reasons, not the secret.
-if grep -qi -e 'item 9' -e "$HAVEN_WEBHOOK_SECRET" -e 'thoughts' "$dir/server.log"; then
+reason=$(get "/alerts/$id" "$clin" | jq -er '.reasons[0].text')
+[ ${#reason} -gt 10 ] || fail "reason text '$reason'"
+if grep -qF -e "$reason" -e "$HAVEN_WEBHOOK_SECRET" "$dir/server.log" ||
+	grep -qF -e "$reason" "$dir/hits/0.body"; then
 	fail "the server log holds clinical text or the secret"
 fi
 stop_server
