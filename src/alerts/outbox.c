@@ -614,7 +614,10 @@ static void *dispatcher_main(void *arg)
 			pthread_mutex_lock(&d->lock);
 			while (!d->stop && haven_now_ms() < second)
 				wait_ms(d, KICK_SLICE_MS);
+			stop = d->stop;
 			pthread_mutex_unlock(&d->lock);
+			if (stop)
+				break;
 		}
 	}
 	return NULL;
