@@ -11,7 +11,9 @@
  * or comments). Parameters go through PQexecParams: BLOBs in binary as bytea, everything
  * else as text; results come back as text and bytea's "\x" hex is decoded on access.
  * Inside a write transaction each statement runs under a savepoint, so a failed statement
- * undoes only itself and the closure may go on, as on SQLite.
+ * undoes only itself and the closure may go on, as on SQLite. A transaction's BEGIN and
+ * each statement's savepoint are sent in one libpq pipeline with the statement, so a
+ * statement costs one round trip to the server, not two or three.
  *
  * A connection found broken (CONNECTION_BAD) is reset when it is next taken from the
  * pool. At open, the first schema named in search_path is created if missing, which lets
@@ -131,7 +133,8 @@ static int conn_ready(struct pg *g, struct pconn *c, char *err, size_t errlen)
 			goto bad;
 		return conn_setup(c->conn, err, errlen);
 	}
-	if (PQtransactionStatus(c->conn) != PQTRANS_IDLE && simple(c->conn, "ROLLBACK")) {
+	if (PQpipelineStatus(c->conn) != PQ_PIPELINE_OFF ||
+	    (PQtransactionStatus(c->conn) != PQTRANS_IDLE && simple(c->conn, "ROLLBACK"))) {
 		PQreset(c->conn);
 		if (PQstatus(c->conn) != CONNECTION_OK)
 			goto bad;
@@ -376,6 +379,87 @@ static const struct haven__row_ops pg_row_ops = {
 
 /* ---- Statements ---- */
 
+/* A statement ready to send: SQL with $n placeholders and its parameters. */
+struct pg_stmt {
+	const char *sql;
+	int nparams;
+	const unsigned int *types;
+	const char *const *values;
+	const int *lengths, *formats;
+};
+
+/* Sends the npre parameterless commands in pre[] and then the statement in one pipeline
+ * (one round trip) and returns the statement's result. When one of pre[] fails,
+ * *failed_pre gets its index and the result returned is that command's error (the ones
+ * after it did not run); otherwise *failed_pre is -1. A NULL result means the
+ * connection failed (*failed_pre is then 0 when nothing is known to have run). */
+static PGresult *send_pipeline(PGconn *conn, const char *const *pre, int npre,
+                               const struct pg_stmt *st, int *failed_pre)
+{
+	PGresult *got[4] = {NULL, NULL, NULL, NULL};
+	int n = npre + 1, idx = 0, has = 0, synced = 0, nulls = 0;
+	*failed_pre = -1;
+	if (npre == 0)
+		return PQexecParams(conn, st->sql, st->nparams, st->types, st->values, st->lengths,
+		                    st->formats, 0);
+	if (!PQenterPipelineMode(conn)) {
+		*failed_pre = 0;
+		return NULL;
+	}
+	int sent = 1;
+	for (int i = 0; i < npre && sent; i++)
+		sent = PQsendQueryParams(conn, pre[i], 0, NULL, NULL, NULL, NULL, 0);
+	sent = sent && PQsendQueryParams(conn, st->sql, st->nparams, st->types, st->values,
+	                                 st->lengths, st->formats, 0);
+	sent = sent && PQpipelineSync(conn);
+	/* Each command's result is followed by a NULL; the sync's result ends it all. A
+	 * command after a failed one answers PGRES_PIPELINE_ABORTED. */
+	while (sent && !synced) {
+		PGresult *r = PQgetResult(conn);
+		if (!r) {
+			if (has) {
+				idx++;
+				has = 0;
+			} else if (++nulls > n + 2 || PQstatus(conn) == CONNECTION_BAD) {
+				break;
+			}
+			continue;
+		}
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			synced = 1;
+		} else if (idx < n && !got[idx]) {
+			got[idx] = r;
+			has = 1;
+		} else {
+			PQclear(r);
+			has = 1;
+		}
+	}
+	if (!synced || !PQexitPipelineMode(conn)) {
+		/* The connection is in an unknown state; still in pipeline mode, it is reset
+		 * when next taken from the pool (conn_ready). */
+		for (int i = 0; i < n; i++)
+			PQclear(got[i]);
+		*failed_pre = 0;
+		return NULL;
+	}
+	for (int i = 0; i < npre; i++) {
+		ExecStatusType s = got[i] ? PQresultStatus(got[i]) : PGRES_FATAL_ERROR;
+		if (s != PGRES_COMMAND_OK) {
+			*failed_pre = i;
+			PGresult *keep = got[i];
+			for (int j = 0; j < n; j++)
+				if (j != i)
+					PQclear(got[j]);
+			return keep;
+		}
+	}
+	for (int i = 0; i < npre; i++)
+		PQclear(got[i]);
+	return got[npre];
+}
+
 static int run(struct haven_tx *tx, const char *sql, const struct haven_param *params,
                size_t nparams, int64_t *changes, haven_row_fn fn, void *arg)
 {
@@ -466,31 +550,41 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 			goto out;
 		}
 	}
+	/* The transaction's BEGIN (when this is its first statement) and, in a write, a
+	 * fresh savepoint (releasing the previous statement's) travel in one pipeline with
+	 * the statement: one round trip per statement. */
+	const char *pre[3];
+	int npre = 0, failed_pre = -1;
+	if (tx->savepoint < 0)
+		pre[npre++] = tx->begin;
 	if (!tx->readonly) {
-		/* A fresh savepoint before each statement: the previous statement's one is
-		 * released in the same round trip, and COMMIT releases the last. A write
-		 * transaction's BEGIN travels with its first savepoint (savepoint < 0: not
-		 * begun yet), one round trip fewer per write. */
-		const char *pre = tx->savepoint < 0   ? "BEGIN; SAVEPOINT haven_stmt"
-		                  : tx->savepoint > 0 ? "RELEASE SAVEPOINT haven_stmt; "
-		                                        "SAVEPOINT haven_stmt"
-		                                      : "SAVEPOINT haven_stmt";
-		int failed = simple(conn, pre);
-		if (failed && tx->savepoint < 0 && revive(conn) == 0)
-			failed = simple(conn, pre);
-		if (failed) {
-			tx->savepoint = PQtransactionStatus(conn) == PQTRANS_IDLE ? -1 : 0;
-			rc = map_error(tx, NULL);
-			goto out;
-		}
-		tx->savepoint = 1;
+		if (tx->savepoint > 0)
+			pre[npre++] = "RELEASE SAVEPOINT haven_stmt";
+		pre[npre++] = "SAVEPOINT haven_stmt";
 	}
-	res = PQexecParams(conn, text.data, (int)nparams, types, values, lengths, formats, 0);
-	ExecStatusType st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+	struct pg_stmt st = {text.data, (int)nparams, types, values, lengths, formats};
+	res = send_pipeline(conn, pre, npre, &st, &failed_pre);
+	if (failed_pre >= 0 && tx->savepoint < 0 && revive(conn) == 0) {
+		PQclear(res);
+		res = send_pipeline(conn, pre, npre, &st, &failed_pre);
+	}
+	if (failed_pre >= 0) {
+		/* BEGIN or the savepoint failed (the connection went away, or the transaction
+		 * had been aborted); the statement did not run. res holds that error. */
+		rc = map_error(tx, res);
+		tx->savepoint = PQstatus(conn) == CONNECTION_OK &&
+		                        PQtransactionStatus(conn) != PQTRANS_IDLE
+		                    ? 0
+		                    : -1;
+		goto out;
+	}
+	if (tx->savepoint < 0 || !tx->readonly)
+		tx->savepoint = tx->readonly ? 0 : 1;
+	ExecStatusType st_status = PQresultStatus(res);
+	if (st_status != PGRES_COMMAND_OK && st_status != PGRES_TUPLES_OK) {
 		rc = map_error(tx, res);
 		/* Undo this statement only; the savepoint stays for the next one. */
-		if (tx->savepoint && PQstatus(conn) == CONNECTION_OK &&
+		if (!tx->readonly && PQstatus(conn) == CONNECTION_OK &&
 		    simple(conn, "ROLLBACK TO SAVEPOINT haven_stmt")) {
 			tx->savepoint = 0;
 			rc = haven__tx_fail(tx, HAVEN_EDB,
@@ -503,7 +597,7 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 		if (haven_parse_int64(PQcmdTuples(res), &n) == 0)
 			*changes = n;
 	}
-	if (fn && st == PGRES_TUPLES_OK) {
+	if (fn && st_status == PGRES_TUPLES_OK) {
 		int nrows = PQntuples(res);
 		rows.res = res;
 		rows.ncols = PQnfields(res);
@@ -568,21 +662,8 @@ static int in_transaction(struct haven_store *s, const char *begin, int readonly
 	tx.readonly = readonly;
 	tx.conn = c->conn;
 
-	if (begin) {
-		res = PQexec(c->conn, begin);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && revive(c->conn) == 0) {
-			PQclear(res);
-			res = PQexec(c->conn, begin);
-		}
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			rc = map_error(&tx, res);
-			goto out;
-		}
-		PQclear(res);
-		res = NULL;
-	} else {
-		tx.savepoint = -1; /* the first statement sends BEGIN */
-	}
+	tx.begin = begin;
+	tx.savepoint = -1; /* the first statement sends BEGIN */
 	haven__in_closure++;
 	rc = fn(&tx, arg);
 	haven__in_closure--;
@@ -616,7 +697,7 @@ static int pg_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags,
                     size_t errlen)
 {
 	(void)flags; /* every write is already a transaction of its own */
-	int rc = in_transaction(s, NULL, 0, fn, arg, err, errlen);
+	int rc = in_transaction(s, "BEGIN", 0, fn, arg, err, errlen);
 	if (rc) {
 		haven__stat_add(&s->write_errors, 1);
 	} else {
