@@ -1,11 +1,13 @@
 /*
  * pg.c: the PostgreSQL backend, through libpq.
  *
- * A fixed-size pool of connections (made on first use, guarded by a mutex and a
- * condition variable). Each haven_store_write() is one transaction on one pooled
- * connection; PostgreSQL itself groups the WAL flushes of concurrent commits, so no
- * writer thread is needed here. Each haven_store_read() is a REPEATABLE READ READ ONLY
- * transaction, one snapshot for the whole closure.
+ * A fixed-size pool of connections for reads (made on first use, guarded by a mutex and
+ * a condition variable); each haven_store_read() is a REPEATABLE READ READ ONLY
+ * transaction on one of them, one snapshot for the whole closure. Writes go through the
+ * writer thread (writer.c) on a connection of its own: group commit, as on SQLite, with a
+ * savepoint per closure. PostgreSQL would group concurrent commits' WAL flushes itself,
+ * but audited writes serialise on the audit chain's lock until they commit, so without
+ * grouping here each would pay its own flush under that lock.
  *
  * SQL arrives with '?' placeholders and is rewritten to $1..$n (not inside quoted text
  * or comments). Parameters go through PQexecParams: BLOBs in binary as bytea, everything
@@ -58,6 +60,8 @@ struct pg {
 	int nconns;
 	struct pconn *free_list;
 	struct pwaiter *wait_head, *wait_tail;
+	struct pconn wconn; /* the writer thread's own connection, outside the pool */
+	struct haven__writer writer;
 };
 
 static void quiet_notices(void *arg, const char *message)
@@ -396,7 +400,7 @@ struct pg_stmt {
 static PGresult *send_pipeline(PGconn *conn, const char *const *pre, int npre,
                                const struct pg_stmt *st, int *failed_pre)
 {
-	PGresult *got[4] = {NULL, NULL, NULL, NULL};
+	PGresult *got[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
 	int n = npre + 1, idx = 0, has = 0, synced = 0, nulls = 0;
 	*failed_pre = -1;
 	if (npre == 0)
@@ -553,12 +557,23 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 	/* The transaction's BEGIN (when this is its first statement) and, in a write, a
 	 * fresh savepoint (releasing the previous statement's) travel in one pipeline with
 	 * the statement: one round trip per statement. */
-	const char *pre[3];
-	int npre = 0, failed_pre = -1;
+	const char *pre[5];
+	int npre = 0, failed_pre = -1, stmt_sp = tx->savepoint;
 	if (tx->savepoint < 0)
 		pre[npre++] = tx->begin;
+	if (tx->release_closure) {
+		/* The previous closure of a group succeeded: release its savepoint (and the
+		 * statement savepoint inside it). */
+		pre[npre++] = "RELEASE SAVEPOINT haven_write";
+		stmt_sp = 0;
+	}
+	if (tx->closure == 1) {
+		/* The first statement of a closure in a group opens the closure's savepoint. */
+		pre[npre++] = "SAVEPOINT haven_write";
+		stmt_sp = 0;
+	}
 	if (!tx->readonly) {
-		if (tx->savepoint > 0)
+		if (stmt_sp > 0)
 			pre[npre++] = "RELEASE SAVEPOINT haven_stmt";
 		pre[npre++] = "SAVEPOINT haven_stmt";
 	}
@@ -578,8 +593,10 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 		                    : -1;
 		goto out;
 	}
-	if (tx->savepoint < 0 || !tx->readonly)
-		tx->savepoint = tx->readonly ? 0 : 1;
+	tx->savepoint = tx->readonly ? 0 : 1;
+	tx->release_closure = 0;
+	if (tx->closure == 1)
+		tx->closure = 2;
 	ExecStatusType st_status = PQresultStatus(res);
 	if (st_status != PGRES_COMMAND_OK && st_status != PGRES_TUPLES_OK) {
 		rc = map_error(tx, res);
@@ -645,73 +662,161 @@ static const struct haven__tx_ops pg_tx_ops = {pg_exec, pg_query};
 
 /* ---- Transactions ---- */
 
-static int in_transaction(struct haven_store *s, const char *begin, int readonly, haven_tx_fn fn,
-                          void *arg, char *err, size_t errlen)
+static void tx_init(struct haven_tx *tx, struct haven_store *s, PGconn *conn, const char *begin,
+                    int readonly)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->ops = &pg_tx_ops;
+	tx->store = s;
+	tx->kind = HAVEN_STORE_PG;
+	tx->readonly = readonly;
+	tx->conn = conn;
+	tx->begin = begin;
+	tx->savepoint = -1; /* the first statement sends BEGIN */
+}
+
+/* Commits the transaction tx's statements began; fills tx->errmsg on failure. */
+static int commit(struct haven_tx *tx)
+{
+	int rc = 0;
+	PGresult *res = PQexec(tx->conn, "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = map_error(tx, res);
+		char m[HAVEN__ERRLEN];
+		haven_strlcpy(m, tx->errmsg, sizeof(m));
+		haven__tx_fail(tx, rc, "commit failed: %s", m);
+	} else if (strcmp(PQcmdStatus(res), "COMMIT")) {
+		/* COMMIT of an aborted transaction answers ROLLBACK. */
+		rc = haven__tx_fail(tx, HAVEN_EDB,
+		                    "commit failed: the transaction had been aborted by an error");
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Fails every request of group[from..to) that had succeeded so far: their changes were
+ * in a transaction that is gone. */
+static void fail_since(struct haven__write_req **group, int from, int to, int rc, const char *msg)
+{
+	for (int j = from; j < to; j++)
+		if (group[j]->rc == 0)
+			haven__write_req_fail(group[j], rc, msg);
+}
+
+/* The writer thread's group commit: the closures of a group run in one transaction on
+ * the writer's connection, each under a savepoint of its own (opened with its first
+ * statement, in the same round trip), so a failing closure undoes only itself; one COMMIT
+ * and one WAL flush make them all durable. Audited writes gain most: the audit chain's
+ * lock is taken once per group rather than once per write. */
+static void run_group(void *ctx, struct haven__write_req **group, int n)
+{
+	struct pg *g = ctx;
+	struct haven_tx tx;
+	char msg[HAVEN__ERRLEN];
+	int start = 0, rc = conn_ready(g, &g->wconn, msg, sizeof(msg));
+	if (rc) {
+		for (int i = 0; i < n; i++)
+			haven__write_req_fail(group[i], rc, msg);
+		goto count;
+	}
+	PGconn *conn = g->wconn.conn;
+	tx_init(&tx, g->store, conn, "BEGIN", 0);
+	for (int i = 0; i < n; i++) {
+		struct haven__write_req *r = group[i];
+		int had_tx = tx.savepoint >= 0;
+		if (!had_tx) {
+			start = i;
+			memset(&tx.chain, 0, sizeof(tx.chain));
+		}
+		struct haven_tx_chain chain = tx.chain;
+		tx.closure = 1;
+		tx.errmsg[0] = '\0';
+		haven__in_closure++;
+		rc = r->fn(&tx, r->arg);
+		haven__in_closure--;
+		PGTransactionStatusType ts = PQtransactionStatus(conn);
+		if (had_tx && ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) {
+			/* The connection or the transaction went away under this closure: the
+			 * earlier closures' changes went with it. */
+			snprintf(msg, sizeof(msg), "postgresql: the transaction was lost: %.200s",
+			         tx.errmsg[0] ? tx.errmsg : "connection closed");
+			fail_since(group, start, i, HAVEN_EDB, msg);
+			haven__write_req_fail(r, rc ? rc : HAVEN_EDB, msg);
+			tx.savepoint = -1;
+		} else if (rc || ts == PQTRANS_INERROR) {
+			haven__write_req_fail(r, rc ? rc : HAVEN_EDB,
+			                      rc && tx.errmsg[0]
+			                          ? tx.errmsg
+			                          : "postgresql: the closure left its transaction "
+			                            "aborted");
+			if (tx.closure == 2 &&
+			    simple(conn, "ROLLBACK TO SAVEPOINT haven_write; "
+			                 "RELEASE SAVEPOINT haven_write") == 0) {
+				tx.savepoint = 0; /* only this closure is undone */
+				tx.chain = chain;
+			} else if (tx.savepoint >= 0 || ts == PQTRANS_INERROR) {
+				snprintf(msg, sizeof(msg),
+				         "postgresql: a failed write in the same transaction could "
+				         "not be undone alone");
+				fail_since(group, start, i, HAVEN_EDB, msg);
+				if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+					simple(conn, "ROLLBACK");
+				tx.savepoint = -1;
+			}
+		} else {
+			r->rc = 0;
+			if (tx.closure == 2)
+				tx.release_closure = 1;
+		}
+		tx.closure = 0;
+		if (tx.savepoint < 0)
+			tx.release_closure = 0;
+	}
+	if (tx.savepoint >= 0) {
+		rc = commit(&tx);
+		if (rc) {
+			snprintf(msg, sizeof(msg), "%s", tx.errmsg);
+			fail_since(group, start, n, rc, msg);
+			if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+				simple(conn, "ROLLBACK");
+		} else {
+			haven__stat_add(&g->store->transactions, 1);
+		}
+	}
+count:
+	haven__writer_count(g->store, group, n);
+}
+
+static int pg_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
+                    size_t errlen)
+{
+	struct pg *g = s->impl;
+	return haven__writer_submit(&g->writer, fn, arg, flags, err, errlen);
+}
+
+static int pg_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct pg *g = s->impl;
 	struct pconn *c;
 	struct haven_tx tx;
-	PGresult *res = NULL;
+	haven__stat_add(&s->reads, 1);
 	int rc = acquire(g, &c, err, errlen);
 	if (rc)
 		return rc;
-	memset(&tx, 0, sizeof(tx));
-	tx.ops = &pg_tx_ops;
-	tx.store = s;
-	tx.kind = HAVEN_STORE_PG;
-	tx.readonly = readonly;
-	tx.conn = c->conn;
-
-	tx.begin = begin;
-	tx.savepoint = -1; /* the first statement sends BEGIN */
+	tx_init(&tx, s, c->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 1);
 	haven__in_closure++;
 	rc = fn(&tx, arg);
 	haven__in_closure--;
 	if (rc) {
 		if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
 			simple(c->conn, "ROLLBACK");
-		goto out;
+	} else if (tx.savepoint >= 0) {
+		rc = commit(&tx);
 	}
-	if (tx.savepoint < 0)
-		goto out; /* no statement ran: nothing to commit */
-	res = PQexec(c->conn, "COMMIT");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = map_error(&tx, res);
-		char m[HAVEN__ERRLEN];
-		haven_strlcpy(m, tx.errmsg, sizeof(m));
-		haven__tx_fail(&tx, rc, "commit failed: %s", m);
-	} else if (strcmp(PQcmdStatus(res), "COMMIT")) {
-		/* COMMIT of an aborted transaction answers ROLLBACK. */
-		rc = haven__tx_fail(&tx, HAVEN_EDB,
-		                    "commit failed: the transaction had been aborted by an error");
-	}
-out:
-	PQclear(res);
 	if (rc)
 		snprintf(err, errlen, "%s", tx.errmsg[0] ? tx.errmsg : haven_strerror(rc));
 	release(g, c);
 	return rc;
-}
-
-static int pg_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
-                    size_t errlen)
-{
-	(void)flags; /* every write is already a transaction of its own */
-	int rc = in_transaction(s, "BEGIN", 0, fn, arg, err, errlen);
-	if (rc) {
-		haven__stat_add(&s->write_errors, 1);
-	} else {
-		haven__stat_add(&s->writes, 1);
-		haven__stat_add(&s->transactions, 1);
-	}
-	return rc;
-}
-
-static int pg_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen)
-{
-	haven__stat_add(&s->reads, 1);
-	return in_transaction(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 1, fn, arg, err,
-	                      errlen);
 }
 
 /* ---- Opening ---- */
@@ -842,6 +947,9 @@ static int pg_open(struct haven_store *s, const char *url, char *err, size_t err
 		PQclear(res);
 	}
 	release(g, c);
+	rc = haven__writer_start(&g->writer, s->group_max, run_group, g);
+	if (rc)
+		snprintf(err, errlen, "postgresql: could not start the writer thread");
 out:
 	if (rc)
 		pg_close(s);
@@ -853,6 +961,9 @@ static void pg_close(struct haven_store *s)
 	struct pg *g = s->impl;
 	if (!g)
 		return;
+	haven__writer_stop(&g->writer);
+	if (g->wconn.conn)
+		PQfinish(g->wconn.conn);
 	for (int i = 0; i < g->nconns && g->conns; i++)
 		if (g->conns[i].conn)
 			PQfinish(g->conns[i].conn);

@@ -424,6 +424,7 @@ static void run_group(void *ctx, struct haven__write_req **group, int n)
 	for (int i = 0; i < n; i++) {
 		struct haven__write_req *r = group[i];
 		if (!active) {
+			memset(&tx.chain, 0, sizeof(tx.chain));
 			q->wconn.abort_msg[0] = '\0';
 			rc = begin_immediate(&tx);
 			if (rc) {
@@ -434,6 +435,7 @@ static void run_group(void *ctx, struct haven__write_req **group, int n)
 			active = 1;
 			start = i;
 		}
+		struct haven_tx_chain chain = tx.chain;
 		rc = control(&tx, "SAVEPOINT haven_write");
 		if (rc) {
 			haven__write_req_fail(r, rc, tx.errmsg);
@@ -459,6 +461,7 @@ static void run_group(void *ctx, struct haven__write_req **group, int n)
 		if (rc) {
 			haven__write_req_fail(r, rc, tx.errmsg);
 			/* Undo this closure only; the others' savepoints were released. */
+			tx.chain = chain;
 			if (control(&tx, "ROLLBACK TO haven_write") ||
 			    control(&tx, "RELEASE haven_write")) {
 				snprintf(msg, sizeof(msg), "%s", tx.errmsg);

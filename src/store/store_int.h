@@ -52,6 +52,9 @@ struct haven_tx {
 	void *conn;    /* the backend's connection object */
 	const char *begin; /* PostgreSQL: the command that begins the transaction */
 	int savepoint; /* PostgreSQL: -1 not begun, 0 begun, 1 a statement savepoint (writes) */
+	int closure;   /* PostgreSQL group: 1 the closure's savepoint is to open, 2 it is open */
+	int release_closure; /* PostgreSQL group: the last closure's savepoint is to release */
+	struct haven_tx_chain chain; /* see haven_tx_chain() */
 	char errmsg[HAVEN__ERRLEN];
 };
 
