@@ -37,9 +37,24 @@
 #define BYTEAOID 17
 #define INT8OID 20
 
+/* A statement prepared on one connection, named "h<id>" there. */
+struct prepared {
+	uint64_t hash;
+	char *key; /* the SQL, a NUL, then one letter per parameter's type */
+	size_t keylen;
+	unsigned id;
+};
+
+/* Statements prepared per connection, at most this many (the rest go unnamed). */
+#define PREPARED_MAX 256
+
 struct pconn {
 	PGconn *conn;
 	struct pconn *next_free;
+	int pid; /* the server process the prepared statements belong to */
+	struct prepared *prep;
+	int nprep;
+	unsigned next_id;
 };
 
 /* A thread waiting for a connection. Connections are handed to waiters first come,
@@ -216,9 +231,14 @@ static int acquire(struct pg *g, struct pconn **out, char *err, size_t errlen)
 /* Maps a failed result to a haven_err and a message in tx. Only the primary message is
  * kept (DETAIL repeats key values); data-exception messages (class 22) quote the bad
  * input after a colon, so they are cut there. */
+static PGconn *tx_conn(const struct haven_tx *tx)
+{
+	return ((struct pconn *)tx->conn)->conn;
+}
+
 static int map_error(struct haven_tx *tx, PGresult *res)
 {
-	PGconn *conn = tx->conn;
+	PGconn *conn = tx_conn(tx);
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	char m[HAVEN__ERRLEN];
@@ -383,6 +403,32 @@ static const struct haven__row_ops pg_row_ops = {
 
 /* ---- Statements ---- */
 
+static void prepared_clear(struct pconn *c)
+{
+	for (int i = 0; i < c->nprep; i++)
+		free(c->prep[i].key);
+	c->nprep = 0;
+}
+
+/* The statement's entry on c, NULL when it is not prepared there. A reconnect (another
+ * server process) forgets every statement prepared before it. */
+static struct prepared *prepared_find(struct pconn *c, const char *key, size_t keylen,
+                                      uint64_t hash)
+{
+	int pid = PQbackendPID(c->conn);
+	if (!c->prep)
+		c->prep = haven_calloc(PREPARED_MAX, sizeof(*c->prep));
+	if (pid != c->pid) {
+		prepared_clear(c);
+		c->pid = pid;
+	}
+	for (int i = 0; i < c->nprep; i++)
+		if (c->prep[i].hash == hash && c->prep[i].keylen == keylen &&
+		    !memcmp(c->prep[i].key, key, keylen))
+			return &c->prep[i];
+	return NULL;
+}
+
 /* A statement ready to send: SQL with $n placeholders and its parameters. */
 struct pg_stmt {
 	const char *sql;
@@ -390,22 +436,37 @@ struct pg_stmt {
 	const unsigned int *types;
 	const char *const *values;
 	const int *lengths, *formats;
+	const char *key; /* the prepared-statement cache's key for it */
+	size_t keylen;
+	uint64_t hash;
 };
 
 /* Sends the npre parameterless commands in pre[] and then the statement in one pipeline
- * (one round trip) and returns the statement's result. When one of pre[] fails,
+ * (one round trip) and returns the statement's result. The statement is prepared on the
+ * connection the first time (in the same pipeline) and executed by name after that, so
+ * the server parses and plans it once per connection. When one of pre[] fails,
  * *failed_pre gets its index and the result returned is that command's error (the ones
  * after it did not run); otherwise *failed_pre is -1. A NULL result means the
  * connection failed (*failed_pre is then 0 when nothing is known to have run). */
-static PGresult *send_pipeline(PGconn *conn, const char *const *pre, int npre,
+static PGresult *send_pipeline(struct pconn *c, const char *const *pre, int npre,
                                const struct pg_stmt *st, int *failed_pre)
 {
-	PGresult *got[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
-	int n = npre + 1, idx = 0, has = 0, synced = 0, nulls = 0;
+	PGconn *conn = c->conn;
+	PGresult *got[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+	struct prepared *p = prepared_find(c, st->key, st->keylen, st->hash);
+	int prepare = !p && c->prep && c->nprep < PREPARED_MAX;
+	int n = npre + prepare + 1, idx = 0, has = 0, synced = 0, nulls = 0;
+	char name[16] = "";
 	*failed_pre = -1;
-	if (npre == 0)
-		return PQexecParams(conn, st->sql, st->nparams, st->types, st->values, st->lengths,
-		                    st->formats, 0);
+	if (p)
+		snprintf(name, sizeof(name), "h%u", p->id);
+	else if (prepare)
+		snprintf(name, sizeof(name), "h%u", c->next_id);
+	if (n == 1)
+		return name[0] ? PQexecPrepared(conn, name, st->nparams, st->values, st->lengths,
+		                                st->formats, 0)
+		               : PQexecParams(conn, st->sql, st->nparams, st->types, st->values,
+		                              st->lengths, st->formats, 0);
 	if (!PQenterPipelineMode(conn)) {
 		*failed_pre = 0;
 		return NULL;
@@ -413,8 +474,14 @@ static PGresult *send_pipeline(PGconn *conn, const char *const *pre, int npre,
 	int sent = 1;
 	for (int i = 0; i < npre && sent; i++)
 		sent = PQsendQueryParams(conn, pre[i], 0, NULL, NULL, NULL, NULL, 0);
-	sent = sent && PQsendQueryParams(conn, st->sql, st->nparams, st->types, st->values,
-	                                 st->lengths, st->formats, 0);
+	if (prepare)
+		sent = sent && PQsendPrepare(conn, name, st->sql, st->nparams, st->types);
+	if (name[0])
+		sent = sent && PQsendQueryPrepared(conn, name, st->nparams, st->values, st->lengths,
+		                                   st->formats, 0);
+	else
+		sent = sent && PQsendQueryParams(conn, st->sql, st->nparams, st->types, st->values,
+		                                 st->lengths, st->formats, 0);
 	sent = sent && PQpipelineSync(conn);
 	/* Each command's result is followed by a NULL; the sync's result ends it all. A
 	 * command after a failed one answers PGRES_PIPELINE_ABORTED. */
@@ -461,13 +528,28 @@ static PGresult *send_pipeline(PGconn *conn, const char *const *pre, int npre,
 	}
 	for (int i = 0; i < npre; i++)
 		PQclear(got[i]);
-	return got[npre];
+	if (prepare) {
+		/* A statement that does not prepare (bad SQL) answers with that error. */
+		if (PQresultStatus(got[npre]) != PGRES_COMMAND_OK) {
+			PQclear(got[npre + 1]);
+			return got[npre];
+		}
+		PQclear(got[npre]);
+		char *key = malloc(st->keylen);
+		if (key) {
+			memcpy(key, st->key, st->keylen);
+			c->prep[c->nprep++] = (struct prepared){st->hash, key, st->keylen, c->next_id};
+		}
+		c->next_id++;
+	}
+	return got[n - 1];
 }
 
 static int run(struct haven_tx *tx, const char *sql, const struct haven_param *params,
                size_t nparams, int64_t *changes, haven_row_fn fn, void *arg)
 {
-	PGconn *conn = tx->conn;
+	struct pconn *pc = tx->conn;
+	PGconn *conn = pc->conn;
 	struct haven_buf text;
 	PGresult *res = NULL;
 	size_t count = 0, bytes = 0;
@@ -577,11 +659,24 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 			pre[npre++] = "RELEASE SAVEPOINT haven_stmt";
 		pre[npre++] = "SAVEPOINT haven_stmt";
 	}
-	struct pg_stmt st = {text.data, (int)nparams, types, values, lengths, formats};
-	res = send_pipeline(conn, pre, npre, &st, &failed_pre);
+	/* The cache key: the SQL and the parameters' types (a statement is prepared with
+	 * the types of its first use). */
+	static const char letter[] = {[HAVEN_PARAM_NULL] = 'n', [HAVEN_PARAM_INT] = 'i',
+	                              [HAVEN_PARAM_TEXT] = 't', [HAVEN_PARAM_BLOB] = 'b'};
+	rc = haven_buf_append(&text, "", 1);
+	for (size_t i = 0; i < nparams && !rc; i++)
+		rc = haven_buf_append(&text, &letter[params[i].type], 1);
+	if (rc)
+		goto out;
+	uint64_t hash = 1469598103934665603ULL;
+	for (size_t i = 0; i < text.len; i++)
+		hash = (hash ^ (unsigned char)text.data[i]) * 1099511628211ULL;
+	struct pg_stmt st = {text.data, (int)nparams, types, values, lengths, formats,
+	                     text.data, text.len, hash};
+	res = send_pipeline(pc, pre, npre, &st, &failed_pre);
 	if (failed_pre >= 0 && tx->savepoint < 0 && revive(conn) == 0) {
 		PQclear(res);
-		res = send_pipeline(conn, pre, npre, &st, &failed_pre);
+		res = send_pipeline(pc, pre, npre, &st, &failed_pre);
 	}
 	if (failed_pre >= 0) {
 		/* BEGIN or the savepoint failed (the connection went away, or the transaction
@@ -662,8 +757,8 @@ static const struct haven__tx_ops pg_tx_ops = {pg_exec, pg_query};
 
 /* ---- Transactions ---- */
 
-static void tx_init(struct haven_tx *tx, struct haven_store *s, PGconn *conn, const char *begin,
-                    int readonly)
+static void tx_init(struct haven_tx *tx, struct haven_store *s, struct pconn *conn,
+                    const char *begin, int readonly)
 {
 	memset(tx, 0, sizeof(*tx));
 	tx->ops = &pg_tx_ops;
@@ -679,7 +774,7 @@ static void tx_init(struct haven_tx *tx, struct haven_store *s, PGconn *conn, co
 static int commit(struct haven_tx *tx)
 {
 	int rc = 0;
-	PGresult *res = PQexec(tx->conn, "COMMIT");
+	PGresult *res = PQexec(tx_conn(tx), "COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = map_error(tx, res);
 		char m[HAVEN__ERRLEN];
@@ -720,7 +815,7 @@ static void run_group(void *ctx, struct haven__write_req **group, int n)
 		goto count;
 	}
 	PGconn *conn = g->wconn.conn;
-	tx_init(&tx, g->store, conn, "BEGIN", 0);
+	tx_init(&tx, g->store, &g->wconn, "BEGIN", 0);
 	for (int i = 0; i < n; i++) {
 		struct haven__write_req *r = group[i];
 		int had_tx = tx.savepoint >= 0;
@@ -803,7 +898,7 @@ static int pg_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, 
 	int rc = acquire(g, &c, err, errlen);
 	if (rc)
 		return rc;
-	tx_init(&tx, s, c->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 1);
+	tx_init(&tx, s, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 1);
 	haven__in_closure++;
 	rc = fn(&tx, arg);
 	haven__in_closure--;
@@ -956,17 +1051,23 @@ out:
 	return rc;
 }
 
+static void conn_free(struct pconn *c)
+{
+	if (c->conn)
+		PQfinish(c->conn);
+	prepared_clear(c);
+	free(c->prep);
+}
+
 static void pg_close(struct haven_store *s)
 {
 	struct pg *g = s->impl;
 	if (!g)
 		return;
 	haven__writer_stop(&g->writer);
-	if (g->wconn.conn)
-		PQfinish(g->wconn.conn);
+	conn_free(&g->wconn);
 	for (int i = 0; i < g->nconns && g->conns; i++)
-		if (g->conns[i].conn)
-			PQfinish(g->conns[i].conn);
+		conn_free(&g->conns[i]);
 	pthread_mutex_destroy(&g->lock);
 	free(g->conns);
 	free(g->url);
