@@ -420,6 +420,40 @@ static int current_version(struct haven_tx *tx, int *version)
 	return rc;
 }
 
+/* *applied = 1 when the migration of this version is recorded as applied. */
+static int version_applied(struct haven_tx *tx, int version, int *applied)
+{
+	int exists = 0;
+	int64_t n = 0;
+	*applied = 0;
+	int rc = table_exists(tx, &exists);
+	if (rc || !exists)
+		return rc;
+	struct haven_param p[1] = {HAVEN_P_INT(version)};
+	rc = haven_tx_query_int(tx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", p,
+	                        1, &n);
+	*applied = n > 0;
+	return rc;
+}
+
+struct applied_set {
+	const struct haven__migration *ms;
+	size_t n;
+	unsigned char *done; /* done[i]: ms[i] is recorded as applied */
+};
+
+static int applied_fn(struct haven_tx *tx, void *arg)
+{
+	struct applied_set *a = arg;
+	int rc = 0;
+	for (size_t i = 0; i < a->n && !rc; i++) {
+		int yes = 0;
+		rc = version_applied(tx, a->ms[i].version, &yes);
+		a->done[i] = (unsigned char)yes;
+	}
+	return rc;
+}
+
 static int version_fn(struct haven_tx *tx, void *arg)
 {
 	return current_version(tx, arg);
@@ -453,7 +487,7 @@ static int migrate_fn(struct haven_tx *tx, void *arg)
 {
 	struct migrate_step *step = arg;
 	const struct haven__migration *m = step->m;
-	int version = 0, rc;
+	int rc;
 
 	step->ran = 0;
 	if (tx->kind == HAVEN_STORE_PG) {
@@ -466,10 +500,11 @@ static int migrate_fn(struct haven_tx *tx, void *arg)
 	rc = haven_tx_exec(tx, schema_migrations_sql, NULL, 0, NULL);
 	if (rc)
 		return rc;
-	rc = current_version(tx, &version);
+	int applied = 0;
+	rc = version_applied(tx, m->version, &applied);
 	if (rc)
 		return rc;
-	if (version >= m->version)
+	if (applied)
 		return 0; /* someone else applied it meanwhile */
 	const char *sql = tx->kind == HAVEN_STORE_SQLITE ? m->sqlite : m->pg;
 	char first_err[HAVEN__ERRLEN];
@@ -490,11 +525,13 @@ static int migrate_fn(struct haven_tx *tx, void *arg)
 	return rc;
 }
 
-int haven_store_migrate(struct haven_store *s, int *applied)
+/* Applies every migration of ms[0..n) not recorded as applied, in version order: a
+ * migration that reached the repository after a later one (two branches of work landing
+ * in either order) is still applied to a database that already has the later one. */
+int haven__store_migrate_list(struct haven_store *s, const struct haven__migration *ms, size_t n,
+                              int *applied)
 {
-	size_t n;
-	const struct haven__migration *ms = haven__migrations(&n);
-	int version = 0, count = 0, rc;
+	int version = 0, count = 0, latest = n ? ms[n - 1].version : 0, rc;
 	char err[HAVEN__ERRLEN] = "";
 
 	if (applied)
@@ -502,24 +539,37 @@ int haven_store_migrate(struct haven_store *s, int *applied)
 	rc = haven_store_schema_version(s, &version);
 	if (rc)
 		return rc;
-	if (version > haven_store_latest_version()) {
+	if (version > latest) {
 		snprintf(err, sizeof(err),
 		         "the database schema is version %d, newer than this build knows (%d); "
 		         "upgrade Haven",
-		         version, haven_store_latest_version());
+		         version, latest);
 		return set_last_error(HAVEN_EUNSUPPORTED, err);
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (ms[i].version <= version)
+	struct applied_set set = {ms, n, haven_calloc(n + 1, 1)};
+	if (!set.done)
+		return set_last_error(HAVEN_ENOMEM, "out of memory");
+	rc = haven_store_read(s, applied_fn, &set);
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (set.done[i])
 			continue;
 		struct migrate_step step = {&ms[i], 0};
 		/* No closure check here: haven_store_schema_version() above refused already. */
 		rc = s->be->write(s, migrate_fn, &step, HAVEN__WRITE_ALONE, err, sizeof(err));
 		if (rc)
-			return set_last_error(rc, err);
-		count += step.ran;
+			set_last_error(rc, err);
+		else
+			count += step.ran;
 	}
+	free(set.done);
 	if (applied)
 		*applied = count;
-	return 0;
+	return rc;
+}
+
+int haven_store_migrate(struct haven_store *s, int *applied)
+{
+	size_t n;
+	const struct haven__migration *ms = haven__migrations(&n);
+	return haven__store_migrate_list(s, ms, n, applied);
 }

@@ -20,6 +20,9 @@ struct haven__migration {
 
 /* The migrations in version order. */
 const struct haven__migration *haven__migrations(size_t *count);
+/* haven_store_migrate() over the list given (tests use their own lists). */
+int haven__store_migrate_list(struct haven_store *s, const struct haven__migration *ms, size_t n,
+                              int *applied);
 
 /* Room for one error message; messages never contain parameter values. */
 #define HAVEN__ERRLEN 256
