@@ -15,6 +15,7 @@
 #include "crypto/keyring.h"
 #include "fhir/fhir.h"
 #include "measures/measures.h"
+#include "measures/monitor.h"
 
 static const char *const scopes[] = {"care_team", "sensing", "research"};
 #define NSCOPES 3
@@ -326,7 +327,11 @@ static int checkin_write_tx(struct haven_tx *tx, void *arg)
 	char subject[48], detail[48];
 	snprintf(subject, sizeof(subject), "patient:%lld", (long long)patient);
 	snprintf(detail, sizeof(detail), "checkin=%lld", (long long)w->id);
-	return haven__audit(tx, w->r, "checkin.write", subject, "ok", detail);
+	if ((rc = haven__audit(tx, w->r, "checkin.write", subject, "ok", detail)))
+		return rc;
+	/* The monitoring rules that follow a check-in (mood, sleep, risk) raise their
+	 * alerts in this transaction: the check-in and its alerts commit together. */
+	return haven_monitor_after_checkin(tx, w->r->api->mk, patient, w->now, NULL);
 }
 
 struct key_read {
@@ -592,6 +597,7 @@ static int erase_tx(struct haven_tx *tx, void *arg)
 		return rc;
 	static const char *const deletes[] = {
 	    "DELETE FROM checkins WHERE patient_id = ?",
+	    "DELETE FROM sensing_observations WHERE patient_id = ?",
 	    "DELETE FROM assessments WHERE patient_id = ?",
 	    "DELETE FROM episodes WHERE patient_id = ?",
 	    "DELETE FROM reminders WHERE patient_id = ?",
