@@ -19,6 +19,7 @@ static const struct haven_cmd commands[] = {
 	{"models", cmd_models, "list the installed models"},
 	{"analyze", cmd_analyze, "analyse texts (one per line): crisis risk, emotions, stress, ..."},
 	{"audit-fairness", cmd_audit_fairness, "per-group rates and fairness gaps of predictions"},
+	{"monitor", cmd_monitor, "run the time-based monitoring rules once; export risk training data"},
 };
 
 static void usage(FILE *f)

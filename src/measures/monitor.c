@@ -470,7 +470,7 @@ static int pdata_load(struct haven_tx *tx, const struct haven_master_key *mk, in
 		return rc;
 	d->offset = r.utc_offset_minutes;
 	d->today = haven_local_day(now, d->offset);
-	if (window_days > WINDOW_MAX_DAYS)
+	if (with_sensing && window_days > WINDOW_MAX_DAYS)
 		window_days = WINDOW_MAX_DAYS;
 	int64_t first = d->today - window_days + 1;
 	struct haven_data_key *dk = NULL;
@@ -484,7 +484,7 @@ static int pdata_load(struct haven_tx *tx, const struct haven_master_key *mk, in
 	struct haven_param p[] = {HAVEN_P_INT(patient), HAVEN_P_INT(from_ms), HAVEN_P_INT(now)};
 	rc = haven_tx_query(tx,
 	                    "SELECT rid, created_at, payload FROM checkins WHERE patient_id = ? AND "
-	                    "created_at >= ? AND created_at <= ? ORDER BY created_at, id LIMIT 2000",
+	                    "created_at >= ? AND created_at <= ? ORDER BY created_at, id LIMIT 20000",
 	                    p, 3, checkin_row, d);
 	if (!rc && with_sensing) {
 		rc = haven_sensing_days(tx, mk, patient, first, d->today, &d->sd);
@@ -976,6 +976,104 @@ int haven_monitor_sweep(struct haven_store *store, const struct haven_master_key
 	}
 	free(l.v);
 	return 0;
+}
+
+/* ---- Training export ---- */
+
+static int list_research(struct haven_tx *tx, void *arg)
+{
+	/* the latest research consent of each patient is a grant */
+	return haven_tx_query(tx,
+	                      "SELECT u.id FROM users u WHERE u.role = 'patient' AND (SELECT "
+	                      "c.granted FROM consents c WHERE c.patient_id = u.id AND c.scope = "
+	                      "'research' ORDER BY c.id DESC LIMIT 1) = 1 ORDER BY u.id",
+	                      NULL, 0, id_row, arg);
+}
+
+struct export_one {
+	const struct haven_master_key *mk;
+	int64_t patient, now, written;
+	FILE *out;
+};
+
+static int export_tx(struct haven_tx *tx, void *arg)
+{
+	struct export_one *e = arg;
+	struct haven_monitor_config c;
+	int rc = haven_monitor_config_load(tx, &c);
+	if (rc == HAVEN_ECORRUPT)
+		haven_monitor_config_default(&c);
+	else if (rc)
+		return rc;
+	struct haven_assessment *as = NULL;
+	size_t na = 0;
+	rc = haven_assessments_load(tx, e->mk, e->patient, &as, &na);
+	if (rc == HAVEN_ENOTFOUND) {
+		na = 0;
+		rc = 0;
+	}
+	if (rc)
+		return rc;
+	struct pdata d;
+	/* the check-ins of the last ten years */
+	rc = pdata_load(tx, e->mk, e->patient, e->now, 3660, 0, &d);
+	struct haven_risk_phq9 *ph = malloc((na ? na : 1) * sizeof(*ph));
+	size_t np = 0;
+	if (!rc && !ph)
+		rc = HAVEN_ENOMEM;
+	for (size_t i = 0; !rc && i < na; i++)
+		if (!strcmp(as[i].instrument->id, "phq9"))
+			ph[np++] = (struct haven_risk_phq9){as[i].created_at, as[i].total};
+	free(as);
+	int64_t horizon = (int64_t)HAVEN_RISK_HORIZON_DAYS * HAVEN_DAY_MS;
+	for (size_t i = 0; !rc && i < np; i++) {
+		if (ph[i].at_ms + horizon > e->now)
+			continue; /* not yet followed up for the whole horizon */
+		struct haven_risk_example ex = {0};
+		haven_risk_features_compute(ph, np, d.ck, d.nck, ph[i].at_ms, c.mood.ewma_alpha,
+		                            &ex.f);
+		for (size_t k = 0; k < np; k++)
+			if (ph[k].at_ms > ph[i].at_ms && ph[k].at_ms <= ph[i].at_ms + horizon &&
+			    ph[k].total >= ph[i].total + 6)
+				ex.label = 1;
+		rc = haven_risk_example_write(e->out, &ex);
+		if (!rc)
+			e->written++;
+	}
+	free(ph);
+	pdata_release(&d);
+	if (rc)
+		return rc;
+	char subject[48], detail[48];
+	snprintf(subject, sizeof(subject), "patient:%lld", (long long)e->patient);
+	snprintf(detail, sizeof(detail), "examples=%lld", (long long)e->written);
+	struct haven_audit_event ev = {.actor_id = 0,
+	                               .actor_role = "system",
+	                               .action = "monitoring.training_export",
+	                               .subject = subject,
+	                               .outcome = "ok",
+	                               .request_id = "cli",
+	                               .detail = detail};
+	return haven_audit_append(tx, &ev);
+}
+
+int haven_monitor_export_training(struct haven_store *store, const struct haven_master_key *mk,
+                                  int64_t now_ms, FILE *out, int64_t *examples,
+                                  int64_t *patients)
+{
+	struct ids l = {0};
+	*examples = *patients = 0;
+	int rc = haven_store_read(store, list_research, &l);
+	for (size_t i = 0; !rc && i < l.n; i++) {
+		struct export_one e = {.mk = mk, .patient = l.v[i], .now = now_ms, .out = out};
+		rc = haven_store_write(store, export_tx, &e);
+		if (!rc) {
+			*examples += e.written;
+			(*patients)++;
+		}
+	}
+	free(l.v);
+	return rc;
 }
 
 /* ---- The sweep thread ---- */

@@ -149,6 +149,16 @@ int haven_monitor_sweep(struct haven_store *store, const struct haven_master_key
 int haven_monitor_risk_json(struct haven_tx *tx, const struct haven_master_key *mk,
                             int64_t patient_id, int64_t now_ms, json_t **out) HAVEN_WUR;
 
+/* Writes training examples for the deterioration-risk model from the clinic's own data
+ * (`haven monitor --export-training`), one JSON line each (risk.h's format), for the
+ * patients who grant the `research` consent: at each PHQ-9 of theirs with at least 28
+ * days of follow-up, the features then and whether a PHQ-9 in the next 28 days was a
+ * reliable deterioration (6 points or more above it). No ids or times are written.
+ * Each patient's export is audited. *examples and *patients count what was written. */
+int haven_monitor_export_training(struct haven_store *store, const struct haven_master_key *mk,
+                                  int64_t now_ms, FILE *out, int64_t *examples,
+                                  int64_t *patients) HAVEN_WUR;
+
 /* The sweep thread of `haven serve`: runs haven_monitor_sweep every
  * config.sweep_minutes (read again each time) or every interval_ms when that is > 0. */
 struct haven_monitor_sweeper;

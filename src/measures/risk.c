@@ -48,21 +48,24 @@ int haven_risk_feature_find(const char *name)
 void haven_risk_model_default(struct haven_risk_model *m)
 {
 	memset(m, 0, sizeof(*m));
-	/* Expert-set: a base rate of about 10% over 28 days at the references (logit
-	 * -2.2), and per-unit weights chosen so that each feature, at a value a clinician
-	 * would call worrying, adds about one unit of logit: PHQ-9 8 points above 10,
-	 * rising 3 points a week, mood 2 points below usual, half the usual check-ins,
-	 * 3 hours less sleep. */
-	m->intercept = -2.2;
-	m->weight[HAVEN_RISK_PHQ9_LAST] = 0.12;
+	/* Expert-set, not fitted. The outcome is a rise of 6 points or more from the
+	 * current PHQ-9, so the leading signs carry the weight: mood slipping below the
+	 * person's usual (+0.6 per point), thinning check-ins (-1.5 per unit of the 0-1
+	 * share below 0.7) and shorter sleep (-0.4 per hour). The current PHQ-9 level and
+	 * its recent slope get small or no weight: a high score has less room to rise 6
+	 * more, and a score that just jumped tends to come back (regression to the mean),
+	 * so naive positive weights on them point the wrong way (docs/monitoring.md shows
+	 * the figures). The intercept sets a base rate of about 8% over 28 days. */
+	m->intercept = -2.45;
+	m->weight[HAVEN_RISK_PHQ9_LAST] = -0.03;
 	m->reference[HAVEN_RISK_PHQ9_LAST] = 10;
-	m->weight[HAVEN_RISK_PHQ9_SLOPE] = 0.35;
+	m->weight[HAVEN_RISK_PHQ9_SLOPE] = 0;
 	m->reference[HAVEN_RISK_PHQ9_SLOPE] = 0;
-	m->weight[HAVEN_RISK_MOOD_DROP] = 0.5;
+	m->weight[HAVEN_RISK_MOOD_DROP] = 0.6;
 	m->reference[HAVEN_RISK_MOOD_DROP] = 0;
-	m->weight[HAVEN_RISK_CHECKIN_ADHERENCE] = -2.0;
+	m->weight[HAVEN_RISK_CHECKIN_ADHERENCE] = -1.5;
 	m->reference[HAVEN_RISK_CHECKIN_ADHERENCE] = 0.7;
-	m->weight[HAVEN_RISK_SLEEP_CHANGE] = -0.35;
+	m->weight[HAVEN_RISK_SLEEP_CHANGE] = -0.4;
 	m->reference[HAVEN_RISK_SLEEP_CHANGE] = 0;
 	haven_strlcpy(m->source, "expert-set default weights (not fitted to outcome data)",
 	              sizeof(m->source));

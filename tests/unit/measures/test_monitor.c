@@ -419,8 +419,9 @@ TEST(monitor_risk_contributions_sum_to_the_logit)
 		sum += s.contribution[i];
 	ASSERT_NEAR(sum, s.logit, 1e-12);
 	ASSERT_NEAR(s.contribution[HAVEN_RISK_SLEEP_CHANGE], 0, 1e-12);
-	ASSERT_NEAR(s.contribution[HAVEN_RISK_PHQ9_LAST], 0.12 * 8, 1e-12);
-	ASSERT_NEAR(s.contribution[HAVEN_RISK_CHECKIN_ADHERENCE], -2.0 * (0.3 - 0.7), 1e-12);
+	ASSERT_NEAR(s.contribution[HAVEN_RISK_PHQ9_LAST], m.weight[HAVEN_RISK_PHQ9_LAST] * 8, 1e-12);
+	ASSERT_NEAR(s.contribution[HAVEN_RISK_CHECKIN_ADHERENCE],
+	            m.weight[HAVEN_RISK_CHECKIN_ADHERENCE] * (0.3 - 0.7), 1e-12);
 	ASSERT_NEAR(s.probability, 1 / (1 + exp(-s.logit)), 1e-12);
 
 	json_t *j = haven_risk_score_json(&m, &f, &s, 0.5);
@@ -431,7 +432,7 @@ TEST(monitor_risk_contributions_sum_to_the_logit)
 	for (size_t i = 0; i < json_array_size(arr); i++)
 		jsum += json_number_value(json_object_get(json_array_get(arr, i), "contribution"));
 	ASSERT_NEAR(jsum, json_number_value(json_object_get(j, "logit")), 1e-9);
-	/* largest first: mood_drop 1.0 > phq9_last 0.96 */
+	/* largest first: mood_drop (0.6 x 2) */
 	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(arr, 0), "name")),
 	              "mood_drop");
 	ASSERT(json_is_null(json_object_get(json_array_get(arr, 4), "value")));
@@ -835,11 +836,11 @@ TEST(monitor_sweep_disengagement_and_risk)
 	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + DAY_MS, &st));
 	ASSERT_EQ(st.raised, 0);
 
-	/* A week later no check-in at all in 14 days adds 1.4 to the logit (p 0.31): a
-	 * clinic with a threshold of 0.2 gets a deterioration_risk alert from the sweep. */
+	/* A week later no check-in at all in 14 days adds 1.05 to the logit (p 0.2): a
+	 * clinic with a threshold of 0.15 gets a deterioration_risk alert from the sweep. */
 	struct haven_monitor_config c;
 	haven_monitor_config_default(&c);
-	c.risk.threshold = 0.2;
+	c.risk.threshold = 0.15;
 	c.disengagement.enabled = 0;
 	ASSERT_OK(haven_store_write(f.s, store_config_tx, &c));
 	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + 7 * DAY_MS, &st));
