@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alerts/alerts.h"
 #include "crypto/keyring.h"
@@ -889,5 +890,28 @@ TEST(monitor_risk_json_from_the_store)
 	              "mood_drop");
 	ASSERT_CONTAINS(json_string_value(json_object_get(op.out, "model_source")), "expert-set");
 	json_decref(op.out);
+	fixture_close(&f);
+}
+
+TEST(monitor_sweeper_thread_raises_and_stops)
+{
+	struct fixture f;
+	fixture_open(&f);
+	int64_t now = haven_now_ms();
+	for (int d = 20; d >= 9; d--)
+		checkin(&f, now - d * DAY_MS, 6, 7);
+	struct haven_monitor_sweeper *sw = NULL;
+	ASSERT_OK(haven_monitor_sweeper_start(f.s, f.mk, 100, &sw));
+	int64_t n = 0;
+	for (int i = 0; i < 200 && n == 0; i++) {
+		struct timespec ts = {0, 25 * 1000000L};
+		nanosleep(&ts, NULL);
+		n = count(&f, "SELECT COUNT(*) FROM alerts WHERE kind = 'disengagement'");
+	}
+	haven_monitor_sweeper_stop(&sw);
+	ASSERT(sw == NULL);
+	ASSERT_EQ(n, 1);
+	/* the thread swept more than once by now, but raised the gap once */
+	ASSERT_EQ(count(&f, "SELECT COUNT(*) FROM alerts"), 1);
 	fixture_close(&f);
 }
