@@ -301,6 +301,9 @@ struct checkin_write {
 	size_t ct_len;
 	char rid[33];
 	int64_t id, now;
+	int64_t mood;
+	double sleep_hours;
+	struct haven_monitor_prep *prep; /* the monitoring rules' history, read ahead */
 };
 
 static int checkin_write_tx(struct haven_tx *tx, void *arg)
@@ -331,7 +334,8 @@ static int checkin_write_tx(struct haven_tx *tx, void *arg)
 		return rc;
 	/* The monitoring rules that follow a check-in (mood, sleep, risk) raise their
 	 * alerts in this transaction: the check-in and its alerts commit together. */
-	return haven_monitor_after_checkin(tx, w->r->api->mk, patient, w->now, NULL);
+	return haven_monitor_checkin_apply(tx, w->prep, w->now, (double)w->mood, w->sleep_hours,
+	                                   NULL);
 }
 
 struct key_read {
@@ -384,13 +388,21 @@ void haven__h_checkins_create(struct haven_req *r)
 		haven_reply_err(r, HAVEN_ENOMEM, "encoding the check-in");
 		return;
 	}
-	struct checkin_write w = {
-	    .r = r, .payload = text, .payload_len = strlen(text), .now = haven_now_ms()};
+	struct checkin_write w = {.r = r,
+	                          .payload = text,
+	                          .payload_len = strlen(text),
+	                          .now = haven_now_ms(),
+	                          .mood = b->mood.i,
+	                          .sleep_hours = b->sleep_hours.d};
 	haven_random_id(w.rid);
 	int rc = checkin_seal_early(&w);
 	if (!rc)
+		rc = haven_monitor_checkin_prepare(r->api->store, r->api->mk, r->who.id, w.now,
+		                                   &w.prep);
+	if (!rc)
 		rc = haven_store_write(r->api->store, checkin_write_tx, &w);
 	haven_secret_free(text, strlen(text));
+	haven_monitor_prep_destroy(&w.prep);
 	free(w.ct);
 	if (rc) {
 		json_decref(payload);

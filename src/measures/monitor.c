@@ -401,6 +401,9 @@ struct pdata {
 	size_t nck, cap;
 	struct haven_sensing_day *sd; /* sd_first .. today */
 	size_t nsd;
+	struct haven_risk_phq9 *ph; /* PHQ-9 totals, when read ahead (ph_loaded) */
+	size_t nph;
+	int ph_loaded;
 	const struct haven_data_key *dk;
 	int64_t patient;
 };
@@ -409,6 +412,7 @@ static void pdata_release(struct pdata *d)
 {
 	free(d->ck);
 	free(d->sd);
+	free(d->ph);
 }
 
 static int checkin_row(const struct haven_row *row, void *arg)
@@ -456,9 +460,15 @@ static int checkin_row(const struct haven_row *row, void *arg)
 
 #define WINDOW_MAX_DAYS 120
 
-/* Loads the check-ins and sensed days of the last window_days local days. */
+/* The rules read at most this many check-ins (the newest): four a day over the longest
+ * default window. */
+#define RULE_MAX_CHECKINS 150
+
+/* Loads the check-ins (the newest max_checkins) and sensed days of the last window_days
+ * local days. */
 static int pdata_load(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient,
-                      int64_t now, int window_days, int with_sensing, struct pdata *d)
+                      int64_t now, int window_days, int with_sensing, int64_t max_checkins,
+                      struct pdata *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->patient = patient;
@@ -481,11 +491,20 @@ static int pdata_load(struct haven_tx *tx, const struct haven_master_key *mk, in
 		return rc;
 	d->dk = dk;
 	int64_t from_ms = first * HAVEN_DAY_MS - (int64_t)d->offset * 60000;
-	struct haven_param p[] = {HAVEN_P_INT(patient), HAVEN_P_INT(from_ms), HAVEN_P_INT(now)};
+	struct haven_param p[] = {HAVEN_P_INT(patient), HAVEN_P_INT(from_ms), HAVEN_P_INT(now),
+	                          HAVEN_P_INT(max_checkins)};
+	/* The newest max_checkins of the window, so that the work a check-in causes stays
+	 * bounded however often someone checks in; then back into time order. */
 	rc = haven_tx_query(tx,
 	                    "SELECT rid, created_at, payload FROM checkins WHERE patient_id = ? AND "
-	                    "created_at >= ? AND created_at <= ? ORDER BY created_at, id LIMIT 20000",
-	                    p, 3, checkin_row, d);
+	                    "created_at >= ? AND created_at <= ? ORDER BY created_at DESC, id DESC "
+	                    "LIMIT ?",
+	                    p, 4, checkin_row, d);
+	for (size_t i = 0; !rc && i < d->nck / 2; i++) {
+		struct haven_risk_checkin t = d->ck[i];
+		d->ck[i] = d->ck[d->nck - 1 - i];
+		d->ck[d->nck - 1 - i] = t;
+	}
 	if (!rc && with_sensing) {
 		rc = haven_sensing_days(tx, mk, patient, first, d->today, &d->sd);
 		if (!rc)
@@ -750,30 +769,49 @@ static int rule_disengagement(struct haven_tx *tx, const struct haven_master_key
 	    key, alerts, raised);
 }
 
-/* The features and score of the patient at now (d loaded with >= 35 days). */
-static int risk_compute(struct haven_tx *tx, const struct haven_master_key *mk,
-                        const struct haven_monitor_config *c, const struct pdata *d,
-                        struct haven_risk_features *f, struct haven_risk_score *s)
+/* The patient's PHQ-9 totals (decrypted), any order; *out is malloc'd. */
+static int load_phq9(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient,
+                     struct haven_risk_phq9 **out, size_t *n)
 {
 	struct haven_assessment *as = NULL;
 	size_t na = 0;
-	int rc = haven_assessments_load(tx, mk, d->patient, &as, &na);
-	if (rc == HAVEN_ENOTFOUND)
+	*out = NULL;
+	*n = 0;
+	int rc = haven_assessments_load(tx, mk, patient, &as, &na);
+	if (rc == HAVEN_ENOTFOUND) {
+		na = 0;
 		rc = 0;
+	}
 	if (rc)
 		return rc;
 	struct haven_risk_phq9 *ph = malloc((na ? na : 1) * sizeof(*ph));
-	size_t np = 0;
 	if (!ph) {
 		free(as);
 		return HAVEN_ENOMEM;
 	}
 	for (size_t i = 0; i < na; i++)
 		if (!strcmp(as[i].instrument->id, "phq9"))
-			ph[np++] = (struct haven_risk_phq9){as[i].created_at, as[i].total};
+			ph[(*n)++] = (struct haven_risk_phq9){as[i].created_at, as[i].total};
 	free(as);
+	*out = ph;
+	return 0;
+}
+
+/* The features and score of the patient at d->now (d loaded with >= 35 days). */
+static int risk_compute(struct haven_tx *tx, const struct haven_master_key *mk,
+                        const struct haven_monitor_config *c, const struct pdata *d,
+                        struct haven_risk_features *f, struct haven_risk_score *s)
+{
+	struct haven_risk_phq9 *ph = d->ph, *own = NULL;
+	size_t np = d->nph;
+	if (!d->ph_loaded) {
+		int rc = load_phq9(tx, mk, d->patient, &own, &np);
+		if (rc)
+			return rc;
+		ph = own;
+	}
 	haven_risk_features_compute(ph, np, d->ck, d->nck, d->now, c->mood.ewma_alpha, f);
-	free(ph);
+	free(own);
 	haven_risk_score(&c->risk.model, f, s);
 	return 0;
 }
@@ -846,9 +884,10 @@ int haven_monitor_after_checkin(struct haven_tx *tx, const struct haven_master_k
 	struct haven_monitor_config c;
 	struct pdata d;
 	int rc = haven_monitor_config_load(tx, &c);
-	if (rc)
+	if (rc || (!c.mood.enabled && !c.sleep.enabled && !c.risk.enabled))
 		return rc;
-	rc = pdata_load(tx, mk, patient_id, now_ms, window_days(&c), c.sleep.enabled, &d);
+	rc = pdata_load(tx, mk, patient_id, now_ms, window_days(&c), c.sleep.enabled,
+	                RULE_MAX_CHECKINS, &d);
 	if (!rc)
 		rc = rule_mood(tx, mk, &c, &d, alerts, NULL);
 	if (!rc)
@@ -859,15 +898,98 @@ int haven_monitor_after_checkin(struct haven_tx *tx, const struct haven_master_k
 	return rc;
 }
 
+struct haven_monitor_prep {
+	struct haven_monitor_config c;
+	struct pdata d;
+	const struct haven_master_key *mk;
+	int skip;
+};
+
+struct prep_op {
+	struct haven_monitor_prep *p;
+	int64_t patient, now;
+};
+
+static int prep_tx(struct haven_tx *tx, void *arg)
+{
+	struct prep_op *op = arg;
+	struct haven_monitor_prep *p = op->p;
+	int rc = haven_monitor_config_load(tx, &p->c);
+	if (rc || (!p->c.mood.enabled && !p->c.sleep.enabled && !p->c.risk.enabled)) {
+		p->skip = 1;
+		return rc;
+	}
+	rc = pdata_load(tx, p->mk, op->patient, op->now, window_days(&p->c), p->c.sleep.enabled,
+	                RULE_MAX_CHECKINS, &p->d);
+	if (!rc && p->c.risk.enabled) {
+		rc = load_phq9(tx, p->mk, op->patient, &p->d.ph, &p->d.nph);
+		p->d.ph_loaded = !rc;
+	}
+	return rc;
+}
+
+int haven_monitor_checkin_prepare(struct haven_store *store, const struct haven_master_key *mk,
+                                  int64_t patient_id, int64_t now_ms,
+                                  struct haven_monitor_prep **out)
+{
+	*out = NULL;
+	struct haven_monitor_prep *p = calloc(1, sizeof(*p));
+	if (!p)
+		return HAVEN_ENOMEM;
+	p->mk = mk;
+	struct prep_op op = {p, patient_id, now_ms};
+	int rc = haven_store_read(store, prep_tx, &op);
+	if (rc) {
+		haven_monitor_prep_destroy(&p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+int haven_monitor_checkin_apply(struct haven_tx *tx, struct haven_monitor_prep *p, int64_t at_ms,
+                                double mood, double sleep_hours, json_t *alerts)
+{
+	if (p->skip)
+		return 0;
+	struct pdata *d = &p->d;
+	if (d->nck == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		void *q = realloc(d->ck, cap * sizeof(*d->ck));
+		if (!q)
+			return HAVEN_ENOMEM;
+		d->ck = q;
+		d->cap = cap;
+	}
+	d->ck[d->nck++] = (struct haven_risk_checkin){at_ms, mood, sleep_hours};
+	d->now = at_ms;
+	d->today = haven_local_day(at_ms, d->offset);
+	int rc = rule_mood(tx, p->mk, &p->c, d, alerts, NULL);
+	if (!rc)
+		rc = rule_sleep(tx, p->mk, &p->c, d, alerts, NULL);
+	if (!rc)
+		rc = rule_risk(tx, p->mk, &p->c, d, alerts, NULL);
+	return rc;
+}
+
+void haven_monitor_prep_destroy(struct haven_monitor_prep **pp)
+{
+	if (!*pp)
+		return;
+	pdata_release(&(*pp)->d);
+	free(*pp);
+	*pp = NULL;
+}
+
 int haven_monitor_after_sensing(struct haven_tx *tx, const struct haven_master_key *mk,
                                 int64_t patient_id, int64_t now_ms, json_t *alerts)
 {
 	struct haven_monitor_config c;
 	struct pdata d;
 	int rc = haven_monitor_config_load(tx, &c);
-	if (rc)
+	if (rc || (!c.sleep.enabled && !c.activity.enabled))
 		return rc;
-	rc = pdata_load(tx, mk, patient_id, now_ms, window_days(&c), 1, &d);
+	rc = pdata_load(tx, mk, patient_id, now_ms, window_days(&c), 1, RULE_MAX_CHECKINS, &d);
 	if (!rc)
 		rc = rule_sleep(tx, mk, &c, &d, alerts, NULL);
 	if (!rc)
@@ -885,7 +1007,7 @@ int haven_monitor_risk_json(struct haven_tx *tx, const struct haven_master_key *
 	int rc = haven_monitor_config_load(tx, &c);
 	if (rc)
 		return rc;
-	rc = pdata_load(tx, mk, patient_id, now_ms, 36, 0, &d);
+	rc = pdata_load(tx, mk, patient_id, now_ms, 36, 0, RULE_MAX_CHECKINS, &d);
 	struct haven_risk_features f;
 	struct haven_risk_score s;
 	if (!rc)
@@ -944,7 +1066,7 @@ static int sweep_tx(struct haven_tx *tx, void *arg)
 		rc = rule_disengagement(tx, s->mk, &c, s->patient, s->now, NULL, &s->raised);
 	if (!rc && c.risk.enabled) {
 		struct pdata d;
-		rc = pdata_load(tx, s->mk, s->patient, s->now, 36, 0, &d);
+		rc = pdata_load(tx, s->mk, s->patient, s->now, 36, 0, RULE_MAX_CHECKINS, &d);
 		if (!rc)
 			rc = rule_risk(tx, s->mk, &c, &d, NULL, &s->raised);
 		pdata_release(&d);
@@ -1016,7 +1138,7 @@ static int export_tx(struct haven_tx *tx, void *arg)
 		return rc;
 	struct pdata d;
 	/* the check-ins of the last ten years */
-	rc = pdata_load(tx, e->mk, e->patient, e->now, 3660, 0, &d);
+	rc = pdata_load(tx, e->mk, e->patient, e->now, 3660, 0, 50000, &d);
 	struct haven_risk_phq9 *ph = malloc((na ? na : 1) * sizeof(*ph));
 	size_t np = 0;
 	if (!rc && !ph)

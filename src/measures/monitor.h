@@ -133,6 +133,19 @@ void haven_monitor_baseline_eval(const struct haven_obs *days, size_t n, int64_t
  * alerts when it is not NULL. */
 int haven_monitor_after_checkin(struct haven_tx *tx, const struct haven_master_key *mk,
                                 int64_t patient_id, int64_t now_ms, json_t *alerts) HAVEN_WUR;
+/* The same rules for a check-in, in two steps so that the store's single writer does
+ * only the cheap part: prepare reads the configuration and the person's history
+ * (decrypting it) in a read transaction of its own, in the request's thread; apply adds
+ * the new check-in (at_ms, mood, sleep_hours) and evaluates and raises inside the
+ * check-in's write transaction. A check-in of the same person committed in between is
+ * not in the history (the next check-in sees it). */
+struct haven_monitor_prep;
+int haven_monitor_checkin_prepare(struct haven_store *store, const struct haven_master_key *mk,
+                                  int64_t patient_id, int64_t now_ms,
+                                  struct haven_monitor_prep **out) HAVEN_WUR;
+int haven_monitor_checkin_apply(struct haven_tx *tx, struct haven_monitor_prep *p, int64_t at_ms,
+                                double mood, double sleep_hours, json_t *alerts) HAVEN_WUR;
+void haven_monitor_prep_destroy(struct haven_monitor_prep **p);
 int haven_monitor_after_sensing(struct haven_tx *tx, const struct haven_master_key *mk,
                                 int64_t patient_id, int64_t now_ms, json_t *alerts) HAVEN_WUR;
 
