@@ -16,6 +16,7 @@
 #include "fhir/fhir.h"
 #include "measures/measures.h"
 #include "measures/monitor.h"
+#include "measures/sensing.h"
 
 static const char *const scopes[] = {"care_team", "sensing", "research"};
 #define NSCOPES 3
@@ -546,6 +547,11 @@ static int export_tx(struct haven_tx *tx, void *arg)
 	if ((rc = haven_alerts_json(tx, e->mk, e->patient, &alerts)))
 		return rc;
 	if (json_object_set_new(e->out, "alerts", alerts))
+		return HAVEN_ENOMEM;
+	json_t *sensing = NULL;
+	if ((rc = haven_sensing_json(tx, e->mk, e->patient, &sensing)))
+		return rc;
+	if (json_object_set_new(e->out, "sensing", sensing))
 		return HAVEN_ENOMEM;
 		/* The same FHIR R4 Bundle a clinician gets from GET /patients/{id}/fhir. */
 	if ((rc = haven_fhir_patient_bundle(tx, e->mk, e->patient, &fhir)))

@@ -541,6 +541,76 @@ int haven_sensing_days(struct haven_tx *tx, const struct haven_master_key *mk,
 	return 0;
 }
 
+struct list_ctx {
+	const struct haven_data_key *dk;
+	int64_t patient_id;
+	json_t *arr;
+};
+
+static int list_row(const struct haven_row *row, void *arg)
+{
+	struct list_ctx *c = arg;
+	const char *rid = haven_row_text(row, 0, NULL), *kind = haven_row_text(row, 1, NULL);
+	size_t ct_len;
+	const uint8_t *ct = haven_row_blob(row, 4, &ct_len);
+	char ad[256], date[11], when[32], recv[32];
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
+	if (!rid || !kind)
+		return HAVEN_ECORRUPT;
+	int rc = haven_crypto_ad(ad, sizeof(ad), "sensing_observations", rid, c->patient_id,
+	                         "payload");
+	if (!rc)
+		rc = haven_open(c->dk, ad, ct, ct_len, &pt, &pt_len);
+	if (rc)
+		return rc;
+	json_error_t jerr;
+	json_t *o = json_loadb((const char *)pt, pt_len, 0, &jerr);
+	haven_secret_free(pt, pt_len);
+	json_t *v = json_object_get(o, "value");
+	if (!json_is_number(v)) {
+		json_decref(o);
+		return HAVEN_ECORRUPT;
+	}
+	haven_local_date(haven_row_int(row, 3), date);
+	haven_time_format(haven_row_int(row, 2), when);
+	haven_time_format(haven_row_int(row, 5), recv);
+	json_t *e = json_pack("{s:s,s:f,s:s,s:s,s:s}", "type", kind, "value", json_number_value(v),
+	                      "time", when, "date", date, "received_at", recv);
+	json_decref(o);
+	return e && !json_array_append_new(c->arr, e) ? 0 : HAVEN_ENOMEM;
+}
+
+int haven_sensing_json(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+                       json_t **out)
+{
+	struct list_ctx c = {.patient_id = patient_id, .arr = json_array()};
+	struct haven_data_key *dk = NULL;
+	*out = NULL;
+	if (!c.arr)
+		return HAVEN_ENOMEM;
+	int rc = haven_keyring_get(tx, mk, patient_id, &dk);
+	if (rc == HAVEN_ENOTFOUND) {
+		*out = c.arr;
+		return 0;
+	}
+	if (!rc) {
+		c.dk = dk;
+		struct haven_param p[] = {HAVEN_P_INT(patient_id)};
+		rc = haven_tx_query(tx,
+		                    "SELECT rid, kind, effective_at, day, payload, created_at FROM "
+		                    "sensing_observations WHERE patient_id = ? ORDER BY effective_at, id",
+		                    p, 1, list_row, &c);
+	}
+	haven_data_key_destroy(&dk);
+	if (rc) {
+		json_decref(c.arr);
+		return rc;
+	}
+	*out = c.arr;
+	return 0;
+}
+
 static double round2(double x)
 {
 	return round(x * 100.0) / 100.0;

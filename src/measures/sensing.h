@@ -80,6 +80,10 @@ struct haven_sensing_day {
 int haven_sensing_days(struct haven_tx *tx, const struct haven_master_key *mk,
                        int64_t patient_id, int64_t first_day, int64_t last_day,
                        struct haven_sensing_day **out) HAVEN_WUR;
+/* Every observation of the patient, decrypted, oldest first, for their own export:
+ * [{"type", "value", "time", "date", "received_at"}]. An empty array without a key. */
+int haven_sensing_json(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+                       json_t **out) HAVEN_WUR;
 /* {"from", "to", "days": [{"date", "steps", ..., "missing": [kinds]}],
  *  "summary": {kind: {"days_with_data", "days_missing", "mean"}}, "days_without_data"}. */
 json_t *haven_sensing_days_json(const struct haven_sensing_day *days, size_t n);

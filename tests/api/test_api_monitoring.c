@@ -224,6 +224,17 @@ TEST(api_sensing_consent_validation_and_daily_features)
 	ASSERT_EQ(audits(&s, "sensing.write", "denied"), 2);
 	ASSERT_EQ(audits(&s, "sensing.write", "ok"), 2);
 
+	/* The patient's own export holds every observation, decrypted. */
+	j = call_json(&s, "GET", "/api/v1/me/export", ptok, NULL, 200);
+	json_t *sx = json_object_get(j, "sensing");
+	ASSERT_EQ(json_array_size(sx), 4);
+	int saw = 0;
+	for (size_t i = 0; i < json_array_size(sx); i++)
+		if (json_number_value(json_object_get(json_array_get(sx, i), "value")) == 9001)
+			saw = 1;
+	ASSERT(saw);
+	json_decref(j);
+
 	/* Erasure removes it all. */
 	test_call(&s, "DELETE", "/api/v1/me", ptok, NULL, &r);
 	ASSERT_EQ(r.status, 204);
