@@ -61,7 +61,8 @@ static int sensing_write_tx(struct haven_tx *tx, void *arg)
 		return rc;
 	if (!granted) {
 		w->refused = 1;
-		return haven__audit(tx, w->r, "sensing.write", subject, "denied", "consent_missing");
+		return haven__audit(tx, w->r, "sensing.write", subject, "denied",
+		                    "consent_missing");
 	}
 	if ((rc = haven_sensing_store(tx, w->r->api->mk, patient, w->obs, w->n, w->now,
 	                              &w->replaced)))
@@ -105,9 +106,10 @@ void haven__h_sensing_create(struct haven_req *r)
 	}
 	if (w.refused) {
 		r->audited = 1;
-		haven_reply_error(r, 403, "consent_required",
-		                  "sensing data is accepted only while you grant the sensing consent "
-		                  "(PUT /api/v1/me/consents); nothing was stored");
+		haven_reply_error(
+		    r, 403, "consent_required",
+		    "sensing data is accepted only while you grant the sensing consent "
+		    "(PUT /api/v1/me/consents); nothing was stored");
 		goto out;
 	}
 	json_t *days = json_array();
@@ -182,9 +184,10 @@ static void reply_read(struct haven_req *r, struct read_op *op, int rc, const ch
 		json_decref(op->out);
 		r->audited = 1;
 		if (op->status == 403)
-			haven_reply_error(r, 403, "consent_required",
-			                  "the patient has not granted the care_team consent; their "
-			                  "clinical content is not available");
+			haven_reply_error(
+			    r, 403, "consent_required",
+			    "the patient has not granted the care_team consent; their "
+			    "clinical content is not available");
 		else
 			haven_reply_not_found(r);
 		return;
@@ -201,7 +204,8 @@ static int days_arg(struct haven_req *r, int *days)
 	if (!v)
 		return 0;
 	if (haven_parse_int64(v, &x) || x < 1 || x > HAVEN_SENSING_DAYS_MAX) {
-		haven_reply_error(r, 400, "invalid_query", "'days' must be a whole number from 1 to %d",
+		haven_reply_error(r, 400, "invalid_query",
+		                  "'days' must be a whole number from 1 to %d",
 		                  HAVEN_SENSING_DAYS_MAX);
 		return -1;
 	}

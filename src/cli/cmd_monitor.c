@@ -66,7 +66,8 @@ int cmd_monitor(int argc, char **argv)
 	if ((rc = haven_cli_parse("monitor", argc, argv, opts)))
 		return rc;
 	if (once == !!export_path)
-		return haven_cli_usage_error("monitor", "give one of --once or --export-training FILE");
+		return haven_cli_usage_error("monitor",
+		                             "give one of --once or --export-training FILE");
 	if (now_s && parse_now(now_s, &now))
 		return haven_cli_usage_error("monitor",
 		                             "--now wants epoch milliseconds or "

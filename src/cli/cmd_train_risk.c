@@ -61,11 +61,10 @@ int cmd_train_deterioration(int argc, char **argv)
 	const char *task = NULL, *data = NULL, *out = NULL, *l2_s = NULL, *split_s = NULL;
 	const char *seed_s = NULL, *db = NULL;
 	int install = 0, status = 1;
-	struct haven_opt opts[] = {{"--task", &task, NULL},   {"--data", &data, NULL},
-	                           {"--out", &out, NULL},     {"--l2", &l2_s, NULL},
-	                           {"--dev-split", &split_s, NULL}, {"--seed", &seed_s, NULL},
-	                           {"--db", &db, NULL},       {"--install", NULL, &install},
-	                           {NULL, NULL, NULL}};
+	struct haven_opt opts[] = {
+	    {"--task", &task, NULL}, {"--data", &data, NULL},         {"--out", &out, NULL},
+	    {"--l2", &l2_s, NULL},   {"--dev-split", &split_s, NULL}, {"--seed", &seed_s, NULL},
+	    {"--db", &db, NULL},     {"--install", NULL, &install},   {NULL, NULL, NULL}};
 	struct haven_risk_example *ex = NULL;
 	size_t n = 0;
 	char err[600];
@@ -108,9 +107,10 @@ int cmd_train_deterioration(int argc, char **argv)
 	haven_risk_model_default(&def);
 	if (ndev >= 10) {
 		if ((rc = haven_risk_train(ex, ntrain, l2, &m))) {
-			haven_cli_fail("cannot fit on the %zu training examples: at least 20 of both "
-			               "outcomes are needed",
-			               ntrain);
+			haven_cli_fail(
+			    "cannot fit on the %zu training examples: at least 20 of both "
+			    "outcomes are needed",
+			    ntrain);
 			goto out;
 		}
 		struct haven_risk_eval et, ed;
@@ -122,8 +122,8 @@ int cmd_train_deterioration(int argc, char **argv)
 		printf("  calibration of the fitted model (predicted -> observed, n):\n");
 		for (int b = 0; b < 10; b++)
 			if (et.bin_n[b])
-				printf("    %.1f-%.1f  %.3f -> %.3f  (%zu)\n", b / 10.0, (b + 1) / 10.0,
-				       et.bin_pred[b], et.bin_obs[b], et.bin_n[b]);
+				printf("    %.1f-%.1f  %.3f -> %.3f  (%zu)\n", b / 10.0,
+				       (b + 1) / 10.0, et.bin_pred[b], et.bin_obs[b], et.bin_n[b]);
 	}
 	if ((rc = haven_risk_train(ex, n, l2, &m))) {
 		haven_cli_fail("cannot fit: at least 20 examples with both outcomes are needed");
@@ -131,8 +131,8 @@ int cmd_train_deterioration(int argc, char **argv)
 	}
 	printf("fitted on all %zu examples: intercept %.4f\n", n, m.intercept);
 	for (int i = 0; i < HAVEN_RISK_NFEATURES; i++)
-		printf("  %-18s weight %+.4f  reference %.4f\n", haven_risk_feature_name(i), m.weight[i],
-		       m.reference[i]);
+		printf("  %-18s weight %+.4f  reference %.4f\n", haven_risk_feature_name(i),
+		       m.weight[i], m.reference[i]);
 	if (out) {
 		json_t *j = haven_risk_model_json(&m);
 		FILE *f = fopen(out, "w");

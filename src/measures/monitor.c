@@ -84,8 +84,7 @@ static const struct cfield cfields[] = {
     {"sleep_low", "min_recent_days", F_INT, OFF(sleep.min_recent_days), 1, 28},
     {"activity_low", "enabled", F_BOOL, OFF(activity.enabled), 0, 1},
     {"activity_low", "drop_fraction", F_DOUBLE, OFF(activity.drop_fraction), 0.05, 0.95},
-    {"activity_low", "min_baseline_steps", F_DOUBLE, OFF(activity.min_baseline_steps), 0,
-     50000},
+    {"activity_low", "min_baseline_steps", F_DOUBLE, OFF(activity.min_baseline_steps), 0, 50000},
     {"activity_low", "baseline_days", F_INT, OFF(activity.baseline_days), 7, 90},
     {"activity_low", "recent_days", F_INT, OFF(activity.recent_days), 1, 28},
     {"activity_low", "min_baseline_days", F_INT, OFF(activity.min_baseline_days), 3, 90},
@@ -95,16 +94,16 @@ static const struct cfield cfields[] = {
     {NULL, "sweep_minutes", F_INT, OFF(sweep_minutes), 1, 1440},
 };
 #define NCFIELDS (sizeof(cfields) / sizeof(cfields[0]))
-static const char *const sections[] = {"mood_decline", "disengagement", "sleep_low",
-                                       "activity_low", "deterioration_risk"};
+static const char *const sections[] = {"mood_decline", "disengagement", "sleep_low", "activity_low",
+                                       "deterioration_risk"};
 #define NSECTIONS 5
 
 static int set_field(struct haven_monitor_config *c, const struct cfield *f, const json_t *v,
                      char *err, size_t errlen)
 {
 	char name[64];
-	snprintf(name, sizeof(name), "%s%s%s", f->section ? f->section : "",
-	         f->section ? "." : "", f->key);
+	snprintf(name, sizeof(name), "%s%s%s", f->section ? f->section : "", f->section ? "." : "",
+	         f->key);
 	char *p = (char *)c + f->off;
 	switch (f->type) {
 	case F_BOOL:
@@ -126,7 +125,8 @@ static int set_field(struct haven_monitor_config *c, const struct cfield *f, con
 	case F_DOUBLE:
 		if (!json_is_number(v) || !(json_number_value(v) >= f->min) ||
 		    !(json_number_value(v) <= f->max)) {
-			snprintf(err, errlen, "'%s' must be a number from %g to %g", name, f->min, f->max);
+			snprintf(err, errlen, "'%s' must be a number from %g to %g", name, f->min,
+			         f->max);
 			return HAVEN_EINVAL;
 		}
 		*(double *)p = json_number_value(v);
@@ -153,7 +153,8 @@ static int apply_section(struct haven_monitor_config *c, const char *section, co
 			else if (!strcmp(m, "cusum"))
 				c->mood.method = HAVEN_MOOD_METHOD_CUSUM;
 			else {
-				snprintf(err, errlen, "'mood_decline.method' must be \"ewma\" or \"cusum\"");
+				snprintf(err, errlen,
+				         "'mood_decline.method' must be \"ewma\" or \"cusum\"");
 				return HAVEN_EINVAL;
 			}
 			continue;
@@ -217,9 +218,10 @@ int haven_monitor_config_apply(struct haven_monitor_config *c, const json_t *obj
 	    t.sleep.min_recent_days > t.sleep.recent_days ||
 	    t.activity.min_baseline_days > t.activity.baseline_days ||
 	    t.activity.min_recent_days > t.activity.recent_days) {
-		snprintf(err, errlen,
-		         "a rule needs more days with data than its window holds (min_baseline_days "
-		         "<= baseline_days, min_recent_days <= recent_days)");
+		snprintf(
+		    err, errlen,
+		    "a rule needs more days with data than its window holds (min_baseline_days "
+		    "<= baseline_days, min_recent_days <= recent_days)");
 		return HAVEN_EINVAL;
 	}
 	*c = t;
@@ -247,9 +249,9 @@ json_t *haven_monitor_config_json(const struct haven_monitor_config *c)
 		}
 	}
 	if (root &&
-	    (json_object_set_new(json_object_get(root, "mood_decline"), "method",
-	                         json_string(c->mood.method == HAVEN_MOOD_METHOD_CUSUM ? "cusum"
-	                                                                               : "ewma")) ||
+	    (json_object_set_new(
+	         json_object_get(root, "mood_decline"), "method",
+	         json_string(c->mood.method == HAVEN_MOOD_METHOD_CUSUM ? "cusum" : "ewma")) ||
 	     json_object_set_new(json_object_get(root, "deterioration_risk"), "model",
 	                         haven_risk_model_json(&c->risk.model)))) {
 		json_decref(root);
@@ -340,7 +342,8 @@ void haven_monitor_mood_eval(const struct haven_monitor_config *c, const struct 
 	out->baseline_mean = sum / out->n_baseline;
 	for (size_t i = 0; i < n; i++)
 		if (obs[i].day >= base_from && obs[i].day < recent_from)
-			sq += (obs[i].value - out->baseline_mean) * (obs[i].value - out->baseline_mean);
+			sq += (obs[i].value - out->baseline_mean) *
+			      (obs[i].value - out->baseline_mean);
 	out->baseline_sd = out->n_baseline > 1 ? sqrt(sq / (out->n_baseline - 1)) : 0;
 	if (out->baseline_sd < 0.5)
 		out->baseline_sd = 0.5; /* mood is whole points: never chart against zero spread */
@@ -349,7 +352,8 @@ void haven_monitor_mood_eval(const struct haven_monitor_config *c, const struct 
 		if (obs[i].day < recent_from || obs[i].day > today)
 			continue;
 		z = a * obs[i].value + (1 - a) * z;
-		s = fmax(0, s + (out->baseline_mean - obs[i].value) / out->baseline_sd - c->mood.cusum_k);
+		s = fmax(0, s + (out->baseline_mean - obs[i].value) / out->baseline_sd -
+		                c->mood.cusum_k);
 		rsum += obs[i].value;
 	}
 	out->ewma = z;
@@ -495,11 +499,12 @@ static int pdata_load(struct haven_tx *tx, const struct haven_master_key *mk, in
 	                          HAVEN_P_INT(max_checkins)};
 	/* The newest max_checkins of the window, so that the work a check-in causes stays
 	 * bounded however often someone checks in; then back into time order. */
-	rc = haven_tx_query(tx,
-	                    "SELECT rid, created_at, payload FROM checkins WHERE patient_id = ? AND "
-	                    "created_at >= ? AND created_at <= ? ORDER BY created_at DESC, id DESC "
-	                    "LIMIT ?",
-	                    p, 4, checkin_row, d);
+	rc =
+	    haven_tx_query(tx,
+	                   "SELECT rid, created_at, payload FROM checkins WHERE patient_id = ? AND "
+	                   "created_at >= ? AND created_at <= ? ORDER BY created_at DESC, id DESC "
+	                   "LIMIT ?",
+	                   p, 4, checkin_row, d);
 	for (size_t i = 0; !rc && i < d->nck / 2; i++) {
 		struct haven_risk_checkin t = d->ck[i];
 		d->ck[i] = d->ck[d->nck - 1 - i];
@@ -518,8 +523,8 @@ static int pdata_load(struct haven_tx *tx, const struct haven_master_key *mk, in
 /* ---- Raising ---- */
 
 static int raise_alert(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient,
-                       const char *kind, const char *severity, json_t *reason,
-                       const char *dedup, json_t *alerts, int *raised)
+                       const char *kind, const char *severity, json_t *reason, const char *dedup,
+                       json_t *alerts, int *raised)
 {
 	if (!reason)
 		return HAVEN_ENOMEM;
@@ -573,7 +578,8 @@ static int rule_mood(struct haven_tx *tx, const struct haven_master_key *mk,
 	if (!obs)
 		return HAVEN_ENOMEM;
 	for (size_t i = 0; i < d->nck; i++)
-		obs[i] = (struct haven_obs){haven_local_day(d->ck[i].at_ms, d->offset), d->ck[i].mood};
+		obs[i] =
+		    (struct haven_obs){haven_local_day(d->ck[i].at_ms, d->offset), d->ck[i].mood};
 	struct haven_mood_eval e;
 	haven_monitor_mood_eval(c, obs, d->nck, d->today, &e);
 	free(obs);
@@ -582,28 +588,29 @@ static int rule_mood(struct haven_tx *tx, const struct haven_master_key *mk,
 	char text[600];
 	json_t *values;
 	if (c->mood.method == HAVEN_MOOD_METHOD_EWMA) {
-		snprintf(text, sizeof(text),
-		         "Mood in check-ins has fallen below this person's usual level. Over the last "
-		         "%d days (%d check-ins) the smoothed mood (EWMA) is %.1f out of 10, against "
-		         "a usual %.1f (spread %.1f) from %d check-ins in the %d days before: a drop "
-		         "of %.1f points, past this clinic's limit of %.1f.",
-		         c->mood.recent_days, e.n_recent, e.ewma, e.baseline_mean, e.baseline_sd,
-		         e.n_baseline, c->mood.baseline_days, e.drop, e.baseline_mean - e.ewma_limit);
-		values = json_pack(
-		    "{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "method", "ewma", "ewma", r1(e.ewma),
-		    "baseline_mean", r1(e.baseline_mean), "baseline_sd", r1(e.baseline_sd), "drop",
-		    r1(e.drop), "limit", r1(e.ewma_limit), "alpha", c->mood.ewma_alpha,
-		    "recent_checkins", e.n_recent, "baseline_checkins", e.n_baseline, "recent_days",
-		    c->mood.recent_days, "baseline_days", c->mood.baseline_days);
+		snprintf(
+		    text, sizeof(text),
+		    "Mood in check-ins has fallen below this person's usual level. Over the last "
+		    "%d days (%d check-ins) the smoothed mood (EWMA) is %.1f out of 10, against "
+		    "a usual %.1f (spread %.1f) from %d check-ins in the %d days before: a drop "
+		    "of %.1f points, past this clinic's limit of %.1f.",
+		    c->mood.recent_days, e.n_recent, e.ewma, e.baseline_mean, e.baseline_sd,
+		    e.n_baseline, c->mood.baseline_days, e.drop, e.baseline_mean - e.ewma_limit);
+		values = json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "method",
+		                   "ewma", "ewma", r1(e.ewma), "baseline_mean", r1(e.baseline_mean),
+		                   "baseline_sd", r1(e.baseline_sd), "drop", r1(e.drop), "limit",
+		                   r1(e.ewma_limit), "alpha", c->mood.ewma_alpha, "recent_checkins",
+		                   e.n_recent, "baseline_checkins", e.n_baseline, "recent_days",
+		                   c->mood.recent_days, "baseline_days", c->mood.baseline_days);
 	} else {
-		snprintf(text, sizeof(text),
-		         "Mood in check-ins has stayed below this person's usual level. Over the last "
-		         "%d days (%d check-ins) mood averaged %.1f out of 10, against a usual %.1f "
-		         "(spread %.1f) from %d check-ins in the %d days before; the running "
-		         "shortfall (CUSUM) reached %.1f, past this clinic's limit of %.1f.",
-		         c->mood.recent_days, e.n_recent, e.recent_mean, e.baseline_mean,
-		         e.baseline_sd, e.n_baseline, c->mood.baseline_days, e.cusum,
-		         c->mood.cusum_h);
+		snprintf(
+		    text, sizeof(text),
+		    "Mood in check-ins has stayed below this person's usual level. Over the last "
+		    "%d days (%d check-ins) mood averaged %.1f out of 10, against a usual %.1f "
+		    "(spread %.1f) from %d check-ins in the %d days before; the running "
+		    "shortfall (CUSUM) reached %.1f, past this clinic's limit of %.1f.",
+		    c->mood.recent_days, e.n_recent, e.recent_mean, e.baseline_mean, e.baseline_sd,
+		    e.n_baseline, c->mood.baseline_days, e.cusum, c->mood.cusum_h);
 		values = json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "method",
 		                   "cusum", "cusum", r1(e.cusum), "cusum_h", c->mood.cusum_h,
 		                   "cusum_k", c->mood.cusum_k, "recent_mean", r1(e.recent_mean),
@@ -699,7 +706,8 @@ static int rule_activity(struct haven_tx *tx, const struct haven_master_key *mk,
 		return HAVEN_ENOMEM;
 	for (size_t i = 0; i < d->nsd; i++)
 		if (d->sd[i].count[HAVEN_SENSING_STEPS])
-			days[n++] = (struct haven_obs){d->sd[i].day, d->sd[i].value[HAVEN_SENSING_STEPS]};
+			days[n++] =
+			    (struct haven_obs){d->sd[i].day, d->sd[i].value[HAVEN_SENSING_STEPS]};
 	struct haven_baseline_eval e;
 	haven_monitor_baseline_eval(days, n, d->today, c->activity.baseline_days,
 	                            c->activity.recent_days, c->activity.min_baseline_days,
@@ -720,17 +728,17 @@ static int rule_activity(struct haven_tx *tx, const struct haven_master_key *mk,
 	         100.0 * (1 - c->activity.drop_fraction));
 	char key[64];
 	week_key(key, sizeof(key), "activity_low", d->today);
-	return raise_alert(
-	    tx, mk, d->patient, "activity_low", "warning",
-	    json_pack("{s:s,s:s,s:s,s:{s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}}", "text", text, "rule",
-	              "activity_low", "version", HAVEN_MONITOR_VERSION, "values",
-	              "recent_mean_steps", round(e.recent_mean), "baseline_mean_steps",
-	              round(e.baseline_mean), "percent_of_usual", r1(pct), "limit_percent",
-	              100.0 * (1 - c->activity.drop_fraction), "recent_days_with_data",
-	              e.recent_days, "recent_days_missing", e.recent_missing,
-	              "baseline_days_with_data", e.baseline_days, "recent_days",
-	              c->activity.recent_days),
-	    key, alerts, raised);
+	return raise_alert(tx, mk, d->patient, "activity_low", "warning",
+	                   json_pack("{s:s,s:s,s:s,s:{s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}}", "text",
+	                             text, "rule", "activity_low", "version", HAVEN_MONITOR_VERSION,
+	                             "values", "recent_mean_steps", round(e.recent_mean),
+	                             "baseline_mean_steps", round(e.baseline_mean),
+	                             "percent_of_usual", r1(pct), "limit_percent",
+	                             100.0 * (1 - c->activity.drop_fraction),
+	                             "recent_days_with_data", e.recent_days, "recent_days_missing",
+	                             e.recent_missing, "baseline_days_with_data", e.baseline_days,
+	                             "recent_days", c->activity.recent_days),
+	                   key, alerts, raised);
 }
 
 static int rule_disengagement(struct haven_tx *tx, const struct haven_master_key *mk,
@@ -758,15 +766,15 @@ static int rule_disengagement(struct haven_tx *tx, const struct haven_master_key
 	         m.expected - m.checked_in, m.expected);
 	char key[64];
 	snprintf(key, sizeof(key), "disengagement:%s", last);
-	return raise_alert(
-	    tx, mk, patient, "disengagement", "info",
-	    json_pack("{s:s,s:s,s:s,s:{s:I,s:s,s:i,s:i,s:i,s:i,s:i}}", "text", text, "rule",
-	              "disengagement", "version", HAVEN_MONITOR_VERSION, "values",
-	              "days_without_checkin", (json_int_t)gap, "last_checkin_date", last,
-	              "limit_days", c->disengagement.days, "window_days", m.window_days,
-	              "scheduled_days", m.expected, "missed_days", m.expected - m.checked_in,
-	              "consecutive_missed", m.consecutive),
-	    key, alerts, raised);
+	return raise_alert(tx, mk, patient, "disengagement", "info",
+	                   json_pack("{s:s,s:s,s:s,s:{s:I,s:s,s:i,s:i,s:i,s:i,s:i}}", "text", text,
+	                             "rule", "disengagement", "version", HAVEN_MONITOR_VERSION,
+	                             "values", "days_without_checkin", (json_int_t)gap,
+	                             "last_checkin_date", last, "limit_days", c->disengagement.days,
+	                             "window_days", m.window_days, "scheduled_days", m.expected,
+	                             "missed_days", m.expected - m.checked_in, "consecutive_missed",
+	                             m.consecutive),
+	                   key, alerts, raised);
 }
 
 /* The patient's PHQ-9 totals (decrypted), any order; *out is malloc'd. */
@@ -825,7 +833,11 @@ static int rule_risk(struct haven_tx *tx, const struct haven_master_key *mk,
 	struct haven_risk_features f;
 	struct haven_risk_score s;
 	int rc = risk_compute(tx, mk, c, d, &f, &s);
-	if (rc || s.probability < c->risk.threshold)
+	int any = 0;
+	for (int i = 0; i < HAVEN_RISK_NFEATURES; i++)
+		any |= f.present[i];
+	/* Nothing known about the person: the score is the intercept, not a finding. */
+	if (rc || !any || s.probability < c->risk.threshold)
 		return rc;
 	json_t *detail = haven_risk_score_json(&c->risk.model, &f, &s, c->risk.threshold);
 	if (!detail)
@@ -840,10 +852,10 @@ static int rule_risk(struct haven_tx *tx, const struct haven_master_key *mk,
 		if (contrib <= 0)
 			break;
 		json_t *v = json_object_get(ft, "value");
-		int w = snprintf(top + off, sizeof(top) - off, "%s%s (%s %.2f, adds %.2f)",
-		                 i ? "; " : "",
-		                 json_string_value(json_object_get(ft, "description")),
-		                 "value", json_is_number(v) ? json_number_value(v) : 0.0, contrib);
+		int w =
+		    snprintf(top + off, sizeof(top) - off, "%s%s (%s %.2f, adds %.2f)",
+		             i ? "; " : "", json_string_value(json_object_get(ft, "description")),
+		             "value", json_is_number(v) ? json_number_value(v) : 0.0, contrib);
 		if (w < 0 || (size_t)w >= sizeof(top) - off)
 			break;
 		off += (size_t)w;
@@ -867,8 +879,9 @@ static int rule_risk(struct haven_tx *tx, const struct haven_master_key *mk,
 static int window_days(const struct haven_monitor_config *c)
 {
 	int w = 36; /* the risk features look back 35 days */
-	w = w > c->mood.baseline_days + c->mood.recent_days ? w
-	                                                   : c->mood.baseline_days + c->mood.recent_days;
+	w = w > c->mood.baseline_days + c->mood.recent_days
+	        ? w
+	        : c->mood.baseline_days + c->mood.recent_days;
 	w = w > c->sleep.baseline_days + c->sleep.recent_days
 	        ? w
 	        : c->sleep.baseline_days + c->sleep.recent_days;
@@ -1090,7 +1103,8 @@ int haven_monitor_sweep(struct haven_store *store, const struct haven_master_key
 		int r = haven_store_write(store, sweep_tx, &s);
 		if (r) {
 			stats->errors++;
-			haven_log(HAVEN_LOG_WARN, "event=monitor.sweep.patient_failed patient=%lld err=%s",
+			haven_log(HAVEN_LOG_WARN,
+			          "event=monitor.sweep.patient_failed patient=%lld err=%s",
 			          (long long)l.v[i], haven_strerror(r));
 			continue;
 		}
@@ -1180,8 +1194,7 @@ static int export_tx(struct haven_tx *tx, void *arg)
 }
 
 int haven_monitor_export_training(struct haven_store *store, const struct haven_master_key *mk,
-                                  int64_t now_ms, FILE *out, int64_t *examples,
-                                  int64_t *patients)
+                                  int64_t now_ms, FILE *out, int64_t *examples, int64_t *patients)
 {
 	struct ids l = {0};
 	*examples = *patients = 0;
@@ -1226,12 +1239,14 @@ static void *sweeper_main(void *arg)
 		struct haven_monitor_sweep_stats st;
 		int rc = haven_monitor_sweep(s->store, s->mk, haven_now_ms(), &st);
 		if (rc)
-			haven_log(HAVEN_LOG_WARN, "event=monitor.sweep.failed err=%s", haven_strerror(rc));
+			haven_log(HAVEN_LOG_WARN, "event=monitor.sweep.failed err=%s",
+			          haven_strerror(rc));
 		else
-			haven_log(HAVEN_LOG_INFO,
-			          "event=monitor.sweep patients=%lld raised=%lld errors=%lld ms=%lld",
-			          (long long)st.patients, (long long)st.raised, (long long)st.errors,
-			          (long long)((haven_monotonic_ns() - t0) / 1000000));
+			haven_log(
+			    HAVEN_LOG_INFO,
+			    "event=monitor.sweep patients=%lld raised=%lld errors=%lld ms=%lld",
+			    (long long)st.patients, (long long)st.raised, (long long)st.errors,
+			    (long long)((haven_monotonic_ns() - t0) / 1000000));
 		int64_t wait_ms = s->interval_ms;
 		if (wait_ms <= 0 && haven_store_read(s->store, interval_tx, &wait_ms))
 			wait_ms = 60 * 60000;

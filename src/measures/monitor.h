@@ -115,10 +115,10 @@ void haven_monitor_mood_eval(const struct haven_monitor_config *c, const struct 
                              size_t n, int64_t today, struct haven_mood_eval *out);
 
 struct haven_baseline_eval {
-	int enough;             /* enough days on both sides to judge */
-	int baseline_days;      /* days with data in the baseline window */
-	int recent_days;        /* days with data in the recent window */
-	int recent_missing;     /* days without data in the recent window */
+	int enough;         /* enough days on both sides to judge */
+	int baseline_days;  /* days with data in the baseline window */
+	int recent_days;    /* days with data in the recent window */
+	int recent_missing; /* days without data in the recent window */
 	double baseline_mean, recent_mean;
 };
 /* Daily values (at most one per day) compared as: the mean of the days with data in

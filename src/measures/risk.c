@@ -98,8 +98,7 @@ static int number_of(const json_t *v, double *out)
 	return 0;
 }
 
-int haven_risk_model_apply(struct haven_risk_model *m, const json_t *obj, char *err,
-                           size_t errlen)
+int haven_risk_model_apply(struct haven_risk_model *m, const json_t *obj, char *err, size_t errlen)
 {
 	struct haven_risk_model t = *m;
 	const char *key;
@@ -113,7 +112,8 @@ int haven_risk_model_apply(struct haven_risk_model *m, const json_t *obj, char *
 		if (!strcmp(key, "source")) {
 			if (!json_is_string(val) || json_string_length(val) == 0 ||
 			    json_string_length(val) >= sizeof(t.source)) {
-				snprintf(err, errlen, "'model.source' must be a string of 1 to %zu bytes",
+				snprintf(err, errlen,
+				         "'model.source' must be a string of 1 to %zu bytes",
 				         sizeof(t.source) - 1);
 				return HAVEN_EINVAL;
 			}
@@ -135,15 +135,18 @@ int haven_risk_model_apply(struct haven_risk_model *m, const json_t *obj, char *
 				int i = haven_risk_feature_find(fk);
 				if (i < 0) {
 					snprintf(err, errlen,
-					         "unknown feature 'model.features.%.40s' (known: phq9_last, "
-					         "phq9_slope, mood_drop, checkin_adherence, sleep_change)",
+					         "unknown feature 'model.features.%.40s' (known: "
+					         "phq9_last, "
+					         "phq9_slope, mood_drop, checkin_adherence, "
+					         "sleep_change)",
 					         fk);
 					return HAVEN_EINVAL;
 				}
 				const char *pk;
 				json_t *pv;
 				if (!json_is_object(fv)) {
-					snprintf(err, errlen, "'model.features.%s' must be an object", fk);
+					snprintf(err, errlen,
+					         "'model.features.%s' must be an object", fk);
 					return HAVEN_EINVAL;
 				}
 				json_object_foreach(fv, pk, pv)
@@ -153,21 +156,24 @@ int haven_risk_model_apply(struct haven_risk_model *m, const json_t *obj, char *
 					                                         : NULL;
 					if (!dst) {
 						snprintf(err, errlen,
-						         "unknown field 'model.features.%s.%.40s' (weight, "
+						         "unknown field 'model.features.%s.%.40s' "
+						         "(weight, "
 						         "reference)",
 						         fk, pk);
 						return HAVEN_EINVAL;
 					}
 					if (number_of(pv, dst)) {
 						snprintf(err, errlen,
-						         "'model.features.%s.%s' must be a finite number", fk, pk);
+						         "'model.features.%s.%s' must be a finite "
+						         "number",
+						         fk, pk);
 						return HAVEN_EINVAL;
 					}
 				}
 			}
 		} else {
-			snprintf(err, errlen, "unknown field 'model.%.40s' (source, intercept, features)",
-			         key);
+			snprintf(err, errlen,
+			         "unknown field 'model.%.40s' (source, intercept, features)", key);
 			return HAVEN_EINVAL;
 		}
 	}
@@ -201,8 +207,8 @@ json_t *haven_risk_score_json(const struct haven_risk_model *m, const struct hav
 		order[i] = i;
 	/* largest absolute contribution first (insertion sort of five) */
 	for (int i = 1; i < HAVEN_RISK_NFEATURES; i++)
-		for (int j = i; j > 0 && fabs(s->contribution[order[j]]) >
-		                             fabs(s->contribution[order[j - 1]]);
+		for (int j = i;
+		     j > 0 && fabs(s->contribution[order[j]]) > fabs(s->contribution[order[j - 1]]);
 		     j--) {
 			int t = order[j];
 			order[j] = order[j - 1];
@@ -233,8 +239,7 @@ json_t *haven_risk_score_json(const struct haven_risk_model *m, const struct hav
 
 void haven_risk_features_compute(const struct haven_risk_phq9 *phq9, size_t nphq9,
                                  const struct haven_risk_checkin *checkins, size_t ncheckins,
-                                 int64_t now_ms, double mood_alpha,
-                                 struct haven_risk_features *out)
+                                 int64_t now_ms, double mood_alpha, struct haven_risk_features *out)
 {
 	memset(out, 0, sizeof(*out));
 
@@ -345,12 +350,13 @@ int haven_risk_example_write(FILE *f, const struct haven_risk_example *e)
 	json_t *feats = json_object();
 	for (int i = 0; feats && i < HAVEN_RISK_NFEATURES; i++)
 		if (json_object_set_new(feats, features[i].name,
-		                        e->f.present[i] ? json_real(round4(e->f.x[i])) : json_null())) {
+		                        e->f.present[i] ? json_real(round4(e->f.x[i]))
+		                                        : json_null())) {
 			json_decref(feats);
 			feats = NULL;
 		}
-	json_t *o = feats ? json_pack("{s:o,s:b}", "features", feats, "deteriorated", e->label)
-	                  : NULL;
+	json_t *o =
+	    feats ? json_pack("{s:o,s:b}", "features", feats, "deteriorated", e->label) : NULL;
 	if (!o)
 		return HAVEN_ENOMEM;
 	int rc = json_dumpf(o, f, JSON_COMPACT | JSON_REAL_PRECISION(6)) || fputc('\n', f) == EOF
@@ -397,15 +403,16 @@ static int parse_example(const json_t *o, struct haven_risk_example *e, char *er
 				if (json_is_null(fv))
 					continue;
 				if (number_of(fv, &e->f.x[i])) {
-					snprintf(err, errlen, "feature '%s' must be a finite number or null",
+					snprintf(err, errlen,
+					         "feature '%s' must be a finite number or null",
 					         fk);
 					return HAVEN_EINVAL;
 				}
 				e->f.present[i] = 1;
 			}
 		} else if (strcmp(key, "meta")) {
-			snprintf(err, errlen, "unknown field '%.40s' (features, deteriorated, meta)",
-			         key);
+			snprintf(err, errlen,
+			         "unknown field '%.40s' (features, deteriorated, meta)", key);
 			return HAVEN_EINVAL;
 		}
 	}

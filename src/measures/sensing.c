@@ -146,13 +146,13 @@ struct parse_ctx {
 		return HAVEN_EINVAL;                                                               \
 	} while (0)
 
-static int add_obs(struct parse_ctx *c, const char *where, int kind, double value,
-                   const char *when)
+static int add_obs(struct parse_ctx *c, const char *where, int kind, double value, const char *when)
 {
 	if (c->n == HAVEN_SENSING_BATCH_MAX) {
 		*c->code = "too_many";
-		snprintf(c->err, c->errlen, "a batch holds at most %d observations; send the rest "
-		                            "in another request",
+		snprintf(c->err, c->errlen,
+		         "a batch holds at most %d observations; send the rest "
+		         "in another request",
 		         HAVEN_SENSING_BATCH_MAX);
 		return HAVEN_ELIMIT;
 	}
@@ -170,8 +170,8 @@ static int add_obs(struct parse_ctx *c, const char *where, int kind, double valu
 	int64_t today = haven_local_day(c->now_ms, c->offset);
 	if ((!is_date && ms > c->now_ms + SKEW_MS) || (is_date && day > today))
 		FAIL(c, "future_time", "%s: the time '%.40s' is in the future", where, when);
-	c->v[c->n++] =
-	    (struct haven_sensing_obs){.kind = kind, .value = value, .effective_ms = ms, .day = day};
+	c->v[c->n++] = (struct haven_sensing_obs){
+	    .kind = kind, .value = value, .effective_ms = ms, .day = day};
 	return 0;
 }
 
@@ -188,7 +188,8 @@ static int plain_obs(struct parse_ctx *c, size_t i, const json_t *o)
 		if (strcmp(key, "type") && strcmp(key, "value") && strcmp(key, "date") &&
 		    strcmp(key, "time") && strcmp(key, "unit"))
 			FAIL(c, "invalid_body",
-			     "%s: unknown field '%.40s' (type, value, unit, date or time)", where, key);
+			     "%s: unknown field '%.40s' (type, value, unit, date or time)", where,
+			     key);
 	}
 	json_t *type = json_object_get(o, "type"), *value = json_object_get(o, "value");
 	json_t *date = json_object_get(o, "date"), *time = json_object_get(o, "time");
@@ -229,8 +230,8 @@ static int fhir_obs(struct parse_ctx *c, const char *where, const json_t *o)
 		FAIL(c, "invalid_body", "%s must be an object", where);
 	const char *rt = str_of(o, "resourceType");
 	if (!rt || strcmp(rt, "Observation"))
-		FAIL(c, "invalid_body", "%s: resourceType must be 'Observation', not '%.40s'", where,
-		     rt ? rt : "(missing)");
+		FAIL(c, "invalid_body", "%s: resourceType must be 'Observation', not '%.40s'",
+		     where, rt ? rt : "(missing)");
 	const char *status = str_of(o, "status");
 	if (!status)
 		FAIL(c, "invalid_body", "%s: 'status' is required (FHIR R4 Observation.status)",
@@ -257,7 +258,8 @@ static int fhir_obs(struct parse_ctx *c, const char *where, const json_t *o)
 			if (kinds[k].loinc && !strcmp(sys, "http://loinc.org") &&
 			    !strcmp(cv, kinds[k].loinc))
 				kind = k;
-			if (!strcmp(sys, HAVEN_SENSING_CODE_SYSTEM) && !strcmp(cv, kinds[k].haven_code))
+			if (!strcmp(sys, HAVEN_SENSING_CODE_SYSTEM) &&
+			    !strcmp(cv, kinds[k].haven_code))
 				kind = k;
 		}
 	}
@@ -299,9 +301,9 @@ static int fhir_obs(struct parse_ctx *c, const char *where, const json_t *o)
 	if (!scale)
 		FAIL(c, "invalid_unit", "%s: unit '%.20s' is not one for %s (%s)", where, ucode,
 		     kinds[kind].name,
-		     kind == HAVEN_SENSING_STEPS                 ? "{steps}, 1 or /d"
+		     kind == HAVEN_SENSING_STEPS                ? "{steps}, 1 or /d"
 		     : kind == HAVEN_SENSING_RESTING_HEART_RATE ? "/min or {beats}/min"
-		                                                 : "min or h");
+		                                                : "min or h");
 	const char *when = str_of(o, "effectiveDateTime");
 	if (!when) {
 		json_t *per = json_object_get(o, "effectivePeriod");
@@ -368,7 +370,8 @@ int haven_sensing_parse(const json_t *body, int64_t now_ms, int utc_offset_minut
 			if (strcmp(key, "observations")) {
 				*code = "invalid_body";
 				snprintf(err, errlen,
-				         "unknown field '%.40s' in the sensing body (observations)", key);
+				         "unknown field '%.40s' in the sensing body (observations)",
+				         key);
 				rc = HAVEN_EINVAL;
 				break;
 			}
@@ -404,9 +407,9 @@ int haven_sensing_parse(const json_t *body, int64_t now_ms, int utc_offset_minut
 
 /* ---- Store ---- */
 
-int haven_sensing_store(struct haven_tx *tx, const struct haven_master_key *mk,
-                        int64_t patient_id, const struct haven_sensing_obs *obs, size_t n,
-                        int64_t now_ms, size_t *replaced)
+int haven_sensing_store(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+                        const struct haven_sensing_obs *obs, size_t n, int64_t now_ms,
+                        size_t *replaced)
 {
 	struct haven_data_key *dk = NULL;
 	int rc = haven_keyring_get_or_create(tx, mk, patient_id, &dk);
@@ -427,10 +430,11 @@ int haven_sensing_store(struct haven_tx *tx, const struct haven_master_key *mk,
 		struct haven_param q[] = {HAVEN_P_INT(patient_id),
 		                          HAVEN_P_TEXT(kinds[obs[i].kind].name),
 		                          HAVEN_P_INT(obs[i].effective_ms)};
-		rc = haven_tx_query_int(tx,
-		                        "SELECT COUNT(*) FROM sensing_observations WHERE patient_id = ? "
-		                        "AND kind = ? AND effective_at = ?",
-		                        q, 3, &existed);
+		rc = haven_tx_query_int(
+		    tx,
+		    "SELECT COUNT(*) FROM sensing_observations WHERE patient_id = ? "
+		    "AND kind = ? AND effective_at = ?",
+		    q, 3, &existed);
 		if (!rc) {
 			struct haven_param p[] = {HAVEN_P_TEXT(rid),
 			                          HAVEN_P_INT(patient_id),
@@ -441,9 +445,12 @@ int haven_sensing_store(struct haven_tx *tx, const struct haven_master_key *mk,
 			                          HAVEN_P_BLOB(ct, ct_len)};
 			rc = haven_tx_exec(
 			    tx,
-			    "INSERT INTO sensing_observations (rid, patient_id, kind, effective_at, day, "
-			    "created_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (patient_id, "
-			    "kind, effective_at) DO UPDATE SET rid = excluded.rid, day = excluded.day, "
+			    "INSERT INTO sensing_observations (rid, patient_id, kind, "
+			    "effective_at, day, "
+			    "created_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+			    "(patient_id, "
+			    "kind, effective_at) DO UPDATE SET rid = excluded.rid, day = "
+			    "excluded.day, "
 			    "created_at = excluded.created_at, payload = excluded.payload",
 			    p, 7, NULL);
 		}
@@ -476,8 +483,8 @@ static int day_row(const struct haven_row *row, void *arg)
 	char ad[256];
 	uint8_t *pt = NULL;
 	size_t pt_len = 0;
-	int rc = haven_crypto_ad(ad, sizeof(ad), "sensing_observations", rid, c->patient_id,
-	                         "payload");
+	int rc =
+	    haven_crypto_ad(ad, sizeof(ad), "sensing_observations", rid, c->patient_id, "payload");
 	if (!rc)
 		rc = haven_open(c->dk, ad, ct, ct_len, &pt, &pt_len);
 	if (rc)
@@ -497,9 +504,8 @@ static int day_row(const struct haven_row *row, void *arg)
 	return 0;
 }
 
-int haven_sensing_days(struct haven_tx *tx, const struct haven_master_key *mk,
-                       int64_t patient_id, int64_t first_day, int64_t last_day,
-                       struct haven_sensing_day **out)
+int haven_sensing_days(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+                       int64_t first_day, int64_t last_day, struct haven_sensing_day **out)
 {
 	*out = NULL;
 	if (last_day < first_day || last_day - first_day >= HAVEN_SENSING_DAYS_MAX + 60)
@@ -521,10 +527,12 @@ int haven_sensing_days(struct haven_tx *tx, const struct haven_master_key *mk,
 		c.dk = dk;
 		struct haven_param p[] = {HAVEN_P_INT(patient_id), HAVEN_P_INT(first_day),
 		                          HAVEN_P_INT(last_day)};
-		rc = haven_tx_query(tx,
-		                    "SELECT rid, kind, day, payload FROM sensing_observations WHERE "
-		                    "patient_id = ? AND day BETWEEN ? AND ?",
-		                    p, 3, day_row, &c);
+		rc =
+		    haven_tx_query(tx,
+		                   "SELECT rid, kind, day, payload FROM sensing_observations WHERE "
+		                   "patient_id = ? AND day BETWEEN ? AND ? ORDER BY day DESC LIMIT "
+		                   "50000",
+		                   p, 3, day_row, &c);
 	}
 	haven_data_key_destroy(&dk);
 	if (rc) {
@@ -558,8 +566,8 @@ static int list_row(const struct haven_row *row, void *arg)
 	size_t pt_len = 0;
 	if (!rid || !kind)
 		return HAVEN_ECORRUPT;
-	int rc = haven_crypto_ad(ad, sizeof(ad), "sensing_observations", rid, c->patient_id,
-	                         "payload");
+	int rc =
+	    haven_crypto_ad(ad, sizeof(ad), "sensing_observations", rid, c->patient_id, "payload");
 	if (!rc)
 		rc = haven_open(c->dk, ad, ct, ct_len, &pt, &pt_len);
 	if (rc)
@@ -597,10 +605,11 @@ int haven_sensing_json(struct haven_tx *tx, const struct haven_master_key *mk, i
 	if (!rc) {
 		c.dk = dk;
 		struct haven_param p[] = {HAVEN_P_INT(patient_id)};
-		rc = haven_tx_query(tx,
-		                    "SELECT rid, kind, effective_at, day, payload, created_at FROM "
-		                    "sensing_observations WHERE patient_id = ? ORDER BY effective_at, id",
-		                    p, 1, list_row, &c);
+		rc = haven_tx_query(
+		    tx,
+		    "SELECT rid, kind, effective_at, day, payload, created_at FROM "
+		    "sensing_observations WHERE patient_id = ? ORDER BY effective_at, id",
+		    p, 1, list_row, &c);
 	}
 	haven_data_key_destroy(&dk);
 	if (rc) {
@@ -654,10 +663,11 @@ json_t *haven_sensing_days_json(const struct haven_sensing_day *days, size_t n)
 				with++;
 				sum += days[i].value[k];
 			}
-		ok = !json_object_set_new(summary, kinds[k].name,
-		                          json_pack("{s:i,s:i,s:o}", "days_with_data", with,
-		                                    "days_missing", (int)n - with, "mean",
-		                                    with ? json_real(round2(sum / with)) : json_null()));
+		ok = !json_object_set_new(
+		    summary, kinds[k].name,
+		    json_pack("{s:i,s:i,s:o}", "days_with_data", with, "days_missing",
+		              (int)n - with, "mean",
+		              with ? json_real(round2(sum / with)) : json_null()));
 	}
 	char from[11] = "", to[11] = "";
 	if (n) {

@@ -29,7 +29,7 @@ enum haven_sensing_kind {
 };
 
 #define HAVEN_SENSING_BATCH_MAX 1000 /* observations per request */
-#define HAVEN_SENSING_DAYS_MAX 90 /* the longest window of daily features */
+#define HAVEN_SENSING_DAYS_MAX 90    /* the longest window of daily features */
 /* Haven's code system for what LOINC has no code for (screen time). */
 #define HAVEN_SENSING_CODE_SYSTEM "urn:haven:fhir:sensing"
 
@@ -65,9 +65,9 @@ int haven_sensing_parse(const json_t *body, int64_t now_ms, int utc_offset_minut
 
 /* Stores the observations (one sealed value each; the same patient, kind and time
  * replaces the earlier value). *replaced counts those that replaced one. */
-int haven_sensing_store(struct haven_tx *tx, const struct haven_master_key *mk,
-                        int64_t patient_id, const struct haven_sensing_obs *obs, size_t n,
-                        int64_t now_ms, size_t *replaced) HAVEN_WUR;
+int haven_sensing_store(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+                        const struct haven_sensing_obs *obs, size_t n, int64_t now_ms,
+                        size_t *replaced) HAVEN_WUR;
 
 struct haven_sensing_day {
 	int64_t day;
@@ -76,9 +76,10 @@ struct haven_sensing_day {
 };
 /* The days first_day..last_day (at most HAVEN_SENSING_DAYS_MAX + 60), one entry each,
  * oldest first; *out is malloc'd. HAVEN_OK with every day missing when the patient has
- * no data or no key. */
-int haven_sensing_days(struct haven_tx *tx, const struct haven_master_key *mk,
-                       int64_t patient_id, int64_t first_day, int64_t last_day,
+ * no data or no key. At most the 50 000 observations of the latest days are read, so
+ * that the work stays bounded (one a minute, every minute, for 34 days). */
+int haven_sensing_days(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+                       int64_t first_day, int64_t last_day,
                        struct haven_sensing_day **out) HAVEN_WUR;
 /* Every observation of the patient, decrypted, oldest first, for their own export:
  * [{"type", "value", "time", "date", "received_at"}]. An empty array without a key. */
