@@ -345,8 +345,14 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
+	/* poll(), not epoll: with epoll and a thread pool, libmicrohttpd 0.9.75's
+	 * MHD_quiesce_daemon() and a worker thread can both remove the listening socket from
+	 * the worker's epoll set, and the loser aborts the process ("Failed to remove listen
+	 * FD from epoll set"): a crash during graceful shutdown. With poll() quiescing is a
+	 * message over the inter-thread channel. Each worker watches only its own few
+	 * connections, so poll() costs nothing measurable here. */
 	unsigned flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, cfg->host, &v4->sin_addr) == 1) {

@@ -148,15 +148,23 @@ int haven_audit_append(struct haven_tx *tx, const struct haven_audit_event *ev)
 		if (err)
 			return err;
 	}
-	if (haven_tx_kind(tx) == HAVEN_STORE_PG) {
-		err = haven_tx_query(tx, AUDIT_LOCK_SQL, NULL, 0, ignore_rows, NULL);
+	struct haven_tx_chain *memo = haven_tx_chain(tx);
+	if (memo && memo->known) {
+		/* An earlier append in this transaction holds the lock and knows the head. */
+		last.found = 1;
+		last.id = memo->id;
+		memcpy(last.hash, memo->hash, HASH_BYTES);
+	} else {
+		if (haven_tx_kind(tx) == HAVEN_STORE_PG) {
+			err = haven_tx_query(tx, AUDIT_LOCK_SQL, NULL, 0, ignore_rows, NULL);
+			if (err)
+				return err;
+		}
+		err = haven_tx_query(tx, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1",
+		                     NULL, 0, read_last, &last);
 		if (err)
 			return err;
 	}
-	err = haven_tx_query(tx, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1", NULL, 0,
-	                     read_last, &last);
-	if (err)
-		return err;
 	r.id = last.found ? last.id + 1 : 1;
 	r.at = haven_now_ms();
 	r.actor_id = ev->actor_id;
@@ -176,12 +184,17 @@ int haven_audit_append(struct haven_tx *tx, const struct haven_audit_event *ev)
 	    HAVEN_P_BLOB(last.hash, HASH_BYTES),
 	    HAVEN_P_BLOB(hash, HASH_BYTES),
 	};
-	return haven_tx_exec(
-	    tx,
-	    "INSERT INTO audit_log (id, at, actor_id, actor_role, action, subject, "
-	    "outcome, request_id, detail, prev_hash, hash) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    p, sizeof(p) / sizeof(p[0]), NULL);
+	err = haven_tx_exec(tx,
+	                    "INSERT INTO audit_log (id, at, actor_id, actor_role, action, subject, "
+	                    "outcome, request_id, detail, prev_hash, hash) "
+	                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                    p, sizeof(p) / sizeof(p[0]), NULL);
+	if (!err && memo) {
+		memo->known = 1;
+		memo->id = r.id;
+		memcpy(memo->hash, hash, HASH_BYTES);
+	}
+	return err;
 }
 
 /* ---- Verify ---- */

@@ -1,17 +1,21 @@
 /*
  * pg.c: the PostgreSQL backend, through libpq.
  *
- * A fixed-size pool of connections (made on first use, guarded by a mutex and a
- * condition variable). Each haven_store_write() is one transaction on one pooled
- * connection; PostgreSQL itself groups the WAL flushes of concurrent commits, so no
- * writer thread is needed here. Each haven_store_read() is a REPEATABLE READ READ ONLY
- * transaction, one snapshot for the whole closure.
+ * A fixed-size pool of connections for reads (made on first use, guarded by a mutex and
+ * a condition variable); each haven_store_read() is a REPEATABLE READ READ ONLY
+ * transaction on one of them, one snapshot for the whole closure. Writes go through the
+ * writer thread (writer.c) on a connection of its own: group commit, as on SQLite, with a
+ * savepoint per closure. PostgreSQL would group concurrent commits' WAL flushes itself,
+ * but audited writes serialise on the audit chain's lock until they commit, so without
+ * grouping here each would pay its own flush under that lock.
  *
  * SQL arrives with '?' placeholders and is rewritten to $1..$n (not inside quoted text
  * or comments). Parameters go through PQexecParams: BLOBs in binary as bytea, everything
  * else as text; results come back as text and bytea's "\x" hex is decoded on access.
  * Inside a write transaction each statement runs under a savepoint, so a failed statement
- * undoes only itself and the closure may go on, as on SQLite.
+ * undoes only itself and the closure may go on, as on SQLite. A transaction's BEGIN and
+ * each statement's savepoint are sent in one libpq pipeline with the statement, so a
+ * statement costs one round trip to the server, not two or three.
  *
  * A connection found broken (CONNECTION_BAD) is reset when it is next taken from the
  * pool. At open, the first schema named in search_path is created if missing, which lets
@@ -33,9 +37,24 @@
 #define BYTEAOID 17
 #define INT8OID 20
 
+/* A statement prepared on one connection, named "h<id>" there. */
+struct prepared {
+	uint64_t hash;
+	char *key; /* the SQL, a NUL, then one letter per parameter's type */
+	size_t keylen;
+	unsigned id;
+};
+
+/* Statements prepared per connection, at most this many (the rest go unnamed). */
+#define PREPARED_MAX 256
+
 struct pconn {
 	PGconn *conn;
 	struct pconn *next_free;
+	int pid; /* the server process the prepared statements belong to */
+	struct prepared *prep;
+	int nprep;
+	unsigned next_id;
 };
 
 /* A thread waiting for a connection. Connections are handed to waiters first come,
@@ -56,6 +75,8 @@ struct pg {
 	int nconns;
 	struct pconn *free_list;
 	struct pwaiter *wait_head, *wait_tail;
+	struct pconn wconn; /* the writer thread's own connection, outside the pool */
+	struct haven__writer writer;
 };
 
 static void quiet_notices(void *arg, const char *message)
@@ -131,7 +152,8 @@ static int conn_ready(struct pg *g, struct pconn *c, char *err, size_t errlen)
 			goto bad;
 		return conn_setup(c->conn, err, errlen);
 	}
-	if (PQtransactionStatus(c->conn) != PQTRANS_IDLE && simple(c->conn, "ROLLBACK")) {
+	if (PQpipelineStatus(c->conn) != PQ_PIPELINE_OFF ||
+	    (PQtransactionStatus(c->conn) != PQTRANS_IDLE && simple(c->conn, "ROLLBACK"))) {
 		PQreset(c->conn);
 		if (PQstatus(c->conn) != CONNECTION_OK)
 			goto bad;
@@ -209,9 +231,14 @@ static int acquire(struct pg *g, struct pconn **out, char *err, size_t errlen)
 /* Maps a failed result to a haven_err and a message in tx. Only the primary message is
  * kept (DETAIL repeats key values); data-exception messages (class 22) quote the bad
  * input after a colon, so they are cut there. */
+static PGconn *tx_conn(const struct haven_tx *tx)
+{
+	return ((struct pconn *)tx->conn)->conn;
+}
+
 static int map_error(struct haven_tx *tx, PGresult *res)
 {
-	PGconn *conn = tx->conn;
+	PGconn *conn = tx_conn(tx);
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	char m[HAVEN__ERRLEN];
@@ -376,10 +403,153 @@ static const struct haven__row_ops pg_row_ops = {
 
 /* ---- Statements ---- */
 
+static void prepared_clear(struct pconn *c)
+{
+	for (int i = 0; i < c->nprep; i++)
+		free(c->prep[i].key);
+	c->nprep = 0;
+}
+
+/* The statement's entry on c, NULL when it is not prepared there. A reconnect (another
+ * server process) forgets every statement prepared before it. */
+static struct prepared *prepared_find(struct pconn *c, const char *key, size_t keylen,
+                                      uint64_t hash)
+{
+	int pid = PQbackendPID(c->conn);
+	if (!c->prep)
+		c->prep = haven_calloc(PREPARED_MAX, sizeof(*c->prep));
+	if (pid != c->pid) {
+		prepared_clear(c);
+		c->pid = pid;
+	}
+	for (int i = 0; i < c->nprep; i++)
+		if (c->prep[i].hash == hash && c->prep[i].keylen == keylen &&
+		    !memcmp(c->prep[i].key, key, keylen))
+			return &c->prep[i];
+	return NULL;
+}
+
+/* A statement ready to send: SQL with $n placeholders and its parameters. */
+struct pg_stmt {
+	const char *sql;
+	int nparams;
+	const unsigned int *types;
+	const char *const *values;
+	const int *lengths, *formats;
+	const char *key; /* the prepared-statement cache's key for it */
+	size_t keylen;
+	uint64_t hash;
+};
+
+/* Sends the npre parameterless commands in pre[] and then the statement in one pipeline
+ * (one round trip) and returns the statement's result. The statement is prepared on the
+ * connection the first time (in the same pipeline) and executed by name after that, so
+ * the server parses and plans it once per connection. When one of pre[] fails,
+ * *failed_pre gets its index and the result returned is that command's error (the ones
+ * after it did not run); otherwise *failed_pre is -1. A NULL result means the
+ * connection failed (*failed_pre is then 0 when nothing is known to have run). */
+static PGresult *send_pipeline(struct pconn *c, const char *const *pre, int npre,
+                               const struct pg_stmt *st, int *failed_pre)
+{
+	PGconn *conn = c->conn;
+	PGresult *got[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+	struct prepared *p = prepared_find(c, st->key, st->keylen, st->hash);
+	int prepare = !p && c->prep && c->nprep < PREPARED_MAX;
+	int n = npre + prepare + 1, idx = 0, has = 0, synced = 0, nulls = 0;
+	char name[16] = "";
+	*failed_pre = -1;
+	if (p)
+		snprintf(name, sizeof(name), "h%u", p->id);
+	else if (prepare)
+		snprintf(name, sizeof(name), "h%u", c->next_id);
+	if (n == 1)
+		return name[0] ? PQexecPrepared(conn, name, st->nparams, st->values, st->lengths,
+		                                st->formats, 0)
+		               : PQexecParams(conn, st->sql, st->nparams, st->types, st->values,
+		                              st->lengths, st->formats, 0);
+	if (!PQenterPipelineMode(conn)) {
+		*failed_pre = 0;
+		return NULL;
+	}
+	int sent = 1;
+	for (int i = 0; i < npre && sent; i++)
+		sent = PQsendQueryParams(conn, pre[i], 0, NULL, NULL, NULL, NULL, 0);
+	if (prepare)
+		sent = sent && PQsendPrepare(conn, name, st->sql, st->nparams, st->types);
+	if (name[0])
+		sent = sent && PQsendQueryPrepared(conn, name, st->nparams, st->values, st->lengths,
+		                                   st->formats, 0);
+	else
+		sent = sent && PQsendQueryParams(conn, st->sql, st->nparams, st->types, st->values,
+		                                 st->lengths, st->formats, 0);
+	sent = sent && PQpipelineSync(conn);
+	/* Each command's result is followed by a NULL; the sync's result ends it all. A
+	 * command after a failed one answers PGRES_PIPELINE_ABORTED. */
+	while (sent && !synced) {
+		PGresult *r = PQgetResult(conn);
+		if (!r) {
+			if (has) {
+				idx++;
+				has = 0;
+			} else if (++nulls > n + 2 || PQstatus(conn) == CONNECTION_BAD) {
+				break;
+			}
+			continue;
+		}
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			synced = 1;
+		} else if (idx < n && !got[idx]) {
+			got[idx] = r;
+			has = 1;
+		} else {
+			PQclear(r);
+			has = 1;
+		}
+	}
+	if (!synced || !PQexitPipelineMode(conn)) {
+		/* The connection is in an unknown state; still in pipeline mode, it is reset
+		 * when next taken from the pool (conn_ready). */
+		for (int i = 0; i < n; i++)
+			PQclear(got[i]);
+		*failed_pre = 0;
+		return NULL;
+	}
+	for (int i = 0; i < npre; i++) {
+		ExecStatusType s = got[i] ? PQresultStatus(got[i]) : PGRES_FATAL_ERROR;
+		if (s != PGRES_COMMAND_OK) {
+			*failed_pre = i;
+			PGresult *keep = got[i];
+			for (int j = 0; j < n; j++)
+				if (j != i)
+					PQclear(got[j]);
+			return keep;
+		}
+	}
+	for (int i = 0; i < npre; i++)
+		PQclear(got[i]);
+	if (prepare) {
+		/* A statement that does not prepare (bad SQL) answers with that error. */
+		if (PQresultStatus(got[npre]) != PGRES_COMMAND_OK) {
+			PQclear(got[npre + 1]);
+			return got[npre];
+		}
+		PQclear(got[npre]);
+		char *key = malloc(st->keylen);
+		if (key) {
+			memcpy(key, st->key, st->keylen);
+			c->prep[c->nprep++] = (struct prepared){st->hash, key, st->keylen, c->next_id};
+		}
+		c->next_id++;
+	}
+	return got[n - 1];
+}
+
 static int run(struct haven_tx *tx, const char *sql, const struct haven_param *params,
                size_t nparams, int64_t *changes, haven_row_fn fn, void *arg)
 {
-	PGconn *conn = tx->conn;
+	struct pconn *pc = tx->conn;
+	PGconn *conn = pc->conn;
 	struct haven_buf text;
 	PGresult *res = NULL;
 	size_t count = 0, bytes = 0;
@@ -466,31 +636,67 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 			goto out;
 		}
 	}
-	if (!tx->readonly) {
-		/* A fresh savepoint before each statement: the previous statement's one is
-		 * released in the same round trip, and COMMIT releases the last. A write
-		 * transaction's BEGIN travels with its first savepoint (savepoint < 0: not
-		 * begun yet), one round trip fewer per write. */
-		const char *pre = tx->savepoint < 0   ? "BEGIN; SAVEPOINT haven_stmt"
-		                  : tx->savepoint > 0 ? "RELEASE SAVEPOINT haven_stmt; "
-		                                        "SAVEPOINT haven_stmt"
-		                                      : "SAVEPOINT haven_stmt";
-		int failed = simple(conn, pre);
-		if (failed && tx->savepoint < 0 && revive(conn) == 0)
-			failed = simple(conn, pre);
-		if (failed) {
-			tx->savepoint = PQtransactionStatus(conn) == PQTRANS_IDLE ? -1 : 0;
-			rc = map_error(tx, NULL);
-			goto out;
-		}
-		tx->savepoint = 1;
+	/* The transaction's BEGIN (when this is its first statement) and, in a write, a
+	 * fresh savepoint (releasing the previous statement's) travel in one pipeline with
+	 * the statement: one round trip per statement. */
+	const char *pre[5];
+	int npre = 0, failed_pre = -1, stmt_sp = tx->savepoint;
+	if (tx->savepoint < 0)
+		pre[npre++] = tx->begin;
+	if (tx->release_closure) {
+		/* The previous closure of a group succeeded: release its savepoint (and the
+		 * statement savepoint inside it). */
+		pre[npre++] = "RELEASE SAVEPOINT haven_write";
+		stmt_sp = 0;
 	}
-	res = PQexecParams(conn, text.data, (int)nparams, types, values, lengths, formats, 0);
-	ExecStatusType st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+	if (tx->closure == 1) {
+		/* The first statement of a closure in a group opens the closure's savepoint. */
+		pre[npre++] = "SAVEPOINT haven_write";
+		stmt_sp = 0;
+	}
+	if (!tx->readonly) {
+		if (stmt_sp > 0)
+			pre[npre++] = "RELEASE SAVEPOINT haven_stmt";
+		pre[npre++] = "SAVEPOINT haven_stmt";
+	}
+	/* The cache key: the SQL and the parameters' types (a statement is prepared with
+	 * the types of its first use). */
+	static const char letter[] = {[HAVEN_PARAM_NULL] = 'n', [HAVEN_PARAM_INT] = 'i',
+	                              [HAVEN_PARAM_TEXT] = 't', [HAVEN_PARAM_BLOB] = 'b'};
+	rc = haven_buf_append(&text, "", 1);
+	for (size_t i = 0; i < nparams && !rc; i++)
+		rc = haven_buf_append(&text, &letter[params[i].type], 1);
+	if (rc)
+		goto out;
+	uint64_t hash = 1469598103934665603ULL;
+	for (size_t i = 0; i < text.len; i++)
+		hash = (hash ^ (unsigned char)text.data[i]) * 1099511628211ULL;
+	struct pg_stmt st = {text.data, (int)nparams, types, values, lengths, formats,
+	                     text.data, text.len, hash};
+	res = send_pipeline(pc, pre, npre, &st, &failed_pre);
+	if (failed_pre >= 0 && tx->savepoint < 0 && revive(conn) == 0) {
+		PQclear(res);
+		res = send_pipeline(pc, pre, npre, &st, &failed_pre);
+	}
+	if (failed_pre >= 0) {
+		/* BEGIN or the savepoint failed (the connection went away, or the transaction
+		 * had been aborted); the statement did not run. res holds that error. */
+		rc = map_error(tx, res);
+		tx->savepoint = PQstatus(conn) == CONNECTION_OK &&
+		                        PQtransactionStatus(conn) != PQTRANS_IDLE
+		                    ? 0
+		                    : -1;
+		goto out;
+	}
+	tx->savepoint = tx->readonly ? 0 : 1;
+	tx->release_closure = 0;
+	if (tx->closure == 1)
+		tx->closure = 2;
+	ExecStatusType st_status = PQresultStatus(res);
+	if (st_status != PGRES_COMMAND_OK && st_status != PGRES_TUPLES_OK) {
 		rc = map_error(tx, res);
 		/* Undo this statement only; the savepoint stays for the next one. */
-		if (tx->savepoint && PQstatus(conn) == CONNECTION_OK &&
+		if (!tx->readonly && PQstatus(conn) == CONNECTION_OK &&
 		    simple(conn, "ROLLBACK TO SAVEPOINT haven_stmt")) {
 			tx->savepoint = 0;
 			rc = haven__tx_fail(tx, HAVEN_EDB,
@@ -503,7 +709,7 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 		if (haven_parse_int64(PQcmdTuples(res), &n) == 0)
 			*changes = n;
 	}
-	if (fn && st == PGRES_TUPLES_OK) {
+	if (fn && st_status == PGRES_TUPLES_OK) {
 		int nrows = PQntuples(res);
 		rows.res = res;
 		rows.ncols = PQnfields(res);
@@ -551,86 +757,161 @@ static const struct haven__tx_ops pg_tx_ops = {pg_exec, pg_query};
 
 /* ---- Transactions ---- */
 
-static int in_transaction(struct haven_store *s, const char *begin, int readonly, haven_tx_fn fn,
-                          void *arg, char *err, size_t errlen)
+static void tx_init(struct haven_tx *tx, struct haven_store *s, struct pconn *conn,
+                    const char *begin, int readonly)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->ops = &pg_tx_ops;
+	tx->store = s;
+	tx->kind = HAVEN_STORE_PG;
+	tx->readonly = readonly;
+	tx->conn = conn;
+	tx->begin = begin;
+	tx->savepoint = -1; /* the first statement sends BEGIN */
+}
+
+/* Commits the transaction tx's statements began; fills tx->errmsg on failure. */
+static int commit(struct haven_tx *tx)
+{
+	int rc = 0;
+	PGresult *res = PQexec(tx_conn(tx), "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = map_error(tx, res);
+		char m[HAVEN__ERRLEN];
+		haven_strlcpy(m, tx->errmsg, sizeof(m));
+		haven__tx_fail(tx, rc, "commit failed: %s", m);
+	} else if (strcmp(PQcmdStatus(res), "COMMIT")) {
+		/* COMMIT of an aborted transaction answers ROLLBACK. */
+		rc = haven__tx_fail(tx, HAVEN_EDB,
+		                    "commit failed: the transaction had been aborted by an error");
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Fails every request of group[from..to) that had succeeded so far: their changes were
+ * in a transaction that is gone. */
+static void fail_since(struct haven__write_req **group, int from, int to, int rc, const char *msg)
+{
+	for (int j = from; j < to; j++)
+		if (group[j]->rc == 0)
+			haven__write_req_fail(group[j], rc, msg);
+}
+
+/* The writer thread's group commit: the closures of a group run in one transaction on
+ * the writer's connection, each under a savepoint of its own (opened with its first
+ * statement, in the same round trip), so a failing closure undoes only itself; one COMMIT
+ * and one WAL flush make them all durable. Audited writes gain most: the audit chain's
+ * lock is taken once per group rather than once per write. */
+static void run_group(void *ctx, struct haven__write_req **group, int n)
+{
+	struct pg *g = ctx;
+	struct haven_tx tx;
+	char msg[HAVEN__ERRLEN];
+	int start = 0, rc = conn_ready(g, &g->wconn, msg, sizeof(msg));
+	if (rc) {
+		for (int i = 0; i < n; i++)
+			haven__write_req_fail(group[i], rc, msg);
+		goto count;
+	}
+	PGconn *conn = g->wconn.conn;
+	tx_init(&tx, g->store, &g->wconn, "BEGIN", 0);
+	for (int i = 0; i < n; i++) {
+		struct haven__write_req *r = group[i];
+		int had_tx = tx.savepoint >= 0;
+		if (!had_tx) {
+			start = i;
+			memset(&tx.chain, 0, sizeof(tx.chain));
+		}
+		struct haven_tx_chain chain = tx.chain;
+		tx.closure = 1;
+		tx.errmsg[0] = '\0';
+		haven__in_closure++;
+		rc = r->fn(&tx, r->arg);
+		haven__in_closure--;
+		PGTransactionStatusType ts = PQtransactionStatus(conn);
+		if (had_tx && ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) {
+			/* The connection or the transaction went away under this closure: the
+			 * earlier closures' changes went with it. */
+			snprintf(msg, sizeof(msg), "postgresql: the transaction was lost: %.200s",
+			         tx.errmsg[0] ? tx.errmsg : "connection closed");
+			fail_since(group, start, i, HAVEN_EDB, msg);
+			haven__write_req_fail(r, rc ? rc : HAVEN_EDB, msg);
+			tx.savepoint = -1;
+		} else if (rc || ts == PQTRANS_INERROR) {
+			haven__write_req_fail(r, rc ? rc : HAVEN_EDB,
+			                      rc && tx.errmsg[0]
+			                          ? tx.errmsg
+			                          : "postgresql: the closure left its transaction "
+			                            "aborted");
+			if (tx.closure == 2 &&
+			    simple(conn, "ROLLBACK TO SAVEPOINT haven_write; "
+			                 "RELEASE SAVEPOINT haven_write") == 0) {
+				tx.savepoint = 0; /* only this closure is undone */
+				tx.chain = chain;
+			} else if (tx.savepoint >= 0 || ts == PQTRANS_INERROR) {
+				snprintf(msg, sizeof(msg),
+				         "postgresql: a failed write in the same transaction could "
+				         "not be undone alone");
+				fail_since(group, start, i, HAVEN_EDB, msg);
+				if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+					simple(conn, "ROLLBACK");
+				tx.savepoint = -1;
+			}
+		} else {
+			r->rc = 0;
+			if (tx.closure == 2)
+				tx.release_closure = 1;
+		}
+		tx.closure = 0;
+		if (tx.savepoint < 0)
+			tx.release_closure = 0;
+	}
+	if (tx.savepoint >= 0) {
+		rc = commit(&tx);
+		if (rc) {
+			snprintf(msg, sizeof(msg), "%s", tx.errmsg);
+			fail_since(group, start, n, rc, msg);
+			if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+				simple(conn, "ROLLBACK");
+		} else {
+			haven__stat_add(&g->store->transactions, 1);
+		}
+	}
+count:
+	haven__writer_count(g->store, group, n);
+}
+
+static int pg_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
+                    size_t errlen)
+{
+	struct pg *g = s->impl;
+	return haven__writer_submit(&g->writer, fn, arg, flags, err, errlen);
+}
+
+static int pg_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct pg *g = s->impl;
 	struct pconn *c;
 	struct haven_tx tx;
-	PGresult *res = NULL;
+	haven__stat_add(&s->reads, 1);
 	int rc = acquire(g, &c, err, errlen);
 	if (rc)
 		return rc;
-	memset(&tx, 0, sizeof(tx));
-	tx.ops = &pg_tx_ops;
-	tx.store = s;
-	tx.kind = HAVEN_STORE_PG;
-	tx.readonly = readonly;
-	tx.conn = c->conn;
-
-	if (begin) {
-		res = PQexec(c->conn, begin);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && revive(c->conn) == 0) {
-			PQclear(res);
-			res = PQexec(c->conn, begin);
-		}
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			rc = map_error(&tx, res);
-			goto out;
-		}
-		PQclear(res);
-		res = NULL;
-	} else {
-		tx.savepoint = -1; /* the first statement sends BEGIN */
-	}
+	tx_init(&tx, s, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 1);
 	haven__in_closure++;
 	rc = fn(&tx, arg);
 	haven__in_closure--;
 	if (rc) {
 		if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
 			simple(c->conn, "ROLLBACK");
-		goto out;
+	} else if (tx.savepoint >= 0) {
+		rc = commit(&tx);
 	}
-	if (tx.savepoint < 0)
-		goto out; /* no statement ran: nothing to commit */
-	res = PQexec(c->conn, "COMMIT");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc = map_error(&tx, res);
-		char m[HAVEN__ERRLEN];
-		haven_strlcpy(m, tx.errmsg, sizeof(m));
-		haven__tx_fail(&tx, rc, "commit failed: %s", m);
-	} else if (strcmp(PQcmdStatus(res), "COMMIT")) {
-		/* COMMIT of an aborted transaction answers ROLLBACK. */
-		rc = haven__tx_fail(&tx, HAVEN_EDB,
-		                    "commit failed: the transaction had been aborted by an error");
-	}
-out:
-	PQclear(res);
 	if (rc)
 		snprintf(err, errlen, "%s", tx.errmsg[0] ? tx.errmsg : haven_strerror(rc));
 	release(g, c);
 	return rc;
-}
-
-static int pg_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
-                    size_t errlen)
-{
-	(void)flags; /* every write is already a transaction of its own */
-	int rc = in_transaction(s, NULL, 0, fn, arg, err, errlen);
-	if (rc) {
-		haven__stat_add(&s->write_errors, 1);
-	} else {
-		haven__stat_add(&s->writes, 1);
-		haven__stat_add(&s->transactions, 1);
-	}
-	return rc;
-}
-
-static int pg_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen)
-{
-	haven__stat_add(&s->reads, 1);
-	return in_transaction(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 1, fn, arg, err,
-	                      errlen);
 }
 
 /* ---- Opening ---- */
@@ -761,10 +1042,21 @@ static int pg_open(struct haven_store *s, const char *url, char *err, size_t err
 		PQclear(res);
 	}
 	release(g, c);
+	rc = haven__writer_start(&g->writer, s->group_max, run_group, g);
+	if (rc)
+		snprintf(err, errlen, "postgresql: could not start the writer thread");
 out:
 	if (rc)
 		pg_close(s);
 	return rc;
+}
+
+static void conn_free(struct pconn *c)
+{
+	if (c->conn)
+		PQfinish(c->conn);
+	prepared_clear(c);
+	free(c->prep);
 }
 
 static void pg_close(struct haven_store *s)
@@ -772,9 +1064,10 @@ static void pg_close(struct haven_store *s)
 	struct pg *g = s->impl;
 	if (!g)
 		return;
+	haven__writer_stop(&g->writer);
+	conn_free(&g->wconn);
 	for (int i = 0; i < g->nconns && g->conns; i++)
-		if (g->conns[i].conn)
-			PQfinish(g->conns[i].conn);
+		conn_free(&g->conns[i]);
 	pthread_mutex_destroy(&g->lock);
 	free(g->conns);
 	free(g->url);

@@ -50,29 +50,13 @@ struct sconn {
 	struct sconn *next_free;
 };
 
-struct write_req {
-	haven_tx_fn fn;
-	void *arg;
-	int flags;
-	int rc;
-	int done;
-	char err[HAVEN__ERRLEN];
-	pthread_cond_t cond;
-	struct write_req *next;
-};
 
 struct sq {
 	struct haven_store *store;
 	char *path;
 	struct sconn wconn;
 
-	pthread_mutex_t lock; /* guards the queue and stopping */
-	pthread_cond_t work;
-	struct write_req *head, *tail;
-	int stopping;
-	pthread_t writer;
-	int writer_started;
-	struct write_req **group; /* the writer's scratch: group_max entries */
+	struct haven__writer writer;
 
 	pthread_mutex_t rlock; /* guards free_readers and the waiters */
 	struct sconn *readers;
@@ -398,11 +382,6 @@ static void tx_init(struct haven_tx *tx, struct sq *q, struct sconn *c, int read
 
 /* ---- The writer ---- */
 
-static void req_fail(struct write_req *r, int rc, const char *msg)
-{
-	r->rc = rc;
-	haven_strlcpy(r->err, msg, sizeof(r->err));
-}
 
 /* BEGIN IMMEDIATE takes the write lock now, so no statement inside the group can hit
  * SQLITE_BUSY later; another process holding the lock is waited out here. */
@@ -433,8 +412,9 @@ static int commit(struct haven_tx *tx)
 	}
 }
 
-static void run_group(struct sq *q, struct write_req **group, int n)
+static void run_group(void *ctx, struct haven__write_req **group, int n)
 {
+	struct sq *q = ctx;
 	struct haven_tx tx;
 	sqlite3 *db = q->wconn.db;
 	int start = 0, active = 0, rc;
@@ -442,21 +422,23 @@ static void run_group(struct sq *q, struct write_req **group, int n)
 
 	tx_init(&tx, q, &q->wconn, 0);
 	for (int i = 0; i < n; i++) {
-		struct write_req *r = group[i];
+		struct haven__write_req *r = group[i];
 		if (!active) {
+			memset(&tx.chain, 0, sizeof(tx.chain));
 			q->wconn.abort_msg[0] = '\0';
 			rc = begin_immediate(&tx);
 			if (rc) {
 				for (int j = i; j < n; j++)
-					req_fail(group[j], rc, tx.errmsg);
+					haven__write_req_fail(group[j], rc, tx.errmsg);
 				return;
 			}
 			active = 1;
 			start = i;
 		}
+		struct haven_tx_chain chain = tx.chain;
 		rc = control(&tx, "SAVEPOINT haven_write");
 		if (rc) {
-			req_fail(r, rc, tx.errmsg);
+			haven__write_req_fail(r, rc, tx.errmsg);
 			continue;
 		}
 		tx.errmsg[0] = '\0';
@@ -471,20 +453,21 @@ static void run_group(struct sq *q, struct write_req **group, int n)
 			         q->wconn.abort_msg[0] ? q->wconn.abort_msg : sqlite3_errmsg(db));
 			for (int j = start; j < i; j++)
 				if (group[j]->rc == 0)
-					req_fail(group[j], HAVEN_EDB, msg);
-			req_fail(r, rc ? rc : HAVEN_EDB, rc && tx.errmsg[0] ? tx.errmsg : msg);
+					haven__write_req_fail(group[j], HAVEN_EDB, msg);
+			haven__write_req_fail(r, rc ? rc : HAVEN_EDB, rc && tx.errmsg[0] ? tx.errmsg : msg);
 			active = 0;
 			continue;
 		}
 		if (rc) {
-			req_fail(r, rc, tx.errmsg);
+			haven__write_req_fail(r, rc, tx.errmsg);
 			/* Undo this closure only; the others' savepoints were released. */
+			tx.chain = chain;
 			if (control(&tx, "ROLLBACK TO haven_write") ||
 			    control(&tx, "RELEASE haven_write")) {
 				snprintf(msg, sizeof(msg), "%s", tx.errmsg);
 				for (int j = start; j < i; j++)
 					if (group[j]->rc == 0)
-						req_fail(group[j], HAVEN_EDB, msg);
+						haven__write_req_fail(group[j], HAVEN_EDB, msg);
 				sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 				active = 0;
 			}
@@ -492,11 +475,11 @@ static void run_group(struct sq *q, struct write_req **group, int n)
 		}
 		r->rc = 0;
 		if (control(&tx, "RELEASE haven_write")) {
-			req_fail(r, HAVEN_EDB, tx.errmsg);
+			haven__write_req_fail(r, HAVEN_EDB, tx.errmsg);
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			for (int j = start; j < i; j++)
 				if (group[j]->rc == 0)
-					req_fail(group[j], HAVEN_EDB, tx.errmsg);
+					haven__write_req_fail(group[j], HAVEN_EDB, tx.errmsg);
 			active = 0;
 		}
 	}
@@ -510,89 +493,19 @@ static void run_group(struct sq *q, struct write_req **group, int n)
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		for (int j = start; j < n; j++)
 			if (group[j]->rc == 0)
-				req_fail(group[j], rc, msg);
+				haven__write_req_fail(group[j], rc, msg);
 	} else {
 		haven__stat_add(&q->store->transactions, 1);
 	}
 count:
-	for (int j = 0; j < n; j++)
-		haven__stat_add(group[j]->rc ? &q->store->write_errors : &q->store->writes, 1);
-}
-
-static void *writer_main(void *p)
-{
-	struct sq *q = p;
-	for (;;) {
-		int n = 0;
-		pthread_mutex_lock(&q->lock);
-		while (!q->head && !q->stopping)
-			pthread_cond_wait(&q->work, &q->lock);
-		if (!q->head) {
-			pthread_mutex_unlock(&q->lock);
-			break;
-		}
-		/* A closure that asks to be alone gets a transaction of its own. */
-		if (q->head->flags & HAVEN__WRITE_ALONE) {
-			q->group[n++] = q->head;
-			q->head = q->head->next;
-		} else {
-			while (q->head && n < q->store->group_max &&
-			       !(q->head->flags & HAVEN__WRITE_ALONE)) {
-				q->group[n++] = q->head;
-				q->head = q->head->next;
-			}
-		}
-		if (!q->head)
-			q->tail = NULL;
-		pthread_mutex_unlock(&q->lock);
-
-		run_group(q, q->group, n);
-
-		pthread_mutex_lock(&q->lock);
-		for (int i = 0; i < n; i++) {
-			/* The caller frees its request as soon as it sees done, so touch it
-			 * no more after this. */
-			q->group[i]->done = 1;
-			pthread_cond_signal(&q->group[i]->cond);
-		}
-		pthread_mutex_unlock(&q->lock);
-	}
-	return NULL;
+	haven__writer_count(q->store, group, n);
 }
 
 static int sq_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
                     size_t errlen)
 {
 	struct sq *q = s->impl;
-	struct write_req r;
-	memset(&r, 0, sizeof(r));
-	r.fn = fn;
-	r.arg = arg;
-	r.flags = flags;
-	if (pthread_cond_init(&r.cond, NULL)) {
-		snprintf(err, errlen, "could not create a condition variable");
-		return HAVEN_ENOMEM;
-	}
-	pthread_mutex_lock(&q->lock);
-	if (q->stopping) {
-		pthread_mutex_unlock(&q->lock);
-		pthread_cond_destroy(&r.cond);
-		snprintf(err, errlen, "the store is closing");
-		return HAVEN_ECLOSED;
-	}
-	if (q->tail)
-		q->tail->next = &r;
-	else
-		q->head = &r;
-	q->tail = &r;
-	pthread_cond_signal(&q->work);
-	while (!r.done)
-		pthread_cond_wait(&r.cond, &q->lock);
-	pthread_mutex_unlock(&q->lock);
-	pthread_cond_destroy(&r.cond);
-	if (r.rc)
-		snprintf(err, errlen, "%s", r.err[0] ? r.err : haven_strerror(r.rc));
-	return r.rc;
+	return haven__writer_submit(&q->writer, fn, arg, flags, err, errlen);
 }
 
 /* ---- Readers ---- */
@@ -780,13 +693,10 @@ static int sq_open(struct haven_store *s, const char *url, char *err, size_t err
 		return HAVEN_ENOMEM;
 	s->impl = q;
 	q->store = s;
-	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->work, NULL);
 	pthread_mutex_init(&q->rlock, NULL);
 	q->path = strdup(path);
-	q->group = haven_calloc((size_t)s->group_max, sizeof(*q->group));
 	q->readers = haven_calloc((size_t)s->read_pool, sizeof(*q->readers));
-	if (!q->path || !q->group || !q->readers) {
+	if (!q->path || !q->readers) {
 		rc = HAVEN_ENOMEM;
 		goto out;
 	}
@@ -835,12 +745,9 @@ static int sq_open(struct haven_store *s, const char *url, char *err, size_t err
 		q->free_readers = c;
 	}
 
-	if (pthread_create(&q->writer, NULL, writer_main, q)) {
+	rc = haven__writer_start(&q->writer, s->group_max, run_group, q);
+	if (rc)
 		snprintf(err, errlen, "sqlite: could not start the writer thread");
-		rc = HAVEN_ENOMEM;
-		goto out;
-	}
-	q->writer_started = 1;
 out:
 	if (rc)
 		sq_close(s);
@@ -852,22 +759,12 @@ static void sq_close(struct haven_store *s)
 	struct sq *q = s->impl;
 	if (!q)
 		return;
-	if (q->writer_started) {
-		/* The writer drains the queue before it sees stopping and exits. */
-		pthread_mutex_lock(&q->lock);
-		q->stopping = 1;
-		pthread_cond_signal(&q->work);
-		pthread_mutex_unlock(&q->lock);
-		pthread_join(q->writer, NULL);
-	}
+	haven__writer_stop(&q->writer);
 	for (int i = 0; i < q->nreaders; i++)
 		conn_close(&q->readers[i]);
 	conn_close(&q->wconn);
-	pthread_mutex_destroy(&q->lock);
-	pthread_cond_destroy(&q->work);
 	pthread_mutex_destroy(&q->rlock);
 	free(q->readers);
-	free(q->group);
 	free(q->path);
 	free(q);
 	s->impl = NULL;

@@ -128,6 +128,11 @@ enum haven_store_kind haven_tx_kind(const struct haven_tx *tx)
 	return tx->kind;
 }
 
+struct haven_tx_chain *haven_tx_chain(struct haven_tx *tx)
+{
+	return tx->readonly ? NULL : &tx->chain;
+}
+
 /* ---- Transactions ---- */
 
 int haven_store_write(struct haven_store *s, haven_tx_fn fn, void *arg)

@@ -110,6 +110,19 @@ int haven_store_read(struct haven_store *s, haven_tx_fn fn, void *arg) HAVEN_WUR
 
 enum haven_store_kind haven_tx_kind(const struct haven_tx *tx);
 
+/* The head of the audit chain as a write transaction knows it (audit.c's memo). The audit
+ * log's append lock is held until the transaction ends, so after one append the next
+ * append in the same transaction (another closure of the same group) can take the head
+ * from here instead of locking and reading it again. The store forgets the memo when a
+ * new transaction begins, and puts back its earlier value when a failed closure's changes
+ * are undone. NULL in a read transaction. */
+struct haven_tx_chain {
+	int known;
+	int64_t id;
+	uint8_t hash[32];
+};
+struct haven_tx_chain *haven_tx_chain(struct haven_tx *tx);
+
 /* Runs one statement (no ';'-separated lists); *changes (optional) receives the
  * affected row count. A uniqueness violation returns HAVEN_ECONFLICT, a foreign-key
  * violation HAVEN_EINVAL, other database errors HAVEN_EDB (with the message in

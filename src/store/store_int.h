@@ -7,6 +7,8 @@
 #ifndef HAVEN_STORE_INT_H
 #define HAVEN_STORE_INT_H
 
+#include <pthread.h>
+
 #include "store/store.h"
 
 struct haven__migration {
@@ -48,7 +50,11 @@ struct haven_tx {
 	enum haven_store_kind kind;
 	int readonly;
 	void *conn;    /* the backend's connection object */
-	int savepoint; /* PostgreSQL writes: -1 not begun, 0 begun, 1 a statement savepoint */
+	const char *begin; /* PostgreSQL: the command that begins the transaction */
+	int savepoint; /* PostgreSQL: -1 not begun, 0 begun, 1 a statement savepoint (writes) */
+	int closure;   /* PostgreSQL group: 1 the closure's savepoint is to open, 2 it is open */
+	int release_closure; /* PostgreSQL group: the last closure's savepoint is to release */
+	struct haven_tx_chain chain; /* see haven_tx_chain() */
 	char errmsg[HAVEN__ERRLEN];
 };
 
@@ -100,5 +106,46 @@ int haven__sql_split(const char *sql, int (*fn)(const char *stmt, size_t len, vo
                      void *arg);
 /* 1 when sql[0..] holds nothing but white space, ';' and comments. */
 int haven__sql_blank(const char *sql);
+
+/* ---- Group commit (writer.c) ----
+ * One writer thread per store runs queued write closures in groups, one transaction and
+ * one durable commit per group. */
+struct haven__write_req {
+	haven_tx_fn fn;
+	void *arg;
+	int flags;
+	int rc; /* set by run_group: 0 when the closure's changes were committed */
+	int done;
+	char err[HAVEN__ERRLEN];
+	pthread_cond_t cond;
+	struct haven__write_req *next;
+};
+
+/* Runs the n closures of a group and sets each request's rc (and err on failure). */
+typedef void (*haven__run_group_fn)(void *ctx, struct haven__write_req **group, int n);
+
+struct haven__writer {
+	haven__run_group_fn run_group;
+	void *ctx;
+	int group_max;
+	pthread_mutex_t lock; /* guards the queue and stopping */
+	pthread_cond_t work;
+	struct haven__write_req *head, *tail;
+	int stopping, started, initialised;
+	pthread_t thread;
+	struct haven__write_req **group; /* the writer's scratch: group_max entries */
+};
+
+/* Starts the writer thread; on failure haven__writer_stop() still cleans up. */
+int haven__writer_start(struct haven__writer *w, int group_max, haven__run_group_fn run_group,
+                        void *ctx) HAVEN_WUR;
+/* Queues a closure and waits until its group has committed or failed. */
+int haven__writer_submit(struct haven__writer *w, haven_tx_fn fn, void *arg, int flags,
+                         char *err, size_t errlen);
+/* Runs what is queued, stops the thread and frees the writer's memory. */
+void haven__writer_stop(struct haven__writer *w);
+void haven__write_req_fail(struct haven__write_req *r, int rc, const char *msg);
+/* Adds a finished group to the store's write and write-error counters. */
+void haven__writer_count(struct haven_store *s, struct haven__write_req **group, int n);
 
 #endif

@@ -56,6 +56,11 @@ char *test_login(struct test_server *s, const char *email);
  * care_team consent as given; returns the patient id. */
 int64_t test_register(struct test_server *s, const char *clinician_token, const char *email,
                       int care_team_consent);
+/* Starts a server with a clinician c@example.org and one patient of theirs (care_team
+ * consent granted), both logged in: *ctok and *ptok are malloc'd tokens. Returns the
+ * patient id. */
+int64_t test_start_care_pair(struct test_server *s, const char *patient_email, char **ctok,
+                             char **ptok);
 /* Counts rows of a table (SELECT COUNT(*) FROM table). */
 int64_t test_count(struct test_server *s, const char *table);
 

@@ -223,6 +223,17 @@ int64_t test_register(struct test_server *s, const char *clinician_token, const 
 	return id;
 }
 
+int64_t test_start_care_pair(struct test_server *s, const char *patient_email, char **ctok,
+                             char **ptok)
+{
+	test_server_start(s, NULL);
+	test_make_user(s, "clinician", "c@example.org");
+	*ctok = test_login(s, "c@example.org");
+	int64_t id = test_register(s, *ctok, patient_email, 1);
+	*ptok = test_login(s, patient_email);
+	return id;
+}
+
 struct count_arg {
 	const char *table;
 	int64_t n;

@@ -443,11 +443,8 @@ static void delivery_config(struct haven_alert_delivery_config *cfg, const char 
 TEST(api_alerts_webhook_down_then_up_and_restart)
 {
 	struct test_server s;
-	test_server_start(&s, NULL);
-	test_make_user(&s, "clinician", "c@example.org");
-	char *ctok = test_login(&s, "c@example.org");
-	test_register(&s, ctok, "p@example.org", 1);
-	char *ptok = test_login(&s, "p@example.org");
+	char *ctok, *ptok;
+	test_start_care_pair(&s, "p@example.org", &ctok, &ptok);
 
 	struct receiver rc = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	int port = free_port();
@@ -660,11 +657,8 @@ TEST(api_alerts_two_dispatchers_share_the_outbox)
 	/* Two servers over one database (two store handles here): each row is leased by
 	 * one of them, so every event arrives exactly once while both run. */
 	struct test_server s;
-	test_server_start(&s, NULL);
-	test_make_user(&s, "clinician", "c@example.org");
-	char *ctok = test_login(&s, "c@example.org");
-	test_register(&s, ctok, "p@example.org", 1);
-	char *ptok = test_login(&s, "p@example.org");
+	char *ctok, *ptok;
+	test_start_care_pair(&s, "p@example.org", &ctok, &ptok);
 	enum { N = 12 };
 	for (int i = 0; i < N; i++)
 		ASSERT(phq9(&s, ptok, "[1,1,1,1,1,1,1,1,1]") > 0);

@@ -43,11 +43,8 @@ static void expect_error(struct test_server *s, const char *tok, const char *bod
 TEST(api_assessment_validation)
 {
 	struct test_server s;
-	test_server_start(&s, NULL);
-	test_make_user(&s, "clinician", "c@example.org");
-	char *ctok = test_login(&s, "c@example.org");
-	test_register(&s, ctok, "p@example.org", 1);
-	char *ptok = test_login(&s, "p@example.org");
+	char *ctok, *ptok;
+	test_start_care_pair(&s, "p@example.org", &ctok, &ptok);
 
 	expect_error(&s, ptok, "{\"instrument\":\"phq9\",\"answers\":[0,0,0]}", 400,
 	             "invalid_answers", "PHQ-9 has 9 questions, so 'answers' needs 9 values, not 3");
@@ -103,11 +100,8 @@ TEST(api_assessments_score_change_and_alerts)
 {
 	struct test_server s;
 	struct test_resp r;
-	test_server_start(&s, NULL);
-	test_make_user(&s, "clinician", "c@example.org");
-	char *ctok = test_login(&s, "c@example.org");
-	int64_t pid = test_register(&s, ctok, "p@example.org", 1);
-	char *ptok = test_login(&s, "p@example.org");
+	char *ctok, *ptok;
+	int64_t pid = test_start_care_pair(&s, "p@example.org", &ctok, &ptok);
 
 	test_call(&s, "GET", "/api/v1/instruments", ptok, NULL, &r);
 	ASSERT_EQ(r.status, 200);
@@ -314,11 +308,8 @@ TEST(api_reminders_and_missed_checkins)
 {
 	struct test_server s;
 	struct test_resp r;
-	test_server_start(&s, NULL);
-	test_make_user(&s, "clinician", "c@example.org");
-	char *ctok = test_login(&s, "c@example.org");
-	int64_t pid = test_register(&s, ctok, "p@example.org", 1);
-	char *ptok = test_login(&s, "p@example.org");
+	char *ctok, *ptok;
+	int64_t pid = test_start_care_pair(&s, "p@example.org", &ctok, &ptok);
 
 	test_call(&s, "GET", "/api/v1/me/reminders", ptok, NULL, &r);
 	ASSERT_EQ(r.status, 200);
@@ -873,11 +864,8 @@ TEST(api_fhir_bundle_validates)
 	struct test_server s;
 	struct test_resp r;
 	char err[300];
-	test_server_start(&s, NULL);
-	test_make_user(&s, "clinician", "c@example.org");
-	char *ctok = test_login(&s, "c@example.org");
-	int64_t pid = test_register(&s, ctok, "sam.fhir@example.org", 1);
-	char *ptok = test_login(&s, "sam.fhir@example.org");
+	char *ctok, *ptok;
+	int64_t pid = test_start_care_pair(&s, "sam.fhir@example.org", &ctok, &ptok);
 	char path[128];
 	snprintf(path, sizeof(path), "/api/v1/patients/%lld/fhir", (long long)pid);
 

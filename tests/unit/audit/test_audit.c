@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit/audit.h"
 #include "crypto/crypto.h"
@@ -275,5 +276,65 @@ TEST(audit_anchor_detects_a_cut_tail)
 	ASSERT_EQ(haven_audit_check_anchor(s, 8, head), HAVEN_ENOTFOUND);
 	/* A record that holds another hash than the anchor noted. */
 	ASSERT_EQ(haven_audit_check_anchor(s, 6, head), HAVEN_ECORRUPT);
+	haven_store_destroy(&s);
+}
+
+/* ---- Appends from closures grouped in one transaction ---- */
+
+static int slow_append_tx(struct haven_tx *tx, void *arg)
+{
+	usleep(300 * 1000); /* the others queue up behind this closure meanwhile */
+	return append_tx(tx, arg);
+}
+
+struct queued_append {
+	struct haven_store *s;
+	struct append_args a;
+	int rc;
+};
+
+static void *queued_append_thread(void *p)
+{
+	struct queued_append *q = p;
+	q->rc = haven_store_write(q->s, q->a.n && q->a.actor == 0 ? slow_append_tx : append_tx,
+	                          &q->a);
+	return NULL;
+}
+
+TEST(audit_grouped_appends_with_a_failed_closure_keep_one_chain)
+{
+	/* Closures that share a transaction take the chain's head from the one before
+	 * (haven_tx_chain); a closure that fails after appending is undone, and the next
+	 * one must link to the record before it, not to the undone one. */
+	enum { QUEUED = 6 };
+	struct haven_store *s = audit_store();
+	struct haven_store_stats before, after;
+	struct haven_audit_report r;
+	pthread_t gate, th[QUEUED];
+	struct queued_append g = {s, {.n = 1, .actor = 0}, -99}, q[QUEUED];
+	haven_store_stats(s, &before);
+	ASSERT_OK(pthread_create(&gate, NULL, queued_append_thread, &g));
+	usleep(100 * 1000);
+	for (int i = 0; i < QUEUED; i++) {
+		q[i] = (struct queued_append){s, {.n = 2, .fail = i % 3 == 1, .actor = i + 1}, -99};
+		ASSERT_OK(pthread_create(&th[i], NULL, queued_append_thread, &q[i]));
+	}
+	for (int i = 0; i < QUEUED; i++)
+		ASSERT_OK(pthread_join(th[i], NULL));
+	ASSERT_OK(pthread_join(gate, NULL));
+	ASSERT_OK(g.rc);
+	for (int i = 0; i < QUEUED; i++)
+		ASSERT_EQ(q[i].rc, i % 3 == 1 ? HAVEN_EINVAL : HAVEN_OK);
+	haven_store_stats(s, &after);
+	/* The gate's transaction, then the six queued closures in one. */
+	ASSERT_EQ(after.transactions - before.transactions, 2);
+	ASSERT_OK(haven_audit_verify(s, &r));
+	ASSERT_EQ(r.first_bad_id, 0);
+	ASSERT_EQ(r.records, 1 + 4 * 2);
+	/* And appends after the group go on from its last record. */
+	append_records(s, 2, 1);
+	ASSERT_OK(haven_audit_verify(s, &r));
+	ASSERT_EQ(r.first_bad_id, 0);
+	ASSERT_EQ(r.records, 1 + 4 * 2 + 2);
 	haven_store_destroy(&s);
 }

@@ -739,14 +739,17 @@ TEST(store_pg_reconnect)
 	ASSERT_NE(pid, pid2);
 	ASSERT_OK(haven_store_ping(s));
 
-	/* The same for a write. */
+	/* The same for a write, on the writer's own connection. */
+	int64_t wpid = 0, wpid2 = 0;
+	ASSERT_OK(haven_store_write(s, backend_pid, &wpid));
+	ASSERT_NE(wpid, pid2);
 	ASSERT_OK(haven_store_open(url, NULL, &killer));
-	ASSERT_OK(haven_store_write(killer, terminate, &pid2));
+	ASSERT_OK(haven_store_write(killer, terminate, &wpid));
 	haven_store_destroy(&killer);
 	usleep(100 * 1000);
 	ASSERT_OK(haven_store_write(s, create_items, NULL));
-	ASSERT_OK(haven_store_read(s, backend_pid, &pid));
-	ASSERT_NE(pid, pid2);
+	ASSERT_OK(haven_store_write(s, backend_pid, &wpid2));
+	ASSERT_NE(wpid, wpid2);
 	ASSERT_EQ(items_count(s), 0);
 	haven_store_destroy(&s);
 }
@@ -889,9 +892,8 @@ TEST(store_group_with_failures_commits_the_rest)
 	ASSERT_EQ(items_count(s), 1 + 8);
 	ASSERT_EQ(after.writes - before.writes, 1 + 8);
 	ASSERT_EQ(after.write_errors - before.write_errors, 4);
-	if (haven_store_kind(s) == HAVEN_STORE_SQLITE)
-		/* The gate's transaction, then all twelve queued closures in one. */
-		ASSERT_EQ(after.transactions - before.transactions, 2);
+	/* The gate's transaction, then all twelve queued closures in one. */
+	ASSERT_EQ(after.transactions - before.transactions, 2);
 	haven_store_destroy(&s);
 }
 
@@ -942,19 +944,12 @@ TEST(store_commit_failure_fails_the_group)
 	pthread_join(gate, &gate_rc);
 	ASSERT(gate_rc == NULL);
 	ASSERT(oa.rc != 0);
-	if (haven_store_kind(s) == HAVEN_STORE_SQLITE) {
-		/* They shared the orphan's transaction: none of them is durable. */
-		for (int t = 0; t < 4; t++) {
-			ASSERT(args[t].rc != 0);
-			ASSERT_CONTAINS(args[t].err, "commit failed");
-		}
-		ASSERT_EQ(items_count(s), 1);
-	} else {
-		/* On PostgreSQL each write is its own transaction. */
-		for (int t = 0; t < 4; t++)
-			ASSERT_OK(args[t].rc);
-		ASSERT_EQ(items_count(s), 5);
+	/* They shared the orphan's transaction: none of them is durable. */
+	for (int t = 0; t < 4; t++) {
+		ASSERT(args[t].rc != 0);
+		ASSERT_CONTAINS(args[t].err, "commit failed");
 	}
+	ASSERT_EQ(items_count(s), 1);
 	/* The store goes on working. */
 	struct one_write w = {300, 0, 0};
 	ASSERT_OK(haven_store_write(s, write_one, &w));
