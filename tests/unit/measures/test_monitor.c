@@ -739,6 +739,46 @@ TEST(monitor_checkin_rules_mood_and_sleep_raise_once)
 	fixture_close(&f);
 }
 
+struct failing_op {
+	struct fixture *f;
+	int64_t now;
+};
+
+/* A write that runs the rules and then fails: everything rolls back together. */
+static int failing_tx(struct haven_tx *tx, void *arg)
+{
+	struct failing_op *op = arg;
+	json_t *alerts = json_array();
+	int rc = haven_monitor_after_checkin(tx, op->f->mk, op->f->patient, op->now, alerts);
+	size_t n = json_array_size(alerts);
+	json_decref(alerts);
+	if (rc)
+		return rc;
+	return n == 1 ? HAVEN_EIO : HAVEN_EINVAL;
+}
+
+TEST(monitor_alerts_roll_back_with_their_write)
+{
+	struct fixture f;
+	fixture_open(&f);
+	for (int d = 30; d >= 8; d--)
+		checkin(&f, NOW_MS - d * DAY_MS, d % 2 ? 7 : 6, 8);
+	checkin(&f, NOW_MS - 2 * DAY_MS, 2, 8);
+	checkin(&f, NOW_MS - 1 * DAY_MS, 2, 8);
+	struct failing_op op = {&f, NOW_MS};
+	/* the rules raised one alert (mood), then the write failed */
+	ASSERT_EQ(haven_store_write(f.s, failing_tx, &op), HAVEN_EIO);
+	ASSERT_EQ(count(&f, "SELECT COUNT(*) FROM alerts"), 0);
+	ASSERT_EQ(count(&f, "SELECT COUNT(*) FROM alert_outbox"), 0);
+	ASSERT_EQ(count(&f, "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.raise'"), 0);
+	/* the same rules in a write that commits */
+	json_t *a = run_rules(&f, NOW_MS, 0);
+	ASSERT_EQ(json_array_size(a), 1);
+	json_decref(a);
+	ASSERT_EQ(count(&f, "SELECT COUNT(*) FROM alerts"), 1);
+	fixture_close(&f);
+}
+
 struct sense_op {
 	struct fixture *f;
 	struct haven_sensing_obs obs[80];
