@@ -543,7 +543,17 @@ static int raise_alert(struct haven_tx *tx, const struct haven_master_key *mk, i
 	                            .dedup_key = dedup};
 	int64_t id = 0;
 	int created = 0;
-	int rc = haven_alert_raise(tx, mk, &a, &id, &created);
+	/* One alert per rule and key, whatever became of it: once a clinician has resolved
+	 * this week's mood_decline (or this gap's disengagement), the rule does not raise it
+	 * again with every check-in or sweep; next week's key can. haven_alert_raise's own
+	 * dedup only looks at alerts still open. */
+	struct haven_param q[] = {HAVEN_P_INT(patient), HAVEN_P_TEXT(kind), HAVEN_P_TEXT(dedup)};
+	int rc = haven_tx_query_int(tx,
+	                            "SELECT id FROM alerts WHERE patient_id = ? AND kind = ? AND "
+	                            "dedup_key = ? ORDER BY id DESC LIMIT 1",
+	                            q, 3, &id);
+	if (rc == HAVEN_ENOTFOUND)
+		rc = haven_alert_raise(tx, mk, &a, &id, &created);
 	if (!rc && created && raised)
 		(*raised)++;
 	if (!rc && alerts &&

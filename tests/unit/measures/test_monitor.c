@@ -855,6 +855,11 @@ static int store_config_tx(struct haven_tx *tx, void *arg)
 	return haven_monitor_config_store(tx, arg, 0, "system", "test");
 }
 
+static int resolve_all_tx(struct haven_tx *tx, void *arg)
+{
+	return haven_tx_exec(tx, "UPDATE alerts SET status = 'resolved'", NULL, 0, NULL);
+}
+
 TEST(monitor_sweep_disengagement_and_risk)
 {
 	struct fixture f;
@@ -873,9 +878,14 @@ TEST(monitor_sweep_disengagement_and_risk)
 	ASSERT_EQ(count(&f, "SELECT COUNT(*) FROM alerts WHERE kind = 'disengagement' AND "
 	                    "severity = 'info'"),
 	          1);
-	/* Again: the gap is the same, so the open alert is not raised twice. */
+	/* Again: the gap is the same, so the open alert is not raised twice; nor once a
+	 * clinician has resolved it. */
 	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + DAY_MS, &st));
 	ASSERT_EQ(st.raised, 0);
+	ASSERT_OK(haven_store_write(f.s, resolve_all_tx, NULL));
+	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + 2 * DAY_MS, &st));
+	ASSERT_EQ(st.raised, 0);
+	ASSERT_EQ(count(&f, "SELECT COUNT(*) FROM alerts"), 1);
 
 	/* A week later no check-in at all in 14 days adds 1.05 to the logit (p 0.2): a
 	 * clinic with a threshold of 0.15 gets a deterioration_risk alert from the sweep. */
