@@ -335,8 +335,12 @@ void haven_monitor_mood_eval(const struct haven_monitor_config *c, const struct 
 		if (obs[i].day >= base_from && obs[i].day < recent_from) {
 			sum += obs[i].value;
 			out->n_baseline++;
-		} else if (obs[i].day >= recent_from && obs[i].day <= today)
+		} else if (obs[i].day >= recent_from && obs[i].day <= today) {
+			/* obs are in time order: a new day starts where the day changes */
+			if (!out->n_recent || obs[i].day != obs[i - 1].day)
+				out->recent_days_with_checkins++;
 			out->n_recent++;
+		}
 	if (!out->n_baseline)
 		return;
 	out->baseline_mean = sum / out->n_baseline;
@@ -363,7 +367,9 @@ void haven_monitor_mood_eval(const struct haven_monitor_config *c, const struct 
 	double sd_z = out->baseline_sd * sqrt(a / (2 - a));
 	double limit_drop = fmax(c->mood.ewma_limit_sd * sd_z, c->mood.min_drop);
 	out->ewma_limit = out->baseline_mean - limit_drop;
-	int enough = out->n_baseline >= c->mood.min_baseline && out->n_recent >= c->mood.min_recent;
+	/* Several low check-ins on one bad day are one day: min_recent counts days. */
+	int enough = out->n_baseline >= c->mood.min_baseline &&
+	             out->recent_days_with_checkins >= c->mood.min_recent;
 	if (c->mood.method == HAVEN_MOOD_METHOD_EWMA) {
 		out->drop = out->baseline_mean - out->ewma;
 		out->fired = enough && out->drop >= limit_drop - 1e-9;
@@ -601,33 +607,37 @@ static int rule_mood(struct haven_tx *tx, const struct haven_master_key *mk,
 		snprintf(
 		    text, sizeof(text),
 		    "Mood in check-ins has fallen below this person's usual level. Over the last "
-		    "%d days (%d check-ins) the smoothed mood (EWMA) is %.1f out of 10, against "
-		    "a usual %.1f (spread %.1f) from %d check-ins in the %d days before: a drop "
-		    "of %.1f points, past this clinic's limit of %.1f.",
-		    c->mood.recent_days, e.n_recent, e.ewma, e.baseline_mean, e.baseline_sd,
-		    e.n_baseline, c->mood.baseline_days, e.drop, e.baseline_mean - e.ewma_limit);
-		values = json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "method",
+		    "%d days (%d check-ins on %d days) the smoothed mood (EWMA) is %.1f out of 10, "
+		    "against a usual %.1f (spread %.1f) from %d check-ins in the %d days before: "
+		    "a drop of %.1f points, past this clinic's limit of %.1f.",
+		    c->mood.recent_days, e.n_recent, e.recent_days_with_checkins, e.ewma,
+		    e.baseline_mean, e.baseline_sd, e.n_baseline, c->mood.baseline_days, e.drop,
+		    e.baseline_mean - e.ewma_limit);
+		values = json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:i}", "method",
 		                   "ewma", "ewma", r1(e.ewma), "baseline_mean", r1(e.baseline_mean),
 		                   "baseline_sd", r1(e.baseline_sd), "drop", r1(e.drop), "limit",
 		                   r1(e.ewma_limit), "alpha", c->mood.ewma_alpha, "recent_checkins",
 		                   e.n_recent, "baseline_checkins", e.n_baseline, "recent_days",
-		                   c->mood.recent_days, "baseline_days", c->mood.baseline_days);
+		                   c->mood.recent_days, "baseline_days", c->mood.baseline_days,
+		                   "recent_days_with_checkins", e.recent_days_with_checkins);
 	} else {
 		snprintf(
 		    text, sizeof(text),
 		    "Mood in check-ins has stayed below this person's usual level. Over the last "
-		    "%d days (%d check-ins) mood averaged %.1f out of 10, against a usual %.1f "
-		    "(spread %.1f) from %d check-ins in the %d days before; the running "
+		    "%d days (%d check-ins on %d days) mood averaged %.1f out of 10, against a "
+		    "usual %.1f (spread %.1f) from %d check-ins in the %d days before; the running "
 		    "shortfall (CUSUM) reached %.1f, past this clinic's limit of %.1f.",
-		    c->mood.recent_days, e.n_recent, e.recent_mean, e.baseline_mean, e.baseline_sd,
-		    e.n_baseline, c->mood.baseline_days, e.cusum, c->mood.cusum_h);
-		values = json_pack("{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "method",
-		                   "cusum", "cusum", r1(e.cusum), "cusum_h", c->mood.cusum_h,
-		                   "cusum_k", c->mood.cusum_k, "recent_mean", r1(e.recent_mean),
-		                   "baseline_mean", r1(e.baseline_mean), "baseline_sd",
-		                   r1(e.baseline_sd), "drop", r1(e.drop), "recent_checkins",
-		                   e.n_recent, "baseline_checkins", e.n_baseline, "recent_days",
-		                   c->mood.recent_days, "baseline_days", c->mood.baseline_days);
+		    c->mood.recent_days, e.n_recent, e.recent_days_with_checkins, e.recent_mean,
+		    e.baseline_mean, e.baseline_sd, e.n_baseline, c->mood.baseline_days, e.cusum,
+		    c->mood.cusum_h);
+		values = json_pack(
+		    "{s:s,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i,s:i}", "method", "cusum",
+		    "cusum", r1(e.cusum), "cusum_h", c->mood.cusum_h, "cusum_k", c->mood.cusum_k,
+		    "recent_mean", r1(e.recent_mean), "baseline_mean", r1(e.baseline_mean),
+		    "baseline_sd", r1(e.baseline_sd), "drop", r1(e.drop), "recent_checkins",
+		    e.n_recent, "baseline_checkins", e.n_baseline, "recent_days",
+		    c->mood.recent_days, "baseline_days", c->mood.baseline_days,
+		    "recent_days_with_checkins", e.recent_days_with_checkins);
 	}
 	char key[64];
 	week_key(key, sizeof(key), "mood_decline", d->today);

@@ -49,6 +49,7 @@ struct haven_monitor_config {
 		double min_drop;      /* and never for a drop under this many mood points */
 		double cusum_k;       /* CUSUM allowance, in baseline SDs */
 		double cusum_h;       /* CUSUM decision limit, in baseline SDs */
+		/* min_baseline counts check-ins, min_recent days with a check-in */
 		int baseline_days, recent_days, min_baseline, min_recent;
 	} mood;
 	struct {
@@ -102,6 +103,7 @@ struct haven_obs {
 struct haven_mood_eval {
 	int fired;
 	int n_baseline, n_recent;
+	int recent_days_with_checkins;     /* what min_recent counts */
 	double baseline_mean, baseline_sd; /* sd floored at 0.5 */
 	double ewma;                       /* EWMA after the recent check-ins */
 	double ewma_limit;                 /* the mood below which the EWMA fires */

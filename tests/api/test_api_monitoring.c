@@ -289,7 +289,12 @@ TEST(api_checkin_raises_mood_decline_and_risk_explains_itself)
 	}
 	json_decref(call_json(&s, "POST", "/api/v1/checkins", ptok,
 	                      "{\"mood\": 3, \"sleep_hours\": 7.5}", 201));
-	ASSERT_EQ(test_count(&s, "alerts"), 0); /* one low check-in: not yet a trend */
+	json_decref(call_json(&s, "POST", "/api/v1/checkins", ptok,
+	                      "{\"mood\": 2, \"sleep_hours\": 7.5}", 201));
+	ASSERT_EQ(test_count(&s, "alerts"), 0); /* one low day: not yet a trend */
+	/* A low check-in yesterday too (written as if sent then), and one more today. */
+	struct backdate y = {&s, pid, now - DAY_MS, 3};
+	ASSERT_OK(haven_store_write(s.store, backdate_tx, &y));
 	json_decref(call_json(&s, "POST", "/api/v1/checkins", ptok,
 	                      "{\"mood\": 2, \"sleep_hours\": 7.5, \"note\": \"rough week\"}", 201));
 	json_t *l = call_json(&s, "GET", "/api/v1/alerts", ctok, NULL, 200);
@@ -303,9 +308,10 @@ TEST(api_checkin_raises_mood_decline_and_risk_explains_itself)
 	ASSERT_STR_EQ(json_string_value(json_object_get(reason, "rule")), "mood_decline");
 	json_t *values = json_object_get(reason, "values");
 	ASSERT_NEAR(json_number_value(json_object_get(values, "baseline_mean")), 6.5, 0.1);
-	ASSERT_EQ(json_integer_value(json_object_get(values, "recent_checkins")), 2);
+	ASSERT_EQ(json_integer_value(json_object_get(values, "recent_checkins")), 4);
+	ASSERT_EQ(json_integer_value(json_object_get(values, "recent_days_with_checkins")), 2);
 	json_decref(l);
-	/* A third low check-in: the open alert stands, no duplicate. */
+	/* Another low check-in: the open alert stands, no duplicate. */
 	json_decref(call_json(&s, "POST", "/api/v1/checkins", ptok,
 	                      "{\"mood\": 2, \"sleep_hours\": 7.5}", 201));
 	ASSERT_EQ(test_count(&s, "alerts"), 1);

@@ -67,6 +67,15 @@ TEST(monitor_mood_ewma_fires_on_a_fall_not_on_noise)
 	haven_monitor_mood_eval(&c, obs, n, today, &e);
 	ASSERT(!e.fired);
 
+	/* Three low check-ins on one bad day are one day, not a trend. */
+	size_t m = trajectory(obs, today, noise, 0);
+	for (int k = 0; k < 3; k++)
+		obs[m++] = (struct haven_obs){today, 1};
+	haven_monitor_mood_eval(&c, obs, m, today, &e);
+	ASSERT_EQ(e.n_recent, 3);
+	ASSERT_EQ(e.recent_days_with_checkins, 1);
+	ASSERT(!e.fired);
+
 	/* Someone whose mood is always low has not fallen. */
 	for (size_t i = 0; i < n; i++)
 		obs[i].value = 3;
