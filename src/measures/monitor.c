@@ -516,7 +516,20 @@ static int pdata_load(struct haven_tx *tx, const struct haven_master_key *mk, in
 		d->ck[i] = d->ck[d->nck - 1 - i];
 		d->ck[d->nck - 1 - i] = t;
 	}
+	int64_t sensing = 0;
 	if (!rc && with_sensing) {
+		/* Sensed data counts only while the person grants the sensing consent. */
+		struct haven_param q[] = {HAVEN_P_INT(patient)};
+		rc = haven_tx_query_int(tx,
+		                        "SELECT granted FROM consents WHERE patient_id = ? AND scope = "
+		                        "'sensing' ORDER BY id DESC LIMIT 1",
+		                        q, 1, &sensing);
+		if (rc == HAVEN_ENOTFOUND) {
+			sensing = 0;
+			rc = 0;
+		}
+	}
+	if (!rc && sensing) {
 		rc = haven_sensing_days(tx, mk, patient, first, d->today, &d->sd);
 		if (!rc)
 			d->nsd = (size_t)(d->today - first + 1);

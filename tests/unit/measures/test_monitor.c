@@ -802,6 +802,22 @@ static int sense_tx(struct haven_tx *tx, void *arg)
 	                           &replaced);
 }
 
+struct consent_op {
+	struct fixture *f;
+	int *granted;
+};
+
+static int consent_tx(struct haven_tx *tx, void *arg)
+{
+	struct consent_op *op = arg;
+	struct haven_param p[] = {HAVEN_P_INT(op->f->patient), HAVEN_P_INT(*op->granted),
+	                          HAVEN_P_INT(NOW_MS)};
+	return haven_tx_exec(tx,
+	                     "INSERT INTO consents (patient_id, scope, granted, document_version, "
+	                     "at) VALUES (?, 'sensing', ?, 1, ?)",
+	                     p, 3, NULL);
+}
+
 TEST(monitor_sensing_rules_activity_and_sleep)
 {
 	struct fixture f;
@@ -831,6 +847,12 @@ TEST(monitor_sensing_rules_activity_and_sleep)
 		    (struct haven_sensing_obs){HAVEN_SENSING_SLEEP_MINUTES, 440, day * DAY_MS, day};
 	}
 	ASSERT_OK(haven_store_write(f.s, sense_tx, &op));
+	/* Without the sensing consent, sensed data does not count. */
+	a = run_rules(&f, NOW_MS, 1);
+	ASSERT_EQ(json_array_size(a), 0);
+	json_decref(a);
+	int granted = 1;
+	ASSERT_OK(haven_store_write(f.s, consent_tx, &(struct consent_op){&f, &granted}));
 	a = run_rules(&f, NOW_MS, 1);
 	ASSERT_EQ(json_array_size(a), 1);
 	json_t *act = find_kind(a, "activity_low");
