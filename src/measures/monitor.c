@@ -322,6 +322,21 @@ int haven_monitor_config_store(struct haven_tx *tx, const struct haven_monitor_c
 	return haven_audit_append(tx, &ev);
 }
 
+/* The configuration the rules run with: a stored document that no longer validates
+ * (written by another version, or edited by hand) must not stop check-ins, so the rules
+ * fall back to the defaults and say so in the log; GET /monitoring/config still reports
+ * it. */
+static int rules_config(struct haven_tx *tx, struct haven_monitor_config *c)
+{
+	int rc = haven_monitor_config_load(tx, c);
+	if (rc == HAVEN_ECORRUPT) {
+		haven_log(HAVEN_LOG_WARN, "event=monitoring_config_invalid action=using_defaults");
+		haven_monitor_config_default(c);
+		rc = 0;
+	}
+	return rc;
+}
+
 /* ---- Pure evaluations ---- */
 
 void haven_monitor_mood_eval(const struct haven_monitor_config *c, const struct haven_obs *obs,
@@ -520,10 +535,11 @@ static int pdata_load(struct haven_tx *tx, const struct haven_master_key *mk, in
 	if (!rc && with_sensing) {
 		/* Sensed data counts only while the person grants the sensing consent. */
 		struct haven_param q[] = {HAVEN_P_INT(patient)};
-		rc = haven_tx_query_int(tx,
-		                        "SELECT granted FROM consents WHERE patient_id = ? AND scope = "
-		                        "'sensing' ORDER BY id DESC LIMIT 1",
-		                        q, 1, &sensing);
+		rc = haven_tx_query_int(
+		    tx,
+		    "SELECT granted FROM consents WHERE patient_id = ? AND scope = "
+		    "'sensing' ORDER BY id DESC LIMIT 1",
+		    q, 1, &sensing);
 		if (rc == HAVEN_ENOTFOUND) {
 			sensing = 0;
 			rc = 0;
@@ -929,7 +945,7 @@ int haven_monitor_after_checkin(struct haven_tx *tx, const struct haven_master_k
 {
 	struct haven_monitor_config c;
 	struct pdata d;
-	int rc = haven_monitor_config_load(tx, &c);
+	int rc = rules_config(tx, &c);
 	if (rc || (!c.mood.enabled && !c.sleep.enabled && !c.risk.enabled))
 		return rc;
 	rc = pdata_load(tx, mk, patient_id, now_ms, window_days(&c), c.sleep.enabled,
@@ -960,7 +976,7 @@ static int prep_tx(struct haven_tx *tx, void *arg)
 {
 	struct prep_op *op = arg;
 	struct haven_monitor_prep *p = op->p;
-	int rc = haven_monitor_config_load(tx, &p->c);
+	int rc = rules_config(tx, &p->c);
 	if (rc || (!p->c.mood.enabled && !p->c.sleep.enabled && !p->c.risk.enabled)) {
 		p->skip = 1;
 		return rc;
@@ -1032,7 +1048,7 @@ int haven_monitor_after_sensing(struct haven_tx *tx, const struct haven_master_k
 {
 	struct haven_monitor_config c;
 	struct pdata d;
-	int rc = haven_monitor_config_load(tx, &c);
+	int rc = rules_config(tx, &c);
 	if (rc || (!c.sleep.enabled && !c.activity.enabled))
 		return rc;
 	rc = pdata_load(tx, mk, patient_id, now_ms, window_days(&c), 1, RULE_MAX_CHECKINS, &d);
@@ -1050,7 +1066,7 @@ int haven_monitor_risk_json(struct haven_tx *tx, const struct haven_master_key *
 	*out = NULL;
 	struct haven_monitor_config c;
 	struct pdata d;
-	int rc = haven_monitor_config_load(tx, &c);
+	int rc = rules_config(tx, &c);
 	if (rc)
 		return rc;
 	rc = pdata_load(tx, mk, patient_id, now_ms, 36, 0, RULE_MAX_CHECKINS, &d);
@@ -1107,7 +1123,7 @@ static int sweep_tx(struct haven_tx *tx, void *arg)
 {
 	struct sweep_one *s = arg;
 	struct haven_monitor_config c;
-	int rc = haven_monitor_config_load(tx, &c);
+	int rc = rules_config(tx, &c);
 	if (!rc)
 		rc = rule_disengagement(tx, s->mk, &c, s->patient, s->now, NULL, &s->raised);
 	if (!rc && c.risk.enabled) {
@@ -1169,10 +1185,8 @@ static int export_tx(struct haven_tx *tx, void *arg)
 {
 	struct export_one *e = arg;
 	struct haven_monitor_config c;
-	int rc = haven_monitor_config_load(tx, &c);
-	if (rc == HAVEN_ECORRUPT)
-		haven_monitor_config_default(&c);
-	else if (rc)
+	int rc = rules_config(tx, &c);
+	if (rc)
 		return rc;
 	struct haven_assessment *as = NULL;
 	size_t na = 0;
@@ -1259,9 +1273,9 @@ struct haven_monitor_sweeper {
 static int interval_tx(struct haven_tx *tx, void *arg)
 {
 	struct haven_monitor_config c;
-	int rc = haven_monitor_config_load(tx, &c);
+	int rc = rules_config(tx, &c);
 	*(int64_t *)arg = (int64_t)c.sweep_minutes * 60000;
-	return rc == HAVEN_ECORRUPT ? 0 : rc;
+	return rc;
 }
 
 static void *sweeper_main(void *arg)

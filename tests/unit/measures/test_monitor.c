@@ -996,3 +996,34 @@ TEST(monitor_sweeper_thread_raises_and_stops)
 	ASSERT_EQ(count(&f, "SELECT COUNT(*) FROM alerts"), 1);
 	fixture_close(&f);
 }
+
+static int bad_config_tx(struct haven_tx *tx, void *arg)
+{
+	return haven_tx_exec(tx,
+	                     "INSERT INTO monitoring_config (id, config, updated_at) VALUES (1, "
+	                     "'{\"mood_decline\": {\"ewma_alpha\": 7}}', 0)",
+	                     NULL, 0, NULL);
+}
+
+static int load_config_tx(struct haven_tx *tx, void *arg)
+{
+	return haven_monitor_config_load(tx, arg);
+}
+
+TEST(monitor_invalid_stored_config_does_not_stop_checkins)
+{
+	struct fixture f;
+	fixture_open(&f);
+	for (int d = 30; d >= 8; d--)
+		checkin(&f, NOW_MS - d * DAY_MS, d % 2 ? 7 : 6, 8);
+	checkin(&f, NOW_MS - 2 * DAY_MS, 2, 8);
+	checkin(&f, NOW_MS - 1 * DAY_MS, 2, 8);
+	ASSERT_OK(haven_store_write(f.s, bad_config_tx, NULL));
+	struct haven_monitor_config c;
+	ASSERT_EQ(haven_store_read(f.s, load_config_tx, &c), HAVEN_ECORRUPT);
+	/* the rules run with the defaults */
+	json_t *a = run_rules(&f, NOW_MS, 0);
+	ASSERT_EQ(json_array_size(a), 1);
+	json_decref(a);
+	fixture_close(&f);
+}
