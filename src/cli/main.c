@@ -13,7 +13,7 @@ static const struct haven_cmd commands[] = {
 	{"user", cmd_user, "user add: create an account (password on stdin)"},
 	{"export", cmd_export, "export a patient's data as JSON"},
 	{"erase", cmd_erase, "erase a patient (destroys their data key)"},
-	{"train", cmd_train, "train a text classifier from a CSV/TSV dataset"},
+	{"train", cmd_train, "train a text classifier (or, --task deterioration, the risk model)"},
 	{"eval", cmd_eval, "evaluate a model on a labelled dataset"},
 	{"classify", cmd_classify, "label one text per stdin line with a model"},
 	{"models", cmd_models, "list the installed models"},
