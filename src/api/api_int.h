@@ -157,6 +157,10 @@ struct haven_api {
 	const struct haven_master_key *mk;
 	struct MHD_Daemon *daemon;
 	int port;
+	int listen_fd;        /* Haven's own listening socket (see server.c) */
+	pthread_t acceptor;   /* accepts and hands connections to the daemon */
+	int acceptor_started;
+	atomic_int stopping;
 	int64_t started_ms;
 	atomic_int in_flight;
 	struct haven__metrics *metrics;

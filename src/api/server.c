@@ -5,10 +5,12 @@
  *   last callback: route, authenticate, authorise, check the content type, decode and
  *     validate the body, run the handler, audit a refusal, queue the reply;
  *   completion: one structured log line, metrics, the arena is freed.
- * Shutdown quiesces the daemon (no new connections), waits for requests in flight and
- * then stops it.
+ * Haven owns the listening socket and an acceptor thread hands connections to the
+ * daemon (see "Listening" below). Shutdown closes the listening socket (no new
+ * connections), waits for requests in flight and then stops the daemon.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -321,6 +323,86 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	haven_log(HAVEN_LOG_WARN, "event=http_server msg=\"%s\"", line);
 }
 
+/* ---- Listening ----
+ * Haven listens and accepts itself and hands each connection to the daemon
+ * (MHD_add_connection; the daemon's worker threads run it with epoll). Why not let
+ * libmicrohttpd listen: graceful shutdown must stop new connections while requests in
+ * flight finish, and libmicrohttpd 0.9.75's way to do that, MHD_quiesce_daemon(), races
+ * with its own epoll worker threads over removing the listening socket from their epoll
+ * sets; the loser aborts the process ("Failed to remove listen FD from epoll set").
+ * Owning the socket, stopping is: shut it down (new connections are refused), wait for
+ * the acceptor thread, wait for requests in flight, stop the daemon. */
+
+static int listen_socket(const struct haven_api_config *cfg, int *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	memset(&ss, 0, sizeof(ss));
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	if (cfg->port < 0 || cfg->port > 65535)
+		return HAVEN_EINVAL;
+	if (inet_pton(AF_INET, cfg->host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)cfg->port);
+		len = sizeof(*v4);
+	} else if (inet_pton(AF_INET6, cfg->host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)cfg->port);
+		len = sizeof(*v6);
+	} else {
+		return HAVEN_EINVAL;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0)
+		return HAVEN_EIO;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN)) {
+		close(fd);
+		return HAVEN_EIO;
+	}
+	*out = fd;
+	return HAVEN_OK;
+}
+
+static void *acceptor_main(void *arg)
+{
+	struct haven_api *api = arg;
+	int64_t last_warn = 0;
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int c = accept4(api->listen_fd, (struct sockaddr *)&ss, &len,
+		                SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (atomic_load(&api->stopping)) {
+			if (c >= 0)
+				close(c);
+			break;
+		}
+		if (c < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* Out of descriptors or memory: connections wait in the backlog. */
+				int64_t now = haven_now_ms();
+				if (now - last_warn > 10000) {
+					haven_log(HAVEN_LOG_WARN,
+					          "event=accept_failed errno=%d msg=\"out of file "
+					          "descriptors or memory; retrying\"",
+					          errno);
+					last_warn = now;
+				}
+				struct timespec ts = {0, 20 * 1000 * 1000};
+				nanosleep(&ts, NULL);
+			}
+			continue; /* EINTR, ECONNABORTED, a client that went away */
+		}
+		/* The daemon closes the socket itself when it refuses it (connection limit). */
+		(void)MHD_add_connection(api->daemon, c, (struct sockaddr *)&ss, len);
+	}
+	return NULL;
+}
+
 int haven_api_start(const struct haven_api_config *cfg, struct haven_store *store,
                     const struct haven_master_key *mk, struct haven_api **out)
 {
@@ -334,45 +416,27 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 	api->cfg = *cfg;
 	api->store = store;
 	api->mk = mk;
+	api->listen_fd = -1;
 	api->started_ms = haven_now_ms();
 	atomic_init(&api->in_flight, 0);
+	atomic_init(&api->stopping, 0);
 	size_t nroutes;
 	(void)haven__routes(&nroutes);
 	if ((rc = haven__metrics_create(nroutes, &api->metrics)))
 		goto out;
 	if ((rc = haven__throttle_create(&api->throttle)))
 		goto out;
+	if (cfg->threads < 1 || cfg->threads > 256) {
+		rc = HAVEN_EINVAL;
+		goto out;
+	}
+	if ((rc = listen_socket(cfg, &api->listen_fd)))
+		goto out;
 
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	/* poll(), not epoll: with epoll and a thread pool, libmicrohttpd 0.9.75's
-	 * MHD_quiesce_daemon() and a worker thread can both remove the listening socket from
-	 * the worker's epoll set, and the loser aborts the process ("Failed to remove listen
-	 * FD from epoll set"): a crash during graceful shutdown. With poll() quiescing is a
-	 * message over the inter-thread channel. Each worker watches only its own few
-	 * connections, so poll() costs nothing measurable here. */
-	unsigned flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, cfg->host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)cfg->port);
-	} else if (inet_pton(AF_INET6, cfg->host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)cfg->port);
-		flags |= MHD_USE_IPv6;
-	} else {
-		rc = HAVEN_EINVAL;
-		goto out;
-	}
-	if (cfg->port < 0 || cfg->port > 65535 || cfg->threads < 1 || cfg->threads > 256) {
-		rc = HAVEN_EINVAL;
-		goto out;
-	}
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	                 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
 	api->daemon = MHD_start_daemon(
-	    flags, (uint16_t)cfg->port, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER,
-	    mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -381,14 +445,29 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 		rc = HAVEN_EIO;
 		goto out;
 	}
-	const union MHD_DaemonInfo *di =
-	    MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	api->port = di ? di->port : cfg->port;
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	if (getsockname(api->listen_fd, (struct sockaddr *)&bound, &blen)) {
+		rc = HAVEN_EIO;
+		goto out;
+	}
+	api->port = ntohs(bound.ss_family == AF_INET6
+	                      ? ((struct sockaddr_in6 *)&bound)->sin6_port
+	                      : ((struct sockaddr_in *)&bound)->sin_port);
+	if (pthread_create(&api->acceptor, NULL, acceptor_main, api)) {
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+	api->acceptor_started = 1;
 	*out = api;
 	api = NULL;
 	rc = HAVEN_OK;
 out:
 	if (api) {
+		if (api->daemon)
+			MHD_stop_daemon(api->daemon);
+		if (api->listen_fd >= 0)
+			close(api->listen_fd);
 		haven__metrics_destroy(&api->metrics);
 		haven__throttle_destroy(&api->throttle);
 		free(api);
@@ -407,9 +486,13 @@ void haven_api_stop(struct haven_api **pp)
 	if (!api)
 		return;
 	*pp = NULL;
-	MHD_socket fd = MHD_quiesce_daemon(api->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	/* No new connections: shutting the listening socket down wakes the acceptor (its
+	 * accept() fails) and makes the kernel refuse connection attempts. */
+	atomic_store(&api->stopping, 1);
+	shutdown(api->listen_fd, SHUT_RDWR);
+	if (api->acceptor_started)
+		pthread_join(api->acceptor, NULL);
+	close(api->listen_fd);
 	int64_t deadline = haven_monotonic_ns() + (int64_t)api->cfg.shutdown_grace_ms * 1000000;
 	while (atomic_load(&api->in_flight) > 0 && haven_monotonic_ns() < deadline) {
 		struct timespec ts = {0, 5 * 1000 * 1000};
