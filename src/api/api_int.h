@@ -227,6 +227,13 @@ void haven__h_patient_fhir(struct haven_req *r);
 void haven__h_reminders_get(struct haven_req *r);
 void haven__h_reminders_put(struct haven_req *r);
 void haven__h_patient_reminders(struct haven_req *r);
+/* Monitoring: sensing, risk, the clinic's thresholds (monitoring.c). */
+void haven__h_sensing_create(struct haven_req *r);
+void haven__h_sensing_own(struct haven_req *r);
+void haven__h_patient_sensing(struct haven_req *r);
+void haven__h_patient_risk(struct haven_req *r);
+void haven__h_monitoring_config_get(struct haven_req *r);
+void haven__h_monitoring_config_put(struct haven_req *r);
 /* Alerts (alerts.c). */
 void haven__h_alerts_list(struct haven_req *r);
 void haven__h_alert_get(struct haven_req *r);
@@ -249,6 +256,10 @@ int haven__consent_version(struct haven_tx *tx, int64_t *version) HAVEN_WUR;
 /* Decrypted check-ins of a patient as a JSON array (newest first). */
 int haven__checkins_json(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
                          json_t **out) HAVEN_WUR;
+/* Parses the request body as a JSON object (Content-Type application/json, valid UTF-8
+ * and JSON), with only the keys in allowed (NULL-terminated; NULL: any key). Replies
+ * with the error shape and returns NULL on any problem; the caller owns the result. */
+json_t *haven__body_object(struct haven_req *r, const char *what, const char *const *allowed);
 /* Formats epoch ms as an RFC 3339 JSON string. */
 json_t *haven__json_time(int64_t ms);
 

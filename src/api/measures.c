@@ -31,18 +31,22 @@ static void subject_of(char *out, size_t len, int64_t patient)
 
 /* ---- Body decoding for bodies with arrays ---- */
 
+/* application/json, or application/fhir+json (FHIR resources, POST /sensing). */
 static int json_content_type(const char *ct)
 {
-	static const char want[] = "application/json";
-	if (!ct || strncasecmp(ct, want, sizeof(want) - 1))
-		return 0;
-	char next = ct[sizeof(want) - 1];
-	return next == '\0' || next == ';' || next == ' ';
+	static const char *const wants[] = {"application/json", "application/fhir+json"};
+	for (size_t i = 0; ct && i < 2; i++) {
+		size_t n = strlen(wants[i]);
+		if (strncasecmp(ct, wants[i], n))
+			continue;
+		char next = ct[n];
+		if (next == '\0' || next == ';' || next == ' ')
+			return 1;
+	}
+	return 0;
 }
 
-/* Parses the body as a JSON object with only the allowed keys; replies and returns NULL
- * on any problem. */
-static json_t *body_object(struct haven_req *r, const char *what, const char *const *allowed)
+json_t *haven__body_object(struct haven_req *r, const char *what, const char *const *allowed)
 {
 	if (!json_content_type(r->content_type)) {
 		haven_reply_error(r, 415, "unsupported_media_type",
@@ -74,8 +78,8 @@ static json_t *body_object(struct haven_req *r, const char *what, const char *co
 	json_t *val;
 	json_object_foreach(obj, key, val)
 	{
-		int ok = 0;
-		for (const char *const *a = allowed; *a && !ok; a++)
+		int ok = !allowed;
+		for (const char *const *a = allowed; a && *a && !ok; a++)
 			ok = !strcmp(*a, key);
 		if (!ok) {
 			haven_reply_error(r, 400, "invalid_body", "unknown field '%.40s%s' in %s", key,
@@ -123,7 +127,7 @@ static int assess_tx(struct haven_tx *tx, void *arg)
 void haven__h_assessments_create(struct haven_req *r)
 {
 	static const char *const allowed[] = {"instrument", "answers", NULL};
-	json_t *body = body_object(r, "assessment body", allowed);
+	json_t *body = haven__body_object(r, "assessment body", allowed);
 	if (!body)
 		return;
 	json_t *jin = json_object_get(body, "instrument");
@@ -762,7 +766,7 @@ void haven__h_reminders_put(struct haven_req *r)
 	static const char *const allowed[] = {"enabled", "time", "days", "utc_offset_minutes",
 	                                      NULL};
 	struct reminder_put w = {.op = {.r = r, .patient = r->who.id}};
-	if (!(w.body = body_object(r, "reminders body", allowed)))
+	if (!(w.body = haven__body_object(r, "reminders body", allowed)))
 		return;
 	if (reminder_body_check(w.body, w.err, sizeof(w.err))) {
 		haven_reply_error(r, 400, "invalid_body", "%s", w.err);

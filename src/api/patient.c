@@ -15,6 +15,8 @@
 #include "crypto/keyring.h"
 #include "fhir/fhir.h"
 #include "measures/measures.h"
+#include "measures/monitor.h"
+#include "measures/sensing.h"
 
 static const char *const scopes[] = {"care_team", "sensing", "research"};
 #define NSCOPES 3
@@ -300,6 +302,9 @@ struct checkin_write {
 	size_t ct_len;
 	char rid[33];
 	int64_t id, now;
+	int64_t mood;
+	double sleep_hours;
+	struct haven_monitor_prep *prep; /* the monitoring rules' history, read ahead */
 };
 
 static int checkin_write_tx(struct haven_tx *tx, void *arg)
@@ -326,7 +331,12 @@ static int checkin_write_tx(struct haven_tx *tx, void *arg)
 	char subject[48], detail[48];
 	snprintf(subject, sizeof(subject), "patient:%lld", (long long)patient);
 	snprintf(detail, sizeof(detail), "checkin=%lld", (long long)w->id);
-	return haven__audit(tx, w->r, "checkin.write", subject, "ok", detail);
+	if ((rc = haven__audit(tx, w->r, "checkin.write", subject, "ok", detail)))
+		return rc;
+	/* The monitoring rules that follow a check-in (mood, sleep, risk) raise their
+	 * alerts in this transaction: the check-in and its alerts commit together. */
+	return haven_monitor_checkin_apply(tx, w->prep, w->now, (double)w->mood, w->sleep_hours,
+	                                   NULL);
 }
 
 struct key_read {
@@ -379,13 +389,21 @@ void haven__h_checkins_create(struct haven_req *r)
 		haven_reply_err(r, HAVEN_ENOMEM, "encoding the check-in");
 		return;
 	}
-	struct checkin_write w = {
-	    .r = r, .payload = text, .payload_len = strlen(text), .now = haven_now_ms()};
+	struct checkin_write w = {.r = r,
+	                          .payload = text,
+	                          .payload_len = strlen(text),
+	                          .now = haven_now_ms(),
+	                          .mood = b->mood.i,
+	                          .sleep_hours = b->sleep_hours.d};
 	haven_random_id(w.rid);
 	int rc = checkin_seal_early(&w);
 	if (!rc)
+		rc = haven_monitor_checkin_prepare(r->api->store, r->api->mk, r->who.id, w.now,
+		                                   &w.prep);
+	if (!rc)
 		rc = haven_store_write(r->api->store, checkin_write_tx, &w);
 	haven_secret_free(text, strlen(text));
+	haven_monitor_prep_destroy(&w.prep);
 	free(w.ct);
 	if (rc) {
 		json_decref(payload);
@@ -530,6 +548,11 @@ static int export_tx(struct haven_tx *tx, void *arg)
 		return rc;
 	if (json_object_set_new(e->out, "alerts", alerts))
 		return HAVEN_ENOMEM;
+	json_t *sensing = NULL;
+	if ((rc = haven_sensing_json(tx, e->mk, e->patient, &sensing)))
+		return rc;
+	if (json_object_set_new(e->out, "sensing", sensing))
+		return HAVEN_ENOMEM;
 		/* The same FHIR R4 Bundle a clinician gets from GET /patients/{id}/fhir. */
 	if ((rc = haven_fhir_patient_bundle(tx, e->mk, e->patient, &fhir)))
 		return rc;
@@ -592,6 +615,7 @@ static int erase_tx(struct haven_tx *tx, void *arg)
 		return rc;
 	static const char *const deletes[] = {
 	    "DELETE FROM checkins WHERE patient_id = ?",
+	    "DELETE FROM sensing_observations WHERE patient_id = ?",
 	    "DELETE FROM assessments WHERE patient_id = ?",
 	    "DELETE FROM episodes WHERE patient_id = ?",
 	    "DELETE FROM reminders WHERE patient_id = ?",

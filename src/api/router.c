@@ -56,6 +56,14 @@ static const struct haven_route routes[] = {
      NULL},
     {"GET", V1 "/patients/{id}/fhir", HAVEN_ROLE_CLINICIAN, haven__h_patient_fhir, NULL},
     {"GET", V1 "/outcomes", HAVEN_ROLE_CLINICIAN, haven__h_caseload_outcomes, NULL},
+    /* monitoring (monitoring.c); the sensing body may be a FHIR resource, decoded by
+     * its handler */
+    {"POST", V1 "/sensing", HAVEN_ROLE_PATIENT, haven__h_sensing_create, NULL},
+    {"GET", V1 "/me/sensing", HAVEN_ROLE_PATIENT, haven__h_sensing_own, NULL},
+    {"GET", V1 "/patients/{id}/sensing", HAVEN_ROLE_CLINICIAN, haven__h_patient_sensing, NULL},
+    {"GET", V1 "/patients/{id}/risk", HAVEN_ROLE_CLINICIAN, haven__h_patient_risk, NULL},
+    {"GET", V1 "/monitoring/config", HAVEN_ROLE_ADMIN, haven__h_monitoring_config_get, NULL},
+    {"PUT", V1 "/monitoring/config", HAVEN_ROLE_ADMIN, haven__h_monitoring_config_put, NULL},
     /* alerts of the caseload (alerts.c) */
     {"GET", V1 "/alerts", HAVEN_ROLE_CLINICIAN, haven__h_alerts_list, NULL},
     {"GET", V1 "/alerts/{id}", HAVEN_ROLE_CLINICIAN, haven__h_alert_get, NULL},

@@ -38,5 +38,8 @@ int cmd_classify(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_audit_fairness(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+/* `haven train --task deterioration` (cmd_train_risk.c), reached through cmd_train. */
+int cmd_train_deterioration(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "measures/monitor.h"
 
 static const char usage_text[] =
     "usage: haven serve [--db URL] [--listen HOST:PORT] [--config FILE] [--key-file PATH]\n"
@@ -78,6 +79,7 @@ int cmd_serve(int argc, char **argv)
 	};
 	struct haven_alert_delivery_config dcfg;
 	struct haven_alert_dispatcher *dispatcher = NULL;
+	struct haven_monitor_sweeper *sweeper = NULL;
 	struct haven_api_config cfg;
 	struct haven_store *store = NULL;
 	struct haven_master_key *mk = NULL;
@@ -174,6 +176,19 @@ int cmd_serve(int argc, char **argv)
 		haven_cli_fail("cannot start alert delivery: %s", haven_strerror(rc));
 		goto out;
 	}
+	/* The time-based monitoring rules, every sweep_minutes of the clinic's monitoring
+	 * configuration (HAVEN_MONITOR_SWEEP_MS overrides it, for tests). */
+	int64_t sweep_ms = 0;
+	const char *sweep_env = getenv("HAVEN_MONITOR_SWEEP_MS");
+	if (sweep_env && *sweep_env &&
+	    (haven_parse_int64(sweep_env, &sweep_ms) || sweep_ms < 100 || sweep_ms > 86400000)) {
+		haven_cli_fail("HAVEN_MONITOR_SWEEP_MS wants 100 to 86400000, not '%s'", sweep_env);
+		goto out;
+	}
+	if ((rc = haven_monitor_sweeper_start(store, mk, sweep_ms, &sweeper))) {
+		haven_cli_fail("cannot start the monitoring sweep: %s", haven_strerror(rc));
+		goto out;
+	}
 	haven_log(HAVEN_LOG_INFO,
 	          "event=alert_delivery webhook=%s escalation_webhook=%s escalate_after_s=%lld",
 	          dcfg.url ? "set" : "none", dcfg.escalation_url ? "set" : "none",
@@ -190,11 +205,13 @@ int cmd_serve(int argc, char **argv)
 	sigwait(&stop, &sig);
 	haven_log(HAVEN_LOG_INFO, "event=stopping signal=%d", sig);
 	haven_api_stop(&api);
+	haven_monitor_sweeper_stop(&sweeper);
 	haven_alert_dispatcher_stop(&dispatcher);
 	haven_log(HAVEN_LOG_INFO, "event=stopped");
 	status = 0;
 out:
 	haven_api_stop(&api);
+	haven_monitor_sweeper_stop(&sweeper);
 	haven_alert_dispatcher_stop(&dispatcher);
 	haven_master_key_destroy(&mk);
 	haven_store_destroy(&store);

@@ -46,7 +46,10 @@ static const char usage[] =
 	"  --seed N              (default 1)    --threads N   (default 1)\n"
 	"  --out PATH            model file to write\n"
 	"  --name S --version S --task S --data-desc S --license S   metadata\n"
-	"  --quiet               no progress on stderr\n";
+	"  --quiet               no progress on stderr\n"
+	"\n"
+	"haven train --task deterioration --data FILE trains the deterioration-risk model\n"
+	"instead (see 'haven train --task deterioration --help').\n";
 
 static int parse_u64(const char *s, uint64_t *v)
 {
@@ -102,6 +105,12 @@ int cmd_train(int argc, char **argv)
 	struct haven_dataset *all = NULL, *train = NULL, *dev = NULL;
 	struct haven_model *m = NULL;
 	char *created = NULL, err[512];
+	/* --task deterioration is the risk model's trainer, not a text classifier's. */
+	for (int i = 1; i < argc; i++)
+		if ((!strcmp(argv[i], "--task") && i + 1 < argc &&
+		     !strcmp(argv[i + 1], "deterioration")) ||
+		    !strcmp(argv[i], "--task=deterioration"))
+			return cmd_train_deterioration(argc, argv);
 	if (haven_cli_wants_help(argc, argv)) {
 		printf(usage, haven_cli_read_flags_help);
 		return 0;

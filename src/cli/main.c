@@ -13,12 +13,13 @@ static const struct haven_cmd commands[] = {
 	{"user", cmd_user, "user add: create an account (password on stdin)"},
 	{"export", cmd_export, "export a patient's data as JSON"},
 	{"erase", cmd_erase, "erase a patient (destroys their data key)"},
-	{"train", cmd_train, "train a text classifier from a CSV/TSV dataset"},
+	{"train", cmd_train, "train a text classifier (or, --task deterioration, the risk model)"},
 	{"eval", cmd_eval, "evaluate a model on a labelled dataset"},
 	{"classify", cmd_classify, "label one text per stdin line with a model"},
 	{"models", cmd_models, "list the installed models"},
 	{"analyze", cmd_analyze, "analyse texts (one per line): crisis risk, emotions, stress, ..."},
 	{"audit-fairness", cmd_audit_fairness, "per-group rates and fairness gaps of predictions"},
+	{"monitor", cmd_monitor, "run the time-based monitoring rules once; export risk training data"},
 };
 
 static void usage(FILE *f)

@@ -55,7 +55,7 @@ static const struct expect table[] = {
     {"GET", "/api/v1/me/consents", NULL, {401, 200, 200, 403, 403, 403}},
     {"PUT",
      "/api/v1/me/consents",
-     "{\"scopes\":{\"research\":true}}",
+     "{\"scopes\":{\"research\":true,\"sensing\":true}}",
      {401, 200, 200, 403, 403, 403}},
     {"POST", "/api/v1/checkins", "{\"mood\":4,\"sleep_hours\":6}", {401, 201, 201, 403, 403, 403}},
     {"GET", "/api/v1/checkins", NULL, {401, 200, 200, 403, 403, 403}},
@@ -80,6 +80,17 @@ static const struct expect table[] = {
     {"GET", "/api/v1/patients/{id}/reminders", NULL, {401, 403, 403, 200, 404, 403}},
     {"GET", "/api/v1/patients/{id}/fhir", NULL, {401, 403, 403, 200, 404, 403}},
     {"GET", "/api/v1/outcomes", NULL, {401, 403, 403, 200, 200, 403}},
+    /* monitoring: the patients granted the sensing consent above */
+    {"POST",
+     "/api/v1/sensing",
+     "{\"observations\":[{\"type\":\"steps\",\"value\":5000,\"date\":\"2026-11-20\"}]}",
+     {401, 201, 201, 403, 403, 403}},
+    {"GET", "/api/v1/me/sensing", NULL, {401, 200, 200, 403, 403, 403}},
+    {"GET", "/api/v1/patients/{id}/sensing", NULL, {401, 403, 403, 200, 404, 403}},
+    {"GET", "/api/v1/patients/{id}/risk", NULL, {401, 403, 403, 200, 404, 403}},
+    {"GET", "/api/v1/monitoring/config", NULL, {401, 403, 403, 403, 403, 200}},
+    {"PUT", "/api/v1/monitoring/config", "{\"disengagement\":{\"days\":6}}",
+     {401, 403, 403, 403, 403, 200}},
     /* alerts: {id} is not an alert id of anyone's here, so clinicians get 404; the
      * lifecycle and cross-caseload cases are in test_api_alerts.c */
     {"GET", "/api/v1/alerts", NULL, {401, 403, 403, 200, 200, 403}},
