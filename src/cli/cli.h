@@ -38,5 +38,6 @@ int cmd_classify(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_audit_fairness(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 
 #endif

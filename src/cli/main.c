@@ -19,6 +19,7 @@ static const struct haven_cmd commands[] = {
 	{"models", cmd_models, "list the installed models"},
 	{"analyze", cmd_analyze, "analyse texts (one per line): crisis risk, emotions, stress, ..."},
 	{"audit-fairness", cmd_audit_fairness, "per-group rates and fairness gaps of predictions"},
+	{"chat", cmd_chat, "talk to the support agent in a terminal (--json: line mode)"},
 };
 
 static void usage(FILE *f)

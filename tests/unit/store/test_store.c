@@ -72,6 +72,14 @@ static int64_t items_count(struct haven_store *s)
 
 /* ---- Migrations ---- */
 
+/* Versions are assigned ahead of landing, so the list may have gaps: count it. */
+static int migration_count(void)
+{
+	size_t n;
+	(void)haven__migrations(&n);
+	return (int)n;
+}
+
 TEST(store_open_migrate_version)
 {
 	char url[600];
@@ -80,7 +88,7 @@ TEST(store_open_migrate_version)
 	ASSERT_OK(haven_store_schema_version(s, &v));
 	ASSERT_EQ(v, 0);
 	ASSERT_OK(haven_store_migrate(s, &applied));
-	ASSERT_EQ(applied, haven_store_latest_version());
+	ASSERT_EQ(applied, migration_count());
 	ASSERT_OK(haven_store_schema_version(s, &v));
 	ASSERT_EQ(v, haven_store_latest_version());
 	ASSERT(v >= 1);
@@ -130,7 +138,7 @@ TEST(store_migration_records)
 	int n = 0;
 	int64_t docs = 0;
 	ASSERT_OK(haven_store_read(s, read_migrations, &n));
-	ASSERT_EQ(n, haven_store_latest_version());
+	ASSERT_EQ(n, migration_count());
 	ASSERT_OK(haven_store_read(s, read_consent_v1, &docs));
 	ASSERT_EQ(docs, 1);
 	haven_store_destroy(&s);
