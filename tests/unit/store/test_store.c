@@ -111,7 +111,10 @@ TEST(store_open_migrate_version)
 static int migration_rows(const struct haven_row *row, void *arg)
 {
 	int *n = arg;
-	ASSERT_EQ(haven_row_int(row, 0), *n + 1);
+	size_t count;
+	const struct haven__migration *m = haven__migrations(&count);
+	ASSERT((size_t)*n < count);
+	ASSERT_EQ(haven_row_int(row, 0), m[*n].version);
 	ASSERT(haven_row_text(row, 1, NULL)[0] != '\0');
 	ASSERT(haven_row_int(row, 2) > 1600000000000LL);
 	(*n)++;
