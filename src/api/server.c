@@ -333,6 +333,8 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 		goto out;
 	if ((rc = haven__throttle_create(&api->throttle)))
 		goto out;
+	if ((rc = haven__chat_create(api, &api->chat)))
+		goto out;
 
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
@@ -406,5 +408,6 @@ void haven_api_stop(struct haven_api **pp)
 	MHD_stop_daemon(api->daemon);
 	haven__metrics_destroy(&api->metrics);
 	haven__throttle_destroy(&api->throttle);
+	haven__chat_destroy(&api->chat);
 	free(api);
 }
