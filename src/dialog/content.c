@@ -687,6 +687,8 @@ static int link_node(struct haven_content *c, size_t fi, struct haven_node *n, c
 			                 "scale node");
 		if (k == HAVEN_ACTION_ITEM9 && n->expect != HAVEN_EXPECT_SCALE)
 			return link_fail(err, errlen, f->file, n->line, "item9 needs a scale node");
+		if (k == HAVEN_ACTION_CONSENT && n->expect != HAVEN_EXPECT_YESNO)
+			return link_fail(err, errlen, f->file, n->line, "consent needs a yesno node");
 		if (k == HAVEN_ACTION_DISTORTION && n->expect != HAVEN_EXPECT_TEXT)
 			return link_fail(err, errlen, f->file, n->line,
 			                 "distortion needs a text node");

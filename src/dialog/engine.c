@@ -148,20 +148,32 @@ static const char *lower_title(const struct haven_flow *f, char *buf, size_t n)
 	return buf;
 }
 
+/* 1 when the person's own ratings say the exercise helped them more often than not. */
+static int helped_this_person(json_t *ex, const struct haven_flow *f)
+{
+	json_t *st = json_object_get(ex, f->exercise);
+	return jint(st, "h", 0) > jint(st, "n", 0);
+}
+
 /* Picks an exercise by Thompson sampling over Beta(prior + own outcomes) and writes the
- * suggestion with its reason into out. Sets state "rec". */
+ * suggestion with its reason into out. Sets state "rec". When something has helped this
+ * person (their own before/after ratings), the draw is among those exercises only, so the
+ * suggestion is what worked for them; otherwise it explores every exercise. */
 static int recommend(struct haven_step *s, struct haven_buf *out)
 {
 	const struct haven_content *c = C(s);
 	json_t *ex = jobj(s->state, "ex");
 	if (!ex)
 		return HAVEN_ENOMEM;
+	int own_only = 0;
+	for (size_t i = 0; i < c->nflows && !own_only; i++)
+		own_only = c->flows[i].exercise && helped_this_person(ex, &c->flows[i]);
 	uint64_t rng = s->seed ^ 0x5bd1e995u;
 	int best = -1;
 	double best_v = -1;
 	for (size_t i = 0; i < c->nflows; i++) {
 		const struct haven_flow *f = &c->flows[i];
-		if (!f->exercise)
+		if (!f->exercise || (own_only && !helped_this_person(ex, f)))
 			continue;
 		json_t *st = json_object_get(ex, f->exercise);
 		double a = f->prior_helped + (double)jint(st, "h", 0);
@@ -734,6 +746,8 @@ static int run_action(struct haven_step *s, const struct haven_flow *f,
 		return rc;
 	}
 	case HAVEN_ACTION_CONSENT: {
+		if (a->yesno != 1)
+			return 0; /* on a yes/no node, only "yes" agrees */
 		int rc = jset(s->state, "onboarded", json_true());
 		if (!rc)
 			rc = action(s, json_pack("{s:s}", "type", "onboarding_agreed"));
@@ -797,8 +811,8 @@ static int engine(struct haven_step *s)
 		}
 	/* Another flow, when the person asks for it. */
 	int g = flow_for_intent(s, intent);
-	if (g >= 0 && g != p.flow && p.flow != ob) {
-		int sw = p.flow == hf ? ip >= 0.5
+	if (g >= 0 && g != p.flow && (p.flow != ob || onboarded)) {
+		int sw = p.flow == hf || p.flow == ob ? ip >= 0.5
 			 : n->expect == HAVEN_EXPECT_TEXT ? ip >= 0.85 && interrupts(intent)
 							  : ip >= 0.6 && !a.fits;
 		if (sw)

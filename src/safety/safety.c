@@ -462,6 +462,9 @@ void haven_safety_decide(enum haven_safety_mode mode, int unclear,
 		out->enter = 1;
 		out->raise_alert = 1;
 	} else if (level == HAVEN_RISK_MODERATE || in->forced_check) {
+		/* An answer above 0 to PHQ-9 item 9 is a passive wish or more: moderate. */
+		if (out->level < HAVEN_RISK_MODERATE)
+			out->level = HAVEN_RISK_MODERATE;
 		say(out, HAVEN_SAFETY_SAY, "check", HAVEN_SAFETY_MODE_CHECK,
 		    in->forced_check && level < HAVEN_RISK_MODERATE ? "item9" : "screen_moderate");
 		out->enter = 1;
