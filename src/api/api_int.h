@@ -216,6 +216,19 @@ void haven__h_chat_list(struct haven_req *r);
 void haven__h_patient_messages(struct haven_req *r);
 void haven__h_safety_plan_get(struct haven_req *r);
 void haven__h_safety_plan_put(struct haven_req *r);
+/* Measurement-based care (measures.c). */
+void haven__h_instruments(struct haven_req *r);
+void haven__h_assessments_create(struct haven_req *r);
+void haven__h_assessments_list(struct haven_req *r);
+void haven__h_patient_assessments(struct haven_req *r);
+void haven__h_episode_open(struct haven_req *r);
+void haven__h_episode_close(struct haven_req *r);
+void haven__h_patient_outcomes(struct haven_req *r);
+void haven__h_caseload_outcomes(struct haven_req *r);
+void haven__h_patient_fhir(struct haven_req *r);
+void haven__h_reminders_get(struct haven_req *r);
+void haven__h_reminders_put(struct haven_req *r);
+void haven__h_patient_reminders(struct haven_req *r);
 
 extern const struct haven_body_schema haven__login_schema;
 extern const struct haven_body_schema haven__register_schema;

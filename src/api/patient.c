@@ -12,6 +12,8 @@
 
 #include "api/api_int.h"
 #include "crypto/keyring.h"
+#include "fhir/fhir.h"
+#include "measures/measures.h"
 
 static const char *const scopes[] = {"care_team", "sensing", "research"};
 #define NSCOPES 3
@@ -510,7 +512,21 @@ static int export_tx(struct haven_tx *tx, void *arg)
 		rc = (checkins = json_array()) ? 0 : HAVEN_ENOMEM;
 	if (rc)
 		return rc;
-	if (json_object_set_new(e->out, "checkins", checkins) ||
+	if (json_object_set_new(e->out, "checkins", checkins))
+		return HAVEN_ENOMEM;
+	json_t *assessments = NULL, *outcomes = NULL, *fhir = NULL;
+	if ((rc = haven_assessments_json(tx, e->mk, e->patient, &assessments)))
+		return rc;
+	if (json_object_set_new(e->out, "assessments", assessments))
+		return HAVEN_ENOMEM;
+	if ((rc = haven_outcomes_json(tx, e->mk, e->patient, &outcomes)))
+		return rc;
+	if (json_object_set_new(e->out, "outcomes", outcomes))
+		return HAVEN_ENOMEM;
+	/* The same FHIR R4 Bundle a clinician gets from GET /patients/{id}/fhir. */
+	if ((rc = haven_fhir_patient_bundle(tx, e->mk, e->patient, &fhir)))
+		return rc;
+	if (json_object_set_new(e->out, "fhir", fhir) ||
 	    json_object_set_new(e->out, "exported_at", haven__json_time(haven_now_ms())))
 		return HAVEN_ENOMEM;
 	char subject[48];
@@ -569,6 +585,10 @@ static int erase_tx(struct haven_tx *tx, void *arg)
 		return rc;
 	static const char *const deletes[] = {
 	    "DELETE FROM checkins WHERE patient_id = ?",
+	    "DELETE FROM assessments WHERE patient_id = ?",
+	    "DELETE FROM episodes WHERE patient_id = ?",
+	    "DELETE FROM reminders WHERE patient_id = ?",
+	    "DELETE FROM fhir_pseudonyms WHERE patient_id = ?",
 	    "DELETE FROM consents WHERE patient_id = ?",
 	    "DELETE FROM care_team WHERE patient_id = ?",
 	    "DELETE FROM sessions WHERE user_id = ?",

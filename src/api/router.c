@@ -44,6 +44,23 @@ static const struct haven_route routes[] = {
     {"GET", V1 "/chat/messages", HAVEN_ROLE_PATIENT, haven__h_chat_list, NULL},
     {"GET", V1 "/me/safety-plan", HAVEN_ROLE_PATIENT, haven__h_safety_plan_get, NULL},
     {"PUT", V1 "/me/safety-plan", HAVEN_ROLE_PATIENT, haven__h_safety_plan_put, NULL},
+    /* measurement-based care (measures.c); the assessment and reminder bodies hold
+     * arrays and are decoded by their handlers */
+    {"GET", V1 "/instruments", HAVEN_ROLE_ANY, haven__h_instruments, NULL},
+    {"POST", V1 "/assessments", HAVEN_ROLE_PATIENT, haven__h_assessments_create, NULL},
+    {"GET", V1 "/assessments", HAVEN_ROLE_PATIENT, haven__h_assessments_list, NULL},
+    {"GET", V1 "/me/reminders", HAVEN_ROLE_PATIENT, haven__h_reminders_get, NULL},
+    {"PUT", V1 "/me/reminders", HAVEN_ROLE_PATIENT, haven__h_reminders_put, NULL},
+    {"GET", V1 "/patients/{id}/assessments", HAVEN_ROLE_CLINICIAN, haven__h_patient_assessments,
+     NULL},
+    {"POST", V1 "/patients/{id}/episodes", HAVEN_ROLE_CLINICIAN, haven__h_episode_open, NULL},
+    {"POST", V1 "/patients/{id}/episodes/close", HAVEN_ROLE_CLINICIAN, haven__h_episode_close,
+     NULL},
+    {"GET", V1 "/patients/{id}/outcomes", HAVEN_ROLE_CLINICIAN, haven__h_patient_outcomes, NULL},
+    {"GET", V1 "/patients/{id}/reminders", HAVEN_ROLE_CLINICIAN, haven__h_patient_reminders,
+     NULL},
+    {"GET", V1 "/patients/{id}/fhir", HAVEN_ROLE_CLINICIAN, haven__h_patient_fhir, NULL},
+    {"GET", V1 "/outcomes", HAVEN_ROLE_CLINICIAN, haven__h_caseload_outcomes, NULL},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -68,6 +68,26 @@ static const struct expect table[] = {
     {"POST", "/api/v1/checkins", "{\"mood\":4,\"sleep_hours\":6}", {401, 201, 201, 403, 403, 403}},
     {"GET", "/api/v1/checkins", NULL, {401, 200, 200, 403, 403, 403}},
     {"GET", "/api/v1/me/export", NULL, {401, 200, 200, 403, 403, 403}},
+    /* measurement-based care; A's assessment opens an episode that A's clinician then
+     * closes and reopens */
+    {"GET", "/api/v1/instruments", NULL, {401, 200, 200, 200, 200, 200}},
+    {"POST",
+     "/api/v1/assessments",
+     "{\"instrument\":\"phq9\",\"answers\":[1,1,1,1,1,1,1,1,0]}",
+     {401, 201, 201, 403, 403, 403}},
+    {"GET", "/api/v1/assessments", NULL, {401, 200, 200, 403, 403, 403}},
+    {"GET", "/api/v1/me/reminders", NULL, {401, 200, 200, 403, 403, 403}},
+    {"PUT",
+     "/api/v1/me/reminders",
+     "{\"enabled\":true,\"time\":\"19:30\",\"days\":[\"mon\",\"thu\"]}",
+     {401, 200, 200, 403, 403, 403}},
+    {"GET", "/api/v1/patients/{id}/assessments", NULL, {401, 403, 403, 200, 404, 403}},
+    {"POST", "/api/v1/patients/{id}/episodes/close", NULL, {401, 403, 403, 200, 404, 403}},
+    {"POST", "/api/v1/patients/{id}/episodes", NULL, {401, 403, 403, 201, 404, 403}},
+    {"GET", "/api/v1/patients/{id}/outcomes", NULL, {401, 403, 403, 200, 404, 403}},
+    {"GET", "/api/v1/patients/{id}/reminders", NULL, {401, 403, 403, 200, 404, 403}},
+    {"GET", "/api/v1/patients/{id}/fhir", NULL, {401, 403, 403, 200, 404, 403}},
+    {"GET", "/api/v1/outcomes", NULL, {401, 403, 403, 200, 200, 403}},
 };
 /* Destructive routes, run last in this order: erasure, then logout (the erased
  * patients' tokens are gone by then). */
@@ -194,6 +214,8 @@ TEST(api_authorisation_matrix)
 	/* Refusals are audited too. */
 	ASSERT(test_count(&s, "audit_log") > audit_before + 6);
 	ASSERT_EQ(test_count(&s, "checkins"), 0);
+	ASSERT_EQ(test_count(&s, "assessments"), 0);
+	ASSERT_EQ(test_count(&s, "episodes"), 0);
 	/* Everything the matrix appended forms an intact chain. */
 	struct haven_audit_report rep;
 	ASSERT_OK(haven_audit_verify(s.store, &rep));

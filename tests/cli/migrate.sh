@@ -6,12 +6,16 @@ bin=${HAVEN_BIN:-build/asan/haven}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
+out=$("$bin" migrate --db "sqlite:$dir/haven.db" --status)
+n=$(echo "$out" | sed -n 's/^schema version 0 (this build knows \([0-9]*\))$/\1/p')
+[ -n "$n" ] && [ "$n" -ge 1 ] || { echo "fresh status: $out"; exit 1; }
+if [ "$n" -eq 1 ]; then word=migration; else word=migrations; fi
 out=$("$bin" migrate --db "sqlite:$dir/haven.db")
-echo "$out" | grep -q "schema version 1 (1 migration applied)" || { echo "first run: $out"; exit 1; }
+echo "$out" | grep -q "schema version $n ($n $word applied)" || { echo "first run: $out"; exit 1; }
 out=$("$bin" migrate --db "sqlite:$dir/haven.db")
 echo "$out" | grep -q "(0 migrations applied)" || { echo "second run: $out"; exit 1; }
 out=$("$bin" migrate --db "sqlite:$dir/haven.db" --status)
-echo "$out" | grep -q "^schema version 1 (this build knows" || { echo "status: $out"; exit 1; }
+echo "$out" | grep -q "^schema version $n (this build knows $n)" || { echo "status: $out"; exit 1; }
 
 if err=$("$bin" migrate --db "sqlite:$dir/nope/haven.db" 2>&1); then
 	echo "missing directory accepted"; exit 1

@@ -1,0 +1,35 @@
+/*
+ * fhir.h: the FHIR R4 export of a patient's measures, as a Bundle of type "collection":
+ *  - one pseudonymous Patient (no name, no email: only an identifier in the system
+ *    urn:haven:pseudonym, a random value bound to the patient's id in Haven's database);
+ *  - one Questionnaire per instrument used (items, answer options, LOINC codes);
+ *  - per assessment, a QuestionnaireResponse (status completed) and Observations
+ *    (category survey, status final, valueInteger): the total, coded with its LOINC
+ *    code (PHQ-9 44261-6, GAD-7 70274-6), and each item, coded with its LOINC question
+ *    code (PHQ-9 item 9: 44260-8). Codes Haven has not verified are left out and the
+ *    concept carries only its text.
+ * Entries have fullUrl "urn:uuid:<uuid>" and reference each other by those URNs; the
+ * UUIDs are derived from the pseudonym and record ids, so exporting twice gives the same
+ * identities. docs/measures.md shows the mapping.
+ *
+ * Ownership: *out is owned by the caller (json_decref).
+ */
+#ifndef HAVEN_FHIR_H
+#define HAVEN_FHIR_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/core.h"
+#include "crypto/crypto.h"
+#include "store/store.h"
+
+#define HAVEN_FHIR_PSEUDONYM_SYSTEM "urn:haven:pseudonym"
+
+/* Builds the Bundle inside tx (which must allow writes: the pseudonym is created on
+ * first use). HAVEN_ENOTFOUND when there is no such patient. */
+int haven_fhir_patient_bundle(struct haven_tx *tx, const struct haven_master_key *mk,
+                              int64_t patient_id, json_t **out) HAVEN_WUR;
+
+#endif
