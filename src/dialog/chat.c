@@ -251,7 +251,8 @@ static int raise_alerts(struct haven_tx *tx, struct turn_ctx *t, struct haven_st
 				 ? HAVEN_ENOMEM
 				 : 0;
 	}
-	if (!rc && s->raise_item9) {
+	/* A conversational PHQ-9 recorded as an assessment raised its own phq9_item9 alert. */
+	if (!rc && s->raise_item9 && !s->assess) {
 		char what[200];
 		snprintf(what, sizeof(what),
 			 "PHQ-9 item 9 (thoughts of being better off dead or of self-harm) was "
@@ -276,6 +277,48 @@ static int raise_alerts(struct haven_tx *tx, struct turn_ctx *t, struct haven_st
 				 ? HAVEN_ENOMEM
 				 : 0;
 	}
+	return rc;
+}
+
+/* Records a questionnaire completed in conversation as an assessment (src/measures): it
+ * joins the person's episode, outcomes, FHIR export and GET /assessments, raises the
+ * measures' alerts (PHQ-9 item 9, reliable deterioration) and is audited there. */
+static int record_assessment(struct haven_tx *tx, struct turn_ctx *t, struct haven_step *s)
+{
+	struct haven_assessment_new a = {.patient_id = t->who->patient_id,
+					 .instrument = s->assess,
+					 .answers = s->assess_answers,
+					 .nanswers = s->assess_n,
+					 .actor_id = t->who->patient_id,
+					 .actor_role = "patient",
+					 .request_id = t->who->request_id};
+	struct haven_assessment_result res = {0};
+	int rc = haven_assessment_record(tx, t->mk, &a, &res);
+	if (rc) {
+		json_decref(res.alerts);
+		return rc;
+	}
+	size_t n = json_array_size(s->actions);
+	for (size_t i = 0; i < n; i++) {
+		json_t *act = json_array_get(s->actions, i);
+		const char *type = json_string_value(json_object_get(act, "type"));
+		if (type && !strcmp(type, "assessment")) {
+			json_object_set_new(act, "id", json_integer(res.id));
+			json_object_set_new(act, "episode_id", json_integer(res.episode_id));
+		}
+	}
+	size_t k;
+	json_t *al;
+	json_array_foreach(res.alerts, k, al)
+	{
+		json_t *x = json_pack("{s:s,s:O,s:O}", "type", "alert", "kind",
+				      json_object_get(al, "kind"), "id", json_object_get(al, "id"));
+		if (!x || json_array_append_new(s->actions, x)) {
+			rc = HAVEN_ENOMEM;
+			break;
+		}
+	}
+	json_decref(res.alerts);
 	return rc;
 }
 
@@ -333,6 +376,8 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 		rc = HAVEN_ENOMEM;
 		goto out;
 	}
+	if (s.assess && (rc = record_assessment(tx, t, &s)))
+		goto out;
 	if ((rc = raise_alerts(tx, t, &s, reasons)))
 		goto out;
 	if ((rc = store_sealed(tx, dk, "conversations", patient, conv_rid, conv_exists, state, now,

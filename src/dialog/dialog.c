@@ -295,20 +295,6 @@ int haven_parse_number(const char *text, size_t len, long *out)
 	return 1;
 }
 
-const char *haven_phq9_band(int total)
-{
-	return total <= 4    ? "minimal"
-	       : total <= 9  ? "mild"
-	       : total <= 14 ? "moderate"
-	       : total <= 19 ? "moderately severe"
-			     : "severe";
-}
-
-const char *haven_gad7_band(int total)
-{
-	return total <= 4 ? "minimal" : total <= 9 ? "mild" : total <= 14 ? "moderate" : "severe";
-}
-
 /* ---- Analysis ---- */
 
 /* Plain words for GoEmotions labels a person might be told they seem to feel. */

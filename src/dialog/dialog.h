@@ -26,6 +26,7 @@
 #include "core/core.h"
 #include "crypto/crypto.h"
 #include "dialog/content.h"
+#include "measures/measures.h"
 #include "nlp/crisis.h"
 #include "safety/safety.h"
 #include "store/store.h"
@@ -86,10 +87,6 @@ int haven_parse_number(const char *text, size_t len, long *out);
  * days", 3 "nearly every day"; -1 when none. */
 int haven_parse_frequency(const char *text, size_t len);
 
-/* Bands of DESIGN.md, "Clinical measures". */
-const char *haven_phq9_band(int total);
-const char *haven_gad7_band(int total);
-
 /* ---- The step (pure: no I/O) ---- */
 struct haven_step {
 	/* in */
@@ -113,6 +110,10 @@ struct haven_step {
 	int raise_crisis;          /* raise/refresh the crisis_chat alert */
 	int raise_item9;           /* raise a phq9_item9 alert (item9_value) */
 	int item9_value;
+	/* A completed questionnaire to record as an assessment (src/measures), or NULL. */
+	const struct haven_instrument *assess;
+	int assess_answers[HAVEN_MEASURES_MAX_ITEMS];
+	size_t assess_n;
 };
 
 /* Initialises out fields; the caller sets the in fields and state/plan. */

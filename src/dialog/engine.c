@@ -639,32 +639,52 @@ static int run_action(struct haven_step *s, const struct haven_flow *f,
 		return HAVEN_ENOMEM;
 	switch (act->kind) {
 	case HAVEN_ACTION_SCORE: {
-		int items = !strcmp(act->arg, "phq9") ? 9 : 7;
-		long total = 0;
+		/* Scored by src/measures (one piece of code for every instrument); the
+		 * turn records it as an assessment in the same transaction (chat.c). */
+		const struct haven_instrument *in = haven_instrument_find(act->arg);
+		if (!in)
+			return HAVEN_EINVAL; /* the content loader accepts phq9 and gad7 only */
+		int answers[HAVEN_MEASURES_MAX_ITEMS];
 		json_t *arr = json_array();
-		for (int i = 1; i <= items; i++) {
-			char k[16];
+		if (!arr)
+			return HAVEN_ENOMEM;
+		for (size_t i = 0; i < in->nitems; i++) {
+			char k[32];
 			long v;
-			snprintf(k, sizeof(k), "item%d", i);
+			snprintf(k, sizeof(k), "item%zu", i + 1);
 			if (slot_int(slots, k, &v)) {
 				json_decref(arr);
 				return 0; /* not every item answered: nothing to score */
 			}
-			total += v;
+			answers[i] = (int)v;
 			json_array_append_new(arr, json_integer(v));
 		}
-		const char *band = items == 9 ? haven_phq9_band((int)total) : haven_gad7_band((int)total);
-		char tb[16];
-		snprintf(tb, sizeof(tb), "%ld", total);
+		int total = 0;
+		const struct haven_band *band = NULL;
+		char err[160];
+		if (haven_instrument_score(in, answers, in->nitems, &total, &band, err,
+					   sizeof(err))) {
+			json_decref(arr);
+			return HAVEN_EINVAL;
+		}
+		char tb[16], bl[48];
+		snprintf(tb, sizeof(tb), "%d", total);
+		haven_strlcpy(bl, band->label, sizeof(bl));
+		if (bl[0] >= 'A' && bl[0] <= 'Z')
+			bl[0] = (char)(bl[0] - 'A' + 'a');
 		int rc = jset(slots, "total", json_string(tb));
 		if (!rc)
-			rc = jset(slots, "band", json_string(band));
-		if (!rc)
-			rc = action(s, json_pack("{s:s,s:s,s:I,s:s,s:o}", "type", "assessment",
-						 "instrument", act->arg, "total", (json_int_t)total,
-						 "band", band, "answers", arr));
-		else
+			rc = jset(slots, "band", json_string(bl));
+		if (!rc) {
+			s->assess = in;
+			memcpy(s->assess_answers, answers, sizeof(answers));
+			s->assess_n = in->nitems;
+			rc = action(s, json_pack("{s:s,s:s,s:i,s:s,s:o}", "type", "assessment",
+						 "instrument", in->id, "total", total, "band",
+						 band->name, "answers", arr));
+		} else {
 			json_decref(arr);
+		}
 		return rc;
 	}
 	case HAVEN_ACTION_ITEM9:
@@ -874,6 +894,8 @@ int haven_step_init(struct haven_step *s)
 	s->safety_rule = "pass";
 	s->safety_answer = NULL;
 	s->raise_crisis = s->raise_item9 = s->item9_value = s->plan_changed = 0;
+	s->assess = NULL;
+	s->assess_n = 0;
 	return s->actions ? 0 : HAVEN_ENOMEM;
 }
 

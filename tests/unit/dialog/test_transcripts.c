@@ -9,6 +9,7 @@
  *   ! LEVEL         the turn's risk level
  *   @ TYPE [KIND]   the turn has an action of TYPE (and KIND)
  *   # alerts KIND N the database holds N alerts of KIND (checked now)
+ *   # assessments INSTRUMENT N  the database holds N assessments (src/measures) of INSTRUMENT
  *   # restart       reopen the store and the agent (the conversation must resume)
  *   # onboard       run the onboarding ("hello", "yes")
  * Other lines starting with '#' are comments.
@@ -89,6 +90,17 @@ static void run_transcript(const char *path, int *turns_out)
 			if (chat_count(&f, sql) != n)
 				FAILT("%lld alerts of kind %s, not %ld", (long long)chat_count(&f, sql),
 				      kind, n);
+		} else if (!strncmp(line, "# assessments ", 14)) {
+			char inst[16];
+			long n;
+			if (sscanf(line + 14, "%15[a-z0-9] %ld", inst, &n) != 2)
+				FAILT("bad assessments line");
+			char sql[200];
+			snprintf(sql, sizeof(sql),
+				 "SELECT COUNT(*) FROM assessments WHERE instrument = '%s'", inst);
+			if (chat_count(&f, sql) != n)
+				FAILT("%lld assessments of %s, not %ld",
+				      (long long)chat_count(&f, sql), inst, n);
 		} else if (!strcmp(line, "# restart")) {
 			chat_fixture_restart(&f);
 		} else if (!strcmp(line, "# onboard")) {
