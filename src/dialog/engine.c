@@ -777,11 +777,12 @@ static int run_action(struct haven_step *s, const struct haven_flow *f,
 	return 0;
 }
 
-/* Intents that may interrupt a flow that is waiting for free text. */
+/* Intents that may interrupt a flow that is waiting for free text. Not worry_other: an
+ * answer naming someone ("my friend Sam" as a person to ask for help) is not worry about
+ * them; danger to someone else is the safety gate's to notice, from any state. */
 static int interrupts(const char *intent)
 {
-	static const char *const list[] = {"diagnosis", "medication", "abuse", "worry_other",
-					   "show_plan", NULL};
+	static const char *const list[] = {"diagnosis", "medication", "abuse", "show_plan", NULL};
 	for (size_t i = 0; list[i]; i++)
 		if (!strcmp(list[i], intent))
 			return 1;
