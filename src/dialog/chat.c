@@ -528,8 +528,10 @@ int haven_chat_history(struct haven_tx *tx, const struct haven_master_key *mk, i
 		       int flagged_only, size_t limit, json_t **out)
 {
 	*out = NULL;
-	if (!limit || limit > 500)
+	if (!limit)
 		limit = 500;
+	if (limit > (size_t)INT64_MAX)
+		limit = (size_t)INT64_MAX;
 	struct msg_list l = {0};
 	struct haven_data_key *dk = NULL;
 	json_t *arr = json_array();

@@ -136,7 +136,8 @@ int haven_chat_turn(struct haven_store *s, const struct haven_master_key *mk,
 
 /* The messages of a patient, oldest first, as a JSON array (inside tx, which the caller
  * audits). Each: {"id","created_at","text","reply","state","risk":{...},"actions"}; with
- * flagged_only, only messages at moderate risk or above. limit 0 = 500. */
+ * flagged_only, only messages at moderate risk or above. limit 0 = the newest 500; the
+ * export passes SIZE_MAX for every message. */
 int haven_chat_history(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
 		       int flagged_only, size_t limit, json_t **out) HAVEN_WUR;
 

@@ -226,3 +226,48 @@ TEST(api_chat_bad_input)
 	free(ptok);
 	test_server_stop(&s);
 }
+
+TEST(api_chat_export_and_erasure)
+{
+	struct test_server s;
+	test_server_start(&s, NULL);
+	test_make_user(&s, "clinician", "c@example.org");
+	char *ctok = test_login(&s, "c@example.org");
+	test_register(&s, ctok, "p@example.org", 1);
+	char *ptok = test_login(&s, "p@example.org");
+	json_decref(say(&s, ptok, "hello"));
+	json_decref(say(&s, ptok, "yes"));
+	json_decref(say(&s, ptok, "I feel low today export-marker"));
+	struct test_resp r;
+	test_call(&s, "PUT", "/api/v1/me/safety-plan", ptok,
+	          "{\"coping\":[\"a walk by the river\"],\"people\":[\"my sister\"]}", &r);
+	ASSERT_EQ(r.status, 200);
+	test_resp_free(&r);
+	/* A section the plan does not have is refused, and nothing changes. */
+	test_call(&s, "PUT", "/api/v1/me/safety-plan", ptok, "{\"hobbies\":[\"x\"]}", &r);
+	ASSERT_EQ(r.status, 400);
+	ASSERT(test_error_code(&r)[0]);
+	test_resp_free(&r);
+
+	/* The export holds the whole conversation and the plan. */
+	test_call(&s, "GET", "/api/v1/me/export", ptok, NULL, &r);
+	ASSERT_EQ(r.status, 200);
+	json_t *chat = json_object_get(r.json, "chat_messages");
+	ASSERT_EQ(json_array_size(chat), 3);
+	ASSERT(strstr(json_string_value(json_object_get(json_array_get(chat, 2), "text")),
+	              "export-marker"));
+	json_t *coping = json_object_get(json_object_get(r.json, "safety_plan"), "coping");
+	ASSERT_STR_EQ(json_string_value(json_array_get(coping, 0)), "a walk by the river");
+	test_resp_free(&r);
+
+	/* Erasure removes the conversation, its messages and the plan. */
+	test_call(&s, "DELETE", "/api/v1/me", ptok, NULL, &r);
+	ASSERT(r.status == 200 || r.status == 204);
+	test_resp_free(&r);
+	ASSERT_EQ(test_count(&s, "messages"), 0);
+	ASSERT_EQ(test_count(&s, "conversations"), 0);
+	ASSERT_EQ(test_count(&s, "safety_plans"), 0);
+	free(ctok);
+	free(ptok);
+	test_server_stop(&s);
+}
