@@ -33,7 +33,7 @@ count "$log/sqlite.txt" "sqlite suite"
 echo "== store-backed tests (PostgreSQL)"
 pgdir=$(mktemp -d /tmp/haven-pg-XXXXXX)
 if url=$(tests/scripts/pg.sh start "$pgdir/srv"); then
-	HAVEN_TEST_PG=$url HAVEN_TEST_LABEL=pg build/asan/haven-tests store/ audit/ alerts/ api/ measures/ monitor test_keyring \
+	HAVEN_TEST_PG=$url HAVEN_TEST_LABEL=pg build/asan/haven-tests store/ audit/ alerts/ api/ measures/ monitor dialog/ test_keyring \
 		2>&1 | tee "$log/pg.txt" | grep -v '^[0-9]* passed'
 	count "$log/pg.txt" "postgresql suite"
 	tests/scripts/pg.sh stop "$pgdir/srv"

@@ -39,6 +39,7 @@ struct haven_api_config {
 	int login_fail_address; /* failed logins allowed per client address per window */
 	int64_t login_window_ms;
 	int shutdown_grace_ms; /* how long haven_api_stop waits for requests in flight */
+	char locale[16];       /* the deployment's locale for crisis lines ("en-US") */
 };
 
 /* Fills cfg with the defaults documented in docs/configuration.md. */

@@ -150,6 +150,7 @@ int haven__audit(struct haven_tx *tx, struct haven_req *r, const char *action, c
 struct haven__throttle;
 
 struct haven__metrics;
+struct haven__chat;
 
 struct haven_api {
 	struct haven_api_config cfg;
@@ -165,7 +166,12 @@ struct haven_api {
 	atomic_int in_flight;
 	struct haven__metrics *metrics;
 	struct haven__throttle *throttle;
+	struct haven__chat *chat; /* the support agent and its per-thread workers */
 };
+
+/* The support agent (chat.c): loaded at start (content, models, crisis lines). */
+int haven__chat_create(struct haven_api *api, struct haven__chat **out) HAVEN_WUR;
+void haven__chat_destroy(struct haven__chat **c);
 
 const struct haven_route *haven__routes(size_t *count);
 /* Finds the route for method + path. Sets *index and the {id} parameter; returns
@@ -214,6 +220,11 @@ void haven__h_checkins_create(struct haven_req *r);
 void haven__h_checkins_list(struct haven_req *r);
 void haven__h_export(struct haven_req *r);
 void haven__h_erase(struct haven_req *r);
+void haven__h_chat_post(struct haven_req *r);
+void haven__h_chat_list(struct haven_req *r);
+void haven__h_patient_messages(struct haven_req *r);
+void haven__h_safety_plan_get(struct haven_req *r);
+void haven__h_safety_plan_put(struct haven_req *r);
 /* Measurement-based care (measures.c). */
 void haven__h_instruments(struct haven_req *r);
 void haven__h_assessments_create(struct haven_req *r);
@@ -246,6 +257,7 @@ extern const struct haven_body_schema haven__user_create_schema;
 extern const struct haven_body_schema haven__consents_schema;
 extern const struct haven_body_schema haven__checkin_schema;
 extern const struct haven_body_schema haven__alert_resolve_schema;
+extern const struct haven_body_schema haven__chat_schema;
 
 /* Helpers for handlers. */
 /* The latest granted/withdrawn state of a consent scope (0 when never given). */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "dialog/dialog.h"
 
 /* ---- Invitations ---- */
 
@@ -225,4 +226,62 @@ void haven__h_patient_checkins(struct haven_req *r)
 	haven_reply_json(
 	    r, 200,
 	    json_pack("{s:I,s:o}", "patient_id", (json_int_t)r->path_id, "checkins", op.arr));
+}
+
+/* ---- Chat messages ---- */
+
+static int patient_messages_tx(struct haven_tx *tx, void *arg)
+{
+	struct team_op *op = arg;
+	int rc = load_team_patient(tx, op, "chat.read");
+	if (rc || op->refused)
+		return rc;
+	char subject[48];
+	snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->r->path_id);
+	int granted;
+	if ((rc = haven__consent_granted(tx, op->r->path_id, "care_team", &granted)))
+		return rc;
+	if (!granted) {
+		op->refused = 1;
+		op->status = 403;
+		return haven__audit(tx, op->r, "chat.read", subject, "denied", "consent_withdrawn");
+	}
+	rc = haven_chat_history(tx, op->r->api->mk, op->r->path_id, 0, 0, &op->arr);
+	if (rc == HAVEN_ENOTFOUND)
+		rc = (op->arr = json_array()) ? 0 : HAVEN_ENOMEM;
+	if (rc)
+		return rc;
+	/* Mark the messages the safety screen flagged; their risk reasons carry the phrases
+	 * and rules that flagged them. */
+	size_t flagged = 0, i;
+	json_t *m;
+	json_array_foreach(op->arr, i, m)
+	{
+		const char *lvl =
+		    json_string_value(json_object_get(json_object_get(m, "risk"), "level"));
+		int f = lvl && (!strcmp(lvl, "moderate") || !strcmp(lvl, "high"));
+		flagged += (size_t)f;
+		json_object_set_new(m, "flagged", json_boolean(f));
+	}
+	char detail[64];
+	snprintf(detail, sizeof(detail), "count=%zu flagged=%zu", json_array_size(op->arr), flagged);
+	return haven__audit(tx, op->r, "chat.read", subject, "ok", detail);
+}
+
+void haven__h_patient_messages(struct haven_req *r)
+{
+	struct team_op op = {.r = r};
+	int rc = haven_store_write(r->api->store, patient_messages_tx, &op);
+	json_decref(op.one);
+	if (rc || op.refused) {
+		json_decref(op.arr);
+		if (rc)
+			haven_reply_err(r, rc, "reading the patient's messages");
+		else
+			reply_refusal(r, &op);
+		return;
+	}
+	haven_reply_json(
+	    r, 200,
+	    json_pack("{s:I,s:o}", "patient_id", (json_int_t)r->path_id, "messages", op.arr));
 }

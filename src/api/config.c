@@ -49,6 +49,16 @@ int haven_api_config_set(struct haven_api_config *cfg, const char *name, const c
 	int64_t v;
 	if (!strcmp(name, "listen"))
 		return parse_listen(cfg, value);
+	if (!strcmp(name, "locale")) {
+		size_t n = strlen(value);
+		if (n < 2 || n >= sizeof(cfg->locale))
+			return HAVEN_EINVAL;
+		for (size_t i = 0; i < n; i++)
+			if (!isalpha((unsigned char)value[i]) && value[i] != '-' && value[i] != '_')
+				return HAVEN_EINVAL;
+		memcpy(cfg->locale, value, n + 1);
+		return HAVEN_OK;
+	}
 	if (!strcmp(name, "threads")) {
 		if (parse_int_range(value, 1, 256, &v))
 			return HAVEN_EINVAL;

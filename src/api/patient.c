@@ -13,6 +13,7 @@
 #include "alerts/alerts.h"
 #include "api/api_int.h"
 #include "crypto/keyring.h"
+#include "dialog/dialog.h"
 #include "fhir/fhir.h"
 #include "measures/measures.h"
 #include "measures/monitor.h"
@@ -553,7 +554,17 @@ static int export_tx(struct haven_tx *tx, void *arg)
 		return rc;
 	if (json_object_set_new(e->out, "sensing", sensing))
 		return HAVEN_ENOMEM;
-		/* The same FHIR R4 Bundle a clinician gets from GET /patients/{id}/fhir. */
+	/* The conversation with the agent (every message) and the safety plan. */
+	json_t *chat = NULL, *plan = NULL;
+	if ((rc = haven_chat_history(tx, e->mk, e->patient, 0, SIZE_MAX, &chat)))
+		return rc;
+	if (json_object_set_new(e->out, "chat_messages", chat))
+		return HAVEN_ENOMEM;
+	if ((rc = haven_safety_plan_get(tx, e->mk, e->patient, &plan)))
+		return rc;
+	if (json_object_set_new(e->out, "safety_plan", plan))
+		return HAVEN_ENOMEM;
+	/* The same FHIR R4 Bundle a clinician gets from GET /patients/{id}/fhir. */
 	if ((rc = haven_fhir_patient_bundle(tx, e->mk, e->patient, &fhir)))
 		return rc;
 	if (json_object_set_new(e->out, "fhir", fhir) ||
@@ -616,6 +627,9 @@ static int erase_tx(struct haven_tx *tx, void *arg)
 	static const char *const deletes[] = {
 	    "DELETE FROM checkins WHERE patient_id = ?",
 	    "DELETE FROM sensing_observations WHERE patient_id = ?",
+	    "DELETE FROM messages WHERE patient_id = ?",
+	    "DELETE FROM conversations WHERE patient_id = ?",
+	    "DELETE FROM safety_plans WHERE patient_id = ?",
 	    "DELETE FROM assessments WHERE patient_id = ?",
 	    "DELETE FROM episodes WHERE patient_id = ?",
 	    "DELETE FROM reminders WHERE patient_id = ?",

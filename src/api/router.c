@@ -32,6 +32,7 @@ static const struct haven_route routes[] = {
     {"GET", V1 "/patients", HAVEN_ROLE_CLINICIAN, haven__h_patients_list, NULL},
     {"GET", V1 "/patients/{id}", HAVEN_ROLE_CLINICIAN, haven__h_patient_get, NULL},
     {"GET", V1 "/patients/{id}/checkins", HAVEN_ROLE_CLINICIAN, haven__h_patient_checkins, NULL},
+    {"GET", V1 "/patients/{id}/messages", HAVEN_ROLE_CLINICIAN, haven__h_patient_messages, NULL},
     /* patients */
     {"GET", V1 "/me/consents", HAVEN_ROLE_PATIENT, haven__h_consents_get, NULL},
     {"PUT", V1 "/me/consents", HAVEN_ROLE_PATIENT, haven__h_consents_put, &haven__consents_schema},
@@ -39,6 +40,10 @@ static const struct haven_route routes[] = {
     {"GET", V1 "/checkins", HAVEN_ROLE_PATIENT, haven__h_checkins_list, NULL},
     {"GET", V1 "/me/export", HAVEN_ROLE_PATIENT, haven__h_export, NULL},
     {"DELETE", V1 "/me", HAVEN_ROLE_PATIENT, haven__h_erase, NULL},
+    {"POST", V1 "/chat/messages", HAVEN_ROLE_PATIENT, haven__h_chat_post, &haven__chat_schema},
+    {"GET", V1 "/chat/messages", HAVEN_ROLE_PATIENT, haven__h_chat_list, NULL},
+    {"GET", V1 "/me/safety-plan", HAVEN_ROLE_PATIENT, haven__h_safety_plan_get, NULL},
+    {"PUT", V1 "/me/safety-plan", HAVEN_ROLE_PATIENT, haven__h_safety_plan_put, NULL},
     /* measurement-based care (measures.c); the assessment and reminder bodies hold
      * arrays and are decoded by their handlers */
     {"GET", V1 "/instruments", HAVEN_ROLE_ANY, haven__h_instruments, NULL},

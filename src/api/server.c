@@ -426,6 +426,8 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 		goto out;
 	if ((rc = haven__throttle_create(&api->throttle)))
 		goto out;
+	if ((rc = haven__chat_create(api, &api->chat)))
+		goto out;
 	if (cfg->threads < 1 || cfg->threads > 256) {
 		rc = HAVEN_EINVAL;
 		goto out;
@@ -468,6 +470,7 @@ out:
 			MHD_stop_daemon(api->daemon);
 		if (api->listen_fd >= 0)
 			close(api->listen_fd);
+		haven__chat_destroy(&api->chat);
 		haven__metrics_destroy(&api->metrics);
 		haven__throttle_destroy(&api->throttle);
 		free(api);
@@ -504,5 +507,6 @@ void haven_api_stop(struct haven_api **pp)
 	MHD_stop_daemon(api->daemon);
 	haven__metrics_destroy(&api->metrics);
 	haven__throttle_destroy(&api->throttle);
+	haven__chat_destroy(&api->chat);
 	free(api);
 }

@@ -41,5 +41,6 @@ int cmd_audit_fairness(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 /* `haven train --task deterioration` (cmd_train_risk.c), reached through cmd_train. */
 int cmd_train_deterioration(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const struct haven_cmd commands[] = {
 	{"analyze", cmd_analyze, "analyse texts (one per line): crisis risk, emotions, stress, ..."},
 	{"audit-fairness", cmd_audit_fairness, "per-group rates and fairness gaps of predictions"},
 	{"monitor", cmd_monitor, "run the time-based monitoring rules once; export risk training data"},
+	{"chat", cmd_chat, "talk to the support agent in a terminal (--json: line mode)"},
 };
 
 static void usage(FILE *f)

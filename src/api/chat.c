@@ -1,0 +1,251 @@
+/*
+ * chat.c: the support agent over HTTP. POST /chat/messages runs one turn (the same as
+ * `haven chat --json`: analysis, safety gate, dialog, one durable encrypted write with its
+ * audit record and any alert) and replies with the turn; GET /chat/messages is the
+ * patient's own history; GET/PUT /me/safety-plan read and replace the patient's safety
+ * plan. The agent (content, models, crisis lines) is loaded once when the server starts;
+ * each worker thread borrows a struct haven_dialog_worker from a small pool.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_int.h"
+#include "dialog/dialog.h"
+
+#define POOL_MAX 256
+
+struct haven__chat {
+	struct haven_dialog *dialog;
+	pthread_mutex_t lock;
+	struct haven_dialog_worker *free_workers[POOL_MAX];
+	size_t nfree;
+};
+
+int haven__chat_create(struct haven_api *api, struct haven__chat **out)
+{
+	*out = NULL;
+	struct haven__chat *c = haven_calloc(1, sizeof(*c));
+	if (!c)
+		return HAVEN_ENOMEM;
+	char err[512] = "";
+	struct haven_dialog_config cfg = {.default_locale = api->cfg.locale[0] ? api->cfg.locale
+									       : NULL};
+	int rc = haven_dialog_create(&cfg, &c->dialog, err, sizeof(err));
+	if (rc) {
+		haven_log(HAVEN_LOG_ERROR, "event=agent_load_failed reason=\"%s\"", err);
+		free(c);
+		return rc;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	*out = c;
+	return 0;
+}
+
+void haven__chat_destroy(struct haven__chat **pc)
+{
+	struct haven__chat *c = *pc;
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nfree; i++)
+		haven_dialog_worker_destroy(&c->free_workers[i]);
+	haven_dialog_destroy(&c->dialog);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	*pc = NULL;
+}
+
+static int worker_get(struct haven__chat *c, struct haven_dialog_worker **w)
+{
+	pthread_mutex_lock(&c->lock);
+	*w = c->nfree ? c->free_workers[--c->nfree] : NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (*w)
+		return 0;
+	char err[256];
+	int rc = haven_dialog_worker_create(c->dialog, w, err, sizeof(err));
+	if (rc)
+		haven_log(HAVEN_LOG_ERROR, "event=agent_worker_failed reason=\"%s\"", err);
+	return rc;
+}
+
+static void worker_put(struct haven__chat *c, struct haven_dialog_worker *w)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->nfree < POOL_MAX) {
+		c->free_workers[c->nfree++] = w;
+		w = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	haven_dialog_worker_destroy(&w);
+}
+
+struct chat_body {
+	struct haven_jv text;
+};
+static const struct haven_field chat_fields[] = {
+    {.name = "text",
+     .type = HAVEN_JT_STRING,
+     .required = 1,
+     .offset = offsetof(struct chat_body, text),
+     .max_chars = 2000,
+     .min_chars = 1},
+    {.name = NULL},
+};
+const struct haven_body_schema haven__chat_schema = {"chat message body", chat_fields,
+                                                     sizeof(struct chat_body)};
+
+void haven__h_chat_post(struct haven_req *r)
+{
+	const struct chat_body *b = r->body;
+	size_t start = 0;
+	while (start < b->text.len && (b->text.s[start] == ' ' || b->text.s[start] == '\t' ||
+	                               b->text.s[start] == '\n' || b->text.s[start] == '\r'))
+		start++;
+	if (start == b->text.len) {
+		haven_reply_error(r, 400, "invalid_body", "chat message body: field \"text\" is blank");
+		return;
+	}
+	if (b->text.len > HAVEN_CHAT_MAX_TEXT || memchr(b->text.s, '\0', b->text.len)) {
+		haven_reply_error(r, 400, "invalid_body",
+		                  "chat message body: field \"text\" must be at most %d bytes of "
+		                  "text without NUL characters",
+		                  HAVEN_CHAT_MAX_TEXT);
+		return;
+	}
+	struct haven_dialog_worker *w = NULL;
+	int rc = worker_get(r->api->chat, &w);
+	if (rc) {
+		haven_reply_err(r, rc, "preparing the agent");
+		return;
+	}
+	struct haven_chat_who who = {
+	    .patient_id = r->who.id, .locale = r->who.locale, .request_id = r->request_id};
+	json_t *turn = NULL;
+	rc = haven_chat_turn(r->api->store, r->api->mk, w, &who, b->text.s, b->text.len, &turn);
+	worker_put(r->api->chat, w);
+	if (rc) {
+		haven_reply_err(r, rc, "storing the chat turn");
+		return;
+	}
+	haven_reply_json(r, 200, turn);
+}
+
+struct history_op {
+	struct haven_req *r;
+	json_t *arr;
+};
+
+static int history_tx(struct haven_tx *tx, void *arg)
+{
+	struct history_op *op = arg;
+	int rc = haven_chat_history(tx, op->r->api->mk, op->r->who.id, 0, 0, &op->arr);
+	if (rc)
+		return rc;
+	char subject[48], detail[32];
+	snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->r->who.id);
+	snprintf(detail, sizeof(detail), "count=%zu", json_array_size(op->arr));
+	return haven__audit(tx, op->r, "chat.read", subject, "ok", detail);
+}
+
+void haven__h_chat_list(struct haven_req *r)
+{
+	struct history_op op = {r, NULL};
+	int rc = haven_store_write(r->api->store, history_tx, &op);
+	if (rc) {
+		json_decref(op.arr);
+		haven_reply_err(r, rc, "reading the chat history");
+		return;
+	}
+	haven_reply_json(r, 200, json_pack("{s:o}", "messages", op.arr));
+}
+
+/* ---- Safety plan ---- */
+
+struct plan_op {
+	struct haven_req *r;
+	json_t *in;
+	json_t *out;
+	char err[256];
+};
+
+static int plan_get_tx(struct haven_tx *tx, void *arg)
+{
+	struct plan_op *op = arg;
+	int rc = haven_safety_plan_get(tx, op->r->api->mk, op->r->who.id, &op->out);
+	if (rc)
+		return rc;
+	char subject[48];
+	snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->r->who.id);
+	return haven__audit(tx, op->r, "safety_plan.read", subject, "ok", NULL);
+}
+
+static int plan_put_tx(struct haven_tx *tx, void *arg)
+{
+	struct plan_op *op = arg;
+	json_decref(op->out);
+	op->out = NULL;
+	int rc = haven_safety_plan_put(tx, op->r->api->mk, op->r->who.id, op->in, op->err,
+	                               sizeof(op->err));
+	if (rc)
+		return rc;
+	char subject[48];
+	snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->r->who.id);
+	if ((rc = haven__audit(tx, op->r, "safety_plan.write", subject, "ok", NULL)))
+		return rc;
+	return haven_safety_plan_get(tx, op->r->api->mk, op->r->who.id, &op->out);
+}
+
+void haven__h_safety_plan_get(struct haven_req *r)
+{
+	struct plan_op op = {.r = r};
+	int rc = haven_store_write(r->api->store, plan_get_tx, &op);
+	if (rc) {
+		json_decref(op.out);
+		haven_reply_err(r, rc, "reading the safety plan");
+		return;
+	}
+	haven_reply_json(r, 200, op.out);
+}
+
+void haven__h_safety_plan_put(struct haven_req *r)
+{
+	const char *ct = r->content_type;
+	if (!ct || strncasecmp(ct, "application/json", 16)) {
+		haven_reply_error(r, 415, "unsupported_media_type",
+		                  "Content-Type must be application/json, not '%.60s'",
+		                  ct ? ct : "(none)");
+		return;
+	}
+	size_t bad;
+	const char *body = r->raw.data ? r->raw.data : "";
+	if (!haven_utf8_valid(body, r->raw.len, &bad)) {
+		haven_reply_error(r, 400, "invalid_body",
+		                  "safety plan body: invalid UTF-8 at byte %zu", bad);
+		return;
+	}
+	json_error_t je;
+	struct plan_op op = {.r = r};
+	op.in = json_loadb(body, r->raw.len, JSON_REJECT_DUPLICATES, &je);
+	if (!op.in) {
+		haven_reply_error(r, 400, "invalid_body",
+		                  "safety plan body: malformed JSON at line %d, column %d: %s",
+		                  je.line, je.column, je.text);
+		return;
+	}
+	/* "updated_at" from a previous GET may be sent back; it is ignored. */
+	json_object_del(op.in, "updated_at");
+	if (haven_safety_plan_validate(op.in, op.err, sizeof(op.err))) {
+		json_decref(op.in);
+		haven_reply_error(r, 400, "invalid_body", "safety plan body: %s", op.err);
+		return;
+	}
+	int rc = haven_store_write(r->api->store, plan_put_tx, &op);
+	json_decref(op.in);
+	if (rc) {
+		json_decref(op.out);
+		haven_reply_err(r, rc, "storing the safety plan");
+		return;
+	}
+	haven_reply_json(r, 200, op.out);
+}

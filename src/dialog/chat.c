@@ -1,0 +1,691 @@
+/*
+ * chat.c: a chat turn with its storage. The analysis runs first on the caller's thread;
+ * then one store write opens the sealed conversation state, runs the step, and stores the
+ * sealed message, the sealed state (and safety plan when it changed), the audit record and
+ * any alert, all in one transaction: the reply is sent only once they are durable.
+ *
+ * The patient's data key is unwrapped once per turn and used for every field; each field
+ * is bound to its table, row, patient and field name (haven_crypto_ad), as keyring.h does.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alerts/alerts.h"
+#include "audit/audit.h"
+#include "crypto/keyring.h"
+#include "dialog/dialog.h"
+
+const char *const haven_safety_plan_sections[] = {"warning_signs", "coping",        "distractions",
+						  "people",        "professionals", "environment",
+						  NULL};
+
+/* ---- sealed JSON fields ---- */
+
+static int seal_json(const struct haven_data_key *dk, const char *table, const char *rid,
+		     int64_t patient, json_t *obj, uint8_t **ct, size_t *ct_len)
+{
+	char ad[256];
+	int rc = haven_crypto_ad(ad, sizeof(ad), table, rid, patient, "payload");
+	if (rc)
+		return rc;
+	char *text = json_dumps(obj, JSON_COMPACT);
+	if (!text)
+		return HAVEN_ENOMEM;
+	rc = haven_seal(dk, ad, text, strlen(text), ct, ct_len);
+	haven_secret_free(text, strlen(text));
+	return rc;
+}
+
+static int open_json(const struct haven_data_key *dk, const char *table, const char *rid,
+		     int64_t patient, const uint8_t *ct, size_t ct_len, json_t **out)
+{
+	*out = NULL;
+	char ad[256];
+	uint8_t *pt = NULL;
+	size_t pt_len = 0;
+	int rc = haven_crypto_ad(ad, sizeof(ad), table, rid, patient, "payload");
+	if (!rc)
+		rc = haven_open(dk, ad, ct, ct_len, &pt, &pt_len);
+	if (rc)
+		return rc;
+	json_error_t e;
+	*out = json_loadb((const char *)pt, pt_len, 0, &e);
+	haven_secret_free(pt, pt_len);
+	return *out && json_is_object(*out) ? 0 : (json_decref(*out), *out = NULL, HAVEN_ECORRUPT);
+}
+
+struct sealed_row {
+	char rid[33];
+	uint8_t *ct;
+	size_t ct_len;
+	int found;
+};
+
+static int sealed_row_fn(const struct haven_row *row, void *arg)
+{
+	struct sealed_row *r = arg;
+	const char *rid = haven_row_text(row, 0, NULL);
+	size_t n;
+	const void *b = haven_row_blob(row, 1, &n);
+	if (!rid || !b)
+		return HAVEN_ECORRUPT;
+	haven_strlcpy(r->rid, rid, sizeof(r->rid));
+	free(r->ct);
+	r->ct = malloc(n ? n : 1);
+	if (!r->ct)
+		return HAVEN_ENOMEM;
+	memcpy(r->ct, b, n);
+	r->ct_len = n;
+	r->found = 1;
+	return 0;
+}
+
+/* Reads and opens the one sealed row of table for patient; *out is NULL when there is none. */
+static int load_sealed(struct haven_tx *tx, const struct haven_data_key *dk, const char *table,
+		       int64_t patient, char rid[33], json_t **out)
+{
+	*out = NULL;
+	char sql[128];
+	snprintf(sql, sizeof(sql), "SELECT rid, payload FROM %s WHERE patient_id = ?", table);
+	struct haven_param p[] = {HAVEN_P_INT(patient)};
+	struct sealed_row r = {.found = 0};
+	int rc = haven_tx_query(tx, sql, p, 1, sealed_row_fn, &r);
+	if (!rc && r.found) {
+		rc = open_json(dk, table, r.rid, patient, r.ct, r.ct_len, out);
+		memcpy(rid, r.rid, 33);
+	}
+	free(r.ct);
+	return rc;
+}
+
+/* Inserts or replaces the one sealed row of table for patient. */
+static int store_sealed(struct haven_tx *tx, const struct haven_data_key *dk, const char *table,
+			int64_t patient, const char *rid, int exists, json_t *obj, int64_t now,
+			int64_t turns)
+{
+	uint8_t *ct = NULL;
+	size_t ct_len = 0;
+	int rc = seal_json(dk, table, rid, patient, obj, &ct, &ct_len);
+	if (rc)
+		return rc;
+	char sql[200];
+	int conv = !strcmp(table, "conversations");
+	if (exists && conv) {
+		struct haven_param p[] = {HAVEN_P_BLOB(ct, ct_len), HAVEN_P_INT(now), HAVEN_P_INT(turns),
+					  HAVEN_P_INT(patient)};
+		rc = haven_tx_exec(tx,
+				   "UPDATE conversations SET payload = ?, updated_at = ?, turns = ? "
+				   "WHERE patient_id = ?",
+				   p, 4, NULL);
+	} else if (exists) {
+		struct haven_param p[] = {HAVEN_P_BLOB(ct, ct_len), HAVEN_P_INT(now),
+					  HAVEN_P_INT(patient)};
+		snprintf(sql, sizeof(sql),
+			 "UPDATE %s SET payload = ?, updated_at = ? WHERE patient_id = ?", table);
+		rc = haven_tx_exec(tx, sql, p, 3, NULL);
+	} else {
+		if (conv)
+			snprintf(sql, sizeof(sql),
+				 "INSERT INTO %s (patient_id, rid, updated_at, payload, turns) VALUES "
+				 "(?, ?, ?, ?, ?)",
+				 table);
+		else
+			snprintf(sql, sizeof(sql),
+				 "INSERT INTO %s (patient_id, rid, updated_at, payload) VALUES (?, ?, "
+				 "?, ?)",
+				 table);
+		struct haven_param p[] = {HAVEN_P_INT(patient), HAVEN_P_TEXT(rid), HAVEN_P_INT(now),
+					  HAVEN_P_BLOB(ct, ct_len), HAVEN_P_INT(turns)};
+		rc = haven_tx_exec(tx, sql, p, conv ? 5 : 4, NULL);
+	}
+	free(ct);
+	return rc;
+}
+
+/* ---- risk reasons ---- */
+
+static json_t *risk_reasons(const struct haven_turn_nlp *nlp, const char *rule)
+{
+	json_t *arr = json_array();
+	if (!arr)
+		return NULL;
+	const struct haven_crisis_result *c = &nlp->crisis;
+	for (size_t i = 0; i < c->n_reasons; i++) {
+		const struct haven_crisis_reason *r = &c->reasons[i];
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "rule", r->rule, "description",
+				      r->description, "phrase", r->phrase, "level",
+				      haven_risk_level_name(r->level), "source",
+				      r->lexicon_line ? "lexicon" : "classifier", "lexicon_line",
+				      (json_int_t)r->lexicon_line);
+		if (o && r->discounted_by) {
+			json_t *d = json_array();
+			for (unsigned bit = 1; bit && d; bit <<= 1)
+				if (r->discounted_by & bit)
+					json_array_append_new(d, json_string(haven_crisis_flag_name(bit)));
+			json_object_set_new(o, "discounted_by", d);
+		}
+		if (!o || json_array_append_new(arr, o)) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	if (c->model_used && c->model_probability >= 0.5) {
+		json_t *terms = json_array();
+		for (size_t i = 0; i < c->n_model_terms && terms; i++)
+			json_array_append_new(terms, json_string(c->model_terms[i].text));
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:f,s:o,s:s}", "rule", "classifier",
+						     "description",
+						     "the crisis classifier's probability",
+						     "probability", c->model_probability, "terms",
+						     terms ? terms : json_array(), "version",
+						     c->model_version ? c->model_version : ""));
+	}
+	if (nlp->overdose)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "rule", "overdose_taken",
+						     "description",
+						     "says an overdose was taken now or recently",
+						     "level", "high"));
+	if (rule && strcmp(rule, "pass"))
+		json_array_append_new(arr, json_pack("{s:s,s:s}", "rule", "protocol", "step", rule));
+	return arr;
+}
+
+/* ---- the turn ---- */
+
+struct turn_ctx {
+	const struct haven_master_key *mk;
+	struct haven_dialog_worker *w;
+	const struct haven_dialog *d;
+	const struct haven_chat_who *who;
+	const char *text;
+	size_t len;
+	const struct haven_turn_nlp *nlp;
+	const struct haven_region *region;
+	char msg_rid[33], new_conv_rid[33], new_plan_rid[33];
+	json_t *turn;
+	int64_t message_id;
+};
+
+static int raise_alerts(struct haven_tx *tx, struct turn_ctx *t, struct haven_step *s,
+			json_t *reasons)
+{
+	char source[48];
+	snprintf(source, sizeof(source), "message:%s", t->msg_rid);
+	int rc = 0;
+	if (s->raise_crisis) {
+		json_t *sf = json_object_get(s->state, "safety");
+		char dedup[48];
+		snprintf(dedup, sizeof(dedup), "crisis-episode-%lld",
+			 (long long)json_integer_value(json_object_get(sf, "episode")));
+		char what[200];
+		snprintf(what, sizeof(what),
+			 "A message in chat was assessed at %s risk (%s); the crisis protocol is "
+			 "running and the person was given the crisis lines for %s.",
+			 haven_risk_level_name(s->level), s->safety_rule, t->region->name);
+		json_t *phrases = json_array();
+		for (size_t i = 0; i < t->nlp->crisis.n_reasons && phrases; i++)
+			json_array_append_new(phrases, json_string(t->nlp->crisis.reasons[i].phrase));
+		json_t *rs = json_pack("[{s:s,s:s,s:o,s:O,s:s}]", "text", what, "rule", s->safety_rule,
+				       "phrases", phrases ? phrases : json_array(), "reasons", reasons,
+				       "version",
+				       t->nlp->crisis.lexicon_version ? t->nlp->crisis.lexicon_version
+								      : "");
+		if (!rs)
+			return HAVEN_ENOMEM;
+		struct haven_alert_new a = {.patient_id = t->who->patient_id,
+					    .kind = "crisis_chat",
+					    .severity = "urgent",
+					    .reasons = rs,
+					    .source = source,
+					    .dedup_key = dedup};
+		int64_t id = 0;
+		int created = 0;
+		rc = haven_alert_raise(tx, t->mk, &a, &id, &created);
+		json_decref(rs);
+		if (!rc)
+			rc = json_array_append_new(s->actions,
+						   json_pack("{s:s,s:s,s:I,s:b}", "type", "alert", "kind",
+							     "crisis_chat", "id", (json_int_t)id,
+							     "new", created))
+				 ? HAVEN_ENOMEM
+				 : 0;
+	}
+	/* A conversational PHQ-9 recorded as an assessment raised its own phq9_item9 alert. */
+	if (!rc && s->raise_item9 && !s->assess) {
+		char what[200];
+		snprintf(what, sizeof(what),
+			 "PHQ-9 item 9 (thoughts of being better off dead or of self-harm) was "
+			 "answered %d (of 3) in chat.",
+			 s->item9_value);
+		json_t *rs = json_pack("[{s:s,s:{s:i},s:s}]", "text", what, "values", "item9",
+				       s->item9_value, "rule", "phq9_item9_above_0");
+		if (!rs)
+			return HAVEN_ENOMEM;
+		struct haven_alert_new a = {.patient_id = t->who->patient_id,
+					    .kind = "phq9_item9",
+					    .severity = "urgent",
+					    .reasons = rs,
+					    .source = source};
+		int64_t id = 0;
+		rc = haven_alert_raise(tx, t->mk, &a, &id, NULL);
+		json_decref(rs);
+		if (!rc)
+			rc = json_array_append_new(s->actions,
+						   json_pack("{s:s,s:s,s:I}", "type", "alert", "kind",
+							     "phq9_item9", "id", (json_int_t)id))
+				 ? HAVEN_ENOMEM
+				 : 0;
+	}
+	return rc;
+}
+
+/* Records a questionnaire completed in conversation as an assessment (src/measures): it
+ * joins the person's episode, outcomes, FHIR export and GET /assessments, raises the
+ * measures' alerts (PHQ-9 item 9, reliable deterioration) and is audited there. */
+static int record_assessment(struct haven_tx *tx, struct turn_ctx *t, struct haven_step *s)
+{
+	struct haven_assessment_new a = {.patient_id = t->who->patient_id,
+					 .instrument = s->assess,
+					 .answers = s->assess_answers,
+					 .nanswers = s->assess_n,
+					 .actor_id = t->who->patient_id,
+					 .actor_role = "patient",
+					 .request_id = t->who->request_id};
+	struct haven_assessment_result res = {0};
+	int rc = haven_assessment_record(tx, t->mk, &a, &res);
+	if (rc) {
+		json_decref(res.alerts);
+		return rc;
+	}
+	size_t n = json_array_size(s->actions);
+	for (size_t i = 0; i < n; i++) {
+		json_t *act = json_array_get(s->actions, i);
+		const char *type = json_string_value(json_object_get(act, "type"));
+		if (type && !strcmp(type, "assessment")) {
+			json_object_set_new(act, "id", json_integer(res.id));
+			json_object_set_new(act, "episode_id", json_integer(res.episode_id));
+		}
+	}
+	size_t k;
+	json_t *al;
+	json_array_foreach(res.alerts, k, al)
+	{
+		json_t *x = json_pack("{s:s,s:O,s:O}", "type", "alert", "kind",
+				      json_object_get(al, "kind"), "id", json_object_get(al, "id"));
+		if (!x || json_array_append_new(s->actions, x)) {
+			rc = HAVEN_ENOMEM;
+			break;
+		}
+	}
+	json_decref(res.alerts);
+	return rc;
+}
+
+static int turn_tx(struct haven_tx *tx, void *arg)
+{
+	struct turn_ctx *t = arg;
+	int64_t patient = t->who->patient_id, now = haven_now_ms();
+	json_decref(t->turn);
+	t->turn = NULL;
+	struct haven_data_key *dk = NULL;
+	json_t *state = NULL, *plan = NULL, *reasons = NULL, *payload = NULL;
+	char conv_rid[33], plan_rid[33];
+	uint8_t *ct = NULL;
+	size_t ct_len = 0;
+	struct haven_step s = {0};
+	int stepped = 0;
+	int rc = haven_keyring_get_or_create(tx, t->mk, patient, &dk);
+	if (rc)
+		goto out;
+	if ((rc = load_sealed(tx, dk, "conversations", patient, conv_rid, &state)))
+		goto out;
+	int conv_exists = state != NULL;
+	if (!state && !(state = json_object())) {
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+	if (!conv_exists)
+		memcpy(conv_rid, t->new_conv_rid, 33);
+	if ((rc = load_sealed(tx, dk, "safety_plans", patient, plan_rid, &plan)))
+		goto out;
+	int plan_exists = plan != NULL;
+	if (!plan && !(plan = json_object())) {
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+	if (!plan_exists)
+		memcpy(plan_rid, t->new_plan_rid, 33);
+
+	s.d = t->d;
+	s.nlp = t->nlp;
+	s.text = t->text;
+	s.len = t->len;
+	s.region = t->region;
+	s.state = state;
+	s.plan = plan;
+	json_t *turns_v = json_object_get(state, "turns");
+	int64_t turns = json_is_integer(turns_v) ? json_integer_value(turns_v) : 0;
+	s.seed = (uint64_t)patient * 0x9e3779b97f4a7c15ULL ^ (uint64_t)turns;
+	if ((rc = haven_step_init(&s)))
+		goto out;
+	stepped = 1;
+	if ((rc = haven_dialog_step(&s)))
+		goto out;
+	if (!(reasons = risk_reasons(t->nlp, s.safety_rule))) {
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+	if (s.assess && (rc = record_assessment(tx, t, &s)))
+		goto out;
+	if ((rc = raise_alerts(tx, t, &s, reasons)))
+		goto out;
+	if ((rc = store_sealed(tx, dk, "conversations", patient, conv_rid, conv_exists, state, now,
+			       turns + 1)))
+		goto out;
+	if (s.plan_changed) {
+		json_object_set_new(plan, "updated_at", json_integer(now));
+		if ((rc = store_sealed(tx, dk, "safety_plans", patient, plan_rid, plan_exists, plan,
+				       now, 0)))
+			goto out;
+	}
+	const char *level = haven_risk_level_name(s.level);
+	const char *reply = s.reply.data ? s.reply.data : "";
+	payload = json_pack("{s:s%,s:s,s:s,s:{s:s,s:f,s:O},s:O,s:s,s:f,s:s}", "text", t->text,
+			    t->len, "reply", reply, "state", s.state_name, "risk", "level", level,
+			    "score", t->nlp->crisis.score, "reasons", reasons, "actions", s.actions,
+			    "intent", t->nlp->intent, "intent_p", t->nlp->intent_p, "feeling",
+			    t->nlp->feeling);
+	if (!payload) {
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+	if (s.safety_answer)
+		json_object_set_new(payload, "safety_answer", json_string(s.safety_answer));
+	if ((rc = seal_json(dk, "messages", t->msg_rid, patient, payload, &ct, &ct_len)))
+		goto out;
+	struct haven_param mp[] = {HAVEN_P_TEXT(t->msg_rid), HAVEN_P_INT(patient), HAVEN_P_INT(now),
+				   HAVEN_P_TEXT(level), HAVEN_P_INT(s.level >= HAVEN_RISK_MODERATE),
+				   HAVEN_P_BLOB(ct, ct_len)};
+	if ((rc = haven_tx_query_int(tx,
+				     "INSERT INTO messages (rid, patient_id, created_at, risk_level, "
+				     "flagged, payload) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+				     mp, 6, &t->message_id)))
+		goto out;
+	char subject[48], detail[200];
+	snprintf(subject, sizeof(subject), "patient:%lld", (long long)patient);
+	snprintf(detail, sizeof(detail), "message=%lld risk=%s safety=%s%s%s state=%s",
+		 (long long)t->message_id, level, s.safety_rule, s.safety_answer ? " answer=" : "",
+		 s.safety_answer ? s.safety_answer : "", s.state_name);
+	struct haven_audit_event ev = {.actor_id = patient,
+				       .actor_role = "patient",
+				       .action = "chat.write",
+				       .subject = subject,
+				       .outcome = "ok",
+				       .request_id = t->who->request_id,
+				       .detail = detail};
+	if ((rc = haven_audit_append(tx, &ev)))
+		goto out;
+	t->turn = json_pack("{s:s,s:s,s:{s:s,s:O},s:O}", "reply", reply, "state", s.state_name,
+			    "risk", "level", level, "reasons", reasons, "actions", s.actions);
+	if (!t->turn)
+		rc = HAVEN_ENOMEM;
+out:
+	if (stepped)
+		haven_step_release(&s);
+	json_decref(state);
+	json_decref(plan);
+	json_decref(reasons);
+	json_decref(payload);
+	free(ct);
+	haven_data_key_destroy(&dk);
+	return rc;
+}
+
+int haven_chat_turn(struct haven_store *st, const struct haven_master_key *mk,
+		    struct haven_dialog_worker *w, const struct haven_chat_who *who,
+		    const char *text, size_t len, json_t **turn)
+{
+	*turn = NULL;
+	size_t bad;
+	if (!len || len > HAVEN_CHAT_MAX_TEXT || !haven_utf8_valid(text, len, &bad) ||
+	    memchr(text, '\0', len))
+		return HAVEN_EINVAL;
+	struct haven_turn_nlp nlp;
+	int rc = haven_dialog_analyze(w, text, len, &nlp);
+	if (rc)
+		return rc;
+	const struct haven_dialog *d = haven_dialog_worker_dialog(w);
+	const char *locale = who->locale && *who->locale ? who->locale
+							 : haven_dialog_default_locale(d);
+	struct turn_ctx t = {.mk = mk,
+			     .w = w,
+			     .d = d,
+			     .who = who,
+			     .text = text,
+			     .len = len,
+			     .nlp = &nlp,
+			     .region = haven_crisis_lines_for(haven_dialog_lines(d), locale)};
+	haven_random_id(t.msg_rid);
+	haven_random_id(t.new_conv_rid);
+	haven_random_id(t.new_plan_rid);
+	rc = haven_store_write(st, turn_tx, &t);
+	if (rc) {
+		json_decref(t.turn);
+		return rc;
+	}
+	*turn = t.turn;
+	return 0;
+}
+
+/* ---- history ---- */
+
+struct msg_row {
+	int64_t id, created_at;
+	char rid[33];
+	char level[16];
+	uint8_t *ct;
+	size_t ct_len;
+};
+
+struct msg_list {
+	struct msg_row *rows;
+	size_t n, cap;
+};
+
+static int msg_row_fn(const struct haven_row *row, void *arg)
+{
+	struct msg_list *l = arg;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		struct msg_row *v = realloc(l->rows, cap * sizeof(*v));
+		if (!v)
+			return HAVEN_ENOMEM;
+		l->rows = v;
+		l->cap = cap;
+	}
+	struct msg_row *m = &l->rows[l->n];
+	memset(m, 0, sizeof(*m));
+	m->id = haven_row_int(row, 0);
+	haven_strlcpy(m->rid, haven_row_text(row, 1, NULL) ? haven_row_text(row, 1, NULL) : "",
+		      sizeof(m->rid));
+	m->created_at = haven_row_int(row, 2);
+	haven_strlcpy(m->level, haven_row_text(row, 3, NULL) ? haven_row_text(row, 3, NULL) : "",
+		      sizeof(m->level));
+	size_t n;
+	const void *b = haven_row_blob(row, 4, &n);
+	if (!b)
+		return HAVEN_ECORRUPT;
+	if (!(m->ct = malloc(n ? n : 1)))
+		return HAVEN_ENOMEM;
+	memcpy(m->ct, b, n);
+	m->ct_len = n;
+	l->n++;
+	return 0;
+}
+
+int haven_chat_history(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+		       int flagged_only, size_t limit, json_t **out)
+{
+	*out = NULL;
+	if (!limit)
+		limit = 500;
+	if (limit > (size_t)INT64_MAX)
+		limit = (size_t)INT64_MAX;
+	struct msg_list l = {0};
+	struct haven_data_key *dk = NULL;
+	json_t *arr = json_array();
+	int rc = arr ? 0 : HAVEN_ENOMEM;
+	struct haven_param p[] = {HAVEN_P_INT(patient_id), HAVEN_P_INT((int64_t)limit)};
+	if (!rc)
+		rc = haven_tx_query(tx,
+				    flagged_only
+					? "SELECT id, rid, created_at, risk_level, payload FROM messages "
+					  "WHERE patient_id = ? AND flagged = 1 ORDER BY id DESC LIMIT ?"
+					: "SELECT id, rid, created_at, risk_level, payload FROM messages "
+					  "WHERE patient_id = ? ORDER BY id DESC LIMIT ?",
+				    p, 2, msg_row_fn, &l);
+	if (!rc && l.n) {
+		rc = haven_keyring_get(tx, mk, patient_id, &dk);
+	}
+	for (size_t i = l.n; i-- > 0 && !rc;) {
+		struct msg_row *m = &l.rows[i];
+		json_t *o = NULL;
+		rc = open_json(dk, "messages", m->rid, patient_id, m->ct, m->ct_len, &o);
+		if (rc)
+			break;
+		char ts[32];
+		haven_time_format(m->created_at, ts);
+		json_t *risk = json_object_get(o, "risk");
+		json_t *item = json_pack("{s:I,s:s,s:O,s:O,s:O,s:O,s:O}", "id", (json_int_t)m->id,
+					 "created_at", ts, "text", json_object_get(o, "text"), "reply",
+					 json_object_get(o, "reply"), "state",
+					 json_object_get(o, "state"), "risk",
+					 risk ? risk : json_null(), "actions",
+					 json_object_get(o, "actions") ? json_object_get(o, "actions")
+								       : json_null());
+		if (item && json_object_get(o, "safety_answer"))
+			json_object_set(item, "safety_answer", json_object_get(o, "safety_answer"));
+		json_decref(o);
+		if (!item || json_array_append_new(arr, item))
+			rc = HAVEN_ENOMEM;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		free(l.rows[i].ct);
+	free(l.rows);
+	haven_data_key_destroy(&dk);
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
+	*out = arr;
+	return 0;
+}
+
+/* ---- safety plan ---- */
+
+int haven_safety_plan_validate(const json_t *plan, char *err, size_t errlen)
+{
+	if (!json_is_object(plan)) {
+		snprintf(err, errlen, "the safety plan must be a JSON object");
+		return HAVEN_EINVAL;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)plan, key, v)
+	{
+		int known = 0;
+		for (size_t i = 0; haven_safety_plan_sections[i]; i++)
+			known |= !strcmp(key, haven_safety_plan_sections[i]);
+		if (!known) {
+			snprintf(err, errlen,
+				 "unknown section \"%.40s\" (warning_signs, coping, distractions, "
+				 "people, professionals, environment)",
+				 key);
+			return HAVEN_EINVAL;
+		}
+		if (!json_is_array(v)) {
+			snprintf(err, errlen, "section %s must be an array of strings", key);
+			return HAVEN_EINVAL;
+		}
+		if (json_array_size(v) > 20) {
+			snprintf(err, errlen, "section %s has more than 20 entries", key);
+			return HAVEN_EINVAL;
+		}
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			json_t *e = json_array_get(v, i);
+			if (!json_is_string(e)) {
+				snprintf(err, errlen, "%s[%zu] must be a string", key, i);
+				return HAVEN_EINVAL;
+			}
+			size_t n = json_string_length(e), cps = 0;
+			const char *s = json_string_value(e);
+			for (size_t k = 0; k < n; k++)
+				cps += ((unsigned char)s[k] & 0xC0) != 0x80;
+			if (cps < 1 || cps > 500) {
+				snprintf(err, errlen, "%s[%zu] must be 1 to 500 characters", key, i);
+				return HAVEN_EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int haven_safety_plan_get(struct haven_tx *tx, const struct haven_master_key *mk,
+			  int64_t patient_id, json_t **out)
+{
+	*out = NULL;
+	struct haven_data_key *dk = NULL;
+	json_t *plan = NULL;
+	char rid[33];
+	int rc = haven_keyring_get(tx, mk, patient_id, &dk);
+	if (rc == HAVEN_ENOTFOUND)
+		rc = 0;
+	else if (!rc)
+		rc = load_sealed(tx, dk, "safety_plans", patient_id, rid, &plan);
+	haven_data_key_destroy(&dk);
+	if (rc)
+		return rc;
+	if (!plan && !(plan = json_object()))
+		return HAVEN_ENOMEM;
+	for (size_t i = 0; haven_safety_plan_sections[i]; i++)
+		if (!json_is_array(json_object_get(plan, haven_safety_plan_sections[i])))
+			json_object_set_new(plan, haven_safety_plan_sections[i], json_array());
+	json_t *u = json_object_get(plan, "updated_at");
+	if (json_is_integer(u)) {
+		char ts[32];
+		haven_time_format(json_integer_value(u), ts);
+		json_object_set_new(plan, "updated_at", json_string(ts));
+	} else
+		json_object_set_new(plan, "updated_at", json_null());
+	*out = plan;
+	return 0;
+}
+
+int haven_safety_plan_put(struct haven_tx *tx, const struct haven_master_key *mk,
+			  int64_t patient_id, const json_t *plan, char *err, size_t errlen)
+{
+	int rc = haven_safety_plan_validate(plan, err, errlen);
+	if (rc)
+		return rc;
+	struct haven_data_key *dk = NULL;
+	json_t *old = NULL, *copy = json_deep_copy(plan);
+	char rid[33];
+	if (!copy)
+		return HAVEN_ENOMEM;
+	rc = haven_keyring_get_or_create(tx, mk, patient_id, &dk);
+	if (!rc)
+		rc = load_sealed(tx, dk, "safety_plans", patient_id, rid, &old);
+	if (!rc) {
+		int exists = old != NULL;
+		if (!exists)
+			haven_random_id(rid);
+		int64_t now = haven_now_ms();
+		json_object_set_new(copy, "updated_at", json_integer(now));
+		rc = store_sealed(tx, dk, "safety_plans", patient_id, rid, exists, copy, now, 0);
+	}
+	json_decref(old);
+	json_decref(copy);
+	haven_data_key_destroy(&dk);
+	return rc;
+}

@@ -1,0 +1,156 @@
+/*
+ * dialog.h: the support agent. One chat turn flows one way (DESIGN.md): analyse the text
+ * (crisis screen, intent, emotion, distortion, numbers, yes/no), pass the safety gate
+ * (src/safety), step the conversation (content/flows, docs/content.md), then write the
+ * sealed message, the sealed conversation state, the audit record and any alert in one
+ * store transaction, and reply.
+ *
+ *   struct haven_dialog *d;           // shared, read-only: content, models, crisis lines
+ *   haven_dialog_create(NULL, &d, err, sizeof(err));
+ *   struct haven_dialog_worker *w;    // one per thread: crisis screen and model scratch
+ *   haven_dialog_worker_create(d, &w, err, sizeof(err));
+ *   json_t *turn;                     // {"reply","state","risk":{"level","reasons"},"actions"}
+ *   haven_chat_turn(store, mk, w, &who, text, len, &turn);
+ *
+ * Ownership: create/destroy pairs; a turn object returned to the caller is theirs
+ * (json_decref). Nothing in a turn is logged: it holds clinical text.
+ */
+#ifndef HAVEN_DIALOG_H
+#define HAVEN_DIALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/core.h"
+#include "crypto/crypto.h"
+#include "dialog/content.h"
+#include "measures/measures.h"
+#include "nlp/crisis.h"
+#include "safety/safety.h"
+#include "store/store.h"
+
+/* The longest message a person may send, in bytes (the API and `haven chat` enforce it). */
+#define HAVEN_CHAT_MAX_TEXT 4000
+
+struct haven_dialog_config {
+	const char *content_dir;    /* NULL: content/ found as haven_content_root() says */
+	const char *models_dir;     /* NULL: models/ under the working directory or beside the
+				       executable */
+	const char *default_locale; /* the deployment's locale for crisis lines ("en-US") */
+};
+
+struct haven_dialog;
+struct haven_dialog_worker;
+
+/* Loads and checks the content, the crisis lines and the models (intent, emotion,
+ * distortion: the intent model is required and must know every intent the content uses).
+ * err gets a one-line reason naming the file. */
+int haven_dialog_create(const struct haven_dialog_config *cfg, struct haven_dialog **out,
+			char *err, size_t errlen) HAVEN_WUR;
+void haven_dialog_destroy(struct haven_dialog **d);
+const struct haven_content *haven_dialog_content(const struct haven_dialog *d);
+const struct haven_crisis_lines *haven_dialog_lines(const struct haven_dialog *d);
+const char *haven_dialog_default_locale(const struct haven_dialog *d);
+
+int haven_dialog_worker_create(struct haven_dialog *d, struct haven_dialog_worker **out, char *err,
+			       size_t errlen) HAVEN_WUR;
+void haven_dialog_worker_destroy(struct haven_dialog_worker **w);
+struct haven_dialog *haven_dialog_worker_dialog(struct haven_dialog_worker *w);
+
+/* What analysis found in one message. */
+struct haven_turn_nlp {
+	struct haven_crisis_result crisis;
+	int overdose; /* haven_safety_overdose_taken */
+	int denial;   /* haven_safety_is_denial */
+	char intent[48];
+	double intent_p;
+	int yesno;      /* 1 yes, 0 no, -1 neither */
+	int has_number; /* a number was given */
+	long number;
+	int phq_answer; /* 0-3 from "not at all" ... "nearly every day", or -1 */
+	char feeling[96]; /* "sad and disappointed", "" when none stood out */
+	char trap[48];    /* the distortion model's suggestion, "" for none */
+	double trap_p;
+	char trap_terms[96]; /* the words behind the suggestion */
+};
+
+int haven_dialog_analyze(struct haven_dialog_worker *w, const char *text, size_t len,
+			 struct haven_turn_nlp *out) HAVEN_WUR;
+
+/* Parsing helpers (also used by tests). */
+int haven_parse_yesno(const char *text, size_t len); /* 1, 0 or -1 */
+/* The first number in text: digits ("7", "7/10", "7 out of 10") or a word ("seven"). */
+int haven_parse_number(const char *text, size_t len, long *out);
+/* PHQ-9/GAD-7 answer words: 0 "not at all", 1 "several days", 2 "more than half the
+ * days", 3 "nearly every day"; -1 when none. */
+int haven_parse_frequency(const char *text, size_t len);
+
+/* ---- The step (pure: no I/O) ---- */
+struct haven_step {
+	/* in */
+	const struct haven_dialog *d;
+	const struct haven_turn_nlp *nlp;
+	const char *text;
+	size_t len;
+	const struct haven_region *region;
+	uint64_t seed;
+	/* in/out */
+	json_t *state; /* the conversation state (docs/chat.md); {} for a new person */
+	json_t *plan;  /* the safety plan: {"warning_signs": [...], ...} */
+	int plan_changed;
+	/* out */
+	struct haven_buf reply;
+	json_t *actions; /* array */
+	char state_name[112];
+	enum haven_risk_level level;
+	const char *safety_rule;   /* what the gate decided and why */
+	const char *safety_answer; /* "yes"/"no" to a safety question, or NULL */
+	int raise_crisis;          /* raise/refresh the crisis_chat alert */
+	int raise_item9;           /* raise a phq9_item9 alert (item9_value) */
+	int item9_value;
+	/* A completed questionnaire to record as an assessment (src/measures), or NULL. */
+	const struct haven_instrument *assess;
+	int assess_answers[HAVEN_MEASURES_MAX_ITEMS];
+	size_t assess_n;
+};
+
+/* Initialises out fields; the caller sets the in fields and state/plan. */
+int haven_step_init(struct haven_step *s) HAVEN_WUR;
+void haven_step_release(struct haven_step *s);
+int haven_dialog_step(struct haven_step *s) HAVEN_WUR;
+
+/* ---- The turn with storage (src/dialog/chat.c) ---- */
+struct haven_chat_who {
+	int64_t patient_id;
+	const char *locale;     /* users.locale, or NULL for the deployment's */
+	const char *request_id; /* "" outside a request */
+};
+
+/* Analyses text, then in one store write: opens the state, steps, seals and stores the
+ * message and state, audits "chat.write" and raises any alert. *turn gets the reply. */
+int haven_chat_turn(struct haven_store *s, const struct haven_master_key *mk,
+		    struct haven_dialog_worker *w, const struct haven_chat_who *who,
+		    const char *text, size_t len, json_t **turn) HAVEN_WUR;
+
+/* The messages of a patient, oldest first, as a JSON array (inside tx, which the caller
+ * audits). Each: {"id","created_at","text","reply","state","risk":{...},"actions"}; with
+ * flagged_only, only messages at moderate risk or above. limit 0 = the newest 500; the
+ * export passes SIZE_MAX for every message. */
+int haven_chat_history(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
+		       int flagged_only, size_t limit, json_t **out) HAVEN_WUR;
+
+/* The safety plan (inside tx): {"warning_signs": [...], "coping": [...], "distractions",
+ * "people", "professionals", "environment", "updated_at"}; empty sections when none. */
+int haven_safety_plan_get(struct haven_tx *tx, const struct haven_master_key *mk,
+			  int64_t patient_id, json_t **out) HAVEN_WUR;
+/* Replaces the plan (validated: known sections, arrays of 1-500 character strings, at most
+ * 20 per section). err gets "what and where" for HAVEN_EINVAL. */
+int haven_safety_plan_put(struct haven_tx *tx, const struct haven_master_key *mk,
+			  int64_t patient_id, const json_t *plan, char *err,
+			  size_t errlen) HAVEN_WUR;
+int haven_safety_plan_validate(const json_t *plan, char *err, size_t errlen) HAVEN_WUR;
+extern const char *const haven_safety_plan_sections[]; /* NULL-terminated */
+
+#endif

@@ -1,0 +1,942 @@
+/*
+ * engine.c: one step of the conversation, pure (no I/O): the safety gate first, then the
+ * flow engine over the content, then personalisation. The state it reads and writes is a
+ * JSON object (its fields are listed in docs/chat.md) kept sealed by chat.c.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dialog/dialog.h"
+
+#define MAX_HOPS 12
+
+struct pos {
+	int flow, node;
+};
+
+/* ---- small JSON helpers ---- */
+
+static const char *jstr(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static json_int_t jint(json_t *o, const char *k, json_int_t dflt)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+static json_t *jobj(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	if (!json_is_object(v)) {
+		v = json_object();
+		if (!v || json_object_set_new(o, k, v))
+			return NULL;
+	}
+	return v;
+}
+
+static int jset(json_t *o, const char *k, json_t *v)
+{
+	return v && !json_object_set_new(o, k, v) ? 0 : HAVEN_ENOMEM;
+}
+
+static int action(struct haven_step *s, json_t *a)
+{
+	return a && !json_array_append_new(s->actions, a) ? 0 : HAVEN_ENOMEM;
+}
+
+/* ---- random numbers for Thompson sampling (splitmix64, seeded per turn) ---- */
+
+static uint64_t rng_next(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static double rng_unit(uint64_t *x)
+{
+	return ((rng_next(x) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+static double rng_normal(uint64_t *x)
+{
+	double u = rng_unit(x), v = rng_unit(x);
+	return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* Marsaglia and Tsang's gamma sampler (shape a > 0, scale 1). */
+static double rng_gamma(uint64_t *x, double a)
+{
+	if (a < 1.0)
+		return rng_gamma(x, a + 1.0) * pow(rng_unit(x), 1.0 / a);
+	double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+	for (int i = 0; i < 1000; i++) {
+		double z = rng_normal(x), v = 1.0 + c * z;
+		if (v <= 0)
+			continue;
+		v = v * v * v;
+		double u = rng_unit(x);
+		if (log(u) < 0.5 * z * z + d - d * v + d * log(v))
+			return d * v;
+	}
+	return a;
+}
+
+static double rng_beta(uint64_t *x, double a, double b)
+{
+	double g1 = rng_gamma(x, a), g2 = rng_gamma(x, b);
+	return g1 + g2 > 0 ? g1 / (g1 + g2) : 0.5;
+}
+
+/* ---- position ---- */
+
+static const struct haven_content *C(const struct haven_step *s)
+{
+	return haven_dialog_content(s->d);
+}
+
+static int flow_named(const struct haven_step *s, const char *name)
+{
+	return name ? haven_content_flow_index(C(s), name) : -1;
+}
+
+static struct pos get_pos(struct haven_step *s)
+{
+	struct pos p = {-1, -1};
+	p.flow = flow_named(s, jstr(s->state, "flow"));
+	if (p.flow >= 0) {
+		p.node = haven_content_node_index(&C(s)->flows[p.flow], jstr(s->state, "node")
+									? jstr(s->state, "node")
+									: "");
+		if (p.node < 0)
+			p.flow = -1;
+	}
+	return p;
+}
+
+static int set_pos(struct haven_step *s, struct pos p, int keep_slots)
+{
+	const struct haven_flow *f = &C(s)->flows[p.flow];
+	const char *old = jstr(s->state, "flow");
+	int same = old && !strcmp(old, f->name);
+	int rc = jset(s->state, "flow", json_string(f->name));
+	if (!rc)
+		rc = jset(s->state, "node", json_string(f->nodes[p.node].name));
+	if (!rc && !(same || keep_slots))
+		rc = jset(s->state, "slots", json_object());
+	if (!rc)
+		rc = jset(s->state, "misses", json_integer(0));
+	snprintf(s->state_name, sizeof(s->state_name), "%s.%s", f->name, f->nodes[p.node].name);
+	return rc;
+}
+
+/* ---- personalisation ---- */
+
+static const char *lower_title(const struct haven_flow *f, char *buf, size_t n)
+{
+	haven_strlcpy(buf, f->title, n);
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
+/* 1 when the person's own ratings say the exercise helped them more often than not. */
+static int helped_this_person(json_t *ex, const struct haven_flow *f)
+{
+	json_t *st = json_object_get(ex, f->exercise);
+	return jint(st, "h", 0) > jint(st, "n", 0);
+}
+
+/* Picks an exercise by Thompson sampling over Beta(prior + own outcomes) and writes the
+ * suggestion with its reason into out. Sets state "rec". When something has helped this
+ * person (their own before/after ratings), the draw is among those exercises only, so the
+ * suggestion is what worked for them; otherwise it explores every exercise. */
+static int recommend(struct haven_step *s, struct haven_buf *out)
+{
+	const struct haven_content *c = C(s);
+	json_t *ex = jobj(s->state, "ex");
+	if (!ex)
+		return HAVEN_ENOMEM;
+	int own_only = 0;
+	for (size_t i = 0; i < c->nflows && !own_only; i++)
+		own_only = c->flows[i].exercise && helped_this_person(ex, &c->flows[i]);
+	uint64_t rng = s->seed ^ 0x5bd1e995u;
+	int best = -1;
+	double best_v = -1;
+	for (size_t i = 0; i < c->nflows; i++) {
+		const struct haven_flow *f = &c->flows[i];
+		if (!f->exercise || (own_only && !helped_this_person(ex, f)))
+			continue;
+		json_t *st = json_object_get(ex, f->exercise);
+		double a = f->prior_helped + (double)jint(st, "h", 0);
+		double b = f->prior_not + (double)jint(st, "n", 0);
+		double v = rng_beta(&rng, a, b);
+		if (v > best_v) {
+			best_v = v;
+			best = (int)i;
+		}
+	}
+	if (best < 0)
+		return haven_buf_puts(out, "I can suggest an exercise.");
+	const struct haven_flow *f = &c->flows[best];
+	json_t *st = json_object_get(ex, f->exercise);
+	char t[96];
+	lower_title(f, t, sizeof(t));
+	json_int_t h = jint(st, "h", 0), n = jint(st, "n", 0), b = jint(st, "b", -1),
+		   a = jint(st, "a", -1);
+	char reason[200];
+	if (b >= 0 && a >= 0 && a < b)
+		snprintf(reason, sizeof(reason), "%s helped you last time: %lld \xe2\x86\x92 %lld.",
+			 f->title, (long long)b, (long long)a);
+	else if (h + n > 0)
+		snprintf(reason, sizeof(reason), "%s helped you %lld of the %lld times you rated it.",
+			 f->title, (long long)h, (long long)(h + n));
+	else
+		snprintf(reason, sizeof(reason),
+			 "You haven't tried %s with me yet, and many people find it helps.", t);
+	int rc = haven_buf_printf(out, "I'd suggest %s. %s", t, reason);
+	if (!rc)
+		rc = jset(s->state, "rec", json_string(f->name));
+	if (!rc)
+		rc = action(s, json_pack("{s:s,s:s,s:s,s:{s:f,s:f},s:{s:I,s:I}}", "type",
+					 "recommendation", "exercise", f->exercise, "reason", reason,
+					 "prior", "helped", f->prior_helped, "not", f->prior_not,
+					 "own", "helped", (json_int_t)h, "not", (json_int_t)n));
+	return rc;
+}
+
+/* ---- rendering ---- */
+
+static const char *const plan_titles[][2] = {
+    {"warning_signs", "Warning signs"},
+    {"coping", "Things I can do on my own"},
+    {"distractions", "People and places that take my mind off things"},
+    {"people", "People I can ask for help"},
+    {"professionals", "Professionals and crisis lines"},
+    {"environment", "Making my surroundings safer"},
+};
+
+static int render_plan(struct haven_step *s, struct haven_buf *b)
+{
+	int any = 0, rc = 0;
+	for (size_t i = 0; i < 6 && !rc; i++) {
+		json_t *arr = json_object_get(s->plan, plan_titles[i][0]);
+		if (!json_is_array(arr) || !json_array_size(arr))
+			continue;
+		rc = haven_buf_printf(b, "%s%s: ", any ? " " : "", plan_titles[i][1]);
+		for (size_t j = 0; j < json_array_size(arr) && !rc; j++)
+			rc = haven_buf_printf(b, "%s%s", j ? "; " : "",
+					      json_string_value(json_array_get(arr, j)));
+		if (!rc)
+			rc = haven_buf_puts(b, ".");
+		any = 1;
+	}
+	if (!rc && !any)
+		rc = haven_buf_puts(b, "You haven't written a safety plan yet; we can make one "
+				       "together when things feel calmer.");
+	return rc;
+}
+
+static int render_menu(struct haven_step *s, struct haven_buf *b)
+{
+	const struct haven_content *c = C(s);
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < c->nflows; i++)
+		n += c->flows[i].menu;
+	int rc = 0;
+	for (size_t i = 0; i < c->nflows && !rc; i++) {
+		if (!c->flows[i].menu)
+			continue;
+		char t[96];
+		rc = haven_buf_printf(b, "%s%s", k == 0 ? "" : k + 1 == n ? " or " : ", ",
+				      lower_title(&c->flows[i], t, sizeof(t)));
+		k++;
+	}
+	return rc;
+}
+
+static int render(struct haven_step *s, const char *text)
+{
+	struct haven_buf *b = &s->reply;
+	json_t *slots = json_object_get(s->state, "slots");
+	int rc = 0;
+	if (b->len && (rc = haven_buf_puts(b, " ")))
+		return rc;
+	const struct haven_crisis_lines *lines = haven_dialog_lines(s->d);
+	for (const char *p = text; *p && !rc;) {
+		const char *o = strchr(p, '{');
+		if (!o)
+			return haven_buf_puts(b, p);
+		if ((rc = haven_buf_append(b, p, (size_t)(o - p))))
+			return rc;
+		const char *e = strchr(o, '}');
+		if (!e)
+			return haven_buf_puts(b, o);
+		char name[64];
+		size_t n = (size_t)(e - o - 1);
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		memcpy(name, o + 1, n);
+		name[n] = '\0';
+		p = e + 1;
+		const char *sv = jstr(slots, name);
+		if (sv)
+			rc = haven_buf_puts(b, sv);
+		else if (!strcmp(name, "feeling"))
+			rc = haven_buf_puts(b, s->nlp->feeling[0] ? s->nlp->feeling
+								  : "a mix of things");
+		else if (!strcmp(name, "lines"))
+			rc = haven_region_lines_text(lines, s->region, b);
+		else if (!strcmp(name, "emergency"))
+			rc = haven_buf_puts(b, s->region->emergency);
+		else if (!strcmp(name, "directory"))
+			rc = haven_buf_puts(b, lines->intl->directory);
+		else if (!strcmp(name, "recommend"))
+			rc = recommend(s, b);
+		else if (!strcmp(name, "plan"))
+			rc = render_plan(s, b);
+		else if (!strcmp(name, "menu"))
+			rc = render_menu(s, b);
+		/* total, band, trap, trap_hint before they are set: nothing. */
+	}
+	return rc;
+}
+
+static int say_node(struct haven_step *s, const struct haven_node *n)
+{
+	json_int_t turns = jint(s->state, "turns", 0);
+	return render(s, n->says[(size_t)(turns + (json_int_t)n->line) % n->nsays]);
+}
+
+/* ---- moving ---- */
+
+static int go(struct haven_step *s, struct haven_target t, int depth);
+
+/* Says node p (and follows "next" for nodes that expect nothing). */
+static int enter(struct haven_step *s, struct pos p, int keep_slots, int depth)
+{
+	if (depth > MAX_HOPS)
+		return HAVEN_ELIMIT;
+	int rc = set_pos(s, p, keep_slots);
+	const struct haven_node *n = &C(s)->flows[p.flow].nodes[p.node];
+	if (!rc)
+		rc = say_node(s, n);
+	if (!rc && n->expect == HAVEN_EXPECT_NONE)
+		rc = go(s, n->next, depth + 1);
+	return rc;
+}
+
+static int end_flow(struct haven_step *s, int depth)
+{
+	const char *cur = jstr(s->state, "flow");
+	int rc = jset(s->state, "slots", json_object());
+	if (rc)
+		return rc;
+	if (cur && !strcmp(cur, "onboarding") && !json_is_true(json_object_get(s->state, "onboarded"))) {
+		/* Not agreed: the next message starts onboarding again. */
+		json_object_del(s->state, "flow");
+		json_object_del(s->state, "node");
+		snprintf(s->state_name, sizeof(s->state_name), "onboarding.declined");
+		return 0;
+	}
+	int hf = flow_named(s, "home");
+	struct pos p = {hf, haven_content_node_index(&C(s)->flows[hf], "again")};
+	return enter(s, p, 0, depth + 1);
+}
+
+static int pick_recommended(struct haven_step *s, struct haven_target *t)
+{
+	int fi = flow_named(s, jstr(s->state, "rec"));
+	if (fi < 0) {
+		struct haven_buf tmp;
+		haven_buf_init(&tmp, 4096);
+		int rc = recommend(s, &tmp);
+		haven_buf_release(&tmp);
+		if (rc)
+			return rc;
+		fi = flow_named(s, jstr(s->state, "rec"));
+	}
+	if (fi < 0)
+		fi = flow_named(s, "home");
+	t->flow = fi;
+	t->node = C(s)->flows[fi].start;
+	json_object_del(s->state, "rec");
+	return 0;
+}
+
+static int safety_enter_crisis(struct haven_step *s, int depth);
+
+static int go(struct haven_step *s, struct haven_target t, int depth)
+{
+	if (t.flow == HAVEN_TARGET_END)
+		return end_flow(s, depth);
+	if (t.flow == HAVEN_TARGET_CRISIS)
+		return safety_enter_crisis(s, depth);
+	if (t.flow == HAVEN_TARGET_RECOMMENDED) {
+		int rc = pick_recommended(s, &t);
+		if (rc)
+			return rc;
+	}
+	return enter(s, (struct pos){t.flow, t.node}, 0, depth);
+}
+
+/* ---- the safety gate ---- */
+
+static int save_return(struct haven_step *s)
+{
+	if (json_object_get(s->state, "ret"))
+		return 0;
+	json_t *slots = json_object_get(s->state, "slots");
+	const char *f = jstr(s->state, "flow"), *n = jstr(s->state, "node");
+	if (!f || !n)
+		return 0;
+	return jset(s->state, "ret", json_pack("{s:s,s:s,s:O}", "flow", f, "node", n, "slots",
+					       slots ? slots : json_object()));
+}
+
+static int say_safety(struct haven_step *s, const char *node)
+{
+	int sf = flow_named(s, "safety");
+	const struct haven_flow *f = &C(s)->flows[sf];
+	int ni = haven_content_node_index(f, node);
+	HAVEN_ASSERT(ni >= 0); /* checked when the content was linked */
+	snprintf(s->state_name, sizeof(s->state_name), "safety.%s", node);
+	return say_node(s, &f->nodes[ni]);
+}
+
+static int set_mode(struct haven_step *s, enum haven_safety_mode m, int unclear)
+{
+	json_t *sf = jobj(s->state, "safety");
+	if (!sf)
+		return HAVEN_ENOMEM;
+	int rc = jset(sf, "mode", json_string(haven_safety_mode_name(m)));
+	if (!rc)
+		rc = jset(sf, "unclear", json_integer(unclear));
+	return rc;
+}
+
+static int resume(struct haven_step *s, int depth)
+{
+	json_t *ret = json_object_get(s->state, "ret");
+	struct pos p = {flow_named(s, jstr(ret, "flow")), -1};
+	if (p.flow >= 0)
+		p.node = haven_content_node_index(&C(s)->flows[p.flow],
+						  jstr(ret, "node") ? jstr(ret, "node") : "");
+	int rc = 0;
+	if (p.flow >= 0 && p.node >= 0 && strcmp(jstr(ret, "flow"), "home")) {
+		json_t *slots = json_object_get(ret, "slots");
+		rc = jset(s->state, "slots", json_is_object(slots) ? json_incref(slots) : json_object());
+		if (!rc)
+			rc = jset(s->state, "flow", json_string(jstr(ret, "flow")));
+		json_object_del(s->state, "ret");
+		if (!rc)
+			rc = enter(s, p, 1, depth + 1);
+		return rc;
+	}
+	json_object_del(s->state, "ret");
+	int hf = flow_named(s, "home");
+	jset(s->state, "flow", json_string("home"));
+	return enter(s, (struct pos){hf, haven_content_node_index(&C(s)->flows[hf], "again")}, 0,
+		     depth + 1);
+}
+
+static int record_safety(struct haven_step *s, const struct haven_safety_result *r)
+{
+	s->safety_rule = r->rule;
+	if (r->level > s->level)
+		s->level = r->level;
+	if (r->raise_alert)
+		s->raise_crisis = 1;
+	if (r->answer)
+		s->safety_answer = r->answer;
+	json_t *a = json_pack("{s:s,s:s,s:s,s:s}", "type", "safety", "rule", r->rule, "mode",
+			      haven_safety_mode_name(r->mode), "level",
+			      haven_risk_level_name(r->level));
+	if (a && r->answer)
+		json_object_set_new(a, "answer", json_string(r->answer));
+	return action(s, a);
+}
+
+/* Applies a gate decision other than PASS. */
+static int apply_safety(struct haven_step *s, const struct haven_safety_result *r, int unclear,
+			int depth)
+{
+	int rc = record_safety(s, r);
+	if (rc)
+		return rc;
+	if (r->step == HAVEN_SAFETY_OTHERS) {
+		int fi = flow_named(s, "helping_others");
+		return enter(s, (struct pos){fi, C(s)->flows[fi].start}, 0, depth + 1);
+	}
+	if (r->enter && (rc = save_return(s)))
+		return rc;
+	json_t *sf = jobj(s->state, "safety");
+	const char *old = sf ? jstr(sf, "mode") : NULL;
+	int was_crisis = old && (!strcmp(old, "crisis") || !strcmp(old, "confirm"));
+	if (!sf)
+		return HAVEN_ENOMEM;
+	if (r->mode == HAVEN_SAFETY_MODE_CRISIS && !was_crisis &&
+	    (rc = jset(sf, "episode", json_integer(jint(s->state, "turns", 0)))))
+		return rc;
+	if ((rc = set_mode(s, r->mode, !strcmp(r->rule, "check_unclear") ? unclear + 1 : 0)))
+		return rc;
+	if ((rc = say_safety(s, r->say)))
+		return rc;
+	if (r->mode == HAVEN_SAFETY_MODE_CRISIS || r->mode == HAVEN_SAFETY_MODE_CONFIRM)
+		rc = action(s, json_pack("{s:s,s:s,s:s}", "type", "crisis_lines", "region",
+					 s->region->code, "emergency", s->region->emergency));
+	if (!rc && r->step == HAVEN_SAFETY_RESUME)
+		rc = resume(s, depth);
+	return rc;
+}
+
+static int safety_enter_crisis(struct haven_step *s, int depth)
+{
+	struct haven_safety_input in = {.yesno = -1, .forced_crisis = 1};
+	struct haven_safety_result r;
+	haven_safety_decide(HAVEN_SAFETY_MODE_NONE, 0, &in, &r);
+	/* Return to home afterwards: the flow that led here was about the danger. */
+	json_object_del(s->state, "ret");
+	int hf = flow_named(s, "home");
+	int rc = set_pos(s, (struct pos){hf, haven_content_node_index(&C(s)->flows[hf], "again")}, 0);
+	return rc ? rc : apply_safety(s, &r, 0, depth);
+}
+
+/* ---- answers and actions ---- */
+
+struct answer {
+	int fits;
+	int yesno;      /* YESNO */
+	long number;    /* SCALE */
+	int option;     /* CHOICE: index */
+	char value[64]; /* what a slot keeps, for non-text answers */
+};
+
+static void parse_answer(struct haven_step *s, const struct haven_node *n, struct answer *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->option = -1;
+	switch (n->expect) {
+	case HAVEN_EXPECT_YESNO:
+		a->yesno = s->nlp->yesno;
+		a->fits = a->yesno >= 0;
+		haven_strlcpy(a->value, a->yesno == 1 ? "yes" : "no", sizeof(a->value));
+		break;
+	case HAVEN_EXPECT_SCALE:
+		if (n->lo == 0 && n->hi == 3 && s->nlp->phq_answer >= 0 &&
+		    !(s->nlp->has_number && s->nlp->number >= 0 && s->nlp->number <= 3)) {
+			a->number = s->nlp->phq_answer;
+			a->fits = 1;
+		} else if (s->nlp->has_number && s->nlp->number >= n->lo &&
+			   s->nlp->number <= n->hi) {
+			a->number = s->nlp->number;
+			a->fits = 1;
+		}
+		snprintf(a->value, sizeof(a->value), "%ld", a->number);
+		break;
+	case HAVEN_EXPECT_CHOICE: {
+		char w[512];
+		size_t o = 0;
+		w[o++] = ' ';
+		for (size_t i = 0; i < s->len && o + 2 < sizeof(w); i++) {
+			char ch = s->text[i];
+			if (ch >= 'A' && ch <= 'Z')
+				ch = (char)(ch - 'A' + 'a');
+			w[o++] = ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) ? ch : ' ';
+		}
+		w[o++] = ' ';
+		w[o] = '\0';
+		for (size_t i = 0; i < n->noptions && a->option < 0; i++) {
+			char pat[64];
+			snprintf(pat, sizeof(pat), " %s ", n->options[i]);
+			for (char *q = pat; *q; q++)
+				if (*q == '_')
+					*q = ' ';
+			if (strstr(w, pat) || !strcmp(s->nlp->intent, n->options[i]))
+				a->option = (int)i;
+		}
+		if (a->option < 0 && s->nlp->has_number && s->nlp->number >= 1 &&
+		    (size_t)s->nlp->number <= n->noptions)
+			a->option = (int)s->nlp->number - 1;
+		a->fits = a->option >= 0;
+		if (a->fits)
+			haven_strlcpy(a->value, n->options[a->option], sizeof(a->value));
+		break;
+	}
+	case HAVEN_EXPECT_TEXT:
+		a->fits = s->len > 0;
+		break;
+	default:
+		break;
+	}
+}
+
+static int cond_holds(struct haven_step *s, const struct haven_node *n,
+		      const struct haven_transition *t, const struct answer *a)
+{
+	switch (t->cond) {
+	case HAVEN_COND_YES:
+		return a->fits && a->yesno == 1;
+	case HAVEN_COND_NO:
+		return a->fits && a->yesno == 0;
+	case HAVEN_COND_RANGE:
+		return a->fits && a->number >= t->lo && a->number <= t->hi;
+	case HAVEN_COND_OPTION:
+		return a->fits && !strcmp(n->options[a->option], t->arg);
+	case HAVEN_COND_INTENT:
+		return !strcmp(s->nlp->intent, t->arg) && s->nlp->intent_p >= 0.4;
+	case HAVEN_COND_DISTORTION:
+		return a->fits && s->nlp->trap[0] && s->nlp->trap_p >= 0.15;
+	case HAVEN_COND_ANY:
+		return a->fits;
+	}
+	return 0;
+}
+
+static const char *trap_hint(const char *trap)
+{
+	static const char *const map[][2] = {
+	    {"All-or-nothing thinking", "seeing things as all good or all bad, with nothing in between"},
+	    {"Emotional Reasoning", "taking a feeling as proof that something is true"},
+	    {"Fortune-telling", "predicting that things will turn out badly"},
+	    {"Labeling", "putting a harsh label on yourself or someone else"},
+	    {"Magnification", "making one part of a situation bigger than it is"},
+	    {"Mental filter", "noticing only what went wrong and filtering out the rest"},
+	    {"Mind Reading", "assuming you know what other people are thinking"},
+	    {"Overgeneralization", "taking one event as a pattern that will always repeat"},
+	    {"Personalization", "blaming yourself for things that are not only up to you"},
+	    {"Should statements", "holding yourself to rigid 'should' and 'must' rules"},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(map[i][0], trap))
+			return map[i][1];
+	return "a common thinking trap";
+}
+
+static int slot_int(json_t *slots, const char *name, long *out)
+{
+	const char *v = jstr(slots, name);
+	int64_t x;
+	if (!v || haven_parse_int64(v, &x))
+		return -1;
+	*out = (long)x;
+	return 0;
+}
+
+static int run_action(struct haven_step *s, const struct haven_flow *f,
+		      const struct haven_action *act, const struct answer *a, int *check)
+{
+	json_t *slots = jobj(s->state, "slots");
+	if (!slots)
+		return HAVEN_ENOMEM;
+	switch (act->kind) {
+	case HAVEN_ACTION_SCORE: {
+		/* Scored by src/measures (one piece of code for every instrument); the
+		 * turn records it as an assessment in the same transaction (chat.c). */
+		const struct haven_instrument *in = haven_instrument_find(act->arg);
+		if (!in)
+			return HAVEN_EINVAL; /* the content loader accepts phq9 and gad7 only */
+		int answers[HAVEN_MEASURES_MAX_ITEMS];
+		json_t *arr = json_array();
+		if (!arr)
+			return HAVEN_ENOMEM;
+		for (size_t i = 0; i < in->nitems; i++) {
+			char k[32];
+			long v;
+			snprintf(k, sizeof(k), "item%zu", i + 1);
+			if (slot_int(slots, k, &v)) {
+				json_decref(arr);
+				return 0; /* not every item answered: nothing to score */
+			}
+			answers[i] = (int)v;
+			json_array_append_new(arr, json_integer(v));
+		}
+		int total = 0;
+		const struct haven_band *band = NULL;
+		char err[160];
+		if (haven_instrument_score(in, answers, in->nitems, &total, &band, err,
+					   sizeof(err))) {
+			json_decref(arr);
+			return HAVEN_EINVAL;
+		}
+		char tb[16], bl[48];
+		snprintf(tb, sizeof(tb), "%d", total);
+		haven_strlcpy(bl, band->label, sizeof(bl));
+		if (bl[0] >= 'A' && bl[0] <= 'Z')
+			bl[0] = (char)(bl[0] - 'A' + 'a');
+		int rc = jset(slots, "total", json_string(tb));
+		if (!rc)
+			rc = jset(slots, "band", json_string(bl));
+		if (!rc) {
+			s->assess = in;
+			memcpy(s->assess_answers, answers, sizeof(answers));
+			s->assess_n = in->nitems;
+			rc = action(s, json_pack("{s:s,s:s,s:i,s:s,s:o}", "type", "assessment",
+						 "instrument", in->id, "total", total, "band",
+						 band->name, "answers", arr));
+		} else {
+			json_decref(arr);
+		}
+		return rc;
+	}
+	case HAVEN_ACTION_ITEM9:
+		if (a->number > 0) {
+			s->raise_item9 = 1;
+			s->item9_value = (int)a->number;
+			*check = 1;
+		}
+		return 0;
+	case HAVEN_ACTION_PLAN_ADD: {
+		/* "no", "none", "skip" add nothing. */
+		if (s->nlp->yesno == 0 || s->len < 2 || !strncasecmp(s->text, "skip", 4) ||
+		    !strncasecmp(s->text, "none", 4) || !strncasecmp(s->text, "nothing", 7))
+			return 0;
+		json_t *sec = json_object_get(s->plan, act->arg);
+		if (!json_is_array(sec)) {
+			sec = json_array();
+			if (jset(s->plan, act->arg, sec))
+				return HAVEN_ENOMEM;
+		}
+		if (json_array_size(sec) >= 20)
+			return 0;
+		size_t n = s->len > 500 ? 500 : s->len;
+		while (n > 0 && ((unsigned char)s->text[n] & 0xC0) == 0x80 && n < s->len)
+			n--; /* cut at a character boundary */
+		if (json_array_append_new(sec, json_stringn(s->text, n)))
+			return HAVEN_ENOMEM;
+		s->plan_changed = 1;
+		return action(s, json_pack("{s:s,s:s}", "type", "safety_plan_updated", "section",
+					   act->arg));
+	}
+	case HAVEN_ACTION_RATE_BEFORE:
+		return jset(s->state, "cur", json_pack("{s:s,s:I}", "ex", f->exercise, "b",
+						       (json_int_t)a->number));
+	case HAVEN_ACTION_RATE_AFTER: {
+		json_t *cur = json_object_get(s->state, "cur");
+		const char *ex = jstr(cur, "ex");
+		if (!ex || strcmp(ex, f->exercise))
+			return 0;
+		json_int_t before = jint(cur, "b", -1), after = a->number;
+		json_t *all = jobj(s->state, "ex");
+		json_t *st = all ? jobj(all, f->exercise) : NULL;
+		if (!st)
+			return HAVEN_ENOMEM;
+		int helped = after < before;
+		int rc = jset(st, helped ? "h" : "n", json_integer(jint(st, helped ? "h" : "n", 0) + 1));
+		if (!rc)
+			rc = jset(st, "b", json_integer(before));
+		if (!rc)
+			rc = jset(st, "a", json_integer(after));
+		json_object_del(s->state, "cur");
+		if (!rc)
+			rc = action(s, json_pack("{s:s,s:s,s:I,s:I,s:b}", "type", "exercise_rated",
+						 "exercise", f->exercise, "before", before, "after",
+						 after, "helped", helped));
+		return rc;
+	}
+	case HAVEN_ACTION_DISTORTION: {
+		if (!s->nlp->trap[0])
+			return 0;
+		char t[64];
+		haven_strlcpy(t, s->nlp->trap, sizeof(t));
+		for (char *q = t; *q; q++)
+			if (*q >= 'A' && *q <= 'Z')
+				*q = (char)(*q - 'A' + 'a');
+		char hint[256];
+		if (s->nlp->trap_terms[0])
+			snprintf(hint, sizeof(hint), "%s (words like %s can be a sign of it)",
+				 trap_hint(s->nlp->trap), s->nlp->trap_terms);
+		else
+			haven_strlcpy(hint, trap_hint(s->nlp->trap), sizeof(hint));
+		int rc = jset(slots, "trap", json_string(t));
+		if (!rc)
+			rc = jset(slots, "trap_hint", json_string(hint));
+		if (!rc)
+			rc = action(s, json_pack("{s:s,s:s,s:f,s:s}", "type", "distortion_suggested",
+						 "label", s->nlp->trap, "probability", s->nlp->trap_p,
+						 "terms", s->nlp->trap_terms));
+		return rc;
+	}
+	case HAVEN_ACTION_CONSENT: {
+		if (a->yesno != 1)
+			return 0; /* on a yes/no node, only "yes" agrees */
+		int rc = jset(s->state, "onboarded", json_true());
+		if (!rc)
+			rc = action(s, json_pack("{s:s}", "type", "onboarding_agreed"));
+		return rc;
+	}
+	}
+	return 0;
+}
+
+/* Intents that may interrupt a flow that is waiting for free text. Not worry_other: an
+ * answer naming someone ("my friend Sam" as a person to ask for help) is not worry about
+ * them; danger to someone else is the safety gate's to notice, from any state. */
+static int interrupts(const char *intent)
+{
+	static const char *const list[] = {"diagnosis", "medication", "abuse", "show_plan", NULL};
+	for (size_t i = 0; list[i]; i++)
+		if (!strcmp(list[i], intent))
+			return 1;
+	return 0;
+}
+
+static int flow_for_intent(struct haven_step *s, const char *intent)
+{
+	const struct haven_content *c = C(s);
+	for (size_t i = 0; i < c->nflows; i++)
+		for (size_t j = 0; j < c->flows[i].nintents; j++)
+			if (!strcmp(c->flows[i].intents[j], intent))
+				return (int)i;
+	return -1;
+}
+
+static int engine(struct haven_step *s)
+{
+	const struct haven_content *c = C(s);
+	int onboarded = json_is_true(json_object_get(s->state, "onboarded"));
+	struct pos p = get_pos(s);
+	int ob = flow_named(s, "onboarding");
+	if (!onboarded && p.flow != ob)
+		return enter(s, (struct pos){ob, c->flows[ob].start}, 0, 0);
+	int hf = flow_named(s, "home");
+	if (p.flow < 0)
+		p = (struct pos){hf, c->flows[hf].start};
+	const struct haven_flow *f = &c->flows[p.flow];
+	const struct haven_node *n = &f->nodes[p.node];
+	const char *intent = s->nlp->intent;
+	double ip = s->nlp->intent_p;
+	snprintf(s->state_name, sizeof(s->state_name), "%s.%s", f->name, n->name);
+
+	if (!strcmp(intent, "stop") && ip >= 0.6 && p.flow != hf && p.flow != ob) {
+		int rc = render(s, "Okay, let's stop there.");
+		return rc ? rc : end_flow(s, 0);
+	}
+	struct answer a;
+	parse_answer(s, n, &a);
+	/* Explicit intent transitions first. */
+	for (size_t i = 0; i < n->ntrans; i++)
+		if (n->trans[i].cond == HAVEN_COND_INTENT && cond_holds(s, n, &n->trans[i], &a)) {
+			if (n->slot && a.fits && n->expect == HAVEN_EXPECT_TEXT &&
+			    jset(jobj(s->state, "slots"), n->slot, json_stringn(s->text, s->len)))
+				return HAVEN_ENOMEM;
+			return go(s, n->trans[i].target, 0);
+		}
+	/* Another flow, when the person asks for it. */
+	int g = flow_for_intent(s, intent);
+	if (g >= 0 && g != p.flow && (p.flow != ob || onboarded)) {
+		int sw = p.flow == hf || p.flow == ob ? ip >= 0.5
+			 : n->expect == HAVEN_EXPECT_TEXT ? ip >= 0.85 && interrupts(intent)
+							  : ip >= 0.6 && !a.fits;
+		if (sw)
+			return enter(s, (struct pos){g, c->flows[g].start}, 0, 0);
+	}
+	for (size_t i = 0; i < n->ntrans; i++) {
+		const struct haven_transition *t = &n->trans[i];
+		if (t->cond == HAVEN_COND_INTENT || !cond_holds(s, n, t, &a))
+			continue;
+		json_t *slots = jobj(s->state, "slots");
+		if (!slots)
+			return HAVEN_ENOMEM;
+		if (n->slot) {
+			size_t tl = s->len > 1000 ? 1000 : s->len;
+			while (tl > 0 && tl < s->len && ((unsigned char)s->text[tl] & 0xC0) == 0x80)
+				tl--;
+			json_t *v = n->expect == HAVEN_EXPECT_TEXT ? json_stringn(s->text, tl)
+								  : json_string(a.value);
+			if (jset(slots, n->slot, v))
+				return HAVEN_ENOMEM;
+		}
+		int check = 0, rc = 0;
+		for (size_t k = 0; k < n->nactions && !rc; k++)
+			rc = run_action(s, f, &n->actions[k], &a, &check);
+		if (rc)
+			return rc;
+		if (check) {
+			/* PHQ-9 item 9 above 0: move on silently, then ask the safety question. */
+			struct haven_target tt = t->target;
+			if (tt.flow >= 0 && (rc = set_pos(s, (struct pos){tt.flow, tt.node}, 1)))
+				return rc;
+			struct haven_safety_input in = {.yesno = -1, .forced_check = 1};
+			struct haven_safety_result r;
+			haven_safety_decide(HAVEN_SAFETY_MODE_NONE, 0, &in, &r);
+			return apply_safety(s, &r, 0, 0);
+		}
+		return go(s, t->target, 0);
+	}
+	/* Nothing fits: ask again, and after three misses leave it gently. */
+	json_int_t misses = jint(s->state, "misses", 0) + 1;
+	if (misses >= 3 && p.flow != hf) {
+		int rc = render(s, "Let's leave that there for now.");
+		return rc ? rc : end_flow(s, 0);
+	}
+	int rc = jset(s->state, "misses", json_integer(misses));
+	if (!rc)
+		rc = render(s, n->reprompt ? n->reprompt : "Sorry, I didn't quite catch that.");
+	if (!rc)
+		rc = say_node(s, n);
+	return rc;
+}
+
+int haven_step_init(struct haven_step *s)
+{
+	haven_buf_init(&s->reply, 64 * 1024);
+	s->actions = json_array();
+	s->state_name[0] = '\0';
+	s->level = HAVEN_RISK_NONE;
+	s->safety_rule = "pass";
+	s->safety_answer = NULL;
+	s->raise_crisis = s->raise_item9 = s->item9_value = s->plan_changed = 0;
+	s->assess = NULL;
+	s->assess_n = 0;
+	return s->actions ? 0 : HAVEN_ENOMEM;
+}
+
+void haven_step_release(struct haven_step *s)
+{
+	haven_buf_release(&s->reply);
+	json_decref(s->actions);
+	s->actions = NULL;
+}
+
+int haven_dialog_step(struct haven_step *s)
+{
+	const struct haven_turn_nlp *nlp = s->nlp;
+	s->level = nlp->crisis.level;
+	json_t *sf = json_object_get(s->state, "safety");
+	enum haven_safety_mode mode = HAVEN_SAFETY_MODE_NONE;
+	if (jstr(sf, "mode") && haven_safety_mode_parse(jstr(sf, "mode"), &mode))
+		return HAVEN_ECORRUPT;
+	int unclear = (int)jint(sf, "unclear", 0);
+	int plan_intent = (!strcmp(nlp->intent, "show_plan") || !strcmp(nlp->intent, "safety_plan")) &&
+			  nlp->intent_p >= 0.5;
+	struct haven_safety_input in = {
+	    .crisis = &nlp->crisis,
+	    .overdose = nlp->overdose,
+	    .denial = nlp->denial,
+	    .yesno = nlp->yesno,
+	    .wants_plan = plan_intent || (mode == HAVEN_SAFETY_MODE_CRISIS && nlp->yesno == 1),
+	};
+	struct haven_safety_result r;
+	haven_safety_decide(mode, unclear, &in, &r);
+	int rc = jset(s->state, "turns", json_integer(jint(s->state, "turns", 0) + 1));
+	if (rc)
+		return rc;
+	if (r.step != HAVEN_SAFETY_PASS)
+		rc = apply_safety(s, &r, unclear, 0);
+	else {
+		s->safety_rule = r.rule;
+		if (r.level > s->level)
+			s->level = r.level;
+		rc = engine(s);
+	}
+	return rc;
+}

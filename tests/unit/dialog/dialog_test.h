@@ -1,0 +1,40 @@
+/*
+ * dialog_test.h: helpers shared by the dialog tests: a migrated store with one patient,
+ * the shipped agent, and a turn that returns the parsed reply.
+ */
+#ifndef HAVEN_TEST_DIALOG_H
+#define HAVEN_TEST_DIALOG_H
+
+#include <jansson.h>
+
+#include "crypto/crypto.h"
+#include "dialog/dialog.h"
+#include "store/store.h"
+
+struct chat_fixture {
+	struct haven_store *store;
+	struct haven_master_key *mk;
+	struct haven_dialog *d;
+	struct haven_dialog_worker *w;
+	int64_t patient;
+	char locale[16];
+	char url[640];
+};
+
+/* A fresh database with one patient (locale "en-US" unless given), the shipped agent. */
+void chat_fixture_init(struct chat_fixture *f, const char *locale);
+void chat_fixture_release(struct chat_fixture *f);
+/* Reopens the store and the agent (a restart); the database and key stay. */
+void chat_fixture_restart(struct chat_fixture *f);
+/* One turn; fails the test if it cannot be stored. The caller json_decrefs. */
+json_t *chat_say(struct chat_fixture *f, const char *text);
+/* The conversation through onboarding ("hello", "yes") to the home state. */
+void chat_onboard(struct chat_fixture *f);
+int64_t chat_count(struct chat_fixture *f, const char *sql);
+const char *turn_state(json_t *turn);
+const char *turn_reply(json_t *turn);
+const char *turn_level(json_t *turn);
+/* 1 when an action of that type (and kind, when not NULL) is in the turn. */
+int turn_has_action(json_t *turn, const char *type, const char *kind);
+
+#endif
