@@ -39,6 +39,8 @@ struct haven_api_config {
 	int login_fail_address; /* failed logins allowed per client address per window */
 	int64_t login_window_ms;
 	int shutdown_grace_ms; /* how long haven_api_stop waits for requests in flight */
+	char web_root[512];    /* static pages served at / ("" serves none); docs/web.md */
+	int cookie_secure;     /* mark the session cookie Secure (behind a TLS proxy) */
 };
 
 /* Fills cfg with the defaults documented in docs/configuration.md. */

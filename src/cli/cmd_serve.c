@@ -16,14 +16,16 @@
 
 static const char usage_text[] =
     "usage: haven serve [--db URL] [--listen HOST:PORT] [--config FILE] [--key-file PATH]\n"
-    "                   [--threads N]\n\n"
+    "                   [--threads N] [--web DIR]\n\n"
     "Serves the HTTP API (see docs/api.md). The database is migrated at start.\n\n"
     "  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
     "  --listen H:P      address and port (default 127.0.0.1:8080; port 0 picks one)\n"
     "  --config FILE     a file of 'name = value' lines (docs/configuration.md)\n"
     "  --key-file PATH   the master key file (default var/haven.key, created if missing;\n"
     "                    HAVEN_MASTER_KEY=<64 hex digits> overrides it)\n"
-    "  --threads N       HTTP worker threads (default 16)\n\n"
+    "  --threads N       HTTP worker threads (default 16)\n"
+    "  --web DIR         the web pages served at / (default web; '' serves none;\n"
+    "                    docs/web.md)\n\n"
     "Environment: HAVEN_DB, HAVEN_LISTEN, HAVEN_THREADS, HAVEN_KEY_FILE and HAVEN_<OPTION>\n"
     "for every configuration-file option override the file; flags override both.\n"
     "SIGTERM or SIGINT stops the server after the requests in flight finish.\n";
@@ -32,7 +34,7 @@ static const char usage_text[] =
 static const char *const env_options[] = {
     "listen",       "threads",        "max_connections", "connection_timeout", "max_body",
     "max_header",   "session_ttl",    "invitation_ttl",  "login_fail_account", "login_fail_address",
-    "login_window", "shutdown_grace",
+    "login_window", "shutdown_grace", "web_root",        "cookie_secure",
 };
 
 static int apply_env(struct haven_api_config *cfg)
@@ -52,11 +54,13 @@ static int apply_env(struct haven_api_config *cfg)
 
 int cmd_serve(int argc, char **argv)
 {
-	const char *db = NULL, *listen = NULL, *config = NULL, *key_file = NULL, *threads = NULL;
+	const char *db = NULL, *listen = NULL, *config = NULL, *key_file = NULL, *threads = NULL,
+		   *web = NULL;
 	struct haven_opt opts[] = {
 	    {"--db", &db, NULL},           {"--listen", &listen, NULL},
 	    {"--config", &config, NULL},   {"--key-file", &key_file, NULL},
-	    {"--threads", &threads, NULL}, {NULL, NULL, NULL},
+	    {"--threads", &threads, NULL}, {"--web", &web, NULL},
+	    {NULL, NULL, NULL},
 	};
 	struct haven_api_config cfg;
 	struct haven_store *store = NULL;
@@ -82,6 +86,8 @@ int cmd_serve(int argc, char **argv)
 	if (threads && haven_api_config_set(&cfg, "threads", threads))
 		return haven_cli_usage_error("serve", "--threads wants 1 to 256, not '%s'",
 		                             threads);
+	if (web && haven_api_config_set(&cfg, "web_root", web))
+		return haven_cli_usage_error("serve", "--web wants a directory path");
 	if (!db)
 		db = getenv("HAVEN_DB");
 	if (!db || !*db)
