@@ -1,0 +1,26 @@
+// help.js: the crisis lines, reachable from the link at the top of every page, and the
+// same list used by the chat's crisis protocol.
+import {h, mount} from '../dom.js';
+import {LINES, DIRECTORY} from '../crisis-lines.js';
+
+export function linesList() {
+	return h('div', {class: 'lines'},
+		LINES.map(c => h('section', {class: 'country', 'aria-label': c.country},
+			h('h3', {}, c.country),
+			h('ul', {},
+				c.lines.map(l => h('li', {},
+					h('strong', {}, l.name), ': ',
+					l.tel ? h('a', {href: `tel:${l.tel}`, class: 'tel'}, l.how) : l.how,
+					l.sms && !l.tel ? h('a', {href: `sms:${l.sms}`, class: 'tel'}, '') : null)),
+				h('li', {}, 'Emergency services: ', h('a', {href: `tel:${c.emergency.split(' ')[0]}`, class: 'tel'}, c.emergency))))),
+		h('p', {}, 'Anywhere else: ', h('a', {href: DIRECTORY.url, rel: 'noopener noreferrer', target: '_blank'}, DIRECTORY.name),
+			` lists ${DIRECTORY.how}.`));
+}
+
+export function crisis(el) {
+	mount(el, h('h1', {}, 'Need help now?'),
+		h('p', {class: 'lead urgent'}, 'If you might act on thoughts of ending your life or harming yourself, or you are in danger, call your emergency number now.'),
+		h('p', {}, 'If you need to talk to someone, these lines are free, confidential and open at any hour. You do not have to be suicidal to call.'),
+		linesList(),
+		h('p', {}, 'Haven is a self-help tool. It is not an emergency service, and nobody watches messages as they arrive.'));
+}
