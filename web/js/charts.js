@@ -56,8 +56,11 @@ export function chart(kind, points, title) {
 			}]},
 		};
 		plotHolder.replaceChildren();
-		// One point makes no line; uPlot still needs a range wider than zero.
-		if (xs.length === 1) opts.scales.x = {time: true, range: [xs[0] - 86400, xs[0] + 86400]};
+		// At least three days across, so a few values entered close together (or one)
+		// read as points in time rather than stretching over an arbitrary span.
+		const lo = Math.min(...xs), hi = Math.max(...xs), mid = (lo + hi) / 2;
+		const half = Math.max((hi - lo) / 2 * 1.08, 1.5 * 86400);
+		opts.scales.x = {time: true, range: [mid - half, mid + half]};
 		new uPlot(opts, [xs, ys], plotHolder);
 	};
 	requestAnimationFrame(draw);
