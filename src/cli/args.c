@@ -41,3 +41,17 @@ int haven_cli_master_key(const char *key_file_flag, struct haven_store *s,
 		return haven_cli_fail("%s", msg[0] ? msg : "cannot load the master key");
 	return 0;
 }
+
+int haven_cli_open_store(const char *url, struct haven_store **out)
+{
+	*out = NULL;
+	if (haven_crypto_init())
+		return haven_cli_fail("cannot initialise libsodium");
+	if (haven_store_open(url ? url : HAVEN_DEFAULT_DB, NULL, out) ||
+	    haven_store_migrate(*out, NULL)) {
+		haven_cli_fail("cannot open the database: %s", haven_store_last_error());
+		haven_store_destroy(out);
+		return 1;
+	}
+	return 0;
+}

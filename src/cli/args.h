@@ -22,6 +22,10 @@ int haven_cli_parse(const char *cmd, int argc, char **argv, const struct haven_o
 /* Loads the master key by the rules every command shares (haven_master_key_resolve:
  * HAVEN_MASTER_KEY, else --key-file, else HAVEN_KEY_FILE, else var/haven.key), checked
  * against the data keys in s. Prints the one-line reason and returns 1 on failure. */
+/* Initialises libsodium, opens the database at url (NULL: the default) and applies the
+ * migrations, as every command that works on data does. Prints the one-line reason and
+ * returns 1 on failure (*out is then NULL). */
+int haven_cli_open_store(const char *url, struct haven_store **out);
 int haven_cli_master_key(const char *key_file_flag, struct haven_store *s,
                          struct haven_master_key **out);
 

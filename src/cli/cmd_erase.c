@@ -34,14 +34,8 @@ int cmd_erase(int argc, char **argv)
 	if (!patient || haven_parse_int64(patient, &id) || id <= 0)
 		return haven_cli_usage_error("erase",
 		                             "--patient ID (a positive number) is required");
-	if (!db)
-		db = HAVEN_DEFAULT_DB;
-	if (haven_crypto_init())
-		return haven_cli_fail("cannot initialise libsodium");
-	if ((rc = haven_store_open(db, NULL, &store)) || (rc = haven_store_migrate(store, NULL))) {
-		haven_cli_fail("cannot open the database: %s", haven_store_last_error());
+	if (haven_cli_open_store(db, &store))
 		goto out;
-	}
 	rc = haven_patient_erase(store, id, 0, "system", "cli");
 	if (rc == HAVEN_ENOTFOUND) {
 		haven_cli_fail("no patient with id %lld", (long long)id);

@@ -39,14 +39,8 @@ int cmd_export(int argc, char **argv)
 	if (!patient || haven_parse_int64(patient, &id) || id <= 0)
 		return haven_cli_usage_error("export",
 		                             "--patient ID (a positive number) is required");
-	if (!db)
-		db = HAVEN_DEFAULT_DB;
-	if (haven_crypto_init())
-		return haven_cli_fail("cannot initialise libsodium");
-	if ((rc = haven_store_open(db, NULL, &store)) || (rc = haven_store_migrate(store, NULL))) {
-		haven_cli_fail("cannot open the database: %s", haven_store_last_error());
+	if (haven_cli_open_store(db, &store))
 		goto out;
-	}
 	if (haven_cli_master_key(key_file, store, &mk))
 		goto out;
 	rc = haven_patient_export(store, mk, id, 0, "system", "cli", &doc);

@@ -126,6 +126,11 @@ int cmd_serve(int argc, char **argv)
 	haven_log(HAVEN_LOG_INFO, "event=listening url=http://%s%s%s:%d/ migrations_applied=%d",
 	          strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "",
 	          haven_api_port(api), applied);
+	const char *fast = getenv("HAVEN_PWHASH_FAST");
+	if (fast && !strcmp(fast, "1"))
+		haven_log(HAVEN_LOG_WARN, "event=weak_password_hashing detail=\"HAVEN_PWHASH_FAST=1 "
+		                          "is for tests only: new passwords get the minimum argon2id "
+		                          "limits\"");
 	int sig = 0;
 	sigwait(&stop, &sig);
 	haven_log(HAVEN_LOG_INFO, "event=stopping signal=%d", sig);

@@ -66,14 +66,8 @@ int cmd_user(int argc, char **argv)
 		                        HAVEN_PASSWORD_MIN);
 		goto out;
 	}
-	if (haven_crypto_init()) {
-		haven_cli_fail("cannot initialise libsodium");
+	if (haven_cli_open_store(db, &store))
 		goto out;
-	}
-	if ((rc = haven_store_open(db, NULL, &store)) || (rc = haven_store_migrate(store, NULL))) {
-		haven_cli_fail("cannot open the database: %s", haven_store_last_error());
-		goto out;
-	}
 	int64_t id;
 	rc = haven_account_create(store, norm, pw, role, 0, "system", "cli", &id);
 	if (rc == HAVEN_ECONFLICT) {

@@ -11,8 +11,9 @@
  *   sealed field      0x01 || nonce (24) || XChaCha20-Poly1305 ciphertext and tag;
  *                     associated data is the haven_crypto_ad() string.
  *
- * Keys live in sodium_malloc memory (guard pages, locked, never swapped) and are wiped by
- * sodium_free. They are not switched to PROT_NONE between uses: the server shares one
+ * Keys live in sodium_malloc memory (guard pages, locked, never swapped) and are wiped
+ * after use: the master key by sodium_free, data keys by sodium_memzero of their slab
+ * slot (see dk_alloc below). They are not switched to PROT_NONE between uses: the server shares one
  * master key between request threads, and toggling protection from several threads would
  * fault one thread while another reads.
  */
@@ -312,10 +313,57 @@ const char *haven_master_key_path(const char *flag_path)
 
 /* ---- Data keys ---- */
 
+/*
+ * Data keys are unwrapped on every request that reads or writes clinical text. Each one
+ * getting its own sodium_malloc region (mmap, guard pages, mlock, then munmap) made the
+ * kernel's page-table work (mprotect and TLB shootdowns across cores) the largest cost of
+ * an encrypted write. Instead, keys take slots in slabs that are themselves sodium_malloc
+ * memory (guarded, locked, never swapped), allocated once and kept: a slot is wiped with
+ * sodium_memzero when its key is destroyed and before it is handed out again.
+ */
+#define DK_SLAB_SLOTS 128
+
+static pthread_mutex_t dk_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct haven_data_key **dk_free; /* free slots (a stack); the pointers are not secret */
+static size_t dk_nfree, dk_cap;
+
+static struct haven_data_key *dk_alloc(void)
+{
+	struct haven_data_key *k = NULL;
+	pthread_mutex_lock(&dk_lock);
+	if (!dk_nfree) {
+		struct haven_data_key *slab = sodium_malloc(sizeof(*slab) * DK_SLAB_SLOTS);
+		struct haven_data_key **grown =
+		    slab ? realloc(dk_free, (dk_cap + DK_SLAB_SLOTS) * sizeof(*grown)) : NULL;
+		if (!grown) {
+			if (slab)
+				sodium_free(slab);
+			pthread_mutex_unlock(&dk_lock);
+			return NULL;
+		}
+		dk_free = grown;
+		dk_cap += DK_SLAB_SLOTS;
+		for (size_t i = 0; i < DK_SLAB_SLOTS; i++)
+			dk_free[dk_nfree++] = &slab[DK_SLAB_SLOTS - 1 - i];
+	}
+	k = dk_free[--dk_nfree];
+	pthread_mutex_unlock(&dk_lock);
+	sodium_memzero(k, sizeof(*k));
+	return k;
+}
+
+static void dk_release(struct haven_data_key *k)
+{
+	sodium_memzero(k, sizeof(*k));
+	pthread_mutex_lock(&dk_lock);
+	dk_free[dk_nfree++] = k; /* dk_cap slots exist in all, so this never overflows */
+	pthread_mutex_unlock(&dk_lock);
+}
+
 int haven_data_key_generate(struct haven_data_key **out)
 {
 	*out = NULL;
-	struct haven_data_key *k = sodium_malloc(sizeof(*k));
+	struct haven_data_key *k = dk_alloc();
 	if (!k)
 		return HAVEN_ENOMEM;
 	crypto_aead_xchacha20poly1305_ietf_keygen(k->key);
@@ -327,7 +375,7 @@ void haven_data_key_destroy(struct haven_data_key **k)
 {
 	if (!k || !*k)
 		return;
-	sodium_free(*k);
+	dk_release(*k);
 	*k = NULL;
 }
 
@@ -379,7 +427,7 @@ int haven_data_key_unwrap(const struct haven_master_key *mk, int64_t patient_id,
 	/* A different key id fails fast; the AEAD below would refuse it anyway. */
 	if (sodium_memcmp(wrapped + 1, mk->id, HAVEN_KEY_ID_BYTES) != 0)
 		return HAVEN_EAUTH;
-	struct haven_data_key *k = sodium_malloc(sizeof(*k));
+	struct haven_data_key *k = dk_alloc();
 	if (!k)
 		return HAVEN_ENOMEM;
 	const uint8_t *nonce = wrapped + 1 + HAVEN_KEY_ID_BYTES;

@@ -808,6 +808,10 @@ static int sq_open(struct haven_store *s, const char *url, char *err, size_t err
 	rc = pragma(q, &q->wconn, "PRAGMA synchronous=FULL", NULL, 0, err, errlen);
 	if (!rc)
 		rc = pragma(q, &q->wconn, "PRAGMA foreign_keys=ON", NULL, 0, err, errlen);
+	/* Deleted rows (an erased patient's wrapped key, a revoked session) are overwritten
+	 * with zeros in the database pages instead of lingering in free space. */
+	if (!rc)
+		rc = pragma(q, &q->wconn, "PRAGMA secure_delete=ON", NULL, 0, err, errlen);
 	/* After a burst, the WAL file shrinks back to 64 MiB at the next checkpoint reset
 	 * instead of keeping its largest size forever. */
 	if (!rc)
