@@ -10,6 +10,7 @@
 import {chromium} from 'playwright-core';
 import {execFileSync} from 'node:child_process';
 import {readFileSync, mkdirSync} from 'node:fs';
+import {createRequire} from 'node:module';
 import assert from 'node:assert/strict';
 
 const BASE = process.argv[2];
@@ -26,8 +27,8 @@ let counter = 0;
 
 class Skip extends Error {}
 
-async function newPage(viewport = {width: 1280, height: 800}) {
-	const context = await browser.newContext({viewport, acceptDownloads: true});
+async function newPage(viewport = {width: 1280, height: 800}, extra = {}) {
+	const context = await browser.newContext({viewport, acceptDownloads: true, ...extra});
 	const page = await context.newPage();
 	page.cspViolations = [];
 	page.on('console', msg => {
@@ -113,8 +114,8 @@ async function shot(page, name) {
 
 async function flow(name, fn) {
 	const opened = [];
-	const open = async viewport => {
-		const p = await newPage(viewport);
+	const open = async (viewport, extra) => {
+		const p = await newPage(viewport, extra);
 		opened.push(p);
 		return p.page;
 	};
@@ -362,6 +363,57 @@ await flow('patient fills in a PHQ-9, sees the score and the chart; the clinicia
 	await shot(page, 'alerts-desktop');
 	await item.first().getByRole('button', {name: 'Acknowledge'}).click();
 	await page.waitForSelector('text=Acknowledged.');
+});
+
+// axe-core checks each main page against WCAG 2.1 A and AA. It is injected as a script,
+// which the pages' Content-Security-Policy would rightly refuse, so this context alone
+// bypasses the policy (the other flows check that nothing violates it).
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+async function axe(page, label) {
+	await page.waitForTimeout(100);
+	await page.addScriptTag({content: axeSource});
+	const result = await page.evaluate(async () => window.axe.run(document, {
+		runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+	}));
+	const problems = result.violations.map(v => `${label}: ${v.id} (${v.impact}) at ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`);
+	assert.deepEqual(problems, [], 'no WCAG 2.1 AA violations');
+}
+
+await flow('accessibility: main pages pass axe-core WCAG 2.1 AA at desktop and phone widths', async open => {
+	for (const viewport of [{width: 1280, height: 800}, {width: 390, height: 844}]) {
+		const page = await open(viewport, {bypassCSP: true});
+		const size = viewport.width < 500 ? 'phone' : 'desktop';
+		for (const hash of ['#/login', '#/help']) {
+			await go(page, hash);
+			await axe(page, `${hash} ${size}`);
+		}
+		await login(page, CLINICIAN);
+		const code = await invite(page);
+		await axe(page, `#/invite ${size}`);
+		await go(page, '#/caseload');
+		await page.waitForSelector('h1:has-text("Caseload")');
+		await axe(page, `#/caseload ${size}`);
+		await logout(page);
+		await go(page, `#/signup?code=${code}`);
+		await page.waitForSelector('h1:has-text("Before you start")');
+		await axe(page, `consent ${size}`);
+		await signup(page, code, unique('axe'), true);
+		await axe(page, `#/home ${size}`);
+		await checkin(page, 5, 8, '');
+		await axe(page, `#/checkin ${size}`);
+		for (const hash of ['#/progress', '#/data', '#/chat', '#/assess/phq9', '#/safety-plan']) {
+			await go(page, hash);
+			await page.waitForSelector('main h1');
+			await axe(page, `${hash} ${size}`);
+		}
+		await logout(page);
+		await login(page, ADMIN);
+		await axe(page, `#/accounts ${size}`);
+		await go(page, '#/audit');
+		await page.waitForSelector('text=The audit log is intact');
+		await axe(page, `#/audit ${size}`);
+		await logout(page);
+	}
 });
 
 await browser.close();

@@ -23,7 +23,7 @@ export async function accounts(el) {
 	}}, field('Email address', email), field('Temporary password', password, 'At least 10 characters. Give it to the person securely.'),
 	field('Role', role), status, h('button', {type: 'submit'}, 'Create account'));
 	mount(el, h('h1', {}, 'Accounts'),
-		h('div', {class: 'scroll'}, h('table', {},
+		h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, h('table', {},
 			h('caption', {}, `${users.length} accounts`),
 			h('thead', {}, h('tr', {}, ['Id', 'Email', 'Role', 'Created', 'Status'].map(t => h('th', {scope: 'col'}, t)))),
 			h('tbody', {}, users.map(u => h('tr', {}, h('td', {}, String(u.id)), h('th', {scope: 'row'}, u.email), h('td', {}, u.role),
@@ -68,7 +68,7 @@ export async function audit(el) {
 		h('section', {'aria-labelledby': 'verify-h'}, h('h2', {id: 'verify-h'}, 'Verification'), verifyBox,
 			h('button', {type: 'button', onclick: verify}, 'Verify again')),
 		h('section', {'aria-labelledby': 'records-h'}, h('h2', {id: 'records-h'}, 'Records, newest first'),
-			h('div', {class: 'scroll'}, h('table', {class: 'audit'},
+			h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, h('table', {class: 'audit'},
 				h('thead', {}, h('tr', {}, ['Id', 'When', 'Who', 'Action', 'Subject', 'Outcome', 'Detail'].map(t => h('th', {scope: 'col'}, t)))),
 				tbody)), status, more));
 	await Promise.all([verify(), loadPage()]);

@@ -69,7 +69,7 @@ export async function caseload(el) {
 			h('td', {}, r.p.care_team_consent ? 'Given' : h('span', {class: 'badge'}, 'Withdrawn'))))));
 	mount(el, h('h1', {}, 'Caseload'),
 		alertsReply === null ? h('p', {class: 'hint'}, 'Alerts are not available on this server yet; order is by latest scores.') : null,
-		patients.length ? h('div', {class: 'scroll'}, table)
+		patients.length ? h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, table)
 			: h('p', {}, 'No patients yet. ', h('a', {href: '#/invite'}, 'Invite a patient'), ' to get started.'));
 }
 
@@ -119,7 +119,7 @@ function outcomesBlock(o) {
 	if (o.consent === false) return h('p', {}, 'Hidden: the patient has withdrawn consent for their care team.');
 	const eps = o.episodes || (o.outcome ? [o] : [o]);
 	const yes = v => (v ? 'Yes' : 'No');
-	return h('div', {class: 'scroll'}, h('table', {},
+	return h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, h('table', {},
 		h('thead', {}, h('tr', {}, ['Episode', 'Case at start', 'Recovery', 'Reliable improvement', 'Reliable deterioration', 'Reliable recovery']
 			.map(t => h('th', {scope: 'col'}, t)))),
 		h('tbody', {}, eps.map((e, i) => h('tr', {},
@@ -146,7 +146,7 @@ function sensingBlock(s) {
 	const days = s.days || s.summary || [];
 	if (!days.length) return h('p', {}, 'No sensing data.');
 	const keys = [...new Set(days.flatMap(d => Object.keys(d).filter(k => k !== 'date')))];
-	return h('div', {class: 'scroll'}, h('table', {},
+	return h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, h('table', {},
 		h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Date'), keys.map(k => h('th', {scope: 'col'}, k.replace(/_/g, ' '))))),
 		h('tbody', {}, days.map(d => h('tr', {}, h('th', {scope: 'row'}, d.date),
 			keys.map(k => h('td', {class: d[k] == null ? 'missing' : ''}, d[k] == null ? 'missing' : String(d[k]))))))));

@@ -10,8 +10,7 @@ export function linesList() {
 			h('ul', {},
 				c.lines.map(l => h('li', {},
 					h('strong', {}, l.name), ': ',
-					l.tel ? h('a', {href: `tel:${l.tel}`, class: 'tel'}, l.how) : l.how,
-					l.sms && !l.tel ? h('a', {href: `sms:${l.sms}`, class: 'tel'}, '') : null)),
+					h('a', {href: l.tel ? `tel:${l.tel}` : `sms:${l.sms}`, class: 'tel'}, l.how))),
 				h('li', {}, 'Emergency services: ', h('a', {href: `tel:${c.emergency.split(' ')[0]}`, class: 'tel'}, c.emergency))))),
 		h('p', {}, 'Anywhere else: ', h('a', {href: DIRECTORY.url, rel: 'noopener noreferrer', target: '_blank'}, DIRECTORY.name),
 			` lists ${DIRECTORY.how}.`));
@@ -22,5 +21,5 @@ export function crisis(el) {
 		h('p', {class: 'lead urgent'}, 'If you might act on thoughts of ending your life or harming yourself, or you are in danger, call your emergency number now.'),
 		h('p', {}, 'If you need to talk to someone, these lines are free, confidential and open at any hour. You do not have to be suicidal to call.'),
 		linesList(),
-		h('p', {}, 'Haven is a self-help tool. It is not an emergency service, and nobody watches messages as they arrive.'));
+		h('p', {}, 'Haven is a self-help tool. It is not an emergency service, and a person may not see your messages straight away.'));
 }
