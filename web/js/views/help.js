@@ -1,11 +1,15 @@
 // help.js: the crisis lines, reachable from the link at the top of every page, and the
 // same list used by the chat's crisis protocol.
 import {h, mount} from '../dom.js';
-import {LINES, DIRECTORY} from '../crisis-lines.js';
+import {LINES, DIRECTORY, regionForLocale} from '../crisis-lines.js';
+import {session} from '../app.js';
 
-export function linesList() {
+// All the lines, the given region (or the signed-in person's) first.
+export function linesList(region) {
+	const first = region || regionForLocale(session.me?.locale);
+	const ordered = first ? [...LINES.filter(c => c.code === first), ...LINES.filter(c => c.code !== first)] : LINES;
 	return h('div', {class: 'lines'},
-		LINES.map(c => h('section', {class: 'country', 'aria-label': c.country},
+		ordered.map(c => h('section', {class: 'country', 'aria-label': c.country},
 			h('h3', {}, c.country),
 			h('ul', {},
 				c.lines.map(l => h('li', {},
