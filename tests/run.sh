@@ -3,7 +3,8 @@
 #  1. the unit and API tests (ASan+UBSan build) against SQLite;
 #  2. the store-backed tests again against a PostgreSQL 15 server started here on loopback;
 #  3. the command-line tests in tests/cli/*.sh;
-#  4. each libFuzzer target for a bounded time.
+#  4. the web pages in a real browser (tests/web/run.sh) and the vendored files' check;
+#  5. each libFuzzer target for a bounded time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
@@ -55,6 +56,18 @@ for t in tests/cli/*.sh; do
 		failed=$((failed + 1))
 	fi
 done
+
+echo "== web pages (chromium)"
+if scripts/vendor-web.sh --check >"$log/vendor.txt" 2>&1; then
+	echo "ok   web vendored files match package-lock.json"
+	passed=$((passed + 1))
+else
+	echo "FAIL web vendored files"
+	sed 's/^/    /' "$log/vendor.txt" | tail -n 20
+	failed=$((failed + 1))
+fi
+tests/web/run.sh 2>&1 | tee "$log/web.txt" | grep -v '^[0-9]* passed'
+count "$log/web.txt" "web suite"
 
 echo "== fuzz targets (bounded)"
 for f in build/fuzz/fuzz_*; do

@@ -40,6 +40,8 @@ struct haven_api_config {
 	int64_t login_window_ms;
 	int shutdown_grace_ms; /* how long haven_api_stop waits for requests in flight */
 	char locale[16];       /* the deployment's locale for crisis lines ("en-US") */
+	char web_root[512];    /* static pages served at / ("" serves none); docs/web.md */
+	int cookie_secure;     /* mark the session cookie Secure (behind a TLS proxy) */
 };
 
 /* Fills cfg with the defaults documented in docs/configuration.md. */

@@ -106,7 +106,7 @@ struct haven_req {
 	int has_path_id;
 	struct haven_principal who;
 	void *body; /* decoded body (route->body->size bytes), or NULL */
-	struct MHD_Connection *conn; /* for query arguments (haven__query_arg) */
+	struct MHD_Connection *conn; /* for headers and query arguments during dispatch */
 
 	/* Upload state. */
 	struct haven_buf raw; /* the body as received, limited to max_body */
@@ -115,12 +115,22 @@ struct haven_req {
 	const char *content_type;
 	const char *authorization;
 
+	/* Browser sessions (see docs/web.md). */
+	int via_cookie;             /* authenticated by the session cookie, not a bearer header */
+	const char *session_token;  /* the cookie's token (arena), to derive the CSRF token */
+	const char *auth_failure;   /* "expired", "ended" or NULL after a failed authentication */
+	int is_static;              /* answered from the web root */
+
 	/* Reply. */
 	int status;
 	char *reply; /* malloc'd */
 	size_t reply_len;
 	const char *reply_type;
 	char retry_after[24];
+	const char *set_cookie;    /* a Set-Cookie value (arena), or NULL */
+	int clear_site_data;       /* logout and erasure: Clear-Site-Data */
+	const char *cache_control; /* NULL: no-store */
+	const char *etag;
 	int audited;               /* a handler already audited this request's refusal */
 	const char *audit_subject; /* for refusals audited by the dispatcher */
 };
@@ -178,6 +188,22 @@ const struct haven_route *haven__routes(size_t *count);
  * NULL with *method_mismatch set when the path exists under another method. */
 const struct haven_route *haven__route_match(const char *method, const char *path, int *index,
                                              int64_t *id, int *has_id, int *method_mismatch);
+
+/* The value of a request header or query argument during dispatch, or NULL. */
+const char *haven__header(struct haven_req *r, const char *name);
+const char *haven__query(struct haven_req *r, const char *name);
+
+/* Browser sessions: the cookie's name, the Set-Cookie value that stores token (or, with
+ * token NULL, clears the cookie), and the CSRF token derived from a session token
+ * (64 hex digits and a NUL). */
+#define HAVEN_SESSION_COOKIE "haven_session"
+const char *haven__session_cookie(struct haven_req *r, const char *token, int64_t max_age_s);
+void haven__csrf_token(const char *session_token, char out[65]);
+/* 1 when a cookie-authenticated state-changing request carries the right X-CSRF-Token. */
+int haven__csrf_ok(struct haven_req *r);
+
+/* Static files: answers a GET or HEAD outside /api/ from cfg.web_root. */
+void haven__static_serve(struct haven_req *r);
 
 /* Authentication: resolves the bearer token into r->who. 0, HAVEN_EAUTH for a missing,
  * unknown, expired or revoked token, or a store error. */
@@ -250,6 +276,9 @@ void haven__h_alerts_list(struct haven_req *r);
 void haven__h_alert_get(struct haven_req *r);
 void haven__h_alert_ack(struct haven_req *r);
 void haven__h_alert_resolve(struct haven_req *r);
+void haven__h_audit_list(struct haven_req *r);
+void haven__h_consent_document(struct haven_req *r);
+void haven__h_audit_verify(struct haven_req *r);
 
 extern const struct haven_body_schema haven__login_schema;
 extern const struct haven_body_schema haven__register_schema;

@@ -15,7 +15,7 @@
 #include "api/api_int.h"
 
 struct login_body {
-	struct haven_jv email, password;
+	struct haven_jv email, password, cookie;
 };
 static const struct haven_field login_fields[] = {
     {.name = "email",
@@ -30,6 +30,8 @@ static const struct haven_field login_fields[] = {
      .offset = offsetof(struct login_body, password),
      .max_chars = HAVEN_PASSWORD_MAX,
      .min_chars = 1},
+    /* true from the web pages: the token goes into an HttpOnly cookie, not the body */
+    {.name = "cookie", .type = HAVEN_JT_BOOL, .offset = offsetof(struct login_body, cookie)},
     {.name = NULL},
 };
 const struct haven_body_schema haven__login_schema = {"login body", login_fields,
@@ -154,9 +156,9 @@ static int role_ok(const char *role)
 
 struct auth_lookup {
 	const uint8_t *hash;
-	int64_t now;
 	struct haven_req *r;
 	int found;
+	int64_t expires_at, revoked, disabled;
 };
 
 static int auth_row(const struct haven_row *row, void *arg)
@@ -170,6 +172,9 @@ static int auth_row(const struct haven_row *row, void *arg)
 	a->r->who.email = haven_arena_strdup(&a->r->arena, email ? email : "");
 	a->r->who.locale = haven_arena_strdup(&a->r->arena, locale ? locale : "");
 	a->r->who.created_at = haven_row_int(row, 4);
+	a->expires_at = haven_row_int(row, 5);
+	a->revoked = haven_row_int(row, 6);
+	a->disabled = haven_row_int(row, 7);
 	a->found = a->r->who.role && a->r->who.email && a->r->who.locale;
 	return 0;
 }
@@ -177,38 +182,113 @@ static int auth_row(const struct haven_row *row, void *arg)
 static int auth_tx(struct haven_tx *tx, void *arg)
 {
 	struct auth_lookup *a = arg;
-	struct haven_param p[] = {HAVEN_P_BLOB(a->hash, HAVEN_TOKEN_HASH_BYTES),
-	                          HAVEN_P_INT(a->now)};
-	return haven_tx_query(
-	    tx,
-	    "SELECT u.id, u.role, u.email, u.locale, u.created_at FROM sessions s "
-	    "JOIN users u ON "
-	    "u.id = s.user_id WHERE s.token_hash = ? AND s.revoked = 0 AND "
-	    "s.expires_at > ? AND u.disabled = 0",
-	    p, 2, auth_row, a);
+	struct haven_param p[] = {HAVEN_P_BLOB(a->hash, HAVEN_TOKEN_HASH_BYTES)};
+	return haven_tx_query(tx,
+	                      "SELECT u.id, u.role, u.email, u.locale, u.created_at, s.expires_at, "
+	                      "s.revoked, u.disabled FROM sessions s JOIN users u ON u.id = "
+	                      "s.user_id WHERE s.token_hash = ?",
+	                      p, 1, auth_row, a);
+}
+
+/* The value of the session cookie in a Cookie header, copied into the arena, or NULL. */
+static const char *cookie_token(struct haven_req *r, const char *header)
+{
+	static const char name[] = HAVEN_SESSION_COOKIE "=";
+	const char *p = header;
+	while (p && *p) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		const char *end = strchr(p, ';');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n > sizeof(name) - 1 && !strncmp(p, name, sizeof(name) - 1)) {
+			size_t vn = n - (sizeof(name) - 1);
+			while (vn && p[sizeof(name) - 1 + vn - 1] == ' ')
+				vn--;
+			return vn ? haven_arena_strndup(&r->arena, p + sizeof(name) - 1, vn) : NULL;
+		}
+		p = end;
+	}
+	return NULL;
 }
 
 int haven__authenticate(struct haven_req *r)
 {
 	const char *h = r->authorization;
-	if (!h || strncasecmp(h, "Bearer ", 7))
-		return HAVEN_EAUTH;
-	h += 7;
-	while (*h == ' ')
-		h++;
+	r->auth_failure = NULL;
+	if (!h) {
+		/* No bearer header: a browser's session cookie. */
+		const char *c = cookie_token(r, haven__header(r, "Cookie"));
+		if (!c)
+			return HAVEN_EAUTH;
+		r->via_cookie = 1;
+		r->session_token = c;
+		h = c;
+	} else {
+		if (strncasecmp(h, "Bearer ", 7))
+			return HAVEN_EAUTH;
+		h += 7;
+		while (*h == ' ')
+			h++;
+	}
 	size_t n = strlen(h);
 	if (n == 0 || n > 256)
 		return HAVEN_EAUTH;
 	haven_token_hash(h, n, r->who.token_hash);
-	struct auth_lookup a = {r->who.token_hash, haven_now_ms(), r, 0};
+	struct auth_lookup a = {r->who.token_hash, r, 0, 0, 0, 0};
 	int rc = haven_store_read(r->api->store, auth_tx, &a);
-	if (rc || !a.found) {
+	int64_t now = haven_now_ms();
+	if (rc == 0 && a.found) {
+		if (a.revoked)
+			r->auth_failure = "ended";
+		else if (a.disabled)
+			r->auth_failure = "disabled";
+		else if (a.expires_at <= now)
+			r->auth_failure = "expired";
+	}
+	if (rc || !a.found || r->auth_failure) {
 		r->who.id = 0;
 		r->who.role = "anonymous";
 		r->who.email = NULL;
 		return rc ? rc : HAVEN_EAUTH;
 	}
 	return HAVEN_OK;
+}
+
+/* ---- Browser sessions: the cookie and the CSRF token ---- */
+
+const char *haven__session_cookie(struct haven_req *r, const char *token, int64_t max_age_s)
+{
+	/* Secure when the server is told it sits behind TLS, or a proxy says the request
+	 * came over https; a Secure cookie would never come back over plain http. */
+	const char *proto = haven__header(r, "X-Forwarded-Proto");
+	int secure = r->api->cfg.cookie_secure || (proto && !strcasecmp(proto, "https"));
+	return haven_arena_printf(&r->arena, "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
+	                          HAVEN_SESSION_COOKIE, token ? token : "",
+	                          (long long)(token ? max_age_s : 0), secure ? "; Secure" : "");
+}
+
+/* The CSRF token is a keyed hash of the session token: only a page that could read it
+ * from the server (GET /me or the login reply, same origin only) knows it, it needs no
+ * storage, and it reveals nothing about the session token itself. */
+void haven__csrf_token(const char *session_token, char out[65])
+{
+	static const char key[] = "haven/csrf-token/v1";
+	uint8_t digest[32];
+	haven_blake2b(session_token, strlen(session_token), (const uint8_t *)key, sizeof(key) - 1,
+	              digest);
+	haven_hex_encode(digest, sizeof(digest), out);
+}
+
+int haven__csrf_ok(struct haven_req *r)
+{
+	if (!r->via_cookie || !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"))
+		return 1;
+	const char *given = haven__header(r, "X-CSRF-Token");
+	char want[65];
+	haven__csrf_token(r->session_token, want);
+	int ok = given && strlen(given) == 64 && haven_memcmp_ct(given, want, 64) == 0;
+	sodium_memzero(want, sizeof(want));
+	return ok;
 }
 
 /* ---- Login ---- */
@@ -384,9 +464,20 @@ void haven__h_login(struct haven_req *r)
 		return;
 	}
 	haven__throttle_clear(api->throttle, acct_key);
-	json_t *reply =
-	    json_pack("{s:s,s:o,s:o}", "token", token, "expires_at", haven__json_time(w.expires),
-	              "user", user_json(u.id, u.email, u.role));
+	json_t *reply;
+	if (b->cookie.present && b->cookie.b) {
+		char csrf[65];
+		haven__csrf_token(token, csrf);
+		r->set_cookie = haven__session_cookie(r, token, api->cfg.session_ttl_ms / 1000);
+		reply = json_pack("{s:s,s:o,s:o}", "csrf_token", csrf, "expires_at",
+		                  haven__json_time(w.expires), "user",
+		                  user_json(u.id, u.email, u.role));
+		sodium_memzero(csrf, sizeof(csrf));
+	} else {
+		reply = json_pack("{s:s,s:o,s:o}", "token", token, "expires_at",
+		                  haven__json_time(w.expires), "user",
+		                  user_json(u.id, u.email, u.role));
+	}
 	sodium_memzero(token, sizeof(token));
 	haven_reply_json(r, 200, reply);
 }
@@ -413,6 +504,9 @@ void haven__h_logout(struct haven_req *r)
 		haven_reply_err(r, rc, "ending the session");
 		return;
 	}
+	/* Whatever the client was, the browser forgets the cookie and anything cached. */
+	r->set_cookie = haven__session_cookie(r, NULL, 0);
+	r->clear_site_data = 1;
 	haven_reply_empty(r, 204);
 }
 
@@ -421,10 +515,18 @@ void haven__h_logout(struct haven_req *r)
 /* Answered from the session lookup that authenticated the request: no second query. */
 void haven__h_me(struct haven_req *r)
 {
-	haven_reply_json(r, 200,
-	                 json_pack("{s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)r->who.id, "email",
-	                           r->who.email, "role", r->who.role, "locale", r->who.locale,
-	                           "created_at", haven__json_time(r->who.created_at)));
+	json_t *me = json_pack("{s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)r->who.id, "email",
+	                       r->who.email, "role", r->who.role, "locale", r->who.locale,
+	                       "created_at", haven__json_time(r->who.created_at));
+	if (me && r->via_cookie) {
+		/* The page needs the CSRF token again after a reload; only same-origin script
+		 * can read this reply. */
+		char csrf[65];
+		haven__csrf_token(r->session_token, csrf);
+		json_object_set_new(me, "csrf_token", json_string(csrf));
+		sodium_memzero(csrf, sizeof(csrf));
+	}
+	haven_reply_json(r, 200, me);
 }
 
 /* ---- Creating accounts ---- */

@@ -103,6 +103,14 @@ int haven_api_config_set(struct haven_api_config *cfg, const char *name, const c
 		if (parse_int_range(value, 0, 3600, &v))
 			return HAVEN_EINVAL;
 		cfg->shutdown_grace_ms = (int)v * 1000;
+	} else if (!strcmp(name, "web_root")) {
+		if (strlen(value) >= sizeof(cfg->web_root))
+			return HAVEN_EINVAL;
+		haven_strlcpy(cfg->web_root, value, sizeof(cfg->web_root));
+	} else if (!strcmp(name, "cookie_secure")) {
+		if (parse_int_range(value, 0, 1, &v))
+			return HAVEN_EINVAL;
+		cfg->cookie_secure = (int)v;
 	} else {
 		return HAVEN_EINVAL;
 	}

@@ -112,6 +112,30 @@ static int consents_json(struct haven_tx *tx, int64_t patient_id, json_t **out)
 	return rc;
 }
 
+/* GET /api/v1/consent/document: the current consent document, for anyone, so that the
+ * sign-up page shows the exact text a new patient agrees to before the account exists. */
+static int consent_document_tx(struct haven_tx *tx, void *arg)
+{
+	return haven_tx_query(tx,
+	                      "SELECT version, text, published_at FROM consent_documents "
+	                      "ORDER BY version DESC LIMIT 1",
+	                      NULL, 0, consent_doc_row, arg);
+}
+
+void haven__h_consent_document(struct haven_req *r)
+{
+	struct consent_doc d = {NULL};
+	int rc = haven_store_read(r->api->store, consent_document_tx, &d);
+	if (!rc && !d.doc)
+		rc = HAVEN_ECORRUPT;
+	if (rc) {
+		json_decref(d.doc);
+		haven_reply_err(r, rc, "reading the consent document");
+		return;
+	}
+	haven_reply_json(r, 200, json_pack("{s:o}", "document", d.doc));
+}
+
 struct consent_op {
 	struct haven_req *r;
 	const struct consent_body *b;
@@ -665,5 +689,8 @@ void haven__h_erase(struct haven_req *r)
 		haven_reply_err(r, rc, "erasing your data");
 		return;
 	}
+	/* The sessions are gone with the account; the browser forgets them too. */
+	r->set_cookie = haven__session_cookie(r, NULL, 0);
+	r->clear_site_data = 1;
 	haven_reply_empty(r, 204);
 }

@@ -24,9 +24,12 @@ static const struct haven_route routes[] = {
     {"POST", V1 "/auth/logout", HAVEN_ROLE_ANY, haven__h_logout, NULL},
     {"POST", V1 "/auth/register", HAVEN_ROLE_NONE, haven__h_register, &haven__register_schema},
     {"GET", V1 "/me", HAVEN_ROLE_ANY, haven__h_me, NULL},
+    {"GET", V1 "/consent/document", HAVEN_ROLE_NONE, haven__h_consent_document, NULL},
     /* administrators */
     {"POST", V1 "/users", HAVEN_ROLE_ADMIN, haven__h_users_create, &haven__user_create_schema},
     {"GET", V1 "/users", HAVEN_ROLE_ADMIN, haven__h_users_list, NULL},
+    {"GET", V1 "/audit", HAVEN_ROLE_ADMIN, haven__h_audit_list, NULL},
+    {"GET", V1 "/audit/verify", HAVEN_ROLE_ADMIN, haven__h_audit_verify, NULL},
     /* clinicians */
     {"POST", V1 "/invitations", HAVEN_ROLE_CLINICIAN, haven__h_invitations_create, NULL},
     {"GET", V1 "/patients", HAVEN_ROLE_CLINICIAN, haven__h_patients_list, NULL},

@@ -27,6 +27,21 @@
 
 #define REQ_ARENA_MAX (4u << 20)
 
+#define HAVEN_CSP                                                                               \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "        \
+	"font-src 'self'; connect-src 'self'; manifest-src 'self'; form-action 'self'; "         \
+	"base-uri 'none'; frame-ancestors 'none'"
+
+const char *haven__header(struct haven_req *r, const char *name)
+{
+	return r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name) : NULL;
+}
+
+const char *haven__query(struct haven_req *r, const char *name)
+{
+	return r->conn ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
+
 void haven_api_config_init(struct haven_api_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -44,6 +59,7 @@ void haven_api_config_init(struct haven_api_config *cfg)
 	cfg->login_fail_address = 20;
 	cfg->login_window_ms = 15LL * 60 * 1000;
 	cfg->shutdown_grace_ms = 10000;
+	haven_strlcpy(cfg->web_root, "web", sizeof(cfg->web_root));
 }
 
 /* ---- Request ids ---- */
@@ -120,6 +136,11 @@ static void dispatch(struct haven_req *r)
 	int method_mismatch;
 	r->route = haven__route_match(r->method, r->path, &r->route_index, &r->path_id,
 	                              &r->has_path_id, &method_mismatch);
+	if (!r->route && !method_mismatch && strncmp(r->path, "/api/", 5) &&
+	    (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"))) {
+		haven__static_serve(r);
+		return;
+	}
 	if (!r->route) {
 		if (method_mismatch)
 			haven_reply_error(r, 405, "method_not_allowed", "%s is not allowed on %s",
@@ -141,9 +162,18 @@ static void dispatch(struct haven_req *r)
 	if (r->route->role != HAVEN_ROLE_NONE) {
 		int rc = haven__authenticate(r);
 		if (rc == HAVEN_EAUTH) {
-			haven_reply_error(r, 401, "unauthorized",
-			                  "a valid bearer token is required (Authorization: "
-			                  "Bearer <token> from POST /api/v1/auth/login)");
+			if (r->via_cookie)
+				r->set_cookie = haven__session_cookie(r, NULL, 0);
+			if (r->auth_failure && !strcmp(r->auth_failure, "expired"))
+				haven_reply_error(r, 401, "session_expired",
+				                  "the session has expired; sign in again");
+			else if (r->via_cookie)
+				haven_reply_error(r, 401, "unauthorized",
+				                  "the session has ended; sign in again");
+			else
+				haven_reply_error(r, 401, "unauthorized",
+				                  "a valid bearer token is required (Authorization: "
+				                  "Bearer <token> from POST /api/v1/auth/login)");
 			goto audit;
 		}
 		if (rc) {
@@ -159,6 +189,12 @@ static void dispatch(struct haven_req *r)
 		if (r->route->role != HAVEN_ROLE_ANY && strcmp(r->who.role, need[r->route->role])) {
 			haven_reply_error(r, 403, "forbidden", "%s %s is for the %s role",
 			                  r->method, r->route->pattern, need[r->route->role]);
+			goto audit;
+		}
+		if (!haven__csrf_ok(r)) {
+			haven_reply_error(r, 403, "csrf_failed",
+			                  "the X-CSRF-Token header is missing or wrong for this "
+			                  "session; reload the page");
 			goto audit;
 		}
 	}
@@ -209,8 +245,23 @@ static enum MHD_Result queue_reply(struct haven_req *r, struct MHD_Connection *c
 	if (r->reply_type)
 		MHD_add_response_header(resp, "Content-Type", r->reply_type);
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Cache-Control",
+	                        r->cache_control ? r->cache_control : "no-store");
+	if (r->etag)
+		MHD_add_response_header(resp, "ETag", r->etag);
+	/* The same strict headers on every reply, pages and API alike: scripts, styles and
+	 * everything else only from this origin, no inline code, never framed. */
+	MHD_add_response_header(resp, "Content-Security-Policy", HAVEN_CSP);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(resp, "Permissions-Policy",
+	                        "camera=(), microphone=(), geolocation=(), payment=()");
+	if (r->set_cookie)
+		MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
+	if (r->clear_site_data)
+		MHD_add_response_header(resp, "Clear-Site-Data", "\"cache\", \"cookies\", \"storage\"");
 	if (r->retry_after[0])
 		MHD_add_response_header(resp, "Retry-After", r->retry_after);
 	if (r->status == 401)
@@ -299,7 +350,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	/* The route pattern, never the path: ids, bodies and tokens stay out of the log. */
 	haven_log(HAVEN_LOG_INFO,
 	          "event=request method=%s route=%s status=%d duration_ms=%.3f request_id=%s%s",
-	          r->method ? r->method : "-", r->route ? r->route->pattern : "(unmatched)",
+	          r->method ? r->method : "-",
+	          r->route ? r->route->pattern : (r->is_static ? "(static)" : "(unmatched)"),
 	          r->status, (double)dur / 1e6, r->request_id,
 	          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	free(r->reply);

@@ -18,7 +18,7 @@
 
 static const char usage_text[] =
     "usage: haven serve [--db URL] [--listen HOST:PORT] [--config FILE] [--key-file PATH]\n"
-    "                   [--threads N] [--alert-webhook URL]\n"
+    "                   [--threads N] [--web DIR] [--alert-webhook URL]\n"
     "                   [--alert-escalation-webhook URL] [--alert-escalate-after SECONDS]\n\n"
     "Serves the HTTP API (see docs/api.md). The database is migrated at start.\n\n"
     "  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
@@ -27,6 +27,8 @@ static const char usage_text[] =
     "  --key-file PATH   the master key file (default var/haven.key, created if missing;\n"
     "                    HAVEN_MASTER_KEY=<64 hex digits> overrides it)\n"
     "  --threads N       HTTP worker threads (default 16)\n"
+    "  --web DIR         the web pages served at / (default web; '' serves none;\n"
+    "                    docs/web.md)\n"
     "  --alert-webhook URL\n"
     "                    POST alert events there, signed with HAVEN_WEBHOOK_SECRET\n"
     "                    (X-Haven-Signature: sha256=<hex HMAC-SHA256 of the body>)\n"
@@ -44,7 +46,7 @@ static const char usage_text[] =
 static const char *const env_options[] = {
     "listen",       "threads",        "max_connections", "connection_timeout", "max_body",
     "max_header",   "session_ttl",    "invitation_ttl",  "login_fail_account", "login_fail_address",
-    "login_window", "shutdown_grace",
+    "login_window", "shutdown_grace", "web_root",        "cookie_secure",
 };
 
 static int apply_env(struct haven_api_config *cfg)
@@ -65,13 +67,14 @@ static int apply_env(struct haven_api_config *cfg)
 int cmd_serve(int argc, char **argv)
 {
 	const char *db = NULL, *listen = NULL, *config = NULL, *key_file = NULL, *threads = NULL;
-	const char *webhook = NULL, *esc_webhook = NULL, *esc_after = NULL;
+	const char *webhook = NULL, *esc_webhook = NULL, *esc_after = NULL, *web = NULL;
 	struct haven_opt opts[] = {
 	    {"--db", &db, NULL},
 	    {"--listen", &listen, NULL},
 	    {"--config", &config, NULL},
 	    {"--key-file", &key_file, NULL},
 	    {"--threads", &threads, NULL},
+	    {"--web", &web, NULL},
 	    {"--alert-webhook", &webhook, NULL},
 	    {"--alert-escalation-webhook", &esc_webhook, NULL},
 	    {"--alert-escalate-after", &esc_after, NULL},
@@ -104,6 +107,8 @@ int cmd_serve(int argc, char **argv)
 	if (threads && haven_api_config_set(&cfg, "threads", threads))
 		return haven_cli_usage_error("serve", "--threads wants 1 to 256, not '%s'",
 		                             threads);
+	if (web && haven_api_config_set(&cfg, "web_root", web))
+		return haven_cli_usage_error("serve", "--web wants a directory path");
 	haven_alert_delivery_config_init(&dcfg);
 	if (!webhook)
 		webhook = getenv("HAVEN_ALERT_WEBHOOK");

@@ -28,6 +28,7 @@ struct test_resp {
 	char retry_after[32];
 	char content_type[96];
 	json_t *json; /* parsed body, or NULL */
+	char *headers; /* every header line as received (malloc'd, NUL-terminated) */
 };
 
 /* Starts a server; cfg may be NULL for defaults (4 threads). */
@@ -35,7 +36,8 @@ void test_server_start(struct test_server *s, const struct haven_api_config *cfg
 void test_server_stop(struct test_server *s);
 
 /* Sends a request; body may be NULL. content_type NULL means application/json when a
- * body is given. Extra header (e.g. "X-Request-Id: x") may be NULL. */
+ * body is given. Extra headers (e.g. "X-Request-Id: x", several separated by newlines)
+ * may be NULL. The path is sent as written (no "/../" squashing). */
 void test_http(struct test_server *s, const char *method, const char *path, const char *token,
                const char *content_type, const char *body, size_t body_len,
                const char *extra_header, struct test_resp *out);
@@ -43,6 +45,8 @@ void test_http(struct test_server *s, const char *method, const char *path, cons
 void test_call(struct test_server *s, const char *method, const char *path, const char *token,
                const char *json_body, struct test_resp *out);
 void test_resp_free(struct test_resp *r);
+/* The value of the first header called name in r (copied into out), or NULL. */
+const char *test_header(const struct test_resp *r, const char *name, char *out, size_t outlen);
 
 /* Error replies: checks the shape and returns the code ("" when not an error shape). */
 const char *test_error_code(const struct test_resp *r);

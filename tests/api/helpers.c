@@ -96,6 +96,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	header_value(p, len, "X-Request-Id", r->request_id, sizeof(r->request_id));
 	header_value(p, len, "Retry-After", r->retry_after, sizeof(r->retry_after));
 	header_value(p, len, "Content-Type", r->content_type, sizeof(r->content_type));
+	size_t have = r->headers ? strlen(r->headers) : 0;
+	char *g = realloc(r->headers, have + len + 1);
+	if (!g)
+		return 0;
+	memcpy(g + have, p, len);
+	g[have + len] = '\0';
+	r->headers = g;
 	return len;
 }
 
@@ -111,7 +118,10 @@ void test_http(struct test_server *s, const char *method, const char *path, cons
 	struct sink b = {NULL, 0};
 	snprintf(url, sizeof(url), "%s%s", s->base, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	else
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -130,8 +140,18 @@ void test_http(struct test_server *s, const char *method, const char *path, cons
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
 	}
-	if (extra_header)
-		hdr = curl_slist_append(hdr, extra_header);
+	/* Several extra headers are separated by newlines. */
+	for (const char *h = extra_header; h && *h;) {
+		const char *nl = strchr(h, '\n');
+		size_t n = nl ? (size_t)(nl - h) : strlen(h);
+		char *line = strndup(h, n);
+		ASSERT(line);
+		hdr = curl_slist_append(hdr, line);
+		free(line);
+		h += n + (nl ? 1 : 0);
+	}
+	/* Send paths as written: the static-file tests need "/../" to reach the server. */
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
@@ -157,8 +177,23 @@ void test_call(struct test_server *s, const char *method, const char *path, cons
 void test_resp_free(struct test_resp *r)
 {
 	free(r->body);
+	free(r->headers);
 	json_decref(r->json);
 	memset(r, 0, sizeof(*r));
+}
+
+const char *test_header(const struct test_resp *r, const char *name, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	for (const char *line = r->headers; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t n = end ? (size_t)(end - line + 1) : strlen(line);
+		header_value(line, n, name, out, outlen);
+		if (out[0])
+			return out;
+		line += n;
+	}
+	return NULL;
 }
 
 const char *test_error_code(const struct test_resp *r)

@@ -1,0 +1,421 @@
+// e2e.mjs: Haven's pages in a real browser (Debian's chromium, driven by playwright-core)
+// against a real `haven serve` on loopback, started by tests/web/run.sh, which also
+// creates the clinician and administrator accounts. Each flow prints "ok NAME" or
+// "FAIL NAME"; the last line is "N passed, N failed, N skipped". A flow that needs an
+// API this server does not have yet (chat, assessments, alerts) is skipped, and says so.
+//
+//   node e2e.mjs http://127.0.0.1:PORT DBFILE
+// Environment: SCREENSHOTS_DIR=dir also saves screenshots of the main pages at desktop
+// and phone sizes there.
+import {chromium} from 'playwright-core';
+import {execFileSync} from 'node:child_process';
+import {readFileSync, mkdirSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import assert from 'node:assert/strict';
+
+const BASE = process.argv[2];
+const DB = process.argv[3];
+const SHOTS = process.env.SCREENSHOTS_DIR || '';
+const PASSWORD = 'a long test passphrase';
+const CLINICIAN = 'dr.lee@clinic.example';
+const ADMIN = 'admin@clinic.example';
+
+const browser = await chromium.launch({executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+	args: ['--no-sandbox']});
+let passed = 0, failed = 0, skipped = 0;
+let counter = 0;
+
+class Skip extends Error {}
+
+async function newPage(viewport = {width: 1280, height: 800}, extra = {}) {
+	const context = await browser.newContext({viewport, acceptDownloads: true, ...extra});
+	const page = await context.newPage();
+	page.cspViolations = [];
+	page.on('console', msg => {
+		if (/Content.Security.Policy|Refused to/i.test(msg.text())) page.cspViolations.push(msg.text());
+	});
+	page.on('pageerror', err => page.cspViolations.push(`page error: ${err.message}`));
+	page.on('dialog', d => d.accept());
+	return {context, page};
+}
+
+async function go(page, hash) {
+	await page.goto(`${BASE}/${hash}`);
+	await page.waitForSelector('body[data-ready="1"]');
+}
+
+async function login(page, email) {
+	await go(page, '#/login');
+	await page.getByLabel('Email address').fill(email);
+	await page.getByLabel('Password').fill(PASSWORD);
+	await page.getByRole('button', {name: 'Sign in'}).click();
+	await page.waitForSelector('#logout');
+}
+
+async function logout(page) {
+	await page.click('#logout');
+	await page.waitForSelector('text=You have signed out.');
+}
+
+async function invite(page) {
+	await go(page, '#/invite');
+	await page.getByRole('button', {name: 'Create an invitation code'}).click();
+	const code = (await page.textContent('#invite-code')).trim();
+	assert.match(code, /^[A-Za-z0-9_-]{43}$/);
+	return code;
+}
+
+async function signup(page, code, email, careTeam) {
+	await go(page, `#/signup?code=${code}`);
+	// The consent page comes before anything else.
+	await page.waitForSelector('h1:has-text("Before you start")');
+	assert.ok(await page.isVisible('text=It is not a therapist'));
+	assert.ok(await page.isVisible('text=Safety concerns always reach your care team'));
+	await page.getByRole('button', {name: 'Continue'}).click();
+	await page.waitForSelector('[role=alert]:has-text("Please tick the box")');
+	if (careTeam) await page.check('#consent-care_team');
+	await page.check('#consent-understood');
+	await page.getByRole('button', {name: 'Continue'}).click();
+	await page.waitForSelector('h1:has-text("Create your account")');
+	assert.equal(await page.inputValue('input[name=code]'), code);
+	await page.getByLabel('Email address').fill(email);
+	await page.getByLabel('Choose a password').fill(PASSWORD);
+	await page.getByLabel('Type the password again').fill(PASSWORD);
+	await page.getByRole('button', {name: 'Create my account'}).click();
+	await page.waitForSelector('h1:has-text("Welcome to Haven")');
+}
+
+async function checkin(page, mood, sleep, note) {
+	await go(page, '#/checkin');
+	await page.locator('#checkin-mood').fill(String(mood));
+	await page.getByLabel('How many hours did you sleep last night?').fill(String(sleep));
+	if (note) await page.getByLabel('Anything you want to note? (optional)').fill(note);
+	await page.getByRole('button', {name: 'Save my check-in'}).click();
+	await page.waitForSelector('text=Saved. Thank you for checking in.');
+}
+
+async function apiAvailable(page, method, path) {
+	return page.evaluate(async ([m, p]) => {
+		const r = await fetch(`/api/v1${p}`, {method: m, headers: {'Content-Type': 'application/json'}, body: m === 'GET' ? undefined : '{}'});
+		return r.status !== 404 && r.status !== 405;
+	}, [method, path]);
+}
+
+function noRawJson(text) {
+	assert.ok(!/[{}]|"error"|"code"/.test(text), `raw JSON shown to the person: ${text}`);
+}
+
+async function shot(page, name) {
+	if (!SHOTS) return;
+	mkdirSync(SHOTS, {recursive: true});
+	await page.waitForTimeout(150); // let charts draw
+	await page.screenshot({path: `${SHOTS}/${name}.png`, fullPage: true});
+}
+
+async function flow(name, fn) {
+	const opened = [];
+	const open = async (viewport, extra) => {
+		const p = await newPage(viewport, extra);
+		opened.push(p);
+		return p.page;
+	};
+	try {
+		await fn(open);
+		for (const {page} of opened) assert.deepEqual(page.cspViolations, [], 'no CSP violations or script errors');
+		console.log(`ok   web ${name}`);
+		passed++;
+	} catch (e) {
+		if (e instanceof Skip) {
+			console.log(`skip web ${name}: ${e.message}`);
+			skipped++;
+		} else {
+			console.log(`FAIL web ${name}\n    ${String(e.stack || e).split('\n').slice(0, 6).join('\n    ')}`);
+			failed++;
+		}
+	} finally {
+		for (const {context} of opened) await context.close();
+	}
+}
+
+const unique = prefix => `${prefix}${++counter}-${Date.now()}@example.org`;
+
+await flow('security headers and static files', async open => {
+	const page = await open();
+	const resp = await page.goto(`${BASE}/`);
+	const hd = resp.headers();
+	assert.match(hd['content-security-policy'], /script-src 'self'/);
+	assert.match(hd['content-security-policy'], /frame-ancestors 'none'/);
+	assert.equal(hd['x-content-type-options'], 'nosniff');
+	assert.ok(hd.etag);
+	const js = await page.request.get(`${BASE}/js/app.js`);
+	assert.match(js.headers()['content-type'], /^text\/javascript/);
+	const traversal = await page.request.get(`${BASE}/js/../../README.md`);
+	assert.equal(traversal.status(), 404);
+	const vendor = await page.request.get(`${BASE}/vendor/uPlot.esm.js`);
+	assert.equal(vendor.status(), 200);
+});
+
+await flow('sign-in errors are plain words', async open => {
+	const page = await open();
+	await go(page, '#/login');
+	await page.getByRole('button', {name: 'Sign in'}).click();
+	await page.waitForSelector('[role=alert]:has-text("Please enter your email address and your password.")');
+	await page.getByLabel('Email address').fill(CLINICIAN);
+	await page.getByLabel('Password').fill('not the password at all');
+	await page.getByRole('button', {name: 'Sign in'}).click();
+	const alert = page.locator('[role=alert]:has-text("do not match")');
+	await alert.waitFor();
+	noRawJson(await alert.textContent());
+	// A bad invitation code.
+	await go(page, '#/signup?code=nosuchcode');
+	await page.check('#consent-understood');
+	await page.getByRole('button', {name: 'Continue'}).click();
+	await page.getByLabel('Email address').fill(unique('nobody'));
+	await page.getByLabel('Choose a password').fill(PASSWORD);
+	await page.getByLabel('Type the password again').fill(PASSWORD);
+	await page.getByRole('button', {name: 'Create my account'}).click();
+	const bad = page.locator('[role=alert]:has-text("invitation code is not valid")');
+	await bad.waitFor();
+	noRawJson(await bad.textContent());
+});
+
+const patientEmail = unique('sam');
+await flow('patient signs up, consents, checks in, manages data, erases the account', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	const code = await invite(page);
+	await logout(page);
+	await signup(page, code, patientEmail, true);
+	// The session is an HttpOnly cookie: scripts cannot read it.
+	const cookies = await page.context().cookies();
+	const c = cookies.find(x => x.name === 'haven_session');
+	assert.ok(c && c.httpOnly && c.sameSite === 'Strict');
+	assert.ok(!(await page.evaluate(() => document.cookie)).includes('haven_session'));
+	await shot(page, 'patient-home-desktop');
+
+	// Check-ins, with a plain error for a bad value.
+	await go(page, '#/checkin');
+	await page.getByRole('button', {name: 'Save my check-in'}).click();
+	await page.waitForSelector('[role=alert]:has-text("Please enter the hours you slept")');
+	await checkin(page, 3, 5, 'rough week at work');
+	await checkin(page, 6, 7.5, 'walked by the river');
+	assert.ok(await page.isVisible('text=walked by the river'));
+	await shot(page, 'checkin-desktop');
+
+	// Progress: the mood chart is drawn.
+	await go(page, '#/progress');
+	await page.waitForSelector('.chart canvas');
+	await shot(page, 'progress-desktop');
+
+	// My data: withdraw and grant consents, download the export.
+	await go(page, '#/data');
+	assert.ok(await page.isChecked('#scope-care_team'));
+	await page.check('#scope-research');
+	await page.uncheck('#scope-care_team');
+	await page.getByRole('button', {name: 'Save my choices'}).click();
+	await page.waitForSelector('text=Your choices are saved.');
+	await go(page, '#/data');
+	assert.ok(!(await page.isChecked('#scope-care_team')));
+	assert.ok(await page.isChecked('#scope-research'));
+	await page.check('#scope-care_team');
+	await page.getByRole('button', {name: 'Save my choices'}).click();
+	await page.waitForSelector('text=Your choices are saved.');
+	await shot(page, 'my-data-desktop');
+	const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-link')]);
+	const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+	assert.ok(JSON.stringify(exported).includes('walked by the river'));
+
+	// Erasure: refused until confirmed, then the account is gone.
+	await page.getByRole('button', {name: 'Delete my account and all my data'}).click();
+	await page.waitForSelector('[role=alert]:has-text("type the word DELETE")');
+	await page.getByLabel('Type DELETE to confirm').fill('DELETE');
+	await page.getByRole('button', {name: 'Delete my account and all my data'}).click();
+	await page.waitForSelector('text=Your account and all your data have been deleted.');
+	await go(page, '#/login');
+	await page.getByLabel('Email address').fill(patientEmail);
+	await page.getByLabel('Password').fill(PASSWORD);
+	await page.getByRole('button', {name: 'Sign in'}).click();
+	await page.waitForSelector('[role=alert]:has-text("do not match")');
+});
+
+const keptEmail = unique('alex');
+await flow('clinician invites, sees the caseload and the patient', async open => {
+	const clin = await open();
+	await login(clin, CLINICIAN);
+	const code = await invite(clin);
+	await shot(clin, 'invite-desktop');
+	const pat = await open({width: 390, height: 844});
+	await signup(pat, code, keptEmail, true);
+	await shot(pat, 'patient-home-phone');
+	await checkin(pat, 4, 6, 'worried about exams');
+	await shot(pat, 'checkin-phone');
+	await go(pat, '#/progress');
+	await pat.waitForSelector('.chart canvas');
+	await shot(pat, 'progress-phone');
+
+	await go(clin, '#/caseload');
+	const link = clin.getByRole('link', {name: keptEmail});
+	await link.waitFor();
+	await shot(clin, 'caseload-desktop');
+	await link.click();
+	await clin.waitForSelector(`h1:has-text("Patient: ${keptEmail}")`);
+	await clin.waitForSelector('.chart canvas');
+	assert.ok(await clin.isVisible('text=Download FHIR R4 bundle'));
+	await shot(clin, 'patient-page-desktop');
+});
+
+await flow('an expired session says so', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	// While the page is open: the next request finds the session expired.
+	await page.getByRole('link', {name: 'Invite a patient'}).click();
+	await page.waitForSelector('h1:has-text("Invite a patient")');
+	execFileSync('sqlite3', [DB, 'UPDATE sessions SET expires_at = 1;']);
+	await page.getByRole('link', {name: 'Caseload'}).click();
+	await page.waitForSelector('text=Your session has expired');
+	await page.waitForSelector('h1:has-text("Sign in to Haven")');
+	assert.ok(!(await page.context().cookies()).find(x => x.name === 'haven_session'), 'the expired cookie is cleared');
+	// On a reload: the page says so before asking to sign in.
+	await login(page, CLINICIAN);
+	execFileSync('sqlite3', [DB, 'UPDATE sessions SET expires_at = 1;']);
+	await page.reload();
+	await page.waitForSelector('text=Your session has expired');
+	await page.waitForSelector('h1:has-text("Sign in to Haven")');
+});
+
+await flow('sign out clears the session', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	await logout(page);
+	assert.ok(!(await page.context().cookies()).find(x => x.name === 'haven_session'));
+	await go(page, '#/caseload');
+	await page.waitForSelector('h1:has-text("Sign in to Haven")');
+});
+
+await flow('administrator sees accounts and a verified audit log', async open => {
+	const page = await open();
+	await login(page, ADMIN);
+	await page.waitForSelector('h1:has-text("Accounts")');
+	assert.ok(await page.isVisible(`text=${CLINICIAN}`));
+	await shot(page, 'accounts-desktop');
+	await go(page, '#/audit');
+	await page.waitForSelector('text=The audit log is intact');
+	await page.waitForSelector('td:has-text("auth.login")');
+	await shot(page, 'audit-desktop');
+});
+
+await flow('crisis lines are one tap away on a phone', async open => {
+	const page = await open({width: 390, height: 844});
+	await go(page, '#/login');
+	await page.click('#crisis-link');
+	await page.waitForSelector('h1:has-text("Need help now?")');
+	assert.ok(await page.isVisible('a[href="tel:988"]'));
+	assert.ok(await page.isVisible('a[href="tel:116123"]'));
+	await shot(page, 'help-phone');
+	await go(page, '#/login');
+	await shot(page, 'login-phone');
+});
+
+await flow('patient chats and sees the crisis protocol', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	const code = await invite(page);
+	await logout(page);
+	await signup(page, code, unique('kim'), true);
+	if (!(await apiAvailable(page, 'GET', '/chat/messages'))) throw new Skip('the chat API is not on this server yet');
+	await go(page, '#/chat');
+	await page.getByLabel('Your message').fill('I have been feeling low this week');
+	await page.getByRole('button', {name: 'Send'}).click();
+	await page.waitForSelector('.msg.agent >> nth=1');
+	await page.getByLabel('Your message').fill('I want to kill myself tonight, I have the pills ready');
+	await page.getByRole('button', {name: 'Send'}).click();
+	await page.waitForSelector('#crisis-panel');
+	assert.ok(await page.isVisible('#crisis-panel a[href="tel:988"]'));
+	await shot(page, 'chat-crisis-desktop');
+});
+
+await flow('patient fills in a PHQ-9, sees the score and the chart; the clinician acknowledges the alert', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	const code = await invite(page);
+	await logout(page);
+	const email = unique('robin');
+	await signup(page, code, email, true);
+	if (!(await apiAvailable(page, 'GET', '/assessments'))) throw new Skip('the assessments API is not on this server yet');
+	await go(page, '#/assess/phq9');
+	await page.getByRole('button', {name: 'See my score'}).click();
+	await page.waitForSelector('[role=alert]:has-text("Please answer question 1")');
+	const answers = [2, 2, 1, 2, 1, 2, 1, 1, 1];
+	for (let i = 0; i < 9; i++) await page.check(`#phq9-q${i}-${answers[i]}`);
+	await page.getByRole('button', {name: 'See my score'}).click();
+	await page.waitForSelector('h2:has-text("Your PHQ-9 score: 13 out of 27")');
+	assert.ok(await page.isVisible('text=moderate'));
+	assert.ok(await page.isVisible('text=Your care team has been told'));
+	await shot(page, 'phq9-result-desktop');
+	await go(page, '#/progress');
+	await page.waitForSelector('figure.chart:has-text("PHQ-9") canvas');
+	await logout(page);
+	await login(page, CLINICIAN);
+	if (!(await apiAvailable(page, 'GET', '/alerts'))) throw new Skip('the alerts API is not on this server yet');
+	await go(page, '#/alerts');
+	const item = page.locator('.alert-item', {hasText: email});
+	await item.first().waitFor();
+	await shot(page, 'alerts-desktop');
+	await item.first().getByRole('button', {name: 'Acknowledge'}).click();
+	await page.waitForSelector('text=Acknowledged.');
+});
+
+// axe-core checks each main page against WCAG 2.1 A and AA. It is injected as a script,
+// which the pages' Content-Security-Policy would rightly refuse, so this context alone
+// bypasses the policy (the other flows check that nothing violates it).
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+async function axe(page, label) {
+	await page.waitForTimeout(100);
+	await page.addScriptTag({content: axeSource});
+	const result = await page.evaluate(async () => window.axe.run(document, {
+		runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+	}));
+	const problems = result.violations.map(v => `${label}: ${v.id} (${v.impact}) at ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`);
+	assert.deepEqual(problems, [], 'no WCAG 2.1 AA violations');
+}
+
+await flow('accessibility: main pages pass axe-core WCAG 2.1 AA at desktop and phone widths', async open => {
+	for (const viewport of [{width: 1280, height: 800}, {width: 390, height: 844}]) {
+		const page = await open(viewport, {bypassCSP: true});
+		const size = viewport.width < 500 ? 'phone' : 'desktop';
+		for (const hash of ['#/login', '#/help']) {
+			await go(page, hash);
+			await axe(page, `${hash} ${size}`);
+		}
+		await login(page, CLINICIAN);
+		const code = await invite(page);
+		await axe(page, `#/invite ${size}`);
+		await go(page, '#/caseload');
+		await page.waitForSelector('h1:has-text("Caseload")');
+		await axe(page, `#/caseload ${size}`);
+		await logout(page);
+		await go(page, `#/signup?code=${code}`);
+		await page.waitForSelector('h1:has-text("Before you start")');
+		await axe(page, `consent ${size}`);
+		await signup(page, code, unique('axe'), true);
+		await axe(page, `#/home ${size}`);
+		await checkin(page, 5, 8, '');
+		await axe(page, `#/checkin ${size}`);
+		for (const hash of ['#/progress', '#/data', '#/chat', '#/assess/phq9', '#/safety-plan']) {
+			await go(page, hash);
+			await page.waitForSelector('main h1');
+			await axe(page, `${hash} ${size}`);
+		}
+		await logout(page);
+		await login(page, ADMIN);
+		await axe(page, `#/accounts ${size}`);
+		await go(page, '#/audit');
+		await page.waitForSelector('text=The audit log is intact');
+		await axe(page, `#/audit ${size}`);
+		await logout(page);
+	}
+});
+
+await browser.close();
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed ? 1 : 0);
