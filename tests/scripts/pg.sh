@@ -10,8 +10,10 @@ as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); e
 case $cmd in
 start)
 	mkdir -p "$dir"
-	# The server user must reach DIR: open the folder above it (mktemp makes it 0700).
-	chmod 755 "$(dirname "$dir")"
+	# The server user must reach DIR: open the folder above it (mktemp makes it 0700), but
+	# only by adding search permission, so that a parent like /tmp keeps its sticky bit
+	# and stays writable for everyone.
+	chmod a+x "$(dirname "$dir")"
 	[ "$(id -u)" -eq 0 ] && chown postgres "$dir"
 	port=$(( 20000 + RANDOM % 20000 ))
 	as_pg "$bin/initdb" -D "$dir/data" -U haven -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
