@@ -5,6 +5,12 @@ local tokens = {}
 for line in io.lines(os.getenv("TOKENS")) do
   if #line > 0 then tokens[#tokens + 1] = line end
 end
+-- DELAY_MS (optional): the pause each connection takes before its next request, for the
+-- latency at a paced load instead of at saturation.
+local pause = tonumber(os.getenv("DELAY_MS") or "0")
+if pause > 0 then
+  delay = function() return pause end
+end
 local n = 0
 request = function()
   n = n + 1
