@@ -256,11 +256,17 @@ await flow('clinician invites, sees the caseload and the patient', async open =>
 	await go(clin, '#/caseload');
 	const link = clin.getByRole('link', {name: keptEmail});
 	await link.waitFor();
+	// The caseload shows each patient's deterioration-risk score (a percentage).
+	const row = clin.locator('table.caseload tbody tr', {has: clin.getByRole('link', {name: keptEmail})});
+	assert.match(await row.locator('td').nth(1).innerText(), /^\d{1,3}%/);
 	await shot(clin, 'caseload-desktop');
 	await link.click();
 	await clin.waitForSelector(`h1:has-text("Patient: ${keptEmail}")`);
 	await clin.waitForSelector('.chart canvas');
 	assert.ok(await clin.isVisible('text=Download FHIR R4 bundle'));
+	// The risk score with what makes it up.
+	await clin.waitForSelector('h2:has-text("Deterioration risk")');
+	assert.ok(await clin.isVisible('table:has(caption:has-text("What makes up the score")) tbody tr'));
 	await shot(clin, 'patient-page-desktop');
 });
 

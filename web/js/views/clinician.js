@@ -40,28 +40,60 @@ function latest(list, inst) {
 	return {first: xs[0], last: xs[xs.length - 1]};
 }
 
+/* A risk score as a short cell: the percentage, marked when above the clinic's threshold. */
+function riskCell(risk) {
+	if (!risk) return '-';
+	const pct = `${Math.round(risk.probability * 100)}%`;
+	return risk.above_threshold ? h('span', {class: 'badge alert'}, `${pct}, above threshold`) : pct;
+}
+
+/* The risk score with what makes it up, largest contribution first. */
+function riskBlock(risk) {
+	if (risk === null) return h('p', {}, 'The risk score is not available on this server.');
+	if (risk.consent === false) return h('p', {}, 'Hidden: the patient has withdrawn consent for their care team.');
+	if (risk.enabled === false) return h('p', {}, 'The deterioration-risk score is switched off for this clinic.');
+	const feats = Array.isArray(risk.features) ? risk.features : [];
+	return h('div', {},
+		h('p', {}, `Estimated chance of a reliable deterioration within ${risk.horizon_days || 28} days: `,
+			h('strong', {}, `${Math.round(risk.probability * 100)}%`),
+			risk.above_threshold ? ' (above the clinic\'s threshold).' : '.'),
+		h('p', {class: 'hint'}, `${risk.model_source || ''}. A prompt to look, not a judgement.`),
+		feats.length ? h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'},
+			h('table', {}, h('caption', {}, 'What makes up the score'),
+				h('thead', {}, h('tr', {}, ['Feature', 'Value', 'Contribution'].map(t => h('th', {scope: 'col'}, t)))),
+				h('tbody', {}, feats.map(f => h('tr', {},
+					h('th', {scope: 'row'}, f.description || f.name),
+					h('td', {}, f.missing ? 'no data' : String(Math.round(f.value * 100) / 100)),
+					h('td', {}, `${f.contribution >= 0 ? '+' : ''}${(Math.round(f.contribution * 100) / 100).toFixed(2)}`)))))) : null);
+}
+
 export async function caseload(el) {
 	const {patients} = await api('GET', '/patients');
 	const alertsReply = await maybe('/alerts');
 	const alerts = alertsReply?.alerts || [];
 	const rows = await Promise.all(patients.map(async p => {
 		const open = alerts.filter(a => a.patient_id === p.id && isOpen(a));
-		const as = p.care_team_consent ? await assessmentsOf(p.id) : [];
+		const [as, risk] = p.care_team_consent
+			? await Promise.all([assessmentsOf(p.id), maybe(`/patients/${p.id}/risk`)]) : [[], null];
 		const phq = latest(as, 'phq9'), gad = latest(as, 'gad7');
 		const worse = (phq.first && phq.last && phq.last.total - phq.first.total >= 6) ||
 			(gad.first && gad.last && gad.last.total - gad.first.total >= 4);
 		const severity = Math.max(0, ...open.map(a => SEVERITY_RANK[a.severity] || 1));
-		const urgency = severity * 1000 + open.length * 100 + (worse ? 50 : 0) + (phq.last?.total || 0);
-		return {p, open, phq: phq.last, gad: gad.last, worse, urgency};
+		/* The deterioration-risk score (docs/monitoring.md) ranks within the same alerts. */
+		const prob = risk && risk.enabled !== false && typeof risk.probability === 'number' ? risk.probability : null;
+		const urgency = severity * 1000 + open.length * 100 + (worse ? 50 : 0) + (prob !== null ? prob * 40 : 0) +
+			(phq.last?.total || 0) / 10;
+		return {p, open, phq: phq.last, gad: gad.last, worse, risk: prob === null ? null : risk, urgency};
 	}));
 	rows.sort((a, b) => b.urgency - a.urgency || a.p.id - b.p.id);
 	const table = h('table', {class: 'caseload'},
 		h('caption', {}, 'Patients on your care team, most urgent first'),
-		h('thead', {}, h('tr', {}, ['Patient', 'Open alerts', 'Latest PHQ-9', 'Latest GAD-7', 'Trend', 'Last check-in', 'Consent']
+		h('thead', {}, h('tr', {}, ['Patient', 'Open alerts', 'Deterioration risk', 'Latest PHQ-9', 'Latest GAD-7', 'Trend', 'Last check-in', 'Consent']
 			.map(t => h('th', {scope: 'col'}, t)))),
 		h('tbody', {}, rows.map(r => h('tr', {class: r.open.length ? 'has-alert' : ''},
 			h('th', {scope: 'row'}, h('a', {href: `#/patient/${r.p.id}`}, r.p.email)),
 			h('td', {}, r.open.length ? h('span', {class: 'badge alert'}, `${r.open.length} open`) : 'None'),
+			h('td', {}, riskCell(r.risk)),
 			h('td', {}, r.phq ? `${r.phq.total} (${r.phq.band || ''})` : '-'),
 			h('td', {}, r.gad ? `${r.gad.total} (${r.gad.band || ''})` : '-'),
 			h('td', {}, r.worse ? h('span', {class: 'badge alert'}, 'Reliable deterioration') : '-'),
@@ -187,9 +219,10 @@ export async function patient(el, id, done) {
 	parts.push(h('section', {'aria-labelledby': 'pa-h'}, h('h2', {id: 'pa-h'}, 'Alerts'),
 		alertsReply === null ? h('p', {}, 'Alerts are not available on this server yet.')
 			: mine.length ? h('ul', {class: 'alerts'}, mine.map(a => alertItem(a, redraw))) : h('p', {}, 'No alerts.')));
-	const [checkins, assessments, outcomes, messages, plan, sensing] = await Promise.all([
+	const [checkins, assessments, outcomes, messages, plan, sensing, risk] = await Promise.all([
 		maybe(`/patients/${id}/checkins`), maybe(`/patients/${id}/assessments`), maybe(`/patients/${id}/outcomes`),
-		maybe(`/patients/${id}/messages`), maybe(`/patients/${id}/safety-plan`), maybe(`/patients/${id}/sensing`)]);
+		maybe(`/patients/${id}/messages`), maybe(`/patients/${id}/safety-plan`), maybe(`/patients/${id}/sensing`),
+		maybe(`/patients/${id}/risk`)]);
 	const byDate = xs => xs.slice().sort((a, b) => new Date(a.created_at) - new Date(b.created_at));
 	const charts = h('section', {'aria-labelledby': 'pc-h'}, h('h2', {id: 'pc-h'}, 'Scores and mood'));
 	if (assessments && Array.isArray(assessments.assessments)) {
@@ -201,6 +234,7 @@ export async function patient(el, id, done) {
 	if (checkins && Array.isArray(checkins.checkins))
 		charts.append(chart('mood', byDate(checkins.checkins).map(c => ({at: c.created_at, value: c.mood})), 'Mood from check-ins'));
 	parts.push(charts,
+		h('section', {'aria-labelledby': 'pr-h'}, h('h2', {id: 'pr-h'}, 'Deterioration risk'), riskBlock(risk)),
 		h('section', {'aria-labelledby': 'po-h'}, h('h2', {id: 'po-h'}, 'Episode outcomes'), outcomesBlock(outcomes),
 			h('p', {class: 'hint'}, 'As NHS Talking Therapies defines them: a case is PHQ-9 10 or more, or GAD-7 8 or more; a reliable change is 6 points on PHQ-9 or 4 on GAD-7.')),
 		h('section', {'aria-labelledby': 'pf-h'}, h('h2', {id: 'pf-h'}, 'Flagged messages'), flaggedBlock(messages)),
