@@ -168,6 +168,46 @@ static void reply_refusal(struct haven_req *r, struct team_op *op)
 		haven_reply_not_found(r);
 }
 
+/* The first steps of reading a patient's clinical content: the patient must be on the
+ * caller's care team (404 otherwise) and have granted the care_team consent (403
+ * otherwise); each refusal is audited under action. Fills subject ("patient:ID"). */
+static int team_content(struct haven_tx *tx, struct team_op *op, const char *action,
+                        char *subject, size_t subject_len)
+{
+	int rc = load_team_patient(tx, op, action);
+	if (rc || op->refused)
+		return rc;
+	snprintf(subject, subject_len, "patient:%lld", (long long)op->r->path_id);
+	int granted;
+	if ((rc = haven__consent_granted(tx, op->r->path_id, "care_team", &granted)))
+		return rc;
+	if (!granted) {
+		op->refused = 1;
+		op->status = 403;
+		return haven__audit(tx, op->r, action, subject, "denied", "consent_withdrawn");
+	}
+	return 0;
+}
+
+/* Runs a care-team read that fills op.arr and replies {"patient_id": ID, key: op.arr}. */
+static void team_list_reply(struct haven_req *r, haven_tx_fn fn, const char *doing,
+                            const char *key)
+{
+	struct team_op op = {.r = r};
+	int rc = haven_store_write(r->api->store, fn, &op);
+	json_decref(op.one);
+	if (rc || op.refused) {
+		json_decref(op.arr);
+		if (rc)
+			haven_reply_err(r, rc, doing);
+		else
+			reply_refusal(r, &op);
+		return;
+	}
+	haven_reply_json(r, 200,
+	                 json_pack("{s:I,s:o}", "patient_id", (json_int_t)r->path_id, key, op.arr));
+}
+
 void haven__h_patient_get(struct haven_req *r)
 {
 	struct team_op op = {.r = r};
@@ -186,20 +226,10 @@ void haven__h_patient_get(struct haven_req *r)
 static int patient_checkins_tx(struct haven_tx *tx, void *arg)
 {
 	struct team_op *op = arg;
-	int rc = load_team_patient(tx, op, "checkin.read");
+	char subject[48];
+	int rc = team_content(tx, op, "checkin.read", subject, sizeof(subject));
 	if (rc || op->refused)
 		return rc;
-	char subject[48];
-	snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->r->path_id);
-	int granted;
-	if ((rc = haven__consent_granted(tx, op->r->path_id, "care_team", &granted)))
-		return rc;
-	if (!granted) {
-		op->refused = 1;
-		op->status = 403;
-		return haven__audit(tx, op->r, "checkin.read", subject, "denied",
-		                    "consent_withdrawn");
-	}
 	rc = haven__checkins_json(tx, op->r->api->mk, op->r->path_id, &op->arr);
 	if (rc == HAVEN_ENOTFOUND)
 		rc = (op->arr = json_array()) ? 0 : HAVEN_ENOMEM;
@@ -212,20 +242,7 @@ static int patient_checkins_tx(struct haven_tx *tx, void *arg)
 
 void haven__h_patient_checkins(struct haven_req *r)
 {
-	struct team_op op = {.r = r};
-	int rc = haven_store_write(r->api->store, patient_checkins_tx, &op);
-	json_decref(op.one);
-	if (rc || op.refused) {
-		json_decref(op.arr);
-		if (rc)
-			haven_reply_err(r, rc, "reading the patient's check-ins");
-		else
-			reply_refusal(r, &op);
-		return;
-	}
-	haven_reply_json(
-	    r, 200,
-	    json_pack("{s:I,s:o}", "patient_id", (json_int_t)r->path_id, "checkins", op.arr));
+	team_list_reply(r, patient_checkins_tx, "reading the patient's check-ins", "checkins");
 }
 
 /* ---- Chat messages ---- */
@@ -233,19 +250,10 @@ void haven__h_patient_checkins(struct haven_req *r)
 static int patient_messages_tx(struct haven_tx *tx, void *arg)
 {
 	struct team_op *op = arg;
-	int rc = load_team_patient(tx, op, "chat.read");
+	char subject[48];
+	int rc = team_content(tx, op, "chat.read", subject, sizeof(subject));
 	if (rc || op->refused)
 		return rc;
-	char subject[48];
-	snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->r->path_id);
-	int granted;
-	if ((rc = haven__consent_granted(tx, op->r->path_id, "care_team", &granted)))
-		return rc;
-	if (!granted) {
-		op->refused = 1;
-		op->status = 403;
-		return haven__audit(tx, op->r, "chat.read", subject, "denied", "consent_withdrawn");
-	}
 	rc = haven_chat_history(tx, op->r->api->mk, op->r->path_id, 0, 0, &op->arr);
 	if (rc == HAVEN_ENOTFOUND)
 		rc = (op->arr = json_array()) ? 0 : HAVEN_ENOMEM;
@@ -270,18 +278,5 @@ static int patient_messages_tx(struct haven_tx *tx, void *arg)
 
 void haven__h_patient_messages(struct haven_req *r)
 {
-	struct team_op op = {.r = r};
-	int rc = haven_store_write(r->api->store, patient_messages_tx, &op);
-	json_decref(op.one);
-	if (rc || op.refused) {
-		json_decref(op.arr);
-		if (rc)
-			haven_reply_err(r, rc, "reading the patient's messages");
-		else
-			reply_refusal(r, &op);
-		return;
-	}
-	haven_reply_json(
-	    r, 200,
-	    json_pack("{s:I,s:o}", "patient_id", (json_int_t)r->path_id, "messages", op.arr));
+	team_list_reply(r, patient_messages_tx, "reading the patient's messages", "messages");
 }
