@@ -5,16 +5,7 @@
 # file), a PHQ-9 answered in chat is listed by GET /api/v1/assessments, a bad content
 # directory and an unknown patient are clear errors, and the audit chain verifies.
 set -euo pipefail
-HAVEN=${HAVEN_BIN:-build/asan/haven}
-dir=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
-base=http://127.0.0.1:$port/api/v1
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-export HAVEN_KEY_FILE=$dir/haven.key
-db=sqlite:$dir/haven.db
-fail() { echo "chat: $*" >&2; exit 1; }
+. "$(dirname "$0")/../scripts/cli_lib.sh" chat
 
 echo "patient-password-1" | "$HAVEN" user add --db "$db" --role patient --email pat@clinic.test >/dev/null
 chat() { printf '%s\n' "$@" | "$HAVEN" chat --db "$db" --as pat@clinic.test --json; }

@@ -4,16 +4,7 @@
 # patient, the patient registers with the code, grants consent, everyone logs in, and a
 # check-in written by the patient is visible to the clinician only while consent allows.
 set -euo pipefail
-HAVEN=${HAVEN_BIN:-build/asan/haven}
-dir=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
-base=http://127.0.0.1:$port/api/v1
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-export HAVEN_KEY_FILE=$dir/haven.key
-db=sqlite:$dir/haven.db
-fail() { echo "quickstart: $*" >&2; exit 1; }
+. "$(dirname "$0")/../scripts/cli_lib.sh" quickstart
 
 "$HAVEN" serve --db "$db" --listen "127.0.0.1:$port" >"$dir/server.log" 2>&1 &
 pid=$!
