@@ -20,15 +20,8 @@ while read -r tok; do
 done <"$TOKENS"
 
 run() { # run LABEL DELAY_MS
-	local out rps p50 p90 p99 non2xx
-	out=$(DELAY_MS=$2 wrk -t2 -c64 -d"${secs}s" --latency -s "$ROOT/bench/wrk/chat.lua" \
-		"$BASE/api/v1/chat/messages")
-	rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
-	p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-	p90=$(echo "$out" | awk '$1 == "90%" {print $2}')
-	p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-	non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-	echo "$1: $rps turns/s, p50 $p50, p90 $p90, p99 $p99, non-2xx ${non2xx:-0}"
+	DELAY_MS=$2 bench_wrk "$secs" -s "$ROOT/bench/wrk/chat.lua" "$BASE/api/v1/chat/messages"
+	echo "$1: $WRK_RPS turns/s, p50 $WRK_P50, p90 $WRK_P90, p99 $WRK_P99, non-2xx $WRK_NON2XX"
 }
 echo "backend: $kind, 64 conversations on 64 connections, ${secs}s each, $(nproc) cores"
 run "saturation (no pause between turns)" 0

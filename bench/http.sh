@@ -18,15 +18,10 @@ bench_people 16
 export TOKENS=$BENCH_DIR/tokens
 
 run() { # run NAME wrk-args...
-	local name=$1 out
+	local name=$1
 	shift
-	out=$(wrk -t2 -c64 -d"${secs}s" --latency "$@")
-	local rps p50 p99 non2xx
-	rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
-	p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-	p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-	non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-	printf "| %-28s | %10s | %8s | %8s | %s |\n" "$name" "$rps" "$p50" "$p99" "${non2xx:-0}"
+	bench_wrk "$secs" "$@"
+	printf "| %-28s | %10s | %8s | %8s | %s |\n" "$name" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_NON2XX"
 }
 
 echo "backend: $kind, 64 connections, ${secs}s each, $(nproc) cores"
@@ -37,13 +32,9 @@ run "GET /api/v1/me" -s "$ROOT/bench/wrk/me.lua" "$BASE/api/v1/me"
 # The platform's encrypted durable write alone: the clinic's check-in monitoring rules
 # (docs/monitoring.md; their cost is bench/monitor.sh's subject) switched off first, then
 # the same with the rules on as shipped.
-atok=$(api POST /auth/login "" "{\"email\":\"admin@bench.test\",\"password\":\"$PASSWORD\"}" | jq -r .token)
-rules() { # rules true|false
-	api PUT /monitoring/config "$atok" "{\"mood_decline\":{\"enabled\":$1},\"sleep_low\":{\"enabled\":$1},\"deterioration_risk\":{\"enabled\":$1}}" >/dev/null
-}
-rules false
+bench_rules false
 run "POST /api/v1/checkins" -s "$ROOT/bench/wrk/checkin.lua" "$BASE/api/v1/checkins"
-rules true
+bench_rules true
 run "POST /api/v1/checkins, rules on" -s "$ROOT/bench/wrk/checkin.lua" "$BASE/api/v1/checkins"
 echo "start-up: ${startup} ms to first /healthz; RSS after start: $((rss_start / 1024)) MiB;" \
 	"RSS after load: $(( $(rss_kib) / 1024 )) MiB (peak $(( $(hwm_kib) / 1024 )) MiB)"

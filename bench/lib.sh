@@ -64,3 +64,26 @@ bench_people() {
 	done
 	PATIENT_TOKEN=$(head -n 1 "$BENCH_DIR/tokens")
 }
+
+# bench_wrk SECONDS WRK-ARGS...: 64 connections, 2 threads, for SECONDS; sets WRK_RPS,
+# WRK_P50, WRK_P90, WRK_P99 (wrk's own units) and WRK_NON2XX.
+bench_wrk() {
+	local secs=$1 out
+	shift
+	out=$(wrk -t2 -c64 -d"${secs}s" --latency "$@")
+	WRK_RPS=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
+	WRK_P50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+	WRK_P90=$(echo "$out" | awk '$1 == "90%" {print $2}')
+	WRK_P99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+	WRK_NON2XX=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+	WRK_NON2XX=${WRK_NON2XX:-0}
+}
+
+# bench_rules true|false: switches the clinic's check-in monitoring rules (mood, sleep,
+# deterioration risk; docs/monitoring.md) on or off, as the administrator of bench_people.
+bench_rules() {
+	[ -n "${BENCH_ADMIN_TOKEN:-}" ] ||
+		BENCH_ADMIN_TOKEN=$(api POST /auth/login "" "{\"email\":\"admin@bench.test\",\"password\":\"$PASSWORD\"}" | jq -r .token)
+	api PUT /monitoring/config "$BENCH_ADMIN_TOKEN" \
+		"{\"mood_decline\":{\"enabled\":$1},\"sleep_low\":{\"enabled\":$1},\"deterioration_risk\":{\"enabled\":$1}}" >/dev/null
+}

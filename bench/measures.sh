@@ -14,13 +14,9 @@ bench_start
 bench_people 16
 export TOKENS=$BENCH_DIR/tokens
 
-out=$(wrk -t2 -c64 -d"${secs}s" --latency -s "$ROOT/bench/wrk/assessment.lua" "$BASE/api/v1/assessments")
-rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
-p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+bench_wrk "$secs" -s "$ROOT/bench/wrk/assessment.lua" "$BASE/api/v1/assessments"
 echo "backend: $kind, 64 connections, ${secs}s, $(nproc) cores"
-echo "POST /api/v1/assessments: $rps req/s, p50 $p50, p99 $p99, non-2xx ${non2xx:-0}"
+echo "POST /api/v1/assessments: $WRK_RPS req/s, p50 $WRK_P50, p99 $WRK_P99, non-2xx $WRK_NON2XX"
 
 ctok=$(api POST /auth/login "" "{\"email\":\"clin@bench.test\",\"password\":\"$PASSWORD\"}" | jq -r .token)
 pat=$(head -n 1 "$TOKENS")

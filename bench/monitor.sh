@@ -14,27 +14,19 @@ bench_db "$kind"
 bench_start
 bench_people 16
 export TOKENS=$BENCH_DIR/tokens
-atok=$(api POST /auth/login "" "{\"email\":\"admin@bench.test\",\"password\":\"$PASSWORD\"}" | jq -r .token)
 
 run() { # run NAME
-	local out rps p50 p99 non2xx
-	out=$(wrk -t2 -c64 -d"${secs}s" --latency -s "$ROOT/bench/wrk/checkin.lua" "$BASE/api/v1/checkins")
-	rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
-	p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
-	p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-	non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-	printf "| %-34s | %10s | %8s | %8s | %s |\n" "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
+	bench_wrk "$secs" -s "$ROOT/bench/wrk/checkin.lua" "$BASE/api/v1/checkins"
+	printf "| %-34s | %10s | %8s | %8s | %s |\n" "$1" "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_NON2XX"
 }
 
 echo "backend: $kind, 64 connections, ${secs}s each, $(nproc) cores"
 printf "| %-34s | %10s | %8s | %8s | %s |\n" "POST /api/v1/checkins" "req/s" p50 p99 non-2xx
 printf "|%s|%s|%s|%s|%s|\n" "------------------------------------" "------------" "----------" "----------" "---------"
 run "rules on (defaults)"
-api PUT /monitoring/config "$atok" \
-	'{"mood_decline":{"enabled":false},"sleep_low":{"enabled":false},"deterioration_risk":{"enabled":false}}' >/dev/null
+bench_rules false
 run "rules off"
-api PUT /monitoring/config "$atok" \
-	'{"mood_decline":{"enabled":true},"sleep_low":{"enabled":true},"deterioration_risk":{"enabled":true}}' >/dev/null
+bench_rules true
 run "rules on again (more history)"
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 "$HAVEN" monitor --once --db "$DB_URL" >/dev/null # warm-up: caches, and the first raises
