@@ -13,6 +13,7 @@ bench_db "$kind"
 "$HAVEN" migrate --db "$DB_URL" >/dev/null
 bench_start
 rss_start=$(rss_kib)
+anon_start=$(anon_kib)
 startup=$STARTUP_MS
 bench_people 16
 export TOKENS=$BENCH_DIR/tokens
@@ -37,4 +38,6 @@ run "POST /api/v1/checkins" -s "$ROOT/bench/wrk/checkin.lua" "$BASE/api/v1/check
 bench_rules true
 run "POST /api/v1/checkins, rules on" -s "$ROOT/bench/wrk/checkin.lua" "$BASE/api/v1/checkins"
 echo "start-up: ${startup} ms to first /healthz; RSS after start: $((rss_start / 1024)) MiB;" \
-	"RSS after load: $(( $(rss_kib) / 1024 )) MiB (peak $(( $(hwm_kib) / 1024 )) MiB)"
+	"RSS after load: $(( $(rss_kib) / 1024 )) MiB (peak $(( $(hwm_kib) / 1024 )) MiB);" \
+	"without mapped model files (RssAnon): $((anon_start / 1024)) MiB after start," \
+	"$(( $(anon_kib) / 1024 )) MiB after load"

@@ -41,6 +41,9 @@ bench_start() {
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status"; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status"; }
+# Resident memory of the server's own allocations, without the pages of files it maps
+# (the models, read-only and shared with the page cache).
+anon_kib() { awk '/^RssAnon/ {print $2}' "/proc/$SERVER_PID/status"; }
 
 api() { # api METHOD PATH [TOKEN] [BODY]: prints the response body, fails on non-2xx
 	local args=(-fsS -X "$1" "$BASE/api/v1$2")
