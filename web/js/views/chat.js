@@ -38,15 +38,15 @@ function inCrisis(turn) {
 	return level === 'high' || /crisis/i.test(state) || /crisis/i.test(acts);
 }
 
-function crisisPanel(turn) {
-	const reasons = (turn?.risk?.reasons || []).map(r => (typeof r === 'string' ? r : r.rule || r.phrase || r.reason || '')).filter(Boolean);
+/* The person sees what to do, not the screen's rule names: the reasons behind the
+ * judgement are for the care team, who see them with the flagged message. */
+function crisisPanel() {
 	return h('section', {class: 'crisis-panel', role: 'alert', 'aria-labelledby': 'crisis-h', id: 'crisis-panel'},
 		h('h2', {id: 'crisis-h'}, 'Your safety comes first'),
 		h('p', {}, h('strong', {}, 'It sounds like you may be in danger. Please contact a crisis line or your emergency number now. '),
 			'You deserve support from a person right now. Your care team has been told.'),
 		linesList(),
-		h('p', {}, h('a', {href: '#/safety-plan', class: 'button'}, 'Open my safety plan')),
-		reasons.length ? h('p', {class: 'hint'}, 'Haven noticed: ', reasons.join(', '), '.') : null);
+		h('p', {}, h('a', {href: '#/safety-plan', class: 'button'}, 'Open my safety plan')));
 }
 
 export async function view(el) {
