@@ -272,18 +272,25 @@ await flow('clinician invites, sees the caseload and the patient', async open =>
 
 await flow('an expired session says so', async open => {
 	const page = await open();
+	// Expires every session in the database. The server writes too (audit records), so
+	// wait for its write lock rather than fail on it.
+	const expireAll = () => execFileSync('sqlite3', ['-cmd', '.timeout 10000', DB, 'UPDATE sessions SET expires_at = 1;']);
 	await login(page, CLINICIAN);
+	// The caseload (the clinician's home) has finished its requests: none is in flight
+	// when the session expires, so the next one is the one that finds it expired.
+	await page.waitForLoadState('networkidle');
 	// While the page is open: the next request finds the session expired.
 	await page.getByRole('link', {name: 'Invite a patient'}).click();
 	await page.waitForSelector('h1:has-text("Invite a patient")');
-	execFileSync('sqlite3', [DB, 'UPDATE sessions SET expires_at = 1;']);
+	expireAll();
 	await page.getByRole('link', {name: 'Caseload'}).click();
 	await page.waitForSelector('text=Your session has expired');
 	await page.waitForSelector('h1:has-text("Sign in to Haven")');
 	assert.ok(!(await page.context().cookies()).find(x => x.name === 'haven_session'), 'the expired cookie is cleared');
 	// On a reload: the page says so before asking to sign in.
 	await login(page, CLINICIAN);
-	execFileSync('sqlite3', [DB, 'UPDATE sessions SET expires_at = 1;']);
+	await page.waitForLoadState('networkidle');
+	expireAll();
 	await page.reload();
 	await page.waitForSelector('text=Your session has expired');
 	await page.waitForSelector('h1:has-text("Sign in to Haven")');

@@ -138,12 +138,16 @@ async function route() {
 }
 
 onSessionEnd(code => {
+	// Several requests may be in flight when a session expires: the first answer ends the
+	// session here, and a request sent after the server cleared the cookie answers
+	// "unauthorized" rather than "session_expired". Whichever comes first, the person is
+	// told the session expired when any answer said so.
+	if (code === 'session_expired')
+		notice('Your session has expired, to keep your information safe. Please sign in again.');
 	if (!session.me) return;
 	session.me = null;
 	setCsrf(null);
-	notice(code === 'session_expired'
-		? 'Your session has expired, to keep your information safe. Please sign in again.'
-		: 'Your session has ended. Please sign in again.');
+	if (code !== 'session_expired') notice('Your session has ended. Please sign in again.');
 	location.hash = '#/login';
 });
 
