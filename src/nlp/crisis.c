@@ -336,7 +336,11 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 			continue;
 		int overlap = f->first < m->last && m->first < f->last;
 		int tail_only = m->first < f->first && m->last >= f->last;
-		if (overlap && !tail_only) {
+		/* A method named before the figure begins is not part of it:
+		 * "how much paracetamol would kill me" is not "that would kill me". */
+		int method_first = m->first < f->first &&
+				   cat == CRISIS_CAT_PLAN;
+		if (overlap && !tail_only && !method_first) {
 			j->level = HAVEN_RISK_NONE;
 			j->discounted_by = HAVEN_CRISIS_FIGURATIVE;
 			return;
@@ -378,7 +382,14 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 		j->discounted_by = HAVEN_CRISIS_HYPOTHETICAL;
 		return;
 	}
-	/* 4. A question or hypothetical about the topic with no "I" in it. */
+	/* 4. A question or hypothetical about the topic with no "I" in it; the topic's bare
+	 * name ("suicide", "overdose") in a question or in study is the topic, whoever
+	 * asks ("for my psych class we're learning about suicide"). */
+	if (hypothetical && cat == CRISIS_CAT_AMBIGUOUS && m->last - m->first == 1) {
+		j->level = HAVEN_RISK_NONE;
+		j->discounted_by = HAVEN_CRISIS_HYPOTHETICAL;
+		return;
+	}
 	if (subj == SUBJECT_SELF_DEFAULT && hypothetical) {
 		level = level == HAVEN_RISK_HIGH ? HAVEN_RISK_MODERATE
 		       : level == HAVEN_RISK_LOW ? HAVEN_RISK_LOW
@@ -414,6 +425,46 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 	    time_outside(cx, m))
 		level = HAVEN_RISK_HIGH;
 	j->level = level;
+}
+
+/* Is a judged phrase one of the signs that count together: a goodbye or an ambiguous
+ * statement read as the writer's own and not discounted? */
+static int combinable(const struct judged *j)
+{
+	uint8_t cat = j->pat->cat;
+	return !j->dropped && !j->discounted_by && j->level == HAVEN_RISK_MODERATE &&
+	       (cat == CRISIS_CAT_AMBIGUOUS || cat == CRISIS_CAT_GOODBYE);
+}
+
+static int spans_overlap(const struct crisis_match *a, const struct crisis_match *b)
+{
+	return a->first < b->last && b->first < a->last;
+}
+
+/* Two such signs that do not overlap, or one and a bare goodbye word elsewhere in the
+ * message (not inside a figure of speech such as "bye, see you tomorrow"). */
+static int combined_signs(const struct context *cx, const struct judged *js, size_t nj)
+{
+	for (size_t a = 0; a < nj; a++) {
+		if (!combinable(&js[a]))
+			continue;
+		for (size_t b = a + 1; b < nj; b++)
+			if (combinable(&js[b]) && !spans_overlap(js[a].m, js[b].m))
+				return 1;
+		for (size_t i = 0; i < cx->scan->nmatch; i++) {
+			const struct crisis_match *f = &cx->scan->matches[i];
+			if (cat_of(cx, f) != CRISIS_CAT_FAREWELL || spans_overlap(f, js[a].m))
+				continue;
+			int in_figure = 0;
+			for (size_t k = 0; k < cx->scan->nmatch && !in_figure; k++) {
+				const struct crisis_match *g = &cx->scan->matches[k];
+				in_figure = cat_of(cx, g) == CRISIS_CAT_FIGURATIVE && spans_overlap(f, g);
+			}
+			if (!in_figure)
+				return 1;
+		}
+	}
+	return 0;
 }
 
 /* Score bands per level; the score lies inside the band of the level. */
@@ -516,6 +567,13 @@ void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 		if (js[i].level >= HAVEN_RISK_MODERATE)
 			n_risk++;
 	}
+	/* Signs that are ambiguous alone are a goodbye together: "sorry for everything.
+	 * goodbye", "gave my cat away so she's looked after when im gone". */
+	int combined = lex_level < HAVEN_RISK_HIGH && combined_signs(&cx, js, nj);
+	if (combined) {
+		lex_level = HAVEN_RISK_HIGH;
+		n_risk++;
+	}
 	qsort(js, nj, sizeof(*js), reason_order);
 	for (size_t i = 0; i < nj && out->n_reasons < HAVEN_CRISIS_MAX_REASONS; i++) {
 		if (js[i].dropped)
@@ -530,6 +588,17 @@ void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 		r->rule_level = (enum haven_risk_level)js[i].pat->level;
 		r->level = js[i].level;
 		r->discounted_by = js[i].discounted_by;
+	}
+
+	if (combined && out->n_reasons < HAVEN_CRISIS_MAX_REASONS) {
+		struct haven_crisis_reason *r = &out->reasons[out->n_reasons++];
+		r->rule = "combined";
+		r->description = "several signs of saying goodbye or putting things in order "
+				 "in one message";
+		r->start = 0;
+		r->end = len;
+		r->rule_level = HAVEN_RISK_HIGH;
+		r->level = HAVEN_RISK_HIGH;
 	}
 
 	/* The classifier: catches long and indirect posts the lexicon does not name. It may

@@ -36,6 +36,7 @@ enum crisis_cat {
 	CRISIS_CAT_SUBJECT_SELF,
 	CRISIS_CAT_SUBJECT_OTHER,
 	CRISIS_CAT_SUBJECT_GENERIC,
+	CRISIS_CAT_FAREWELL, /* a bare goodbye word: a goodbye only beside another sign */
 	CRISIS_CAT__COUNT
 };
 const char *haven__crisis_cat_name(enum crisis_cat cat);
@@ -57,6 +58,7 @@ struct crisis_token {
 	uint32_t sentence;    /* index of the sentence (. ! ? newline) */
 	uint32_t clause;      /* index of the clause (also , ; : and brackets) */
 	uint8_t quoted;       /* inside quotation marks */
+	uint16_t joined;      /* 0, or which run-together word this is a piece of (1, 2, ...) */
 	uint8_t nterms;
 	uint32_t terms[CRISIS_TOKEN_TERMS]; /* lexicon term ids this token stands for */
 };

@@ -22,6 +22,9 @@
 #define EXPANSIONS_MAX 200000
 #define GAP_MAX 3
 #define FUZZY_MIN_LEN 6
+#define SPLIT_MIN_LEN 6    /* joined words: shortest token tried */
+#define SPLIT_MAX_PIECES 6 /* joined words: most pieces */
+#define SPLIT_PIECE_MAX 12 /* joined words: longest piece */
 #define TERM_AMBIGUOUS UINT32_MAX
 #define LINE_MAX_BYTES 4096
 
@@ -56,6 +59,7 @@ static const struct {
 	[CRISIS_CAT_SUBJECT_SELF] = {"subject_self", "first person"},
 	[CRISIS_CAT_SUBJECT_OTHER] = {"subject_other", "another person"},
 	[CRISIS_CAT_SUBJECT_GENERIC] = {"subject_generic", "people in general"},
+	[CRISIS_CAT_FAREWELL] = {"farewell", "a goodbye word"},
 };
 
 const char *haven__crisis_cat_name(enum crisis_cat cat)
@@ -95,6 +99,7 @@ static const char *const file_cat_names[CRISIS_CAT__COUNT] = {
 	[CRISIS_CAT_SUBJECT_SELF] = "self",
 	[CRISIS_CAT_SUBJECT_OTHER] = "other",
 	[CRISIS_CAT_SUBJECT_GENERIC] = "generic",
+	[CRISIS_CAT_FAREWELL] = "farewell",
 };
 
 /* ------------------------------------------------------------------ string map */
@@ -512,7 +517,82 @@ struct scan_ctx {
 	const struct haven_crisis_lexicon *lex;
 	struct crisis_scan *scan;
 	size_t cap;
+	unsigned njoined; /* run-together words split so far */
 };
+
+/* A match that takes only one piece of a run-together word is a coincidence of spelling
+ * ("passive" is "pass" + "ive"), not a reading of it: every run-together word a match
+ * touches must give it at least two of its pieces. */
+static int joined_match_ok(const struct crisis_scan *s, const struct crisis_match *m)
+{
+	for (uint32_t t = m->first; t < m->last; t++) {
+		uint16_t j = s->toks[t].joined;
+		if (!j || (t > m->first && s->toks[t - 1].joined == j))
+			continue;
+		if (t + 1 >= m->last || s->toks[t + 1].joined != j)
+			return 0;
+	}
+	return 1;
+}
+
+/* Words run together ("iwanttodie", "killmyself", "idontwanttolive"): a token that is not
+ * in the vocabulary, nor one edit from it, is read as the fewest vocabulary words that
+ * spell it, when there are such words. The normaliser collapsed repeated letters, so one
+ * word's last letter may also be the next one's first ("want"+"to" is "wanto"). Only
+ * "i" and "u" may be one letter long. The pieces replace the token (which matched
+ * nothing), each with the whole token's byte span. */
+static void split_joined(struct scan_ctx *ctx, const char *w, size_t n)
+{
+	/* best[k]: fewest pieces spelling w[0..k) with the next piece starting at k;
+	 * from[k], the start of the piece that reached k; piece_end[k], its end. */
+	uint8_t best[WORD_MAX + 1], from[WORD_MAX + 1], piece_end[WORD_MAX + 1];
+	uint32_t id;
+	memset(best, 0xff, sizeof(best));
+	best[0] = 0;
+	for (size_t s = 0; s < n; s++) {
+		if (best[s] == 0xff || best[s] >= SPLIT_MAX_PIECES)
+			continue;
+		for (size_t e = s + 1; e <= n && e - s <= SPLIT_PIECE_MAX; e++) {
+			size_t pl = e - s;
+			if (pl == 1 && w[s] != 'i' && w[s] != 'u')
+				continue;
+			if (!smap_get(&ctx->lex->exact, w + s, pl, &id) || id == TERM_AMBIGUOUS)
+				continue;
+			uint8_t cost = (uint8_t)(best[s] + 1);
+			/* next piece at e, or sharing this piece's last letter (e - 1) */
+			size_t nexts[2] = {e, e - 1};
+			for (int k = 0; k < (e < n && pl >= 2 ? 2 : 1); k++) {
+				size_t nx = nexts[k];
+				if (nx > s && cost < best[nx]) {
+					best[nx] = cost;
+					from[nx] = (uint8_t)s;
+					piece_end[nx] = (uint8_t)e;
+				}
+			}
+		}
+	}
+	if (best[n] == 0xff || best[n] < 2)
+		return;
+	struct crisis_scan *sc = ctx->scan;
+	if (sc->ntok + best[n] - 1 > ctx->cap)
+		return;
+	/* Walk back to collect the pieces in order, then lay them out as tokens. */
+	size_t starts[SPLIT_MAX_PIECES], ends[SPLIT_MAX_PIECES], np = best[n];
+	for (size_t k = n, i = np; i > 0; i--) {
+		starts[i - 1] = from[k];
+		ends[i - 1] = piece_end[k];
+		k = from[k];
+	}
+	struct crisis_token proto = sc->toks[sc->ntok - 1];
+	sc->ntok--;
+	proto.joined = (uint16_t)(++ctx->njoined);
+	for (size_t i = 0; i < np; i++) {
+		struct crisis_token *t = &sc->toks[sc->ntok++];
+		*t = proto;
+		t->nterms = 0;
+		lookup_terms(ctx->lex, w + starts[i], ends[i] - starts[i], t);
+	}
+}
 
 static int scan_emit(void *vctx, const char *norm, size_t nlen, uint32_t start, uint32_t end,
 		     const struct tok_state *st)
@@ -531,6 +611,8 @@ static int scan_emit(void *vctx, const char *norm, size_t nlen, uint32_t start, 
 	t->clause = st->clause;
 	t->quoted = (uint8_t)st->quoted;
 	lookup_terms(ctx->lex, norm, nlen, t);
+	if (!t->nterms && nlen >= SPLIT_MIN_LEN && nlen < WORD_MAX && ascii_word(norm, nlen))
+		split_joined(ctx, norm, nlen);
 	return 0;
 }
 
@@ -601,7 +683,7 @@ int haven__crisis_scan(const struct haven_crisis_lexicon *lex, const char *text,
 		haven__crisis_scan_release(s);
 		return HAVEN_ENOMEM;
 	}
-	struct scan_ctx ctx = {lex, s, cap};
+	struct scan_ctx ctx = {lex, s, cap, 0};
 	(void)tokenise(text, len, scan_emit, &ctx);
 	const struct trie_node *root = &lex->nodes[0];
 	for (size_t i = 0; i < s->ntok && s->nmatch < CRISIS_MAX_MATCHES; i++) {
@@ -612,6 +694,13 @@ int haven__crisis_scan(const struct haven_crisis_lexicon *lex, const char *text,
 			if (c)
 				walk(lex, s, c, i + 1, (uint32_t)i, first_match);
 		}
+	}
+	if (ctx.njoined) {
+		size_t kept = 0;
+		for (size_t i = 0; i < s->nmatch; i++)
+			if (joined_match_ok(s, &s->matches[i]))
+				s->matches[kept++] = s->matches[i];
+		s->nmatch = kept;
 	}
 	return HAVEN_OK;
 }
