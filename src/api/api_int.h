@@ -251,6 +251,7 @@ void haven__h_chat_list(struct haven_req *r);
 void haven__h_patient_messages(struct haven_req *r);
 void haven__h_safety_plan_get(struct haven_req *r);
 void haven__h_safety_plan_put(struct haven_req *r);
+void haven__h_patient_safety_plan(struct haven_req *r);
 /* Measurement-based care (measures.c). */
 void haven__h_instruments(struct haven_req *r);
 void haven__h_assessments_create(struct haven_req *r);

@@ -1,6 +1,7 @@
 /*
  * clinician.c: a clinician's view: invitations that bring patients onto their care
- * team, the care team list, one patient's summary and their check-ins.
+ * team, the care team list, one patient's summary, their check-ins, chat messages and
+ * safety plan.
  *
  * Who may see what (DESIGN.md): a patient who is not on the clinician's care team does
  * not exist for them (404, the same reply as for an id nobody has). A patient on the
@@ -189,7 +190,8 @@ static int team_content(struct haven_tx *tx, struct team_op *op, const char *act
 	return 0;
 }
 
-/* Runs a care-team read that fills op.arr and replies {"patient_id": ID, key: op.arr}. */
+/* Runs a care-team read that fills op.arr (a list, or one object such as the safety
+ * plan) and replies {"patient_id": ID, key: op.arr}. */
 static void team_list_reply(struct haven_req *r, haven_tx_fn fn, const char *doing,
                             const char *key)
 {
@@ -279,4 +281,26 @@ static int patient_messages_tx(struct haven_tx *tx, void *arg)
 void haven__h_patient_messages(struct haven_req *r)
 {
 	team_list_reply(r, patient_messages_tx, "reading the patient's messages", "messages");
+}
+
+/* ---- The safety plan ---- */
+
+/* The plan the patient wrote with the agent or on their own page, read by their care
+ * team under the same rules as the rest of their clinical content. */
+static int patient_safety_plan_tx(struct haven_tx *tx, void *arg)
+{
+	struct team_op *op = arg;
+	char subject[48];
+	int rc = team_content(tx, op, "safety_plan.read", subject, sizeof(subject));
+	if (rc || op->refused)
+		return rc;
+	if ((rc = haven_safety_plan_get(tx, op->r->api->mk, op->r->path_id, &op->arr)))
+		return rc;
+	return haven__audit(tx, op->r, "safety_plan.read", subject, "ok", NULL);
+}
+
+void haven__h_patient_safety_plan(struct haven_req *r)
+{
+	team_list_reply(r, patient_safety_plan_tx, "reading the patient's safety plan",
+	                "safety_plan");
 }

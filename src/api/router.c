@@ -36,6 +36,8 @@ static const struct haven_route routes[] = {
     {"GET", V1 "/patients/{id}", HAVEN_ROLE_CLINICIAN, haven__h_patient_get, NULL},
     {"GET", V1 "/patients/{id}/checkins", HAVEN_ROLE_CLINICIAN, haven__h_patient_checkins, NULL},
     {"GET", V1 "/patients/{id}/messages", HAVEN_ROLE_CLINICIAN, haven__h_patient_messages, NULL},
+    {"GET", V1 "/patients/{id}/safety-plan", HAVEN_ROLE_CLINICIAN, haven__h_patient_safety_plan,
+     NULL},
     /* patients */
     {"GET", V1 "/me/consents", HAVEN_ROLE_PATIENT, haven__h_consents_get, NULL},
     {"PUT", V1 "/me/consents", HAVEN_ROLE_PATIENT, haven__h_consents_put, &haven__consents_schema},

@@ -63,6 +63,7 @@ static const struct expect table[] = {
      "/api/v1/me/safety-plan",
      "{\"coping\":[\"a walk\"]}",
      {401, 200, 200, 403, 403, 403}},
+    {"GET", "/api/v1/patients/{id}/safety-plan", NULL, {401, 403, 403, 200, 404, 403}},
     {"GET", "/api/v1/me/consents", NULL, {401, 200, 200, 403, 403, 403}},
     {"PUT",
      "/api/v1/me/consents",
