@@ -4,12 +4,17 @@
  * sealed message, the sealed state (and safety plan when it changed), the audit record and
  * any alert, all in one transaction: the reply is sent only once they are durable.
  *
+ * The crisis lines follow haven_locale_effective(): the patient's own locale (users.locale,
+ * NULL unless they chose one), else the deployment's, else en-US.
+ *
  * The patient's data key is unwrapped once per turn and used for every field; each field
  * is bound to its table, row, patient and field name (haven_crypto_ad), as keyring.h does.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alerts/alerts.h"
 #include "audit/audit.h"
@@ -456,8 +461,8 @@ int haven_chat_turn(struct haven_store *st, const struct haven_master_key *mk,
 	if (rc)
 		return rc;
 	const struct haven_dialog *d = haven_dialog_worker_dialog(w);
-	const char *locale = who->locale && *who->locale ? who->locale
-							 : haven_dialog_default_locale(d);
+	/* The person's own locale when they chose one, else the deployment's, else en-US. */
+	const char *locale = haven_locale_effective(who->locale, haven_dialog_default_locale(d));
 	struct turn_ctx t = {.mk = mk,
 			     .w = w,
 			     .d = d,
@@ -687,5 +692,106 @@ int haven_safety_plan_put(struct haven_tx *tx, const struct haven_master_key *mk
 	json_decref(old);
 	json_decref(copy);
 	haven_data_key_destroy(&dk);
+	return rc;
+}
+
+/* ---- The locale for crisis lines ---- */
+
+const char *haven_locale_effective(const char *patient_locale, const char *deployment_locale)
+{
+	if (patient_locale && *patient_locale)
+		return patient_locale;
+	if (deployment_locale && *deployment_locale)
+		return deployment_locale;
+	return HAVEN_LOCALE_DEFAULT;
+}
+
+static int ascii_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* "en-GB", "en_gb", "EN-gb" -> "en-GB"; "es-419" stays. 0 when in is not language[-REGION]
+ * (2-3 letters, then 2 letters or 3 digits). */
+static int locale_canonical(const char *in, char out[HAVEN_LOCALE_MAX])
+{
+	size_t n = 0;
+	while (ascii_alpha(in[n]))
+		n++;
+	if (n < 2 || n > 3)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(in[i] | 0x20);
+	out[n] = '\0';
+	if (!in[n])
+		return 1;
+	if (in[n] != '-' && in[n] != '_')
+		return 0;
+	const char *region = in + n + 1;
+	size_t m = strlen(region), letters = 0, digits = 0;
+	for (size_t i = 0; i < m; i++) {
+		letters += ascii_alpha(region[i]) != 0;
+		digits += region[i] >= '0' && region[i] <= '9';
+	}
+	if (!((m == 2 && letters == 2) || (m == 3 && digits == 3)))
+		return 0;
+	out[n] = '-';
+	for (size_t i = 0; i < m; i++)
+		out[n + 1 + i] = ascii_alpha(region[i]) ? (char)(region[i] & ~0x20) : region[i];
+	out[n + 1 + m] = '\0';
+	return 1;
+}
+
+int haven_locale_normalize(const struct haven_crisis_lines *l, const char *in,
+			   char out[HAVEN_LOCALE_MAX], const char **why)
+{
+	*why = NULL;
+	out[0] = '\0';
+	int any_locale = 0;
+	size_t n = strnlen(in, HAVEN_LOCALE_MAX);
+	if (n < HAVEN_LOCALE_MAX) {
+		for (size_t i = 0; i < l->nregions; i++)
+			for (size_t j = 0; j < l->regions[i].nlocales; j++) {
+				const char *listed = l->regions[i].locales[j];
+				if (!strcmp(listed, "*"))
+					any_locale = 1;
+				else if (!strcasecmp(listed, in) && strlen(listed) < HAVEN_LOCALE_MAX) {
+					haven_strlcpy(out, listed, HAVEN_LOCALE_MAX);
+					return 0;
+				}
+			}
+	}
+	/* Not listed: a well-formed tag is still a locale the file serves when a region takes
+	 * every locale ("locales *", the international directory). Refusing it would leave a
+	 * person outside the listed countries with the deployment's national numbers. */
+	if (n < HAVEN_LOCALE_MAX && any_locale && locale_canonical(in, out))
+		return 0;
+	out[0] = '\0';
+	*why = any_locale ? "must be a locale such as en-GB: language, then a dash and the "
+			    "two-letter country"
+			  : "must be one of the locales content/crisis_lines.txt lists";
+	return HAVEN_EINVAL;
+}
+
+int haven_locale_check(const char *in, char out[HAVEN_LOCALE_MAX], const char **why, char *err,
+		       size_t errlen)
+{
+	char root[PATH_MAX], path[PATH_MAX + 32];
+	struct haven_crisis_lines *l = NULL;
+	*why = NULL;
+	out[0] = '\0';
+	int rc = haven_content_root(root, sizeof(root));
+	if (rc) {
+		snprintf(err, errlen, "content: no content/ directory under the working directory or "
+				      "beside the executable (set HAVEN_CONTENT_DIR)");
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/crisis_lines.txt", root);
+	if ((rc = haven_crisis_lines_load(path, &l, err, errlen)))
+		return rc;
+	rc = haven_locale_normalize(l, in, out, why);
+	if (rc)
+		snprintf(err, errlen, "%s", *why);
+	haven_crisis_lines_destroy(&l);
 	return rc;
 }

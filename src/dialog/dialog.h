@@ -124,9 +124,34 @@ int haven_dialog_step(struct haven_step *s) HAVEN_WUR;
 /* ---- The turn with storage (src/dialog/chat.c) ---- */
 struct haven_chat_who {
 	int64_t patient_id;
-	const char *locale;     /* users.locale, or NULL for the deployment's */
+	const char *locale;     /* users.locale, or NULL or "" for the deployment's */
 	const char *request_id; /* "" outside a request */
 };
+
+/* ---- The locale for crisis lines (src/dialog/chat.c) ---- */
+/* Room for a stored locale (users.locale) and its NUL. */
+#define HAVEN_LOCALE_MAX 16
+/* The locale when neither the patient nor the deployment names one. */
+#define HAVEN_LOCALE_DEFAULT "en-US"
+
+/* The locale whose crisis lines a person is given: their own (users.locale) when they chose
+ * one, else the deployment's (the `locale` option, HAVEN_LOCALE for `haven chat`), else
+ * en-US. NULL and "" both mean "not set". Returns one of its arguments or a constant. */
+const char *haven_locale_effective(const char *patient_locale, const char *deployment_locale);
+
+/* Checks a locale a person or an operator chooses against the crisis lines file: a locale
+ * a region lists (any case; out gets the file's spelling, "en-gb" -> "en-GB"), or, when a
+ * region serves every locale ("locales *", the international directory), any well-formed
+ * language[-COUNTRY] tag (out gets "fr-FR" from "fr_fr"). HAVEN_EINVAL otherwise, with *why
+ * a phrase to follow the field's name ("must be a locale such as en-GB ..."). */
+int haven_locale_normalize(const struct haven_crisis_lines *l, const char *in,
+			   char out[HAVEN_LOCALE_MAX], const char **why) HAVEN_WUR;
+/* haven_locale_normalize() against crisis_lines.txt under the content root
+ * (haven_content_root(): HAVEN_CONTENT_DIR, ./content, or beside the executable). An invalid
+ * locale is HAVEN_EINVAL with *why set; a missing or malformed file is another error with
+ * *why NULL. err gets a one-line reason either way. */
+int haven_locale_check(const char *in, char out[HAVEN_LOCALE_MAX], const char **why, char *err,
+		       size_t errlen) HAVEN_WUR;
 
 /* Analyses text, then in one store write: opens the state, steps, seals and stores the
  * message and state, audits "chat.write" and raises any alert. *turn gets the reply. */
