@@ -711,8 +711,9 @@ static int ascii_alpha(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* "en-GB", "en_gb", "EN-gb" -> "en-GB"; "es-419" stays. 0 when in is not language[-REGION]
- * (2-3 letters, then 2 letters or 3 digits). */
+/* "en_gb", "EN-gb" -> "en-GB"; "es-419" stays. 0 when in is not language-REGION (2-3
+ * letters, then 2 letters or 3 digits): a language alone does not say where the person is,
+ * so it cannot choose crisis lines unless the file lists it. */
 static int locale_canonical(const char *in, char out[HAVEN_LOCALE_MAX])
 {
 	size_t n = 0;
@@ -722,9 +723,6 @@ static int locale_canonical(const char *in, char out[HAVEN_LOCALE_MAX])
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		out[i] = (char)(in[i] | 0x20);
-	out[n] = '\0';
-	if (!in[n])
-		return 1;
 	if (in[n] != '-' && in[n] != '_')
 		return 0;
 	const char *region = in + n + 1;
@@ -767,8 +765,8 @@ int haven_locale_normalize(const struct haven_crisis_lines *l, const char *in,
 	if (n < HAVEN_LOCALE_MAX && any_locale && locale_canonical(in, out))
 		return 0;
 	out[0] = '\0';
-	*why = any_locale ? "must be a locale such as en-GB: language, then a dash and the "
-			    "two-letter country"
+	*why = any_locale ? "must be a locale that content/crisis_lines.txt lists (such as en-GB) "
+			    "or language-COUNTRY (such as fr-FR) for the international directory"
 			  : "must be one of the locales content/crisis_lines.txt lists";
 	return HAVEN_EINVAL;
 }

@@ -142,8 +142,8 @@ const char *haven_locale_effective(const char *patient_locale, const char *deplo
 /* Checks a locale a person or an operator chooses against the crisis lines file: a locale
  * a region lists (any case; out gets the file's spelling, "en-gb" -> "en-GB"), or, when a
  * region serves every locale ("locales *", the international directory), any well-formed
- * language[-COUNTRY] tag (out gets "fr-FR" from "fr_fr"). HAVEN_EINVAL otherwise, with *why
- * a phrase to follow the field's name ("must be a locale such as en-GB ..."). */
+ * language-COUNTRY tag (out gets "fr-FR" from "fr_fr"). HAVEN_EINVAL otherwise, with *why
+ * a phrase to follow the field's name ("must be a locale that ... lists ..."). */
 int haven_locale_normalize(const struct haven_crisis_lines *l, const char *in,
 			   char out[HAVEN_LOCALE_MAX], const char **why) HAVEN_WUR;
 /* haven_locale_normalize() against crisis_lines.txt under the content root
