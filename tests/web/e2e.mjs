@@ -347,7 +347,7 @@ await flow('patient chats and sees the crisis protocol', async open => {
 	await shot(page, 'chat-crisis-desktop');
 });
 
-await flow('patient fills in a PHQ-9, sees the score and the chart; the clinician acknowledges the alert', async open => {
+await flow('patient fills in a PHQ-9 and writes a safety plan; the clinician reads the alert\'s reasons, acknowledges and resolves it, and sees outcomes, flagged messages and the safety plan', async open => {
 	const page = await open();
 	await login(page, CLINICIAN);
 	const code = await invite(page);
@@ -367,15 +367,67 @@ await flow('patient fills in a PHQ-9, sees the score and the chart; the clinicia
 	await shot(page, 'phq9-result-desktop');
 	await go(page, '#/progress');
 	await page.waitForSelector('figure.chart:has-text("PHQ-9") canvas');
+	// A safety plan, through the page's own API module (its session and CSRF token), and two
+	// chat messages: one at low risk (not flagged), one at high risk (flagged).
+	await page.evaluate(async () => {
+		const {api} = await import('/js/api.js');
+		await api('PUT', '/me/safety-plan', {coping: ['a walk by the river'], people: ['my sister, 555 0100']});
+		await api('POST', '/chat/messages', {text: 'I feel a bit sad today'});
+		await api('POST', '/chat/messages', {text: 'I want to kill myself tonight, I have the pills ready'});
+	});
 	await logout(page);
 	await login(page, CLINICIAN);
 	if (!(await apiAvailable(page, 'GET', '/alerts'))) throw new Skip('the alerts API is not on this server yet');
 	await go(page, '#/alerts');
-	const item = page.locator('.alert-item', {hasText: email});
-	await item.first().waitFor();
+	const item = () => page.locator('.alert-item', {hasText: email}).filter({hasText: 'PHQ-9 question 9'});
+	await item().waitFor();
 	await shot(page, 'alerts-desktop');
-	await item.first().getByRole('button', {name: 'Acknowledge'}).click();
-	await page.waitForSelector('text=Acknowledged.');
+	// The reason in plain words with the numbers behind it, not the rule code alone.
+	const reasons = await item().locator('.reasons').innerText();
+	assert.match(reasons, /On PHQ-9 question 9 .* the answer was "Several days"/);
+	assert.match(reasons, /answer 1/);
+	assert.match(reasons, /total 13/);
+	noRawJson(reasons);
+	// An open alert can only be acknowledged.
+	assert.equal(await item().getByRole('button', {name: 'Resolve'}).count(), 0);
+	await item().getByRole('button', {name: 'Acknowledge'}).click();
+	await page.waitForSelector('[role=status]:has-text("Acknowledged")');
+	assert.match(await item().innerText(), /status: acknowledged/);
+	// An acknowledged alert can only be resolved, with an optional note.
+	assert.equal(await item().getByRole('button', {name: 'Acknowledge'}).count(), 0);
+	await item().getByLabel('What was done (optional)').fill('Called Robin; safety plan reviewed.');
+	await item().getByRole('button', {name: 'Resolve'}).click();
+	await page.waitForSelector('[role=status]:has-text("Resolved")');
+	const id = await item().getAttribute('data-alert-id');
+	const stored = await page.evaluate(async i => (await fetch(`/api/v1/alerts/${i}`)).json(), id);
+	assert.equal(stored.status, 'resolved');
+	assert.equal(stored.resolution_note, 'Called Robin; safety plan reviewed.');
+	// The resolved alert moves to the folded "Resolved" list, with its note and no buttons.
+	await page.locator('details > summary:has-text("Resolved")').click();
+	await item().waitFor();
+	assert.match(await item().innerText(), /status: resolved[\s\S]*Resolution note: Called Robin; safety plan reviewed\./);
+	assert.equal(await item().getByRole('button').count(), 0, 'a resolved alert has no buttons');
+
+	// The patient's page: outcomes from the nested outcome, flagged messages, the plan.
+	await item().getByRole('link', {name: email}).click();
+	await page.waitForSelector(`h1:has-text("Patient: ${email}")`);
+	const outcomes = page.locator('table.outcomes tbody tr').first();
+	await outcomes.waitFor();
+	const cells = await outcomes.locator('th, td').allInnerTexts();
+	assert.match(cells[0], /^Opened /);
+	assert.match(cells[1], /^13 \(one score\)/);
+	assert.equal(cells[3], 'Yes', 'a PHQ-9 of 13 is a case at the start');
+	assert.equal(cells[5], 'Not yet known', 'recovery needs a second score');
+	const flagged = page.locator('ul.flagged > li');
+	assert.equal(await flagged.count(), 1, 'only the high-risk message is flagged');
+	const why = await flagged.first().innerText();
+	assert.match(why, /matched "want to kill myself"/);
+	assert.match(why, /probability \d/);
+	assert.ok(!why.includes('I feel a bit sad today'));
+	const plan = page.locator('section:has(h2:has-text("Safety plan"))');
+	assert.match(await plan.innerText(), /a walk by the river[\s\S]*my sister, 555 0100/);
+	noRawJson(await plan.innerText());
+	await shot(page, 'patient-page-alerts-desktop');
 });
 
 // axe-core checks each main page against WCAG 2.1 A and AA. It is injected as a script,

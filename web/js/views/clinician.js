@@ -1,37 +1,99 @@
 // clinician.js: the caseload (ordered by urgency), the alert inbox, one patient's page and
-// invitations. Parts that depend on features a server may not have yet (alerts,
-// assessments, outcomes, messages, sensing, safety plans, FHIR) say so instead of failing.
+// invitations. The patient page is drawn in sections; a section whose read fails says why
+// in plain words (api.js) and the other sections are still shown.
 import {api} from '../api.js';
-import {h, mount, statusBox, showError, showOk, clear, formatDate} from '../dom.js';
+import {h, mount, statusBox, showError, showOk, clear, field, formatDate} from '../dom.js';
 import {chart} from '../charts.js';
-import {SECTIONS} from './safety.js';
 
-// GET that returns null when the route does not exist on this server, and
-// {consent: false} when the patient has withdrawn consent.
-async function maybe(path) {
+// A GET for one part of a page: the reply; {consent: false} when the patient has withdrawn
+// the care_team consent; {error} (an ApiError, with its plain-words message) for any other
+// failure, so that one part failing does not hide the others. An ended session is thrown:
+// the whole page is gone then.
+async function part(path) {
 	try {
 		return await api('GET', path);
 	} catch (e) {
-		if (e.status === 404 || e.status === 405) return null;
 		if (e.code === 'consent_required') return {consent: false};
-		throw e;
+		if (e.status === 401) throw e;
+		return {error: e};
 	}
 }
 
-const SEVERITY_RANK = {critical: 4, urgent: 4, high: 3, moderate: 2, medium: 2, low: 1};
-const isOpen = a => !/resolved|closed/i.test(String(a.status || ''));
+// What a part says when its read failed.
+const failed = (what, e) => h('p', {class: 'status error'}, `${what} could not be loaded. ${e.message}`);
 
-function reasonText(r) {
+const SEVERITY_RANK = {critical: 4, urgent: 4, high: 3, warning: 2, moderate: 2, medium: 2, info: 1, low: 1};
+const isOpen = a => a.status !== 'resolved';
+
+// The alert kinds (src/alerts/alerts.h) in words; an unknown kind is shown as written.
+const KIND_WORDS = {
+	crisis_chat: 'Crisis in chat',
+	phq9_item9: 'PHQ-9 question 9 (thoughts of self-harm) answered above 0',
+	reliable_deterioration: 'Reliable deterioration',
+	mood_decline: 'Mood falling below their usual',
+	disengagement: 'No recent check-ins',
+	sleep_low: 'Sleep far below their usual',
+	activity_low: 'Activity far below their usual',
+	deterioration_risk: 'Deterioration-risk score above the threshold',
+};
+const kindWords = kind => KIND_WORDS[kind] || String(kind || 'Alert').replace(/_/g, ' ');
+const words = key => String(key).replace(/_/g, ' ');
+
+// A number as a person reads it: whole numbers as they are, others to two decimals.
+function num(v) {
+	if (typeof v !== 'number') return String(v);
+	return Number.isInteger(v) ? String(v) : String(Math.round(v * 100) / 100);
+}
+
+// One value of an alert reason's "values" in words; nested objects and lists (the risk
+// score's features) are summarised rather than shown as JSON.
+function valueWords(v) {
+	if (v === null || v === undefined) return 'no data';
+	if (typeof v === 'boolean') return v ? 'yes' : 'no';
+	if (typeof v === 'number') return num(v);
+	if (Array.isArray(v)) return v.map(valueWords).join('; ') || 'none';
+	if (typeof v === 'object') {
+		const name = v.description || v.name;
+		const rest = Object.entries(v).filter(([k, x]) => k !== 'description' && k !== 'name' && typeof x !== 'object')
+			.map(([k, x]) => `${words(k)} ${valueWords(x)}`).join(', ');
+		return name ? `${name}${rest ? ` (${rest})` : ''}` : rest;
+	}
+	return String(v);
+}
+
+// One reason of the safety screen (a flagged message, or inside a crisis alert): what
+// matched, the words or the probability, and the lexicon or model version.
+function riskReasonText(r) {
 	if (typeof r === 'string') return r;
 	if (!r || typeof r !== 'object') return String(r);
-	const parts = [];
-	for (const k of ['rule', 'reason', 'phrase', 'feature', 'detail', 'message']) if (r[k]) parts.push(String(r[k]));
-	for (const k of ['score', 'value', 'total', 'threshold', 'change']) if (r[k] !== undefined) parts.push(`${k} ${r[k]}`);
-	return parts.join(', ') || JSON.stringify(r);
+	if (r.rule === 'protocol') return `Safety protocol step: ${words(r.step || '')}`;
+	const parts = [r.description || words(r.rule || 'reason')];
+	if (r.phrase) parts.push(`matched "${r.phrase}"`);
+	if (typeof r.probability === 'number') parts.push(`probability ${Math.round(r.probability * 1000) / 10}%`);
+	if (Array.isArray(r.terms) && r.terms.length) parts.push(`words that weighed most: ${r.terms.join(', ')}`);
+	if (r.level) parts.push(`level ${r.level}`);
+	const src = [r.source === 'lexicon' && r.lexicon_line ? `crisis lexicon line ${r.lexicon_line}` : null, r.version].filter(Boolean);
+	return `${parts.join('; ')}${src.length ? ` (${src.join(', ')})` : ''}`;
+}
+
+// One alert reason: its plain-words text, the numbers behind it, the phrases and screen
+// results that raised it, and the rule and its version.
+function alertReason(r) {
+	if (!r || typeof r !== 'object') return h('li', {}, String(r));
+	const values = r.values && typeof r.values === 'object' ? Object.entries(r.values) : [];
+	const inner = Array.isArray(r.reasons) ? r.reasons : [];
+	const rule = [r.rule ? `Rule: ${r.rule}` : null, r.version ? `version ${r.version}` : null].filter(Boolean).join(', ');
+	return h('li', {class: 'reason'},
+		h('p', {class: 'reason-text'}, r.text || riskReasonText(r)),
+		values.length ? h('p', {class: 'values'}, 'The numbers: ',
+			values.map(([k, v], i) => [i ? ' · ' : '', h('span', {class: 'value'}, `${words(k)} ${valueWords(v)}`)])) : null,
+		Array.isArray(r.phrases) && r.phrases.length ? h('p', {}, 'What they wrote that matched: ', r.phrases.map(x => `"${x}"`).join(', ')) : null,
+		inner.length ? h('ul', {class: 'screen-reasons', 'aria-label': 'What the safety screen found'}, inner.map(x => h('li', {}, riskReasonText(x)))) : null,
+		rule ? h('p', {class: 'hint'}, rule) : null);
 }
 
 async function assessmentsOf(id) {
-	const r = await maybe(`/patients/${id}/assessments`);
+	const r = await part(`/patients/${id}/assessments`);
 	return r && Array.isArray(r.assessments) ? r.assessments : [];
 }
 
@@ -49,7 +111,7 @@ function riskCell(risk) {
 
 /* The risk score with what makes it up, largest contribution first. */
 function riskBlock(risk) {
-	if (risk === null) return h('p', {}, 'The risk score is not available on this server.');
+	if (risk.error) return failed('The risk score', risk.error);
 	if (risk.consent === false) return h('p', {}, 'Hidden: the patient has withdrawn consent for their care team.');
 	if (risk.enabled === false) return h('p', {}, 'The deterioration-risk score is switched off for this clinic.');
 	const feats = Array.isArray(risk.features) ? risk.features : [];
@@ -69,12 +131,12 @@ function riskBlock(risk) {
 
 export async function caseload(el) {
 	const {patients} = await api('GET', '/patients');
-	const alertsReply = await maybe('/alerts');
-	const alerts = alertsReply?.alerts || [];
+	const alertsReply = await part('/alerts');
+	const alerts = alertsReply.alerts || [];
 	const rows = await Promise.all(patients.map(async p => {
 		const open = alerts.filter(a => a.patient_id === p.id && isOpen(a));
 		const [as, risk] = p.care_team_consent
-			? await Promise.all([assessmentsOf(p.id), maybe(`/patients/${p.id}/risk`)]) : [[], null];
+			? await Promise.all([assessmentsOf(p.id), part(`/patients/${p.id}/risk`)]) : [[], null];
 		const phq = latest(as, 'phq9'), gad = latest(as, 'gad7');
 		const worse = (phq.first && phq.last && phq.last.total - phq.first.total >= 6) ||
 			(gad.first && gad.last && gad.last.total - gad.first.total >= 4);
@@ -100,33 +162,59 @@ export async function caseload(el) {
 			h('td', {}, r.p.last_checkin_at ? formatDate(r.p.last_checkin_at) : 'Never'),
 			h('td', {}, r.p.care_team_consent ? 'Given' : h('span', {class: 'badge'}, 'Withdrawn'))))));
 	mount(el, h('h1', {}, 'Caseload'),
-		alertsReply === null ? h('p', {class: 'hint'}, 'Alerts are not available on this server yet; order is by latest scores.') : null,
+		alertsReply.error ? failed('Alerts', alertsReply.error) : null,
 		patients.length ? h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, table)
 			: h('p', {}, 'No patients yet. ', h('a', {href: '#/invite'}, 'Invite a patient'), ' to get started.'));
 }
 
+// One alert: what raised it, the reasons with their numbers, and the one next step the
+// server allows: Acknowledge an open alert, Resolve (with an optional note) an
+// acknowledged one. The list is drawn again after a step and says what was done.
 function alertItem(a, onChange) {
 	const status = statusBox();
-	const act = async verb => {
+	const who = a.patient_email || `patient #${a.patient_id}`;
+	const act = async (verb, body, button) => {
 		clear(status);
+		button.disabled = true;
 		try {
-			await api('POST', `/alerts/${a.id}/${verb}`);
-			/* The list is drawn again (the alert moves); the page says what was done. */
-			await onChange(verb === 'ack' ? 'Acknowledged.' : 'Resolved.');
+			const done = await api('POST', `/alerts/${a.id}/${verb}`, body);
+			const at = formatDate(verb === 'ack' ? done?.acknowledged_at : done?.resolved_at);
+			await onChange(verb === 'ack'
+				? `Acknowledged: ${kindWords(a.kind)} (${who})${at ? `, at ${at}` : ''}. Resolve it once it has been dealt with.`
+				: `Resolved: ${kindWords(a.kind)} (${who})${at ? `, at ${at}` : ''}.${done?.resolution_note ? ' Your note is saved with it.' : ''}`);
 		} catch (e) {
+			button.disabled = false;
 			showError(status, e.message);
 		}
 	};
 	const reasons = Array.isArray(a.reasons) ? a.reasons : a.reasons ? [a.reasons] : [];
-	return h('li', {class: `alert-item sev-${a.severity || 'unknown'}`},
-		h('h3', {}, `${String(a.kind || 'alert').replace(/_/g, ' ')}: ${a.severity || ''}`),
-		h('p', {}, 'Patient: ', h('a', {href: `#/patient/${a.patient_id}`}, a.patient_email || `#${a.patient_id}`),
-			` · raised ${formatDate(a.created_at)} · status: ${a.status}`),
-		reasons.length ? h('ul', {class: 'reasons', 'aria-label': 'Why this alert was raised'}, reasons.map(r => h('li', {}, reasonText(r)))) : null,
-		h('div', {class: 'actions'},
-			/open|new|raised/i.test(a.status) ? h('button', {type: 'button', onclick: () => act('ack')}, 'Acknowledge') : null,
-			isOpen(a) ? h('button', {type: 'button', class: 'secondary', onclick: () => act('resolve')}, 'Resolve') : null),
-		status);
+	let actions = null;
+	if (a.status === 'open') {
+		const ack = h('button', {type: 'button', onclick: () => act('ack', undefined, ack)}, 'Acknowledge');
+		actions = h('div', {class: 'actions'}, ack);
+	} else if (a.status === 'acknowledged') {
+		const note = h('textarea', {rows: 2, maxlength: 2000, id: `resolve-note-${a.id}`});
+		const resolve = h('button', {type: 'button', class: 'secondary', onclick: () => {
+			const text = note.value.trim();
+			act('resolve', text ? {note: text} : {}, resolve);
+		}}, 'Resolve');
+		actions = h('div', {class: 'actions'},
+			field('What was done (optional)', note, 'Saved encrypted with the alert; the patient can read it in their own data export.'),
+			resolve);
+	}
+	const steps = [
+		`raised ${formatDate(a.created_at)}`,
+		a.acknowledged_at ? `acknowledged ${formatDate(a.acknowledged_at)}` : null,
+		a.resolved_at ? `resolved ${formatDate(a.resolved_at)}` : null,
+		a.escalation?.escalated ? `escalated ${formatDate(a.escalation.escalated_at)}` : null,
+	].filter(Boolean).join(' · ');
+	return h('li', {class: `alert-item sev-${a.severity || 'unknown'}`, 'data-alert-id': a.id},
+		h('h3', {}, `${kindWords(a.kind)}: ${a.severity || ''}`),
+		h('p', {}, 'Patient: ', h('a', {href: `#/patient/${a.patient_id}`}, who), ` · status: ${a.status} · ${steps}`),
+		reasons.length ? h('div', {}, h('h4', {}, 'Why this alert was raised'),
+			h('ul', {class: 'reasons'}, reasons.map(alertReason))) : null,
+		a.resolution_note ? h('p', {}, h('strong', {}, 'Resolution note: '), a.resolution_note) : null,
+		actions, status);
 }
 
 /* A page-level note of what was just done, for a page drawn again after it. */
@@ -137,73 +225,106 @@ function notice(text) {
 }
 
 export async function alerts(el, done) {
-	const r = await maybe('/alerts');
-	if (r === null) {
-		mount(el, h('h1', {}, 'Alerts'), h('p', {}, 'Alerts are not available on this server yet.'));
-		return;
-	}
+	const r = await api('GET', '/alerts');
 	/* Alerts carry the patient's id; the caseload gives the email shown beside it. */
-	const caseload = await maybe('/patients');
-	const emails = new Map((caseload?.patients || []).map(p => [p.id, p.email]));
+	const caseload = await part('/patients');
+	const emails = new Map((caseload.patients || []).map(p => [p.id, p.email]));
 	for (const a of r.alerts || []) if (!a.patient_email && emails.has(a.patient_id)) a.patient_email = emails.get(a.patient_id);
 	const list = (r.alerts || []).slice().sort((a, b) =>
 		(isOpen(b) - isOpen(a)) || ((SEVERITY_RANK[b.severity] || 0) - (SEVERITY_RANK[a.severity] || 0)) ||
 		(new Date(b.created_at) - new Date(a.created_at)));
 	const open = list.filter(isOpen), closed = list.filter(a => !isOpen(a));
 	mount(el, h('h1', {}, 'Alerts'), notice(done),
-		h('section', {'aria-labelledby': 'open-h'}, h('h2', {id: 'open-h'}, `Open (${open.length})`),
+		h('section', {'aria-labelledby': 'open-h'}, h('h2', {id: 'open-h'}, `Not yet resolved (${open.length})`),
+			h('p', {class: 'hint'}, 'An alert is acknowledged first (you have seen it), then resolved once it has been dealt with.'),
 			open.length ? h('ul', {class: 'alerts'}, open.map(a => alertItem(a, text => alerts(el, text)))) : h('p', {}, 'No open alerts.')),
 		closed.length ? h('details', {}, h('summary', {}, `Resolved (${closed.length})`),
 			h('ul', {class: 'alerts'}, closed.map(a => alertItem(a, text => alerts(el, text))))) : null);
 }
 
+// An outcome flag: true, false, or null when it cannot be known yet (no second score in the
+// episode) or does not apply (recovery for an episode that was not a case at the start).
+function flag(v, notApplicable) {
+	if (v === true) return 'Yes';
+	if (v === false) return 'No';
+	return notApplicable ? 'Does not apply (not a case at the start)' : 'Not yet known';
+}
+
+function measureWords(m) {
+	if (!m || m.first === null || m.first === undefined) return 'no scores';
+	const change = m.scores > 1 && m.last !== null ? `${m.first} to ${m.last}` : `${m.first} (one score)`;
+	return `${change}${typeof m.rci === 'number' ? `, change index ${num(m.rci)}` : ''}`;
+}
+
 function outcomesBlock(o) {
-	if (o === null) return h('p', {}, 'Outcomes are not available on this server yet.');
+	if (o.error) return failed('Outcomes', o.error);
 	if (o.consent === false) return h('p', {}, 'Hidden: the patient has withdrawn consent for their care team.');
-	const eps = o.episodes || (o.outcome ? [o] : [o]);
-	const yes = v => (v ? 'Yes' : 'No');
-	return h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, h('table', {},
-		h('thead', {}, h('tr', {}, ['Episode', 'Case at start', 'Recovery', 'Reliable improvement', 'Reliable deterioration', 'Reliable recovery']
+	const eps = Array.isArray(o.episodes) ? o.episodes : [];
+	if (!eps.length) return h('p', {}, 'No episodes of care yet.');
+	return h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, h('table', {class: 'outcomes'},
+		h('caption', {}, 'Outcomes of each episode of care'),
+		h('thead', {}, h('tr', {}, ['Episode', 'PHQ-9', 'GAD-7', 'Case at start', 'Case at end', 'Recovery', 'Reliable improvement', 'Reliable deterioration', 'Reliable recovery']
 			.map(t => h('th', {scope: 'col'}, t)))),
-		h('tbody', {}, eps.map((e, i) => h('tr', {},
-			h('th', {scope: 'row'}, e.started_at ? formatDate(e.started_at) : `#${i + 1}`),
-			h('td', {}, yes(e.caseness_start ?? e.case_at_start)), h('td', {}, yes(e.recovery)),
-			h('td', {}, yes(e.reliable_improvement)), h('td', {}, yes(e.reliable_deterioration)),
-			h('td', {}, yes(e.reliable_recovery)))))));
+		h('tbody', {}, eps.map((e, i) => {
+			const out = e.outcome || {};
+			const notCase = out.caseness_start === false;
+			return h('tr', {},
+				h('th', {scope: 'row'}, `${e.opened_at ? `Opened ${formatDate(e.opened_at)}` : `#${i + 1}`}${e.status === 'closed' ? `, closed ${formatDate(e.closed_at)}` : ' (open)'}`),
+				h('td', {}, measureWords(out.phq9)), h('td', {}, measureWords(out.gad7)),
+				h('td', {}, flag(out.caseness_start)), h('td', {}, flag(out.caseness_end)),
+				h('td', {}, flag(out.recovery, notCase)), h('td', {}, flag(out.reliable_improvement)),
+				h('td', {}, flag(out.reliable_deterioration)), h('td', {}, flag(out.reliable_recovery, notCase)));
+		}))));
 }
 
 function flaggedBlock(m) {
-	if (m === null) return h('p', {}, 'Messages are not available on this server yet.');
+	if (m.error) return failed('Messages', m.error);
 	if (m.consent === false) return h('p', {}, 'Hidden: the patient has withdrawn consent for their care team. Safety alerts still appear above.');
-	const flagged = (m.messages || []).filter(x => x.risk && x.risk.level && x.risk.level !== 'none');
+	/* The server marks a message flagged when its risk is moderate or high. */
+	const flagged = (m.messages || []).filter(x => x.flagged === true);
 	if (!flagged.length) return h('p', {}, 'No flagged messages.');
 	return h('ul', {class: 'flagged'}, flagged.map(x => h('li', {},
 		h('p', {class: 'quote'}, x.text),
-		h('p', {}, h('strong', {}, `Risk: ${x.risk.level}`), ` · ${formatDate(x.created_at)}`),
-		h('ul', {class: 'reasons', 'aria-label': 'Why it was flagged'}, (x.risk.reasons || []).map(r => h('li', {}, reasonText(r)))))));
+		h('p', {}, h('strong', {}, `Risk: ${x.risk?.level}`),
+			typeof x.risk?.score === 'number' ? ` (score ${num(x.risk.score)})` : '', ` · ${formatDate(x.created_at)}`),
+		h('ul', {class: 'reasons', 'aria-label': 'Why it was flagged'}, (x.risk?.reasons || []).map(r => h('li', {}, riskReasonText(r)))))));
 }
 
 function sensingBlock(s) {
-	if (s === null) return h('p', {}, 'Sensing summaries are not available on this server yet.');
+	if (s.error) return failed('Sensing', s.error);
 	if (s.consent === false) return h('p', {}, 'Hidden: the patient has not allowed sensing or care-team access.');
 	const days = s.days || s.summary || [];
 	if (!days.length) return h('p', {}, 'No sensing data.');
-	const keys = [...new Set(days.flatMap(d => Object.keys(d).filter(k => k !== 'date')))];
+	const keys = [...new Set(days.flatMap(d => Object.keys(d).filter(k => k !== 'date' && k !== 'missing' && k !== 'no_data')))];
 	return h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, h('table', {},
-		h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Date'), keys.map(k => h('th', {scope: 'col'}, k.replace(/_/g, ' '))))),
+		h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Date'), keys.map(k => h('th', {scope: 'col'}, words(k))))),
 		h('tbody', {}, days.map(d => h('tr', {}, h('th', {scope: 'row'}, d.date),
 			keys.map(k => h('td', {class: d[k] == null ? 'missing' : ''}, d[k] == null ? 'missing' : String(d[k]))))))));
 }
 
+// The sections of a safety plan as the server stores them (src/dialog/chat.c), in the
+// order the agent builds them (docs/chat.md).
+const PLAN_SECTIONS = [
+	['warning_signs', 'Warning signs'],
+	['coping', 'Things they can do on their own'],
+	['distractions', 'People and places that distract'],
+	['people', 'People they can ask for help'],
+	['professionals', 'Professionals and crisis lines'],
+	['environment', 'Making their surroundings safer'],
+];
+
 function safetyBlock(sp) {
-	if (sp === null) return h('p', {}, 'Safety plans are not available on this server yet.');
+	if (sp.error) return failed('The safety plan', sp.error);
 	if (sp.consent === false) return h('p', {}, 'Hidden: the patient has withdrawn consent for their care team.');
-	const plan = sp.safety_plan || sp.plan || sp;
-	return h('div', {}, SECTIONS.map(([key, label]) => {
-		const v = plan[key];
-		const items = Array.isArray(v) ? v : v ? [String(v)] : [];
-		return h('section', {}, h('h4', {}, label), items.length ? h('ul', {}, items.map(i => h('li', {}, i))) : h('p', {}, '(empty)'));
-	}));
+	const plan = sp.safety_plan || {};
+	const any = PLAN_SECTIONS.some(([key]) => Array.isArray(plan[key]) && plan[key].length);
+	if (!any) return h('p', {}, 'The patient has not written a safety plan yet.');
+	return h('div', {class: 'safety-plan'},
+		h('p', {class: 'hint'}, plan.updated_at ? `Last changed ${formatDate(plan.updated_at)}.` : ''),
+		PLAN_SECTIONS.map(([key, label]) => {
+			const items = Array.isArray(plan[key]) ? plan[key] : [];
+			return h('section', {}, h('h3', {}, label), items.length ? h('ul', {}, items.map(i => h('li', {}, i))) : h('p', {class: 'empty'}, '(empty)'));
+		}));
 }
 
 export async function patient(el, id, done) {
@@ -213,24 +334,26 @@ export async function patient(el, id, done) {
 		h('p', {}, `On your care team since ${formatDate(summary.on_team_since)}. Last check-in: ${summary.last_checkin_at ? formatDate(summary.last_checkin_at) : 'never'}.`)];
 	if (!summary.care_team_consent)
 		parts.push(h('p', {class: 'status error', role: 'note'}, 'This patient has withdrawn consent for their care team to see their clinical content. Safety alerts still reach you.'));
-	const alertsReply = await maybe('/alerts');
-	const mine = (alertsReply?.alerts || []).filter(a => a.patient_id === Number(id));
+	const alertsReply = await part(`/alerts?patient_id=${id}`);
+	const mine = (alertsReply.alerts || []).filter(a => a.patient_id === Number(id));
+	for (const a of mine) a.patient_email = summary.email;
 	const redraw = text => patient(el, id, text);
 	parts.push(h('section', {'aria-labelledby': 'pa-h'}, h('h2', {id: 'pa-h'}, 'Alerts'),
-		alertsReply === null ? h('p', {}, 'Alerts are not available on this server yet.')
+		alertsReply.error ? failed('Alerts', alertsReply.error)
 			: mine.length ? h('ul', {class: 'alerts'}, mine.map(a => alertItem(a, redraw))) : h('p', {}, 'No alerts.')));
 	const [checkins, assessments, outcomes, messages, plan, sensing, risk] = await Promise.all([
-		maybe(`/patients/${id}/checkins`), maybe(`/patients/${id}/assessments`), maybe(`/patients/${id}/outcomes`),
-		maybe(`/patients/${id}/messages`), maybe(`/patients/${id}/safety-plan`), maybe(`/patients/${id}/sensing`),
-		maybe(`/patients/${id}/risk`)]);
+		part(`/patients/${id}/checkins`), part(`/patients/${id}/assessments`), part(`/patients/${id}/outcomes`),
+		part(`/patients/${id}/messages`), part(`/patients/${id}/safety-plan`), part(`/patients/${id}/sensing`),
+		part(`/patients/${id}/risk`)]);
 	const byDate = xs => xs.slice().sort((a, b) => new Date(a.created_at) - new Date(b.created_at));
 	const charts = h('section', {'aria-labelledby': 'pc-h'}, h('h2', {id: 'pc-h'}, 'Scores and mood'));
 	if (assessments && Array.isArray(assessments.assessments)) {
 		for (const [inst, title] of [['phq9', 'PHQ-9'], ['gad7', 'GAD-7']])
 			charts.append(chart(inst, byDate(assessments.assessments.filter(a => a.instrument === inst)).map(a => ({at: a.created_at, value: a.total})), title));
 	} else {
-		charts.append(h('p', {}, assessments?.consent === false ? 'Scores are hidden: consent withdrawn.' : 'Questionnaire scores are not available on this server yet.'));
+		charts.append(assessments.error ? failed('Questionnaire scores', assessments.error) : h('p', {}, 'Scores are hidden: consent withdrawn.'));
 	}
+	if (checkins.error) charts.append(failed('Check-ins', checkins.error));
 	if (checkins && Array.isArray(checkins.checkins))
 		charts.append(chart('mood', byDate(checkins.checkins).map(c => ({at: c.created_at, value: c.mood})), 'Mood from check-ins'));
 	parts.push(charts,
