@@ -2,8 +2,9 @@
  * auth.c: accounts and sessions. Login (argon2id password check, throttled per account
  * and per client address, the same work for unknown emails), bearer-token sessions
  * (only BLAKE2b hashes of tokens are stored, with an expiry, revoked at logout),
- * registration with a clinician's invitation, GET /me, and account creation shared
- * with `haven user add` and POST /users.
+ * registration with a clinician's invitation, GET /me and PATCH /me (a patient's own
+ * locale for crisis lines), and account creation shared with `haven user add` and POST
+ * /users.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sodium.h>
 
 #include "api/api_int.h"
+#include "dialog/dialog.h"
 
 struct login_body {
 	struct haven_jv email, password, cookie;
@@ -38,7 +40,7 @@ const struct haven_body_schema haven__login_schema = {"login body", login_fields
                                                       sizeof(struct login_body)};
 
 struct register_body {
-	struct haven_jv code, email, password, consents, care_team, sensing, research;
+	struct haven_jv code, email, password, locale, consents, care_team, sensing, research;
 };
 static const struct haven_field register_consent_fields[] = {
     {.name = "care_team",
@@ -67,6 +69,11 @@ static const struct haven_field register_fields[] = {
      .offset = offsetof(struct register_body, password),
      .max_chars = HAVEN_PASSWORD_MAX,
      .min_chars = 1},
+    /* optional: the person's own locale for crisis lines; absent, the deployment's applies */
+    {.name = "locale",
+     .type = HAVEN_JT_STRING,
+     .offset = offsetof(struct register_body, locale),
+     .max_chars = 64},
     {.name = "consents",
      .type = HAVEN_JT_OBJECT,
      .offset = offsetof(struct register_body, consents),
@@ -510,14 +517,96 @@ void haven__h_logout(struct haven_req *r)
 	haven_reply_empty(r, 204);
 }
 
-/* ---- GET /me ---- */
+/* ---- GET /me, PATCH /me ---- */
 
-/* Answered from the session lookup that authenticated the request: no second query. */
+/* A locale from a request body, checked against the crisis lines file: 0 with out set, or
+ * the error reply already sent. */
+static int locale_from_body(struct haven_req *r, const char *in, char out[HAVEN_LOCALE_MAX])
+{
+	const char *why;
+	char err[512];
+	int rc = haven_locale_check(in, out, &why, err, sizeof(err));
+	if (rc && why)
+		haven_reply_error(r, 400, "invalid_body", "field 'locale' %s", why);
+	else if (rc) {
+		haven_log(HAVEN_LOG_ERROR, "event=crisis_lines_unreadable reason=\"%s\"", err);
+		haven_reply_err(r, rc, "checking the locale");
+	}
+	return rc;
+}
+
+struct me_locale {
+	struct haven_req *r;
+	const char *locale; /* NULL: unset */
+};
+
+static int me_locale_tx(struct haven_tx *tx, void *arg)
+{
+	struct me_locale *m = arg;
+	struct haven_param p[] = {m->locale ? HAVEN_P_TEXT(m->locale) : HAVEN_P_NULL,
+	                          HAVEN_P_INT(m->r->who.id)};
+	int rc = haven_tx_exec(tx, "UPDATE users SET locale = ? WHERE id = ?", p, 2, NULL);
+	if (rc)
+		return rc;
+	char subject[48], detail[48];
+	snprintf(subject, sizeof(subject), "user:%lld", (long long)m->r->who.id);
+	snprintf(detail, sizeof(detail), "locale=%s", m->locale ? m->locale : "(unset)");
+	return haven__audit(tx, m->r, "user.update", subject, "ok", detail);
+}
+
+/* PATCH /me {"locale": "en-GB"} sets the patient's own locale for crisis lines;
+ * {"locale": null} unsets it, so that the deployment's applies again. Replies as GET /me. */
+static int me_update(struct haven_req *r)
+{
+	static const char *const allowed[] = {"locale", NULL};
+	json_t *body = haven__body_object(r, "account body", allowed);
+	if (!body)
+		return -1;
+	json_t *v = json_object_get(body, "locale");
+	char locale[HAVEN_LOCALE_MAX] = "";
+	int rc = 0;
+	if (!v) {
+		haven_reply_error(r, 400, "invalid_body", "missing field 'locale' in account body");
+		rc = -1;
+	} else if (!json_is_null(v) && !json_is_string(v)) {
+		haven_reply_error(r, 400, "invalid_body",
+		                  "field 'locale' must be a string, or null to unset it");
+		rc = -1;
+	} else if (json_is_string(v) && locale_from_body(r, json_string_value(v), locale)) {
+		rc = -1;
+	}
+	json_decref(body);
+	if (rc)
+		return rc;
+	struct me_locale m = {r, locale[0] ? locale : NULL};
+	if ((rc = haven_store_write(r->api->store, me_locale_tx, &m))) {
+		haven_reply_err(r, rc, "storing the locale");
+		return rc;
+	}
+	r->audited = 1;
+	r->who.locale = haven_arena_strdup(&r->arena, locale);
+	if (!r->who.locale) {
+		haven_reply_err(r, HAVEN_ENOMEM, "storing the locale");
+		return HAVEN_ENOMEM;
+	}
+	return 0;
+}
+
+/* GET /me is answered from the session lookup that authenticated the request: no second
+ * query. "locale" is the locale in effect for crisis lines (the patient's own, else the
+ * deployment's, else en-US) and "locale_source" says which: "patient" or "deployment".
+ * PATCH /me (patients) goes through the same handler, so that the route table needs no
+ * new entry point, and replies with the account as changed. */
 void haven__h_me(struct haven_req *r)
 {
-	json_t *me = json_pack("{s:I,s:s,s:s,s:s,s:o}", "id", (json_int_t)r->who.id, "email",
-	                       r->who.email, "role", r->who.role, "locale", r->who.locale,
-	                       "created_at", haven__json_time(r->who.created_at));
+	if (!strcmp(r->method, "PATCH") && me_update(r))
+		return;
+	int own = r->who.locale && *r->who.locale;
+	const char *locale = haven_locale_effective(r->who.locale, r->api->cfg.locale);
+	json_t *me = json_pack("{s:I,s:s,s:s,s:s,s:s,s:o}", "id", (json_int_t)r->who.id, "email",
+	                       r->who.email, "role", r->who.role, "locale", locale,
+	                       "locale_source", own ? "patient" : "deployment", "created_at",
+	                       haven__json_time(r->who.created_at));
 	if (me && r->via_cookie) {
 		/* The page needs the CSRF token again after a reload; only same-origin script
 		 * can read this reply. */
@@ -533,6 +622,7 @@ void haven__h_me(struct haven_req *r)
 
 struct create_user {
 	const char *email, *role, *hash;
+	const char *locale; /* NULL: unset, the deployment's applies */
 	int64_t actor_id;
 	const char *actor_role, *request_id;
 	int64_t id;
@@ -545,11 +635,13 @@ struct create_user {
 static int insert_user(struct haven_tx *tx, struct create_user *c)
 {
 	struct haven_param p[] = {HAVEN_P_TEXT(c->email), HAVEN_P_TEXT(c->role),
-	                          HAVEN_P_TEXT(c->hash), HAVEN_P_INT(haven_now_ms())};
+	                          HAVEN_P_TEXT(c->hash),
+	                          c->locale ? HAVEN_P_TEXT(c->locale) : HAVEN_P_NULL,
+	                          HAVEN_P_INT(haven_now_ms())};
 	return haven_tx_query_int(tx,
-	                          "INSERT INTO users (email, role, password_hash, created_at) "
-	                          "VALUES (?, ?, ?, ?) RETURNING id",
-	                          p, 4, &c->id);
+	                          "INSERT INTO users (email, role, password_hash, locale, "
+	                          "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+	                          p, 5, &c->id);
 }
 
 static int create_user_tx(struct haven_tx *tx, void *arg)
@@ -722,7 +814,7 @@ static int register_tx(struct haven_tx *tx, void *arg)
 void haven__h_register(struct haven_req *r)
 {
 	struct register_body *b = r->body;
-	char norm[256], hash[HAVEN_PWHASH_MAX];
+	char norm[256], hash[HAVEN_PWHASH_MAX], locale[HAVEN_LOCALE_MAX] = "";
 	const char *why;
 	uint8_t code_hash[HAVEN_TOKEN_HASH_BYTES];
 	if (haven_email_normalize(b->email.s, norm, &why)) {
@@ -731,6 +823,10 @@ void haven__h_register(struct haven_req *r)
 	}
 	if (!password_ok(b->password.s, b->password.len, &why)) {
 		haven_reply_error(r, 400, "invalid_body", "field 'password' %s", why);
+		return;
+	}
+	if (b->locale.present && locale_from_body(r, b->locale.s, locale)) {
+		sodium_memzero((void *)b->password.s, b->password.len);
 		return;
 	}
 	int rc = haven_password_hash(b->password.s, b->password.len, hash);
@@ -743,6 +839,7 @@ void haven__h_register(struct haven_req *r)
 	struct create_user c = {.email = norm,
 	                        .role = "patient",
 	                        .hash = hash,
+	                        .locale = locale[0] ? locale : NULL,
 	                        .request_id = r->request_id,
 	                        .code_hash = code_hash,
 	                        .consent_care_team = b->care_team.present && b->care_team.b,

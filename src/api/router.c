@@ -24,6 +24,8 @@ static const struct haven_route routes[] = {
     {"POST", V1 "/auth/logout", HAVEN_ROLE_ANY, haven__h_logout, NULL},
     {"POST", V1 "/auth/register", HAVEN_ROLE_NONE, haven__h_register, &haven__register_schema},
     {"GET", V1 "/me", HAVEN_ROLE_ANY, haven__h_me, NULL},
+    /* a patient's own locale for crisis lines; the GET /me handler answers it too */
+    {"PATCH", V1 "/me", HAVEN_ROLE_PATIENT, haven__h_me, NULL},
     {"GET", V1 "/consent/document", HAVEN_ROLE_NONE, haven__h_consent_document, NULL},
     /* administrators */
     {"POST", V1 "/users", HAVEN_ROLE_ADMIN, haven__h_users_create, &haven__user_create_schema},

@@ -244,7 +244,7 @@ TEST(api_operations_and_request_id)
 	ASSERT_EQ(r.status, 404);
 	ASSERT_STR_EQ(test_error_code(&r), "not_found");
 	test_resp_free(&r);
-	test_call(&s, "PATCH", "/api/v1/me", NULL, NULL, &r);
+	test_call(&s, "PUT", "/api/v1/me", NULL, NULL, &r);
 	ASSERT_EQ(r.status, 405);
 	test_resp_free(&r);
 	test_call(&s, "GET", "/metrics", NULL, NULL, &r);

@@ -43,6 +43,7 @@ static const struct expect table[] = {
      "{\"code\":\"no-such-code\",\"email\":\"r%d@example.org\",\"password\":\"" TEST_PASSWORD "\"}",
      {403, 403, 403, 403, 403, 403}},
     {"GET", "/api/v1/me", NULL, {401, 200, 200, 200, 200, 200}},
+    {"PATCH", "/api/v1/me", "{\"locale\":\"en-GB\"}", {401, 200, 200, 403, 403, 403}},
     {"GET", "/api/v1/consent/document", NULL, {200, 200, 200, 200, 200, 200}},
     {"POST",
      "/api/v1/users",
