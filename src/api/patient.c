@@ -485,8 +485,9 @@ struct export_op {
 static int export_user_row(const struct haven_row *row, void *arg)
 {
 	struct export_op *e = arg;
+	/* locale is null unless the patient chose one (migration 8). */
 	e->out = json_pack(
-	    "{s:{s:I,s:s,s:s,s:s,s:o}}", "user", "id", (json_int_t)haven_row_int(row, 0), "email",
+	    "{s:{s:I,s:s,s:s,s:s?,s:o}}", "user", "id", (json_int_t)haven_row_int(row, 0), "email",
 	    haven_row_text(row, 1, NULL), "role", haven_row_text(row, 2, NULL), "locale",
 	    haven_row_text(row, 3, NULL), "created_at", haven__json_time(haven_row_int(row, 4)));
 	return e->out ? 0 : HAVEN_ENOMEM;
