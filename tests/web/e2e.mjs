@@ -458,6 +458,15 @@ await flow('accessibility: main pages pass axe-core WCAG 2.1 AA at desktop and p
 		await go(page, '#/caseload');
 		await page.waitForSelector('h1:has-text("Caseload")');
 		await axe(page, `#/caseload ${size}`);
+		// A patient's page (the first on the caseload) and the alert inbox, with the alerts,
+		// reasons and forms the earlier flows left.
+		await page.locator('table.caseload tbody a').first().click();
+		await page.waitForSelector('h1:has-text("Patient:")');
+		await page.waitForSelector('h2:has-text("Safety plan")');
+		await axe(page, `#/patient ${size}`);
+		await go(page, '#/alerts');
+		await page.waitForSelector('h1:has-text("Alerts")');
+		await axe(page, `#/alerts ${size}`);
 		await logout(page);
 		await go(page, `#/signup?code=${code}`);
 		await page.waitForSelector('h1:has-text("Before you start")');

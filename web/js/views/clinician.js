@@ -150,11 +150,11 @@ export async function caseload(el) {
 	rows.sort((a, b) => b.urgency - a.urgency || a.p.id - b.p.id);
 	const table = h('table', {class: 'caseload'},
 		h('caption', {}, 'Patients on your care team, most urgent first'),
-		h('thead', {}, h('tr', {}, ['Patient', 'Open alerts', 'Deterioration risk', 'Latest PHQ-9', 'Latest GAD-7', 'Trend', 'Last check-in', 'Consent']
+		h('thead', {}, h('tr', {}, ['Patient', 'Unresolved alerts', 'Deterioration risk', 'Latest PHQ-9', 'Latest GAD-7', 'Trend', 'Last check-in', 'Consent']
 			.map(t => h('th', {scope: 'col'}, t)))),
 		h('tbody', {}, rows.map(r => h('tr', {class: r.open.length ? 'has-alert' : ''},
 			h('th', {scope: 'row'}, h('a', {href: `#/patient/${r.p.id}`}, r.p.email)),
-			h('td', {}, r.open.length ? h('span', {class: 'badge alert'}, `${r.open.length} open`) : 'None'),
+			h('td', {}, r.open.length ? h('span', {class: 'badge alert'}, `${r.open.length} unresolved`) : 'None'),
 			h('td', {}, riskCell(r.risk)),
 			h('td', {}, r.phq ? `${r.phq.total} (${r.phq.band || ''})` : '-'),
 			h('td', {}, r.gad ? `${r.gad.total} (${r.gad.band || ''})` : '-'),
