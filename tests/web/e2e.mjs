@@ -199,7 +199,8 @@ await flow('patient signs up, consents, checks in, manages data, erases the acco
 	await page.waitForSelector('[role=alert]:has-text("Please enter the hours you slept")');
 	await checkin(page, 3, 5, 'rough week at work');
 	await checkin(page, 6, 7.5, 'walked by the river');
-	assert.ok(await page.isVisible('text=walked by the river'));
+	// The page says "Saved" before it has read the list back: wait for the list.
+	await page.waitForSelector('section li:has-text("walked by the river")');
 	await shot(page, 'checkin-desktop');
 
 	// Progress: the mood chart is drawn.
@@ -428,6 +429,122 @@ await flow('patient fills in a PHQ-9 and writes a safety plan; the clinician rea
 	assert.match(await plan.innerText(), /a walk by the river[\s\S]*my sister, 555 0100/);
 	noRawJson(await plan.innerText());
 	await shot(page, 'patient-page-alerts-desktop');
+});
+
+// The patient's own safety-plan page: the server's six sections (GET/PUT
+// /api/v1/me/safety-plan), written in the page, saved, read back after a reload, printed,
+// and seen by the care team; too long a section and a failed save say so in plain words.
+await flow('patient writes a safety plan in the page, saves, reloads and prints it; the clinician sees it', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	const code = await invite(page);
+	await logout(page);
+	const email = unique('jo');
+	await signup(page, code, email, true);
+	await go(page, '#/safety-plan');
+	await page.waitForSelector('h1:has-text("My safety plan")');
+	await page.waitForSelector('text=You have not saved a safety plan yet');
+	const box = {
+		warning_signs: page.getByLabel('1. My warning signs'),
+		coping: page.getByLabel('2. Things I can do on my own to feel calmer'),
+		distractions: page.getByLabel('3. People and places that take my mind off things'),
+		people: page.getByLabel('4. People I can ask for help'),
+		professionals: page.getByLabel('5. Professionals and crisis lines I can contact'),
+		environment: page.getByLabel('6. Making my surroundings safer'),
+	};
+	for (const b of Object.values(box)) assert.equal(await b.inputValue(), '', 'a new plan is empty');
+	const status = page.locator('.status.ok, .status.error');
+
+	// Too many lines in one section: refused in the page, in plain words, nothing sent.
+	await box.distractions.fill(Array.from({length: 21}, (_, i) => `place ${i + 1}`).join('\n'));
+	await page.getByRole('button', {name: 'Save my plan'}).click();
+	await status.waitFor();
+	assert.match(await status.innerText(), /"People and places that take my mind off things" has 21 lines\. Please keep it to 20 lines or fewer/);
+	assert.equal(await box.distractions.getAttribute('aria-invalid'), 'true');
+	noRawJson(await status.innerText());
+	const before = await page.evaluate(async () => (await fetch('/api/v1/me/safety-plan')).json());
+	assert.equal(before.updated_at, null, 'nothing was saved');
+
+	// The plan itself (blank lines and spaces around entries are dropped).
+	await box.warning_signs.fill('cannot sleep\n\n  staying in my room all day  ');
+	await box.coping.fill('a walk by the river\nmusic with headphones');
+	await box.distractions.fill('the library');
+	await box.people.fill('my sister, 555 0100');
+	await box.professionals.fill('Dr Lee at the clinic');
+	await box.environment.fill('ask my sister to keep my tablets');
+	await page.getByRole('button', {name: 'Save my plan'}).click();
+	await page.waitForSelector('.status.ok:has-text("Your safety plan is saved")');
+	assert.equal(await box.warning_signs.inputValue(), 'cannot sleep\nstaying in my room all day');
+	const stored = await page.evaluate(async () => (await fetch('/api/v1/me/safety-plan')).json());
+	assert.deepEqual(stored.warning_signs, ['cannot sleep', 'staying in my room all day']);
+	assert.deepEqual(stored.coping, ['a walk by the river', 'music with headphones']);
+	assert.deepEqual(stored.distractions, ['the library']);
+	assert.deepEqual(stored.people, ['my sister, 555 0100']);
+	assert.deepEqual(stored.professionals, ['Dr Lee at the clinic']);
+	assert.deepEqual(stored.environment, ['ask my sister to keep my tablets']);
+	assert.ok(stored.updated_at);
+
+	// After a reload the page shows the saved plan.
+	await page.reload();
+	await page.waitForSelector('body[data-ready="1"]');
+	await page.waitForSelector('text=Last saved');
+	assert.equal(await box.warning_signs.inputValue(), 'cannot sleep\nstaying in my room all day');
+	assert.equal(await box.coping.inputValue(), 'a walk by the river\nmusic with headphones');
+	assert.equal(await box.distractions.inputValue(), 'the library');
+	assert.equal(await box.people.inputValue(), 'my sister, 555 0100');
+	assert.equal(await box.professionals.inputValue(), 'Dr Lee at the clinic');
+	assert.equal(await box.environment.inputValue(), 'ask my sister to keep my tablets');
+	await shot(page, 'safety-plan-desktop');
+
+	// Emptying a section and saving keeps it empty.
+	await box.distractions.fill('');
+	await page.getByRole('button', {name: 'Save my plan'}).click();
+	await page.waitForSelector('.status.ok:has-text("Your safety plan is saved")');
+
+	// Printed: the plan as lists with the six titles, without the form.
+	await page.emulateMedia({media: 'print'});
+	const printed = page.locator('.safety-plan-print');
+	assert.ok(await printed.isVisible());
+	assert.ok(!(await page.locator('form').isVisible()));
+	const text = await printed.innerText();
+	assert.match(text, /1\. My warning signs\s+cannot sleep\s+staying in my room all day/);
+	assert.match(text, /3\. People and places that take my mind off things\s+Nothing written here yet\./);
+	assert.match(text, /6\. Making my surroundings safer\s+ask my sister to keep my tablets/);
+	assert.ok(await page.getByRole('heading', {name: 'Crisis lines', exact: true}).isVisible(), 'the crisis lines are printed too');
+	await page.emulateMedia({media: 'screen'});
+
+	// A save the server refuses is reported in plain words, and the text stays in the page.
+	await page.route('**/api/v1/me/safety-plan', route => (route.request().method() === 'PUT'
+		? route.fulfill({status: 500, contentType: 'application/json',
+			body: '{"error":{"code":"internal","message":"storing the safety plan: disk I/O error"}}'})
+		: route.continue()));
+	await box.coping.fill('a walk by the river\nmusic with headphones\ncall my sister');
+	await page.getByRole('button', {name: 'Save my plan'}).click();
+	const err = page.locator('.status.error');
+	await err.waitFor();
+	assert.match(await err.innerText(), /^Your safety plan was not saved\. Something went wrong on the server/);
+	noRawJson(await err.innerText());
+	assert.equal(await box.coping.inputValue(), 'a walk by the river\nmusic with headphones\ncall my sister');
+	await page.unroute('**/api/v1/me/safety-plan');
+
+	// On a phone.
+	const phone = await open({width: 390, height: 844});
+	await login(phone, email);
+	await go(phone, '#/safety-plan');
+	await phone.waitForSelector('text=Last saved');
+	assert.equal(await phone.getByLabel('4. People I can ask for help').inputValue(), 'my sister, 555 0100');
+	await shot(phone, 'safety-plan-phone');
+
+	// The care team reads the same plan under the same sections.
+	await logout(page);
+	await login(page, CLINICIAN);
+	await go(page, '#/caseload');
+	await page.getByRole('link', {name: email}).click();
+	await page.waitForSelector(`h1:has-text("Patient: ${email}")`);
+	const plan = page.locator('section:has(h2:has-text("Safety plan"))');
+	await plan.locator('li:has-text("a walk by the river")').waitFor();
+	assert.match(await plan.innerText(), /Warning signs\s+cannot sleep[\s\S]*a walk by the river[\s\S]*my sister, 555 0100[\s\S]*Dr Lee at the clinic[\s\S]*ask my sister to keep my tablets/);
+	assert.ok(!(await plan.innerText()).includes('call my sister'), 'the refused save changed nothing');
 });
 
 // axe-core checks each main page against WCAG 2.1 A and AA. It is injected as a script,
