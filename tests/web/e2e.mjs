@@ -472,7 +472,15 @@ await flow('patient writes a safety plan in the page, saves, reloads and prints 
 	await box.people.fill('my sister, 555 0100');
 	await box.professionals.fill('Dr Lee at the clinic');
 	await box.environment.fill('ask my sister to keep my tablets');
-	await page.getByRole('button', {name: 'Save my plan'}).click();
+	// One PUT with exactly the server's six sections, accepted (the old page sent sections
+	// the server does not know, and every save was refused with a 400).
+	const [put] = await Promise.all([
+		page.waitForResponse(r => r.url().endsWith('/api/v1/me/safety-plan') && r.request().method() === 'PUT'),
+		page.getByRole('button', {name: 'Save my plan'}).click(),
+	]);
+	assert.deepEqual(Object.keys(put.request().postDataJSON()).sort(),
+		['coping', 'distractions', 'environment', 'people', 'professionals', 'warning_signs']);
+	assert.equal(put.status(), 200, 'the server accepts the plan');
 	await page.waitForSelector('.status.ok:has-text("Your safety plan is saved")');
 	assert.equal(await box.warning_signs.inputValue(), 'cannot sleep\nstaying in my room all day');
 	const stored = await page.evaluate(async () => (await fetch('/api/v1/me/safety-plan')).json());
