@@ -453,14 +453,20 @@ await flow('patient writes a safety plan in the page, saves, reloads and prints 
 		environment: page.getByLabel('6. Making my surroundings safer'),
 	};
 	for (const b of Object.values(box)) assert.equal(await b.inputValue(), '', 'a new plan is empty');
-	const status = page.locator('.status.ok, .status.error');
+	// The status line under the form (each box also has its own, for a problem with it).
+	const status = page.locator('form > div.status:is(.ok, .error)');
 
 	// Too many lines in one section: refused in the page, in plain words, nothing sent.
 	await box.distractions.fill(Array.from({length: 21}, (_, i) => `place ${i + 1}`).join('\n'));
 	await page.getByRole('button', {name: 'Save my plan'}).click();
 	await status.waitFor();
-	assert.match(await status.innerText(), /"People and places that take my mind off things" has 21 lines\. Please keep it to 20 lines or fewer/);
+	assert.match(await status.innerText(), /^Your safety plan was not saved yet\. "People and places that take my mind off things" has 21 lines\. Please keep it to 20 lines or fewer/);
 	assert.equal(await box.distractions.getAttribute('aria-invalid'), 'true');
+	// Also said next to the box, and read with it.
+	const near = page.locator('.field:has(textarea[name=distractions]) .status.error');
+	assert.match(await near.innerText(), /has 21 lines/);
+	assert.ok((await box.distractions.getAttribute('aria-describedby')).includes(await near.getAttribute('id')));
+	assert.ok(await box.distractions.evaluate(t => t === document.activeElement), 'the box is focused');
 	noRawJson(await status.innerText());
 	const before = await page.evaluate(async () => (await fetch('/api/v1/me/safety-plan')).json());
 	assert.equal(before.updated_at, null, 'nothing was saved');
@@ -528,7 +534,7 @@ await flow('patient writes a safety plan in the page, saves, reloads and prints 
 		: route.continue()));
 	await box.coping.fill('a walk by the river\nmusic with headphones\ncall my sister');
 	await page.getByRole('button', {name: 'Save my plan'}).click();
-	const err = page.locator('.status.error');
+	const err = page.locator('form > div.status.error');
 	await err.waitFor();
 	assert.match(await err.innerText(), /^Your safety plan was not saved\. Something went wrong on the server/);
 	noRawJson(await err.innerText());

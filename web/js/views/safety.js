@@ -74,12 +74,22 @@ export async function view(el) {
 	status.tabIndex = -1;
 	const saved = h('p', {class: 'hint'}, lastChanged(plan));
 	const inputs = {};
+	const errors = {};
+	// A problem with one section is shown next to its box, and read with it.
+	const clearProblem = key => {
+		inputs[key].removeAttribute('aria-invalid');
+		inputs[key].setAttribute('aria-describedby', `plan-${key}-hint`);
+		clear(errors[key]);
+	};
 	const fields = SECTIONS.map(([key, label, hint]) => {
 		const t = h('textarea', {rows: 4, name: key, id: `plan-${key}`});
 		t.value = asLines(plan[key]);
-		t.addEventListener('input', () => t.removeAttribute('aria-invalid'));
+		t.addEventListener('input', () => clearProblem(key));
 		inputs[key] = t;
-		return field(label, t, `${hint} Write each one on its own line.`);
+		errors[key] = h('p', {class: 'status', id: `plan-${key}-error`});
+		const f = field(label, t, `${hint} Write each one on its own line.`);
+		f.insertBefore(errors[key], t);
+		return f;
 	});
 
 	// What is printed: the plan as lists (the form is hidden when printing).
@@ -95,14 +105,18 @@ export async function view(el) {
 	const form = h('form', {class: 'no-print', novalidate: true, onsubmit: async ev => {
 		ev.preventDefault();
 		clear(status);
-		for (const t of Object.values(inputs)) t.removeAttribute('aria-invalid');
+		for (const [key] of SECTIONS) clearProblem(key);
 		const body = {};
 		for (const [key] of SECTIONS) body[key] = toList(inputs[key].value);
 		const bad = problem(body);
 		if (bad) {
-			inputs[bad.key].setAttribute('aria-invalid', 'true');
-			showError(status, bad.message);
-			inputs[bad.key].focus();
+			const t = inputs[bad.key];
+			errors[bad.key].className = 'status error';
+			mount(errors[bad.key], bad.message);
+			t.setAttribute('aria-invalid', 'true');
+			t.setAttribute('aria-describedby', `plan-${bad.key}-error plan-${bad.key}-hint`);
+			showError(status, `Your safety plan was not saved yet. ${bad.message}`);
+			t.focus();
 			return;
 		}
 		save.disabled = true;
