@@ -15,6 +15,7 @@
 #include "nlp/crisis_model.h"
 
 #define NEGATION_WINDOW 3 /* tokens between a negation and the phrase it negates */
+#define RESOLVED_WINDOW 6 /* tokens between a phrase and "but not anymore" */
 
 struct haven_crisis {
 	struct haven_crisis_lexicon *lex;
@@ -238,9 +239,13 @@ static int negated(const struct context *cx, const struct crisis_match *m)
 	uint32_t cl = clause_of(cx, m->first);
 	for (size_t i = 0; i < cx->scan->nmatch; i++) {
 		const struct crisis_match *n = &cx->scan->matches[i];
-		if (cat_of(cx, n) != CRISIS_CAT_NEGATION || n->last > m->first)
+		/* A negation before the phrase, or one that starts before it and runs into it
+		 * ("no thoughts of hurting myself"). */
+		if (cat_of(cx, n) != CRISIS_CAT_NEGATION || n->first >= m->first ||
+		    n->last > m->last)
 			continue;
-		if (m->first - n->last > NEGATION_WINDOW || clause_of(cx, n->first) != cl)
+		uint32_t gap = n->last > m->first ? 0 : m->first - n->last;
+		if (gap > NEGATION_WINDOW || clause_of(cx, n->first) != cl)
 			continue;
 		/* A new subject between the negation and the phrase starts a new thought:
 		 * "im not ok i want to die". */
@@ -252,6 +257,18 @@ static int negated(const struct context *cx, const struct crisis_match *m)
 				new_subject = 1;
 		}
 		if (!new_subject)
+			return 1;
+	}
+	return 0;
+}
+
+static int resolved_after(const struct context *cx, const struct crisis_match *m)
+{
+	uint32_t s = sentence_of(cx, m->first);
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *c = &cx->scan->matches[i];
+		if (cat_of(cx, c) == CRISIS_CAT_RESOLVED && c->first >= m->last &&
+		    c->first - m->last <= RESOLVED_WINDOW && sentence_of(cx, c->first) == s)
 			return 1;
 	}
 	return 0;
@@ -338,8 +355,7 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 		int tail_only = m->first < f->first && m->last >= f->last;
 		/* A method named before the figure begins is not part of it:
 		 * "how much paracetamol would kill me" is not "that would kill me". */
-		int method_first = m->first < f->first &&
-				   cat == CRISIS_CAT_PLAN;
+		int method_first = f->first >= m->first + 3 && cat == CRISIS_CAT_PLAN;
 		if (overlap && !tail_only && !method_first) {
 			j->level = HAVEN_RISK_NONE;
 			j->discounted_by = HAVEN_CRISIS_FIGURATIVE;
@@ -368,6 +384,19 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 		j->level = HAVEN_RISK_NONE;
 		j->discounted_by = HAVEN_CRISIS_NEGATED;
 		return;
+	}
+	/* 2b. Said to be over, later in the same sentence ("i used to want to die but not
+	 * anymore", "asked if i want to die and honestly no"): a wish is gone, an act is
+	 * history. */
+	if (resolved_after(cx, m)) {
+		if (is_wish_category(cat)) {
+			j->level = HAVEN_RISK_NONE;
+			j->discounted_by = HAVEN_CRISIS_NEGATED;
+			return;
+		}
+		if (level > HAVEN_RISK_MODERATE)
+			level = HAVEN_RISK_MODERATE;
+		j->discounted_by |= HAVEN_CRISIS_NEGATED;
 	}
 	/* 3. Whose words: the user's, someone else's, people in general. */
 	enum subject subj = subject_of(cx, m);
@@ -441,8 +470,22 @@ static int spans_overlap(const struct crisis_match *a, const struct crisis_match
 	return a->first < b->last && b->first < a->last;
 }
 
-/* Two such signs that do not overlap, or one and a bare goodbye word elsewhere in the
- * message (not inside a figure of speech such as "bye, see you tomorrow"). */
+/* A weak sign: a `weak` cue (a bare goodbye word, arranging care for a pet, cancelling
+ * things) that is not part of a figure of speech ("bye, see you tomorrow") nor negated.
+ * A message about someone else raises nothing through weak signs (see the caller). */
+static int weak_sign(const struct context *cx, const struct crisis_match *f)
+{
+	if (cat_of(cx, f) != CRISIS_CAT_WEAK)
+		return 0;
+	for (size_t k = 0; k < cx->scan->nmatch; k++) {
+		const struct crisis_match *g = &cx->scan->matches[k];
+		if (cat_of(cx, g) == CRISIS_CAT_FIGURATIVE && spans_overlap(f, g))
+			return 0;
+	}
+	return !negated(cx, f);
+}
+
+/* Two such signs that do not overlap, or one and a weak sign elsewhere in the message. */
 static int combined_signs(const struct context *cx, const struct judged *js, size_t nj)
 {
 	for (size_t a = 0; a < nj; a++) {
@@ -453,16 +496,25 @@ static int combined_signs(const struct context *cx, const struct judged *js, siz
 				return 1;
 		for (size_t i = 0; i < cx->scan->nmatch; i++) {
 			const struct crisis_match *f = &cx->scan->matches[i];
-			if (cat_of(cx, f) != CRISIS_CAT_FAREWELL || spans_overlap(f, js[a].m))
-				continue;
-			int in_figure = 0;
-			for (size_t k = 0; k < cx->scan->nmatch && !in_figure; k++) {
-				const struct crisis_match *g = &cx->scan->matches[k];
-				in_figure = cat_of(cx, g) == CRISIS_CAT_FIGURATIVE && spans_overlap(f, g);
-			}
-			if (!in_figure)
+			if (weak_sign(cx, f) && !spans_overlap(f, js[a].m))
 				return 1;
 		}
+	}
+	return 0;
+}
+
+/* Weak signs alone: two of them in different words make a moderate ("cleaned my room and
+ * left my passwords for mum"), so the agent asks. */
+static int weak_signs_together(const struct context *cx)
+{
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *a = &cx->scan->matches[i];
+		if (!weak_sign(cx, a))
+			continue;
+		for (size_t k = i + 1; k < cx->scan->nmatch; k++)
+			if (weak_sign(cx, &cx->scan->matches[k]) &&
+			    !spans_overlap(a, &cx->scan->matches[k]))
+				return 1;
 	}
 	return 0;
 }
@@ -573,6 +625,10 @@ void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 	if (combined) {
 		lex_level = HAVEN_RISK_HIGH;
 		n_risk++;
+	} else if (lex_level < HAVEN_RISK_MODERATE && !(out->flags & HAVEN_CRISIS_ABOUT_OTHER) &&
+		   weak_signs_together(&cx)) {
+		combined = 1;
+		lex_level = HAVEN_RISK_MODERATE;
 	}
 	qsort(js, nj, sizeof(*js), reason_order);
 	for (size_t i = 0; i < nj && out->n_reasons < HAVEN_CRISIS_MAX_REASONS; i++) {
@@ -597,8 +653,8 @@ void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 				 "in one message";
 		r->start = 0;
 		r->end = len;
-		r->rule_level = HAVEN_RISK_HIGH;
-		r->level = HAVEN_RISK_HIGH;
+		r->rule_level = lex_level;
+		r->level = lex_level;
 	}
 
 	/* The classifier: catches long and indirect posts the lexicon does not name. It may

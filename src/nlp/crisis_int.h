@@ -36,7 +36,8 @@ enum crisis_cat {
 	CRISIS_CAT_SUBJECT_SELF,
 	CRISIS_CAT_SUBJECT_OTHER,
 	CRISIS_CAT_SUBJECT_GENERIC,
-	CRISIS_CAT_FAREWELL, /* a bare goodbye word: a goodbye only beside another sign */
+	CRISIS_CAT_WEAK,     /* a weak sign: counts only beside another sign */
+	CRISIS_CAT_RESOLVED, /* "but not anymore": what came before is over */
 	CRISIS_CAT__COUNT
 };
 const char *haven__crisis_cat_name(enum crisis_cat cat);

@@ -59,7 +59,8 @@ static const struct {
 	[CRISIS_CAT_SUBJECT_SELF] = {"subject_self", "first person"},
 	[CRISIS_CAT_SUBJECT_OTHER] = {"subject_other", "another person"},
 	[CRISIS_CAT_SUBJECT_GENERIC] = {"subject_generic", "people in general"},
-	[CRISIS_CAT_FAREWELL] = {"farewell", "a goodbye word"},
+	[CRISIS_CAT_WEAK] = {"weak_sign", "a weak sign that counts only beside another"},
+	[CRISIS_CAT_RESOLVED] = {"resolved", "says it is over"},
 };
 
 const char *haven__crisis_cat_name(enum crisis_cat cat)
@@ -99,7 +100,8 @@ static const char *const file_cat_names[CRISIS_CAT__COUNT] = {
 	[CRISIS_CAT_SUBJECT_SELF] = "self",
 	[CRISIS_CAT_SUBJECT_OTHER] = "other",
 	[CRISIS_CAT_SUBJECT_GENERIC] = "generic",
-	[CRISIS_CAT_FAREWELL] = "farewell",
+	[CRISIS_CAT_WEAK] = "weak",
+	[CRISIS_CAT_RESOLVED] = "resolved",
 };
 
 /* ------------------------------------------------------------------ string map */
@@ -372,6 +374,8 @@ static int is_clause_word(const char *w, size_t n)
 struct tok_state {
 	uint32_t sentence, clause;
 	int quoted;
+	const char *raw; /* the word before normalising (lower case), for split_joined */
+	size_t rawlen;
 };
 
 typedef int (*tok_emit_fn)(void *ctx, const char *norm, size_t nlen, uint32_t start,
@@ -381,8 +385,8 @@ typedef int (*tok_emit_fn)(void *ctx, const char *norm, size_t nlen, uint32_t st
  * emit stops the scan and is returned (1 means "enough tokens", not an error). */
 static int tokenise(const char *text, size_t len, tok_emit_fn emit, void *ctx)
 {
-	struct tok_state st = {0, 0, 0};
-	char word[WORD_MAX];
+	struct tok_state st = {0, 0, 0, NULL, 0};
+	char word[WORD_MAX], raw[WORD_MAX];
 	size_t wlen = 0;
 	uint32_t wstart = 0, wend = 0;
 	int in_word = 0, rc;
@@ -391,6 +395,9 @@ static int tokenise(const char *text, size_t len, tok_emit_fn emit, void *ctx)
 #define FLUSH_WORD()                                                                     \
 	do {                                                                             \
 		if (in_word) {                                                           \
+			memcpy(raw, word, wlen);                                         \
+			st.raw = raw;                                                    \
+			st.rawlen = wlen;                                                \
 			size_t nl_ = normalise_word(word, wlen);                         \
 			if (is_clause_word(word, nl_))                                   \
 				st.clause++;                                             \
@@ -426,6 +433,15 @@ static int tokenise(const char *text, size_t len, tok_emit_fn emit, void *ctx)
 		}
 		if (is_apostrophe(cp) && in_word)
 			continue; /* "don't" -> "dont"; a trailing one ends nothing */
+		if (in_word && i < len && ascii_alpha(text[i]) &&
+		    (cp == '!' || cp == '@' || cp == '$' || cp == '*')) {
+			/* Letters disguised inside a word: "k!ll", "s*icide", "su!c!de". A star
+			 * is a hidden letter, left to the one-edit match. */
+			if (cp != '*' && wlen < WORD_MAX)
+				word[wlen++] = cp == '!' ? 'i' : cp == '@' ? 'a' : 's';
+			wend = (uint32_t)i;
+			continue;
+		}
 		if (is_ignorable(cp))
 			continue;
 		FLUSH_WORD();
@@ -489,9 +505,11 @@ static void lookup_terms(const struct haven_crisis_lexicon *lex, const char *w, 
 	/* One edit away from a long vocabulary word, and only when unambiguous. */
 	uint32_t found = TERM_AMBIGUOUS;
 	int nfound = 0;
-	if (smap_get(&lex->del, w, n, &id) && id != TERM_AMBIGUOUS) { /* a letter missing */
-		found = id;
-		nfound++;
+	if (smap_get(&lex->del, w, n, &id) && id != TERM_AMBIGUOUS) {
+		/* A letter missing ("suicdal" for "suicidal") is the likelier slip, so it
+		 * wins over a changed or extra letter that names another word. */
+		token_add_term(t, id);
+		return;
 	}
 	if (n >= FUZZY_MIN_LEN) {
 		char d[WORD_MAX];
@@ -537,50 +555,57 @@ static int joined_match_ok(const struct crisis_scan *s, const struct crisis_matc
 
 /* Words run together ("iwanttodie", "killmyself", "idontwanttolive"): a token that is not
  * in the vocabulary, nor one edit from it, is read as the fewest vocabulary words that
- * spell it, when there are such words. The normaliser collapsed repeated letters, so one
- * word's last letter may also be the next one's first ("want"+"to" is "wanto"). Only
- * "i" and "u" may be one letter long. The pieces replace the token (which matched
- * nothing), each with the whole token's byte span. */
+ * spell it, when there are such words. The split is made on the word as written (before
+ * repeated letters are collapsed, so "want"+"to" stays two words) and each piece is then
+ * normalised like any word. Only "i" and "u" may be one letter long. The pieces replace
+ * the token (which matched nothing), each with the whole token's byte span. */
+static int piece_term(const struct haven_crisis_lexicon *lex, const char *raw, size_t n,
+		      uint32_t *id)
+{
+	char w[SPLIT_PIECE_MAX];
+	memcpy(w, raw, n);
+	size_t nl = normalise_word(w, n);
+	return smap_get(&lex->exact, w, nl, id) && *id != TERM_AMBIGUOUS;
+}
+
 static void split_joined(struct scan_ctx *ctx, const char *w, size_t n)
 {
-	/* best[k]: fewest pieces spelling w[0..k) with the next piece starting at k;
-	 * from[k], the start of the piece that reached k; piece_end[k], its end. */
-	uint8_t best[WORD_MAX + 1], from[WORD_MAX + 1], piece_end[WORD_MAX + 1];
+	/* best[k]: fewest pieces spelling w[0..k); from[k], where the last of them starts */
+	uint8_t best[WORD_MAX + 1], from[WORD_MAX + 1];
 	uint32_t id;
+	if (n > WORD_MAX)
+		return;
+	for (size_t k = 0; k < n; k++)
+		if (!ascii_alpha(w[k]))
+			return;
 	memset(best, 0xff, sizeof(best));
 	best[0] = 0;
 	for (size_t s = 0; s < n; s++) {
 		if (best[s] == 0xff || best[s] >= SPLIT_MAX_PIECES)
 			continue;
 		for (size_t e = s + 1; e <= n && e - s <= SPLIT_PIECE_MAX; e++) {
-			size_t pl = e - s;
-			if (pl == 1 && w[s] != 'i' && w[s] != 'u')
+			if (e - s == 1 && w[s] != 'i' && w[s] != 'u')
 				continue;
-			if (!smap_get(&ctx->lex->exact, w + s, pl, &id) || id == TERM_AMBIGUOUS)
-				continue;
-			uint8_t cost = (uint8_t)(best[s] + 1);
-			/* next piece at e, or sharing this piece's last letter (e - 1) */
-			size_t nexts[2] = {e, e - 1};
-			for (int k = 0; k < (e < n && pl >= 2 ? 2 : 1); k++) {
-				size_t nx = nexts[k];
-				if (nx > s && cost < best[nx]) {
-					best[nx] = cost;
-					from[nx] = (uint8_t)s;
-					piece_end[nx] = (uint8_t)e;
-				}
+			/* no word starts with a doubled letter: "wanttolive" is "want"+"to",
+			 * not "wan"+"tto" */
+			if (e - s >= 2 && w[s] == w[s + 1])
+				break;
+			if (best[s] + 1 < best[e] && piece_term(ctx->lex, w + s, e - s, &id)) {
+				best[e] = (uint8_t)(best[s] + 1);
+				from[e] = (uint8_t)s;
 			}
 		}
 	}
 	if (best[n] == 0xff || best[n] < 2)
 		return;
 	struct crisis_scan *sc = ctx->scan;
-	if (sc->ntok + best[n] - 1 > ctx->cap)
+	size_t np = best[n];
+	if (sc->ntok + np - 1 > ctx->cap)
 		return;
-	/* Walk back to collect the pieces in order, then lay them out as tokens. */
-	size_t starts[SPLIT_MAX_PIECES], ends[SPLIT_MAX_PIECES], np = best[n];
+	size_t starts[SPLIT_MAX_PIECES], ends[SPLIT_MAX_PIECES];
 	for (size_t k = n, i = np; i > 0; i--) {
 		starts[i - 1] = from[k];
-		ends[i - 1] = piece_end[k];
+		ends[i - 1] = k;
 		k = from[k];
 	}
 	struct crisis_token proto = sc->toks[sc->ntok - 1];
@@ -588,9 +613,13 @@ static void split_joined(struct scan_ctx *ctx, const char *w, size_t n)
 	proto.joined = (uint16_t)(++ctx->njoined);
 	for (size_t i = 0; i < np; i++) {
 		struct crisis_token *t = &sc->toks[sc->ntok++];
+		char piece[SPLIT_PIECE_MAX];
+		size_t pl = ends[i] - starts[i];
+		memcpy(piece, w + starts[i], pl);
+		pl = normalise_word(piece, pl);
 		*t = proto;
 		t->nterms = 0;
-		lookup_terms(ctx->lex, w + starts[i], ends[i] - starts[i], t);
+		lookup_terms(ctx->lex, piece, pl, t);
 	}
 }
 
@@ -611,8 +640,8 @@ static int scan_emit(void *vctx, const char *norm, size_t nlen, uint32_t start, 
 	t->clause = st->clause;
 	t->quoted = (uint8_t)st->quoted;
 	lookup_terms(ctx->lex, norm, nlen, t);
-	if (!t->nterms && nlen >= SPLIT_MIN_LEN && nlen < WORD_MAX && ascii_word(norm, nlen))
-		split_joined(ctx, norm, nlen);
+	if (!t->nterms && nlen >= SPLIT_MIN_LEN && st->raw && ascii_word(norm, nlen))
+		split_joined(ctx, st->raw, st->rawlen);
 	return 0;
 }
 

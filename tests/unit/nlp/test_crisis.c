@@ -56,7 +56,7 @@ TEST(crisis_shipped_lexicon_loads)
 	int rc = haven_crisis_lexicon_load(LEXICON, &lex, err, sizeof(err));
 	if (rc)
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.1.0");
+	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.2.0");
 	ASSERT(haven_crisis_lexicon_size(lex) > 300);
 	haven_crisis_lexicon_destroy(&lex);
 	ASSERT(lex == NULL);
@@ -98,7 +98,7 @@ TEST(crisis_categories)
 	ASSERT_EQ(res.reasons[0].start, 2);
 	ASSERT_EQ(res.reasons[0].end, 21);
 	ASSERT(res.reasons[0].lexicon_line > 0);
-	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.1.0");
+	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.2.0");
 	ASSERT(res.model_version == NULL && !res.model_used);
 	ASSERT(res.score >= 0.8 && res.score <= 1.0);
 	EXPECT("wish I could sleep and never wake up", HAVEN_RISK_MODERATE);
@@ -212,6 +212,61 @@ TEST(crisis_slang_and_misspellings)
 	ASSERT(res.flags & HAVEN_CRISIS_HUMOUR);
 	/* A time named turns a wish into a plan. */
 	EXPECT("i want to die tonight", HAVEN_RISK_HIGH);
+	haven_crisis_destroy(&c);
+}
+
+/* Version 1.1 and 1.2 rules: words run together, disguised letters, signs that count
+ * together, a negation that runs into the phrase, "but not anymore". */
+TEST(crisis_joined_words_and_disguised_letters)
+{
+	struct haven_crisis *c = screen();
+	EXPECT("iwanttodie", HAVEN_RISK_HIGH);
+	ASSERT_EQ(res.reasons[0].start, 0);
+	ASSERT_EQ(res.reasons[0].end, 10);
+	EXPECT("idontwanttolive anymore", HAVEN_RISK_HIGH);
+	EXPECT("killmyself", HAVEN_RISK_HIGH);
+	/* A match must take two pieces of a run-together word: "passive" is not "pass ive",
+	 * so this stays a question about the topic. */
+	EXPECT("what does passive suicidal ideation mean", HAVEN_RISK_NONE);
+	EXPECT("i wanna k!ll myself", HAVEN_RISK_HIGH);
+	EXPECT("thinking about su!c!de", HAVEN_RISK_HIGH);
+	/* A sentence end is still a sentence end. */
+	EXPECT("wow! kill the lights", HAVEN_RISK_NONE);
+	haven_crisis_destroy(&c);
+}
+
+TEST(crisis_signs_together)
+{
+	struct haven_crisis *c = screen();
+	/* Each alone is a moderate; together a goodbye. */
+	EXPECT("sorry for everything", HAVEN_RISK_MODERATE);
+	EXPECT("sorry for everything. goodbye", HAVEN_RISK_HIGH);
+	int combined = 0;
+	for (size_t i = 0; i < res.n_reasons; i++)
+		combined |= !strcmp(res.reasons[i].rule, "combined");
+	ASSERT(combined);
+	EXPECT("goodbye everyone, this is the end", HAVEN_RISK_HIGH);
+	EXPECT("gave my cat to my neighbour so she's looked after when im gone", HAVEN_RISK_HIGH);
+	/* A goodbye word inside a figure of speech counts for nothing. */
+	EXPECT("thanks for everything, bye see you tomorrow", HAVEN_RISK_NONE);
+	/* Two weak signs: asked about, not escalated. */
+	EXPECT("cleaned my room and left my passwords on a note for mum", HAVEN_RISK_MODERATE);
+	EXPECT("cleaned my room", HAVEN_RISK_NONE);
+	haven_crisis_destroy(&c);
+}
+
+TEST(crisis_negation_and_resolution)
+{
+	struct haven_crisis *c = screen();
+	EXPECT("no thoughts of hurting myself, just annoyed", HAVEN_RISK_NONE);
+	EXPECT("i used to want to die but not anymore", HAVEN_RISK_NONE);
+	ASSERT(res.flags & HAVEN_CRISIS_NEGATED);
+	EXPECT("i want to die", HAVEN_RISK_HIGH);
+	/* A plan's method named before a figure is not swallowed by it; a figure that starts
+	 * at the phrase's verb still is. */
+	EXPECT("how much paracetamol would kill me", HAVEN_RISK_HIGH);
+	EXPECT("gonna hang out at the mall later", HAVEN_RISK_NONE);
+	EXPECT("is suicide hereditary", HAVEN_RISK_NONE);
 	haven_crisis_destroy(&c);
 }
 
