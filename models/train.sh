@@ -71,4 +71,11 @@ $H train --quiet --data $D/sdcnl/training-set.csv --text-col title,selftext --la
 	--data-desc "SDCNL (Haque et al. 2021) training-set.csv 1,516 Reddit posts, title + selftext; 80% train / 20% dev" \
 	--license "unknown (research data)" --out models/sdcnl.hvm
 fi
+# crisis (long posts and tweets) and crisis_short (short chat messages): their own scripts
+if [ -z "$ONLY" ] || want crisis; then
+	bash models/train_crisis.sh
+fi
+if [ -z "$ONLY" ] || want crisis_short; then
+	bash models/train_crisis_short.sh
+fi
 ls -l models/*.hvm

@@ -229,6 +229,13 @@ static int risk_json(const struct haven_crisis_result *r, const struct haven_cri
 					"\"no crisis classifier installed (models/crisis.hvm); the "
 					"level comes from the lexicon alone\"}");
 	}
+	if (r->short_model_used) {
+		rc |= HAVEN_JSON_LIT(b, ",\"short_model\":{\"version\":");
+		rc |= haven__json_cstr(b, r->short_model_version ? r->short_model_version : "");
+		rc |= HAVEN_JSON_LIT(b, ",\"probability\":");
+		rc |= haven__json_num(b, r->short_model_probability);
+		rc |= HAVEN_JSON_LIT(b, "}");
+	}
 	(void)c;
 	rc |= HAVEN_JSON_LIT(b, "}");
 	return rc ? HAVEN_ENOMEM : HAVEN_OK;

@@ -23,7 +23,16 @@ struct haven_crisis {
 	struct haven__crisis_model *model; /* NULL when no model file was found */
 	char model_version[128];
 	char model_path[PATH_MAX];
+	/* The short-message classifier, beside the main model (NULL when absent). */
+	struct haven__crisis_model *short_model;
+	char short_version[128];
 };
+
+/* The short-message classifier is trained on the chat messages written for Haven
+ * (models/crisis_short.md) and may only raise a short message to "moderate", so the agent
+ * asks: probability threshold chosen by cross-validation on its training sets. */
+#define SHORT_MODEL_P 0.80
+#define SHORT_MODEL_MAX_TOKENS 40
 
 const char *haven_risk_level_name(enum haven_risk_level level)
 {
@@ -127,6 +136,18 @@ int haven_crisis_create(const char *lexicon_path, const char *model_path,
 			haven_strlcpy(c->model_path, path, sizeof(c->model_path));
 		}
 	}
+	if (c->model) {
+		/* crisis_short.hvm beside crisis.hvm; optional. */
+		char *slash = strrchr(path, '/');
+		size_t dir = slash ? (size_t)(slash - path + 1) : 0;
+		if (dir + sizeof("crisis_short.hvm") <= sizeof(path)) {
+			memcpy(path + dir, "crisis_short.hvm", sizeof("crisis_short.hvm"));
+			rc = haven__crisis_model_load(path, &c->short_model, c->short_version,
+						      sizeof(c->short_version), err, errlen);
+			if (rc && rc != HAVEN_ENOTFOUND)
+				goto out;
+		}
+	}
 	rc = HAVEN_OK;
 out:
 	if (rc)
@@ -142,6 +163,7 @@ void haven_crisis_destroy(struct haven_crisis **pc)
 		return;
 	haven_crisis_lexicon_destroy(&c->lex);
 	haven__crisis_model_destroy(&c->model);
+	haven__crisis_model_destroy(&c->short_model);
 	free(c);
 	*pc = NULL;
 }
@@ -690,6 +712,34 @@ void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 		double p = mo.probability;
 		if (p > 0.5 && level >= HAVEN_RISK_MODERATE)
 			score += (band_hi[level] - score) * (p - 0.5);
+		/* A short message the lexicon did not place: the short-message classifier may
+		 * make it a question ("moderate"), never more. */
+		if (c->short_model && level < HAVEN_RISK_MODERATE &&
+		    mo.ntokens < SHORT_MODEL_MAX_TOKENS && !discounts &&
+		    !(out->flags & ~(HAVEN_CRISIS_HUMOUR | HAVEN_CRISIS_TRUNCATED))) {
+			struct haven__crisis_model_out so;
+			haven__crisis_model_predict(c->short_model, text, len, &so);
+			out->short_model_used = 1;
+			out->short_model_probability = so.probability;
+			out->short_model_version = c->short_version;
+			if (so.probability >= SHORT_MODEL_P) {
+				level = HAVEN_RISK_MODERATE;
+				score = band_lo[level] + (band_hi[level] - band_lo[level]) * 0.3;
+				if (out->n_reasons < HAVEN_CRISIS_MAX_REASONS) {
+					struct haven_crisis_reason *r = &out->reasons[out->n_reasons++];
+					r->rule = "short_classifier";
+					r->description = "the wording resembles crisis messages in "
+							 "short chats";
+					if (so.n_terms)
+						haven_strlcpy(r->phrase, so.terms[0].text,
+							      sizeof(r->phrase));
+					r->start = 0;
+					r->end = len;
+					r->rule_level = HAVEN_RISK_MODERATE;
+					r->level = HAVEN_RISK_MODERATE;
+				}
+			}
+		}
 	}
 	if (score > 1.0)
 		score = 1.0;

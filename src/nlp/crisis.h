@@ -98,6 +98,11 @@ struct haven_crisis_result {
 	struct haven_crisis_term model_terms[HAVEN_CRISIS_MAX_TERMS];
 	const char *lexicon_version; /* owned by the struct haven_crisis */
 	const char *model_version;   /* NULL when no model is loaded */
+	/* The short-message classifier (models/crisis_short.hvm), when loaded and asked:
+	 * only for short messages the lexicon left below "moderate" and did not discount. */
+	int short_model_used;
+	double short_model_probability;
+	const char *short_model_version; /* NULL when not loaded */
 };
 
 /* ---- The lexicon on its own (also used by tests and by lexicon tools). ---- */

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""crisis_short_data.py: assembles the short-message crisis classifier's training table.
+
+The positives and the hard negatives are the short chat messages written for Haven
+(tests/data/crisis/dev.tsv, challenge.tsv and blind.tsv: a message expected at level
+moderate or high is "crisis", any other is "none"), each repeated three times so that they
+are not outweighed; everyday negatives are a fixed sample of 3,000 GoEmotions train comments
+(seed 3) from ../shared/data. tests/data/crisis/blind2.tsv is never used: it is the set
+the screen is measured on. Writes one TSV (text, label) to the path given (default
+build/crisis_short/train.tsv). Deterministic: the same data gives the same file.
+"""
+import csv
+import os
+import random
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.environ.get("HAVEN_SHARED_DATA", os.path.join(HERE, "..", "..", "shared", "data"))
+OUT = sys.argv[1] if len(sys.argv) > 1 else "build/crisis_short/train.tsv"
+SETS = ["dev.tsv", "challenge.tsv", "blind.tsv"]
+REPEAT = 3
+GOEMOTIONS = 3000
+
+
+def clean(t):
+    return " ".join((t or "").replace("\t", " ").split())
+
+
+rows = []
+for name in SETS:
+    path = os.path.join(HERE, "..", "tests", "data", "crisis", name)
+    with open(path, encoding="utf-8") as f:
+        for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            label = "crisis" if r["level"] in ("moderate", "high") else "none"
+            rows.append((clean(r["text"]), label))
+rows = rows * REPEAT
+go = []
+with open(os.path.join(DATA, "goemotions/original/train.tsv"), encoding="utf-8") as f:
+    for line in f:
+        t = clean(line.split("\t")[0])
+        if t:
+            go.append(t)
+random.Random(3).shuffle(go)
+rows += [(t, "none") for t in go[:GOEMOTIONS]]
+os.makedirs(os.path.dirname(OUT) or ".", exist_ok=True)
+with open(OUT, "w", encoding="utf-8") as f:
+    f.write("text\tlabel\n")
+    for t, label in rows:
+        f.write(f"{t}\t{label}\n")
+print(f"{OUT}: {len(rows)} rows ({sum(1 for _, l in rows if l == 'crisis')} crisis)")
