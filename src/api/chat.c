@@ -95,6 +95,16 @@ static const struct haven_field chat_fields[] = {
 const struct haven_body_schema haven__chat_schema = {"chat message body", chat_fields,
                                                      sizeof(struct chat_body)};
 
+/* The turn (or the newest message of the history) gets "expects": what the agent now
+ * waits for, for quick replies (haven_dialog_expects, docs/chat.md). */
+static int add_expects(const struct haven_dialog *d, json_t *turn)
+{
+	const char *state = json_string_value(json_object_get(turn, "state"));
+	const char *reply = json_string_value(json_object_get(turn, "reply"));
+	json_t *ex = haven_dialog_expects(d, state, reply);
+	return ex && !json_object_set_new(turn, "expects", ex) ? 0 : HAVEN_ENOMEM;
+}
+
 void haven__h_chat_post(struct haven_req *r)
 {
 	const struct chat_body *b = r->body;
@@ -128,6 +138,11 @@ void haven__h_chat_post(struct haven_req *r)
 		haven_reply_err(r, rc, "storing the chat turn");
 		return;
 	}
+	if ((rc = add_expects(r->api->chat->dialog, turn))) {
+		json_decref(turn);
+		haven_reply_err(r, rc, "describing the chat turn");
+		return;
+	}
 	haven_reply_json(r, 200, turn);
 }
 
@@ -153,6 +168,12 @@ void haven__h_chat_list(struct haven_req *r)
 	struct history_op op = {r, NULL};
 	int rc = haven_store_write(r->api->store, history_tx, &op);
 	if (rc) {
+		json_decref(op.arr);
+		haven_reply_err(r, rc, "reading the chat history");
+		return;
+	}
+	size_t n = json_array_size(op.arr);
+	if (n && (rc = add_expects(r->api->chat->dialog, json_array_get(op.arr, n - 1)))) {
 		json_decref(op.arr);
 		haven_reply_err(r, rc, "reading the chat history");
 		return;

@@ -4,7 +4,8 @@
  * POST /api/v1/chat/messages (crisis screen, safety gate, dialog, one durable encrypted
  * write with its audit record and any alert). With --json, stdin carries one message per
  * line and stdout gets one JSON object per agent turn:
- *   {"reply": "...", "state": "...", "risk": {"level": ..., "reasons": [...]}, "actions": [...]}
+ *   {"reply": "...", "state": "...", "risk": {"level": ..., "reasons": [...]}, "actions": [...],
+ *    "expects": {"kind": ...}}
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,8 @@ static const char usage_text[] =
     "  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
     "  --as EMAIL        the patient to chat as\n"
     "  --json            read one message per line, write one JSON object per turn:\n"
-    "                    {\"reply\", \"state\", \"risk\": {\"level\", \"reasons\"}, \"actions\"}\n"
+    "                    {\"reply\", \"state\", \"risk\": {\"level\", \"reasons\"}, \"actions\",\n"
+    "                    \"expects\"} (what the agent waits for: yes_no, choice, scale, text)\n"
     "  --key-file PATH   the master key file (default var/haven.key)\n\n"
     "Messages are at most 4000 bytes of UTF-8; empty lines are skipped. Content comes\n"
     "from content/ (HAVEN_CONTENT_DIR), models from models/; the crisis lines follow the\n"
@@ -170,6 +172,14 @@ int cmd_chat(int argc, char **argv)
 			break;
 		}
 		if (json_mode) {
+			json_t *ex = haven_dialog_expects(
+			    d, json_string_value(json_object_get(turn, "state")),
+			    json_string_value(json_object_get(turn, "reply")));
+			if (!ex || json_object_set_new(turn, "expects", ex)) {
+				json_decref(turn);
+				status = haven_cli_fail("out of memory");
+				break;
+			}
 			json_dumpf(turn, stdout, JSON_COMPACT);
 			fputc('\n', stdout);
 		} else {

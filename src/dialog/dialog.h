@@ -11,6 +11,7 @@
  *   haven_dialog_worker_create(d, &w, err, sizeof(err));
  *   json_t *turn;                     // {"reply","state","risk":{"level","reasons"},"actions"}
  *   haven_chat_turn(store, mk, w, &who, text, len, &turn);
+ *   json_t *ex = haven_dialog_expects(d, state, reply);  // what the next answer may be
  *
  * Ownership: create/destroy pairs; a turn object returned to the caller is theirs
  * (json_decref). Nothing in a turn is logged: it holds clinical text.
@@ -120,6 +121,19 @@ struct haven_step {
 int haven_step_init(struct haven_step *s) HAVEN_WUR;
 void haven_step_release(struct haven_step *s);
 int haven_dialog_step(struct haven_step *s) HAVEN_WUR;
+
+/* What the conversation now waits for, so a client can offer quick replies: state is a
+ * turn's "state" ("flow.node"), reply its reply (the end labels of a 0-10 scale are read
+ * from it: "from 0 (calm) to 10 (extremely)"; may be NULL). One of
+ *   {"kind": "yes_no", "options": [{"label": "Yes", "value": "yes"}, {"label": "No", ...}]}
+ *   {"kind": "choice", "options": [{"label": "Practical", "value": "practical"}, ...]}
+ *   {"kind": "scale", "min": 0, "max": 10, "labels": [{"value": 0, "label": "calm"}, ...]}
+ *   {"kind": "text"}  (in the crisis protocol, with "options": [Show my safety plan])
+ * The safety protocol's questions are nodes of the flow "safety" ("safety.confirm" is a
+ * yes/no). Sending an option's value, or a number of the scale, as the next message is an
+ * answer that fits. A state that is not a node expects text. NULL only when out of memory;
+ * the caller json_decrefs. */
+json_t *haven_dialog_expects(const struct haven_dialog *d, const char *state, const char *reply);
 
 /* ---- The turn with storage (src/dialog/chat.c) ---- */
 struct haven_chat_who {

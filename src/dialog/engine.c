@@ -940,3 +940,116 @@ int haven_dialog_step(struct haven_step *s)
 	}
 	return rc;
 }
+
+/* ---- what the conversation waits for (quick replies, docs/chat.md) ---- */
+
+static json_t *reply_option(const char *label, const char *value)
+{
+	return json_pack("{s:s,s:s}", "label", label, "value", value);
+}
+
+/* The words after "V (" up to ")" in what the agent said, as in "from 0 (calm) to 10
+ * (extremely)"; 0 when the reply names no label for V. */
+static int scale_label(const char *reply, int v, char *out, size_t n)
+{
+	char pat[24];
+	int pl = snprintf(pat, sizeof(pat), "%d (", v);
+	for (const char *p = reply ? strstr(reply, pat) : NULL; p; p = strstr(p + 1, pat)) {
+		if (p > reply && ((p[-1] >= '0' && p[-1] <= '9') || p[-1] == '-'))
+			continue; /* "10 (" is not "0 (" */
+		const char *b = p + pl, *e = strchr(b, ')'), *o = strchr(b, '(');
+		if (!e || e == b || (o && o < e) || (size_t)(e - b) >= n)
+			continue;
+		memcpy(out, b, (size_t)(e - b));
+		out[e - b] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+static json_t *expects_scale(const struct haven_node *n, const char *reply)
+{
+	json_t *labels = json_array();
+	json_t *o = json_pack("{s:s,s:i,s:i,s:o}", "kind", "scale", "min", n->lo, "max", n->hi,
+			      "labels", labels);
+	if (!o)
+		return NULL;
+	int rc = 0;
+	if (n->lo == 0 && n->hi == 3) {
+		/* Every 0-3 scale takes the PHQ-9/GAD-7 answer words (parse_answer). */
+		const struct haven_instrument *in = haven_instrument_find("phq9");
+		for (size_t i = 0; in && i < in->noptions && !rc; i++)
+			rc = json_array_append_new(labels,
+						   json_pack("{s:i,s:s}", "value", in->options[i].value,
+							     "label", in->options[i].label));
+	} else {
+		char l[96];
+		int ends[2] = {n->lo, n->hi};
+		for (size_t i = 0; i < 2 && !rc; i++)
+			if (scale_label(reply, ends[i], l, sizeof(l)))
+				rc = json_array_append_new(
+				    labels, json_pack("{s:i,s:s}", "value", ends[i], "label", l));
+	}
+	if (rc) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *expects_choice(const struct haven_node *n)
+{
+	json_t *opts = json_array();
+	json_t *o = json_pack("{s:s,s:o}", "kind", "choice", "options", opts);
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < n->noptions; i++) {
+		char value[64], label[64];
+		haven_strlcpy(value, n->options[i], sizeof(value));
+		for (char *q = value; *q; q++)
+			if (*q == '_')
+				*q = ' ';
+		haven_strlcpy(label, value, sizeof(label));
+		if (label[0] >= 'a' && label[0] <= 'z')
+			label[0] = (char)(label[0] - 'a' + 'A');
+		if (json_array_append_new(opts, reply_option(label, value))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+json_t *haven_dialog_expects(const struct haven_dialog *d, const char *state, const char *reply)
+{
+	const struct haven_content *c = haven_dialog_content(d);
+	const struct haven_node *n = NULL;
+	const char *dot = state ? strchr(state, '.') : NULL;
+	if (dot && (size_t)(dot - state) < 64) {
+		char flow[64];
+		memcpy(flow, state, (size_t)(dot - state));
+		flow[dot - state] = '\0';
+		int fi = haven_content_flow_index(c, flow);
+		int ni = fi >= 0 ? haven_content_node_index(&c->flows[fi], dot + 1) : -1;
+		if (ni >= 0)
+			n = &c->flows[fi].nodes[ni];
+	}
+	switch (n ? n->expect : HAVEN_EXPECT_TEXT) {
+	case HAVEN_EXPECT_YESNO:
+		return json_pack("{s:s,s:[o,o]}", "kind", "yes_no", "options",
+				 reply_option("Yes", "yes"), reply_option("No", "no"));
+	case HAVEN_EXPECT_SCALE:
+		return expects_scale(n, reply);
+	case HAVEN_EXPECT_CHOICE:
+		return expects_choice(n);
+	default:
+		/* Free text, and a state that is no node ("onboarding.declined": the next
+		 * message starts onboarding again). In the crisis protocol the agent offers to
+		 * go through the safety plan (the gate takes the plan intent, or a yes, as
+		 * wanting it): that offer is a suggested reply; anything else may be written. */
+		if (state && (!strcmp(state, "safety.crisis") || !strcmp(state, "safety.crisis_stay")))
+			return json_pack("{s:s,s:[o]}", "kind", "text", "options",
+					 reply_option("Show my safety plan", "show my safety plan"));
+		return json_pack("{s:s}", "kind", "text");
+	}
+}
