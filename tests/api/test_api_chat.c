@@ -271,3 +271,92 @@ TEST(api_chat_export_and_erasure)
 	free(ptok);
 	test_server_stop(&s);
 }
+
+static const char *expects_kind(json_t *turn)
+{
+	return json_string_value(json_object_get(json_object_get(turn, "expects"), "kind"));
+}
+
+/* The value of option i of the turn's expects, or NULL. */
+static const char *expects_value(json_t *turn, size_t i)
+{
+	json_t *opts = json_object_get(json_object_get(turn, "expects"), "options");
+	return json_string_value(json_object_get(json_array_get(opts, i), "value"));
+}
+
+/* Every HTTP turn says what the agent now waits for ("expects"), so the web chat can offer
+ * quick replies; sending an offered value is an answer that moves the conversation on; the
+ * newest message of the history says it too (a reload shows the same buttons). */
+TEST(api_chat_turn_carries_expects)
+{
+	struct test_server s;
+	test_server_start(&s, NULL);
+	test_make_user(&s, "clinician", "c@example.org");
+	char *ctok = test_login(&s, "c@example.org");
+	test_register(&s, ctok, "p@example.org", 1);
+	char *ptok = test_login(&s, "p@example.org");
+
+	json_t *t = say(&s, ptok, "hello");
+	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "onboarding.what");
+	ASSERT_STR_EQ(expects_kind(t), "yes_no");
+	ASSERT_STR_EQ(expects_value(t, 0), "yes");
+	ASSERT_STR_EQ(expects_value(t, 1), "no");
+	ASSERT(json_is_array(json_object_get(t, "actions"))); /* the old fields stay */
+	json_t *t2 = say(&s, ptok, expects_value(t, 0));
+	json_decref(t);
+	ASSERT_STR_EQ(json_string_value(json_object_get(t2, "state")), "onboarding.agreed");
+	ASSERT_STR_EQ(expects_kind(t2), "text");
+	json_decref(t2);
+
+	t = say(&s, ptok, "can we do some breathing");
+	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "breathing.intro");
+	json_t *ex = json_object_get(t, "expects");
+	ASSERT_STR_EQ(expects_kind(t), "scale");
+	ASSERT_EQ(json_integer_value(json_object_get(ex, "min")), 0);
+	ASSERT_EQ(json_integer_value(json_object_get(ex, "max")), 10);
+	ASSERT_EQ(json_array_size(json_object_get(ex, "labels")), 2);
+	json_decref(t);
+
+	/* After a reload: the newest message of the history carries the same expects. */
+	struct test_resp r;
+	test_call(&s, "GET", "/api/v1/chat/messages", ptok, NULL, &r);
+	ASSERT_EQ(r.status, 200);
+	json_t *msgs = json_object_get(r.json, "messages");
+	ASSERT_EQ(json_array_size(msgs), 3);
+	ASSERT_STR_EQ(expects_kind(json_array_get(msgs, 2)), "scale");
+	ASSERT(json_object_get(json_array_get(msgs, 0), "expects") == NULL);
+	test_resp_free(&r);
+
+	t = say(&s, ptok, "6");
+	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "breathing.guide");
+	json_decref(t);
+	json_decref(say(&s, ptok, "stop"));
+
+	/* A choice node. */
+	json_decref(say(&s, ptok, "worry time"));
+	json_decref(say(&s, ptok, "no"));
+	t = say(&s, ptok, "whether the bus will be late");
+	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "worry_time.kind");
+	ASSERT_STR_EQ(expects_kind(t), "choice");
+	ASSERT_STR_EQ(expects_value(t, 0), "practical");
+	ASSERT_STR_EQ(expects_value(t, 1), "hypothetical");
+	t2 = say(&s, ptok, expects_value(t, 0));
+	json_decref(t);
+	ASSERT_STR_EQ(json_string_value(json_object_get(t2, "state")), "worry_time.practical");
+	json_decref(t2);
+
+	/* The crisis protocol: the confirming question after a denial is a yes/no. */
+	t = say(&s, ptok, "i want to kill myself");
+	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "safety.crisis");
+	ASSERT_STR_EQ(expects_kind(t), "text");
+	ASSERT_STR_EQ(expects_value(t, 0), "show my safety plan");
+	json_decref(t);
+	t = say(&s, ptok, "I'm fine, you misunderstood");
+	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "safety.confirm");
+	ASSERT_STR_EQ(expects_kind(t), "yes_no");
+	json_decref(t);
+
+	free(ctok);
+	free(ptok);
+	test_server_stop(&s);
+}
