@@ -341,11 +341,45 @@ await flow('patient chats and sees the crisis protocol', async open => {
 	await page.getByLabel('Your message').fill('I have been feeling low this week');
 	await page.getByRole('button', {name: 'Send'}).click();
 	await page.waitForSelector('.msg.agent >> nth=1');
+	// The agent asks a yes/no question (the onboarding terms): it offers Yes and No as
+	// quick replies, and pressing Yes sends "yes" as the person's message; the agent moves on.
+	const yesNo = page.getByRole('group', {name: 'Quick replies'});
+	await yesNo.getByRole('button', {name: 'Yes'}).click();
+	await page.waitForSelector('.msg.you:has-text("yes")');
+	await page.waitForSelector('.msg.agent:has-text("You can stop any exercise")');
+	assert.equal(await page.locator('#quick-replies').count(), 0, 'a free-text question offers no buttons');
+	// A scale: a row of numbers from 0 to 10 with the words for its ends, answered from the
+	// keyboard; typing is still possible alongside.
+	await page.getByLabel('Your message').fill('can we do some breathing');
+	await page.getByRole('button', {name: 'Send'}).click();
+	const scale = page.getByRole('group', {name: 'Choose a number from 0 to 10'});
+	await scale.waitFor();
+	assert.equal(await scale.getByRole('button').count(), 11);
+	assert.ok(await page.isVisible('#quick-replies-hint:has-text("0 = calm, 10 = extremely")'));
+	assert.ok(await page.getByLabel('Your message').isEditable());
+	await scale.getByRole('button', {name: '4', exact: true}).focus();
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('.msg.you:has-text("4")');
+	await page.waitForSelector('.msg.agent:has-text("Sit comfortably")');
 	await page.getByLabel('Your message').fill('I want to kill myself tonight, I have the pills ready');
 	await page.getByRole('button', {name: 'Send'}).click();
 	await page.waitForSelector('#crisis-panel');
 	assert.ok(await page.isVisible('#crisis-panel a[href="tel:988"]'));
 	await shot(page, 'chat-crisis-desktop');
+	// In the crisis protocol a denial gets one confirming question, a yes/no: its buttons
+	// are there, and the crisis panel stays.
+	await page.getByLabel('Your message').fill("I'm fine, you misunderstood");
+	await page.getByRole('button', {name: 'Send'}).click();
+	await page.waitForSelector('.msg.agent:has-text("I\'ll ask once, clearly")');
+	const confirm = page.getByRole('group', {name: 'Quick replies'});
+	await confirm.getByRole('button', {name: 'No'}).waitFor();
+	assert.ok(await confirm.getByRole('button', {name: 'Yes'}).isVisible());
+	assert.ok(await page.isVisible('#crisis-panel'));
+	// After a reload the newest message's question keeps its buttons.
+	await page.reload();
+	await page.waitForSelector('body[data-ready="1"]');
+	await page.getByRole('group', {name: 'Quick replies'}).getByRole('button', {name: 'Yes'}).waitFor();
+	assert.ok(await page.isVisible('.msg.you:has-text("can we do some breathing")'));
 });
 
 await flow('patient fills in a PHQ-9 and writes a safety plan; the clinician reads the alert\'s reasons, acknowledges and resolves it, and sees outcomes, flagged messages and the safety plan', async open => {

@@ -1,6 +1,7 @@
 // chat.js: the conversation with the Haven helper. Messages go to POST /api/v1/chat/messages
-// and each reply is the agent's turn: {reply, state, risk: {level, reasons}, actions}.
-// Choices and scales in a turn become quick-reply buttons. When the crisis protocol starts
+// and each reply is the agent's turn: {reply, state, risk: {level, reasons}, actions,
+// expects}. What the agent waits for (expects: yes/no, a choice, a scale) becomes
+// quick-reply buttons. When the crisis protocol starts
 // (risk level "high" or a crisis state), a panel that cannot be missed shows the crisis
 // lines and stays until the conversation leaves the protocol.
 import {api} from '../api.js';
@@ -12,23 +13,32 @@ function author(m) {
 	return /user|patient|me/i.test(who) ? 'you' : 'agent';
 }
 
-// Quick replies from a turn: actions may be strings or objects with options/choices.
-function quickReplies(turn) {
-	const out = [];
-	const add = o => {
-		if (typeof o === 'string') out.push({label: o, value: o});
-		else if (o && (o.label || o.text || o.value !== undefined))
-			out.push({label: String(o.label ?? o.text ?? o.value), value: String(o.value ?? o.text ?? o.label)});
-	};
-	for (const list of [turn.quick_replies, turn.options, turn.choices]) if (Array.isArray(list)) list.forEach(add);
-	for (const a of turn.actions || []) {
-		if (a && typeof a === 'object') {
-			for (const key of ['options', 'choices', 'replies', 'quick_replies']) if (Array.isArray(a[key])) a[key].forEach(add);
-			if (a.type === 'scale' && Number.isInteger(a.min) && Number.isInteger(a.max))
-				for (let v = a.min; v <= a.max; v++) add(String(v));
+// Quick replies from the turn's "expects" (docs/chat.md): what the agent now waits for.
+// yes_no and choice give their options as buttons; a scale gives one button per number
+// from min to max, with the words for its ends ("0 = calm, 10 = extremely"); a 0-3 scale
+// names every answer ("1 Several days"). Text may come with suggested replies (in the
+// crisis protocol, showing the safety plan). Each item's value is what is sent as the
+// person's message; typing an answer is always possible as well.
+export function quickReplies(turn) {
+	const ex = turn && typeof turn.expects === 'object' ? turn.expects : null;
+	if (!ex) return null;
+	const options = Array.isArray(ex.options) ? ex.options.filter(o => o && typeof o.value === 'string') : [];
+	if (ex.kind === 'scale' && Number.isInteger(ex.min) && Number.isInteger(ex.max) && ex.max >= ex.min && ex.max - ex.min <= 20) {
+		const words = new Map((Array.isArray(ex.labels) ? ex.labels : [])
+			.filter(l => l && Number.isInteger(l.value) && typeof l.label === 'string').map(l => [l.value, l.label]));
+		const every = words.size === ex.max - ex.min + 1;
+		const items = [];
+		for (let v = ex.min; v <= ex.max; v++) {
+			const w = words.get(v);
+			items.push({label: every ? `${v} ${w}` : String(v), value: String(v), aria: w ? `${v}, ${w}` : String(v)});
 		}
+		const ends = every ? '' : [ex.min, ex.max].filter(v => words.has(v)).map(v => `${v} = ${words.get(v)}`).join(', ');
+		return {kind: 'scale', name: `Choose a number from ${ex.min} to ${ex.max}`, hint: ends, items};
 	}
-	return out.slice(0, 12);
+	if (!options.length) return null;
+	const items = options.map(o => ({label: String(o.label || o.value), value: o.value}));
+	return {kind: ex.kind === 'yes_no' || ex.kind === 'choice' ? ex.kind : 'suggest',
+		name: ex.kind === 'text' ? 'Suggested replies' : 'Quick replies', hint: '', items};
 }
 
 function inCrisis(turn) {
@@ -51,7 +61,7 @@ function crisisPanel() {
 
 export async function view(el) {
 	const log = h('ol', {class: 'chat-log', 'aria-live': 'polite', 'aria-label': 'Conversation'});
-	const replies = h('div', {class: 'quick-replies', role: 'group', 'aria-label': 'Quick replies'});
+	const replies = h('div', {class: 'quick-replies-slot'});
 	const crisisSlot = h('div', {});
 	const input = h('textarea', {id: 'chat-input', rows: 2, maxlength: 4000, name: 'text'});
 	const status = statusBox();
@@ -63,9 +73,22 @@ export async function view(el) {
 			h('p', {}, text), at ? h('time', {datetime: at}, formatDate(at)) : null));
 		log.lastElementChild.scrollIntoView({block: 'nearest'});
 	};
+	// The buttons for what the agent waits for; pressing one sends its value as the
+	// person's message. A group named for what it answers, its end words read with it.
+	const showReplies = turn => {
+		const q = quickReplies(turn);
+		if (!q) { replies.replaceChildren(); return; }
+		const hint = q.hint ? h('p', {class: 'hint scale-ends', id: 'quick-replies-hint'}, q.hint) : null;
+		mount(replies, hint, h('div', {class: `quick-replies ${q.kind}`, role: 'group', id: 'quick-replies',
+			'aria-label': q.name, 'aria-describedby': hint ? 'quick-replies-hint' : undefined},
+		q.items.map(it => h('button', {type: 'button', class: 'reply', 'aria-label': it.aria && it.aria !== it.label ? it.aria : undefined,
+			dataset: {value: it.value}, onclick: () => say(it.value)}, it.label))));
+	};
+	let lastTurn = null;
 	const showTurn = turn => {
 		if (turn.reply) addMessage('agent', turn.reply, turn.created_at);
-		mount(replies, quickReplies(turn).map(q => h('button', {type: 'button', class: 'reply', onclick: () => say(q.value)}, q.label)));
+		lastTurn = turn;
+		showReplies(turn);
 		if (inCrisis(turn)) {
 			const panel = crisisPanel(turn);
 			mount(crisisSlot, panel);
@@ -86,6 +109,7 @@ export async function view(el) {
 			showTurn(await api('POST', '/chat/messages', {text}));
 		} catch (e) {
 			showError(status, e.status === 404 ? 'Chat is not available on this server yet.' : `Your message may not have been sent. ${e.message}`);
+			if (lastTurn) showReplies(lastTurn); // the same answers stay on offer
 		} finally {
 			send.disabled = false;
 			input.focus();
@@ -103,8 +127,21 @@ export async function view(el) {
 	try {
 		const hist = await api('GET', '/chat/messages');
 		const msgs = hist.messages || [];
-		for (const m of msgs) addMessage(author(m), m.text, m.created_at);
+		// Each stored message holds what the person wrote and the agent's reply to it.
+		for (const m of msgs) {
+			if (typeof m.reply === 'string') {
+				if (m.text) addMessage('you', m.text, m.created_at);
+				if (m.reply) addMessage('agent', m.reply, m.created_at);
+			} else {
+				addMessage(author(m), m.text, m.created_at);
+			}
+		}
 		const last = msgs[msgs.length - 1];
+		if (last && typeof last.reply === 'string') {
+			// The newest message says what the agent waits for: the same buttons as before.
+			lastTurn = last;
+			showReplies(last);
+		}
 		if (last && author(last) === 'agent' && inCrisis(last)) mount(crisisSlot, crisisPanel(last));
 		if (!msgs.length) addMessage('agent', 'Hello. How are you feeling today? You can write anything, in your own words.');
 	} catch (e) {
