@@ -20,6 +20,7 @@
 #include "audit/audit.h"
 #include "crypto/keyring.h"
 #include "dialog/dialog.h"
+#include "safety/danger.h"
 
 const char *const haven_safety_plan_sections[] = {"warning_signs", "coping",        "distractions",
 						  "people",        "professionals", "environment",
@@ -150,7 +151,8 @@ static int store_sealed(struct haven_tx *tx, const struct haven_data_key *dk, co
 
 /* ---- risk reasons ---- */
 
-static json_t *risk_reasons(const struct haven_turn_nlp *nlp, const char *rule)
+static json_t *risk_reasons(const struct haven_turn_nlp *nlp, const char *rule,
+			    const struct haven_danger_result *dg)
 {
 	json_t *arr = json_array();
 	if (!arr)
@@ -191,6 +193,19 @@ static json_t *risk_reasons(const struct haven_turn_nlp *nlp, const char *rule)
 						     "description",
 						     "says an overdose was taken now or recently",
 						     "level", "high"));
+	/* the danger-and-abuse screen (src/safety/danger.c), discounted phrases included */
+	for (size_t i = 0; dg && i < dg->n_reasons; i++) {
+		const struct haven_danger_reason *r = &dg->reasons[i];
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "rule", r->rule, "category",
+				      r->category, "description", r->description, "phrase",
+				      r->phrase, "level", haven_danger_level_name(r->level), "source",
+				      "danger_screen", "historical", r->historical, "version",
+				      HAVEN_DANGER_VERSION);
+		if (o && r->discounted_by)
+			json_object_set_new(o, "discounted_by", json_string(r->discounted_by));
+		if (o)
+			json_array_append_new(arr, o);
+	}
 	if (rule && strcmp(rule, "pass"))
 		json_array_append_new(arr, json_pack("{s:s,s:s}", "rule", "protocol", "step", rule));
 	return arr;
@@ -205,7 +220,9 @@ struct turn_ctx {
 	const struct haven_chat_who *who;
 	const char *text;
 	size_t len;
-	const struct haven_turn_nlp *nlp;
+	struct haven_turn_nlp *nlp; /* the danger screen may raise its crisis level */
+	const struct haven_danger_result *danger;
+	int danger_raised; /* the crisis level is high because of the danger screen */
 	const struct haven_region *region;
 	char msg_rid[33], new_conv_rid[33], new_plan_rid[33];
 	json_t *turn;
@@ -253,6 +270,46 @@ static int raise_alerts(struct haven_tx *tx, struct turn_ctx *t, struct haven_st
 						   json_pack("{s:s,s:s,s:I,s:b}", "type", "alert", "kind",
 							     "crisis_chat", "id", (json_int_t)id,
 							     "new", created))
+				 ? HAVEN_ENOMEM
+				 : 0;
+	}
+	/* Abuse disclosed without danger now (danger now runs the crisis protocol and its
+	 * crisis_chat alert): urgent for child abuse, sexual violence, strangling, weapons and
+	 * threats to kill that are not long ago, a warning otherwise (docs/safety.md). */
+	const struct haven_danger_result *dg = t->danger;
+	if (!rc && dg->level == HAVEN_DANGER_DISCLOSED) {
+		char what[240], dedup[64];
+		snprintf(what, sizeof(what),
+			 "A message in chat disclosed abuse or violence (%s%s); the person was given "
+			 "helplines for %s.",
+			 dg->category, dg->historical ? ", long ago" : "", t->region->name);
+		snprintf(dedup, sizeof(dedup), "abuse-%s", dg->category);
+		json_t *phrases = json_array();
+		for (size_t i = 0; i < dg->n_reasons && phrases; i++)
+			if (dg->reasons[i].level == dg->level)
+				json_array_append_new(phrases, json_string(dg->reasons[i].phrase));
+		json_t *rs = json_pack("[{s:s,s:s,s:s,s:o,s:O,s:s}]", "text", what, "rule", dg->rule,
+				       "category", dg->category, "phrases",
+				       phrases ? phrases : json_array(), "reasons", reasons, "version",
+				       HAVEN_DANGER_VERSION);
+		if (!rs)
+			return HAVEN_ENOMEM;
+		struct haven_alert_new a = {.patient_id = t->who->patient_id,
+					    .kind = "abuse_disclosed",
+					    .severity = dg->urgent ? "urgent" : "warning",
+					    .reasons = rs,
+					    .source = source,
+					    .dedup_key = dedup};
+		int64_t id = 0;
+		int created = 0;
+		rc = haven_alert_raise(tx, t->mk, &a, &id, &created);
+		json_decref(rs);
+		if (!rc)
+			rc = json_array_append_new(s->actions,
+						   json_pack("{s:s,s:s,s:I,s:b,s:s}", "type", "alert",
+							     "kind", "abuse_disclosed", "id",
+							     (json_int_t)id, "new", created, "severity",
+							     dg->urgent ? "urgent" : "warning"))
 				 ? HAVEN_ENOMEM
 				 : 0;
 	}
@@ -327,6 +384,183 @@ static int record_assessment(struct haven_tx *tx, struct turn_ctx *t, struct hav
 	return rc;
 }
 
+/* ---- the danger-and-abuse screen's routes (docs/safety.md) ---- */
+
+static const char *state_str(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Before the step. Only when the crisis gate would let the turn through (no protocol running,
+ * below moderate, no overdose): a disclosure goes to the abuse flow, worry about someone else
+ * to the helping-others flow, a medication question to its answer. Returns 1 when the turn is
+ * a medication question inside an exercise, answered without leaving it. */
+static int danger_route(struct turn_ctx *t, json_t *state)
+{
+	const struct haven_danger_result *dg = t->danger;
+	struct haven_turn_nlp *nlp = t->nlp;
+	const char *mode = state_str(json_object_get(state, "safety"), "mode");
+	if ((mode && strcmp(mode, "none")) || nlp->crisis.level >= HAVEN_RISK_MODERATE ||
+	    nlp->overdose)
+		return 0;
+	const char *flow = state_str(state, "flow");
+	switch (dg->level) {
+	case HAVEN_DANGER_DISCLOSED:
+		haven_strlcpy(nlp->intent, "abuse", sizeof(nlp->intent));
+		nlp->intent_p = 1.0;
+		return 0;
+	case HAVEN_DANGER_OTHER:
+		nlp->crisis.flags |= HAVEN_CRISIS_ABOUT_OTHER;
+		return 0;
+	case HAVEN_DANGER_MEDICATION:
+		if (!flow || !strcmp(flow, "home") || !strcmp(flow, "onboarding") ||
+		    !strcmp(flow, "medication")) {
+			haven_strlcpy(nlp->intent, "medication", sizeof(nlp->intent));
+			nlp->intent_p = 1.0;
+			return 0;
+		}
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The medication flow's answer, with the emergency number of the person's region. */
+static int medication_text(struct turn_ctx *t, struct haven_buf *b)
+{
+	const struct haven_content *c = haven_dialog_content(t->d);
+	int rc = 0;
+	int mf = haven_content_flow_index(c, "medication");
+	const char *text = mf >= 0 && c->flows[mf].nnodes ? c->flows[mf].nodes[0].says[0] : "";
+	for (const char *p = text; *p && !rc;) {
+		const char *o = strstr(p, "{emergency}");
+		if (!o) {
+			rc = haven_buf_puts(b, p);
+			break;
+		}
+		rc = haven_buf_append(b, p, (size_t)(o - p));
+		if (!rc)
+			rc = haven_buf_puts(b, t->region->emergency);
+		p = o + strlen("{emergency}");
+	}
+	return rc;
+}
+
+/* The medication answer inside an exercise: the refusal to advise, then back to where the
+ * person was (the state stays at the node that was waiting). */
+static int medication_stay(struct turn_ctx *t, struct haven_step *s)
+{
+	json_t *st = s->state;
+	const struct haven_content *c = haven_dialog_content(t->d);
+	json_t *turns = json_object_get(st, "turns");
+	int rc = json_object_set_new(st, "turns",
+				     json_integer((json_is_integer(turns) ? json_integer_value(turns)
+									  : 0) +
+						  1))
+		     ? HAVEN_ENOMEM
+		     : 0;
+	if (!rc)
+		rc = medication_text(t, &s->reply);
+	if (!rc)
+		rc = haven_buf_puts(&s->reply, " When you're ready, let's carry on where we were.");
+	const char *flow = state_str(st, "flow"), *node = state_str(st, "node");
+	int fi = flow ? haven_content_flow_index(c, flow) : -1;
+	int ni = fi >= 0 && node ? haven_content_node_index(&c->flows[fi], node) : -1;
+	if (!rc && ni >= 0 && !strchr(c->flows[fi].nodes[ni].says[0], '{'))
+		rc = haven_buf_printf(&s->reply, " %s", c->flows[fi].nodes[ni].says[0]);
+	snprintf(s->state_name, sizeof(s->state_name), "%s.%s", flow ? flow : "home",
+		 node ? node : "start");
+	s->safety_rule = "medication_question";
+	if (!rc && json_array_append_new(s->actions, json_pack("{s:s,s:s,s:s,s:s}", "type",
+							       "safety", "rule",
+							       "medication_question", "mode", "none",
+							       "level",
+							       haven_risk_level_name(s->level))))
+		rc = HAVEN_ENOMEM;
+	return rc;
+}
+
+/* Replaces (or, with append, adds to) the step's reply with a danger reply. */
+static int danger_say(struct turn_ctx *t, struct haven_step *s, const char *which, int append)
+{
+	if (!append)
+		haven_buf_reset(&s->reply);
+	else if (s->reply.len && haven_buf_puts(&s->reply, " "))
+		return HAVEN_ENOMEM;
+	return haven_danger_reply(which, haven_dialog_lines(t->d), t->region, t->danger->categories,
+				  &s->reply);
+}
+
+/* After the step: the words for danger and abuse, the level, the protocol's reason. */
+static int danger_after(struct turn_ctx *t, struct haven_step *s)
+{
+	const struct haven_danger_result *dg = t->danger;
+	json_t *sf = json_object_get(s->state, "safety");
+	const char *mode = state_str(sf, "mode");
+	int in_protocol = mode && (!strcmp(mode, "crisis") || !strcmp(mode, "confirm"));
+	int rc = 0;
+	if (!in_protocol && json_is_object(sf))
+		json_object_del(sf, "danger");
+	if (dg->level == HAVEN_DANGER_NOW && in_protocol) {
+		if (json_object_set_new(sf, "danger", json_string(dg->category)))
+			return HAVEN_ENOMEM;
+		if (t->danger_raised && !strcmp(s->state_name, "safety.crisis")) {
+			rc = danger_say(t, s, "now", 0);
+			s->safety_rule = "danger_now";
+			size_t i;
+			json_t *a;
+			json_array_foreach(s->actions, i, a)
+			{
+				const char *ty = state_str(a, "type");
+				if (ty && !strcmp(ty, "safety"))
+					json_object_set_new(a, "rule", json_string("danger_now"));
+			}
+		} else
+			rc = danger_say(t, s, "stay_note", 1);
+		return rc;
+	}
+	if (in_protocol && state_str(sf, "danger") && !strcmp(s->state_name, "safety.confirm"))
+		return danger_say(t, s, "confirm", 0);
+	if (in_protocol && state_str(sf, "danger") && !strcmp(s->state_name, "safety.crisis_stay"))
+		return danger_say(t, s, "stay_note", 1);
+	if (dg->level == HAVEN_DANGER_DISCLOSED) {
+		if (s->level < HAVEN_RISK_MODERATE)
+			s->level = HAVEN_RISK_MODERATE; /* flagged for the care team */
+		if (!strcmp(s->state_name, "abuse.answer")) {
+			rc = danger_say(t, s, "disclosed", 0);
+			if (!rc)
+				rc = haven_buf_puts(&s->reply, " Are you in danger right now?");
+		} else
+			rc = danger_say(t, s, !strncmp(s->state_name, "safety.", 7) ? "stay_note"
+										 : "disclosed",
+					1);
+		return rc;
+	}
+	if (dg->level == HAVEN_DANGER_MEDICATION && !strncmp(s->state_name, "safety.", 7)) {
+		/* The gate asked its question: the medication answer first, then the question. */
+		struct haven_buf nb;
+		haven_buf_init(&nb, 64 * 1024);
+		rc = medication_text(t, &nb);
+		if (!rc)
+			rc = haven_buf_printf(&nb, " %s", s->reply.data ? s->reply.data : "");
+		if (!rc) {
+			haven_buf_reset(&s->reply);
+			rc = haven_buf_puts(&s->reply, nb.data);
+		}
+		haven_buf_release(&nb);
+		return rc;
+	}
+	if (dg->level == HAVEN_DANGER_OTHER && !strcmp(s->state_name, "helping_others.start")) {
+		/* The helping-others flow, with words for someone being hurt. */
+		if (json_object_set_new(s->state, "node", json_string("you")))
+			return HAVEN_ENOMEM;
+		snprintf(s->state_name, sizeof(s->state_name), "helping_others.you");
+		return danger_say(t, s, "other", 0);
+	}
+	return 0;
+}
+
 static int turn_tx(struct haven_tx *tx, void *arg)
 {
 	struct turn_ctx *t = arg;
@@ -375,9 +609,13 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 	if ((rc = haven_step_init(&s)))
 		goto out;
 	stepped = 1;
-	if ((rc = haven_dialog_step(&s)))
+	if (danger_route(t, state)) {
+		s.level = t->nlp->crisis.level;
+		if ((rc = medication_stay(t, &s)))
+			goto out;
+	} else if ((rc = haven_dialog_step(&s)) || (rc = danger_after(t, &s)))
 		goto out;
-	if (!(reasons = risk_reasons(t->nlp, s.safety_rule))) {
+	if (!(reasons = risk_reasons(t->nlp, s.safety_rule, t->danger))) {
 		rc = HAVEN_ENOMEM;
 		goto out;
 	}
@@ -460,6 +698,17 @@ int haven_chat_turn(struct haven_store *st, const struct haven_master_key *mk,
 	int rc = haven_dialog_analyze(w, text, len, &nlp);
 	if (rc)
 		return rc;
+	/* The danger-and-abuse screen beside the crisis screen: danger from someone now runs the
+	 * crisis protocol. It only ever raises the crisis level. */
+	struct haven_danger_result danger;
+	haven_danger_screen(text, len, &danger);
+	int danger_raised = 0;
+	if (danger.level == HAVEN_DANGER_NOW && nlp.crisis.level < HAVEN_RISK_HIGH) {
+		nlp.crisis.level = HAVEN_RISK_HIGH;
+		if (nlp.crisis.score < 0.8)
+			nlp.crisis.score = 0.8;
+		danger_raised = 1;
+	}
 	const struct haven_dialog *d = haven_dialog_worker_dialog(w);
 	/* The person's own locale when they chose one, else the deployment's, else en-US. */
 	const char *locale = haven_locale_effective(who->locale, haven_dialog_default_locale(d));
@@ -470,6 +719,8 @@ int haven_chat_turn(struct haven_store *st, const struct haven_master_key *mk,
 			     .text = text,
 			     .len = len,
 			     .nlp = &nlp,
+			     .danger = &danger,
+			     .danger_raised = danger_raised,
 			     .region = haven_crisis_lines_for(haven_dialog_lines(d), locale)};
 	haven_random_id(t.msg_rid);
 	haven_random_id(t.new_conv_rid);
