@@ -3,8 +3,9 @@
 
 The positives and the hard negatives are the short chat messages written for Haven
 (tests/data/crisis/dev.tsv, challenge.tsv and blind.tsv: a message expected at level
-moderate or high is "crisis", any other is "none"), each repeated three times so that they
-are not outweighed; everyday negatives are a fixed sample of 3,000 GoEmotions train comments
+moderate or high is "crisis", any other is "none") and the everyday turns of the agent's
+intent examples (content/intents/intents.tsv, all "none"), each repeated three times so
+that they are not outweighed; everyday negatives are a fixed sample of 3,000 GoEmotions train comments
 (seed 3) from ../shared/data. tests/data/crisis/blind2.tsv is never used: it is the set
 the screen is measured on. Writes one TSV (text, label) to the path given (default
 build/crisis_short/train.tsv). Deterministic: the same data gives the same file.
@@ -33,6 +34,13 @@ for name in SETS:
         for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
             label = "crisis" if r["level"] in ("moderate", "high") else "none"
             rows.append((clean(r["text"]), label))
+# Everyday turns of a conversation with the agent (the intent examples: greetings, answers,
+# requests, "goodbye", "i want to stop"): none of them is a crisis message.
+with open(os.path.join(HERE, "..", "content", "intents", "intents.tsv"), encoding="utf-8") as f:
+    for line in f:  # text <tab> intent, no header
+        text = clean(line.split("\t")[0])
+        if text:
+            rows.append((text, "none"))
 rows = rows * REPEAT
 go = []
 with open(os.path.join(DATA, "goemotions/original/train.tsv"), encoding="utf-8") as f:

@@ -392,6 +392,31 @@ static const char *state_str(json_t *o, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* An answer to the agent's own question inside an exercise ("tonight after dinner" for
+ * worry time, "give my pills to Ana to keep" in the safety plan) is read by the lexicon and
+ * the long-post classifier alone: the short-message classifier, which has learnt words more
+ * than meanings, may not turn it into a crisis question there. At home, in onboarding or in
+ * the crisis protocol it still may. Its reason stays in the record. */
+static void answer_in_flow(struct turn_ctx *t, json_t *state)
+{
+	struct haven_crisis_result *cr = &t->nlp->crisis;
+	const char *flow = state_str(state, "flow");
+	const char *mode = state_str(json_object_get(state, "safety"), "mode");
+	if (cr->level != HAVEN_RISK_MODERATE || !flow || !strcmp(flow, "home") ||
+	    !strcmp(flow, "onboarding") || (mode && strcmp(mode, "none")))
+		return;
+	enum haven_risk_level others = HAVEN_RISK_NONE;
+	int short_only = 0;
+	for (size_t i = 0; i < cr->n_reasons; i++) {
+		if (!strcmp(cr->reasons[i].rule, "short_classifier"))
+			short_only = 1;
+		else if (cr->reasons[i].level > others)
+			others = cr->reasons[i].level;
+	}
+	if (short_only && others < HAVEN_RISK_MODERATE)
+		cr->level = others;
+}
+
 /* Before the step. Only when the crisis gate would let the turn through (no protocol running,
  * below moderate, no overdose): a disclosure goes to the abuse flow, worry about someone else
  * to the helping-others flow, a medication question to its answer. Returns 1 when the turn is
@@ -606,6 +631,7 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 	json_t *turns_v = json_object_get(state, "turns");
 	int64_t turns = json_is_integer(turns_v) ? json_integer_value(turns_v) : 0;
 	s.seed = (uint64_t)patient * 0x9e3779b97f4a7c15ULL ^ (uint64_t)turns;
+	answer_in_flow(t, state);
 	if ((rc = haven_step_init(&s)))
 		goto out;
 	stepped = 1;

@@ -127,13 +127,16 @@ TEST(safety_figures_of_speech_in_every_flow)
 			continue;
 		}
 		const char *msg = figures[k++ % (sizeof(figures) / sizeof(figures[0]))];
+		/* Starting a flow may itself raise one (the abuse flow starts with a disclosure);
+		 * the figure of speech must raise none. */
+		long alerts_before = chat_count(&f, "SELECT COUNT(*) FROM alerts");
 		json_t *t = chat_say(&f, msg);
 		if (!strcmp(turn_level(t), "high") || !strcmp(turn_level(t), "moderate") ||
 		    !strncmp(turn_state(t), "safety.", 7))
 			haven_test_fail(__FILE__, __LINE__, "flow %s: \"%s\" gave %s, state %s",
 					fl->name, msg, turn_level(t), turn_state(t));
 		json_decref(t);
-		ASSERT_EQ(chat_count(&f, "SELECT COUNT(*) FROM alerts"), 0);
+		ASSERT_EQ(chat_count(&f, "SELECT COUNT(*) FROM alerts"), alerts_before);
 		tried++;
 		chat_fixture_release(&f);
 	}
