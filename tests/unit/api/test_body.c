@@ -129,7 +129,7 @@ TEST(router_matches_patterns)
 	                           &has_id, &mismatch));
 	ASSERT(!haven__route_match("GET", "/api/v1/patients/", &index, &id, &has_id, &mismatch));
 	ASSERT(!haven__route_match("GET", "/api/v1/me/", &index, &id, &has_id, &mismatch));
-	ASSERT(!haven__route_match("PATCH", "/api/v1/me", &index, &id, &has_id, &mismatch));
+	ASSERT(!haven__route_match("PUT", "/api/v1/me", &index, &id, &has_id, &mismatch));
 	ASSERT_EQ(mismatch, 1);
 	ASSERT_EQ(index, -1);
 }
