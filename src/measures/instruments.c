@@ -11,9 +11,15 @@
  * Index (WHO Regional Office for Europe, 1998) is free to use. LOINC codes were checked
  * against the LOINC panels 44249-1 (PHQ-9) and 69737-5 (GAD-7) and their answer list
  * LL358-3 (LA6568-5 ... LA6571-9). PHQ-2 and GAD-2 reuse the first two PHQ-9 and GAD-7
- * questions and their codes; their panel and total codes, and WHO-5's, are not coded.
+ * questions and their codes. PHQ-2 has its own panel, 55757-9 "Patient Health
+ * Questionnaire 2 item (PHQ-2) [Reported]", and total, 55758-7 "Patient Health
+ * Questionnaire 2 item (PHQ-2) total score [Reported]". No GAD-2 panel or total code and
+ * no WHO-5 code (panel, total or items) could be confirmed, so those stay NULL and are
+ * exported with text only (docs/measures.md, "LOINC codes").
  * Reliable change (6 points on PHQ-9, 4 on GAD-7) and caseness (PHQ-9 >= 10,
- * GAD-7 >= 8) are NHS Talking Therapies' definitions.
+ * GAD-7 >= 8) are NHS Talking Therapies' definitions. DESIGN.md gives no reliable-change
+ * criterion for PHQ-2, GAD-2 or WHO-5, so their reliable_change is 0: a change is
+ * reported with its difference, and "rci" and "reliable" are null.
  */
 #include <math.h>
 #include <stdio.h>
@@ -129,6 +135,8 @@ static const struct haven_instrument phq2 = {
     .title = "PHQ-2",
     .name = "Patient Health Questionnaire-2",
     .stem = PHQ_STEM,
+    .loinc_panel = "55757-9",
+    .loinc_total = "55758-7",
     .nitems = 2,
     .items = {PHQ_ITEM1, PHQ_ITEM2},
     PHQ_OPTIONS,

@@ -584,13 +584,21 @@ static void fv_patient(struct fv *v, json_t *res)
 	json_t *val;
 	json_object_foreach(res, key, val) if (!in_set(key, allowed))
 	    fv_err(v, "Patient: element '%s' is not expected in a pseudonymous Patient", key);
+	static const char *const uses[] = {"usual", "official", "temp", "secondary", "old", NULL};
 	json_t *ids = json_object_get(res, "identifier");
 	if (!json_is_array(ids) || json_array_size(ids) != 1)
 		fv_err(v, "Patient: one identifier expected");
 	json_t *id0 = json_array_get(ids, 0);
 	if (!is_uri(json_string_value(json_object_get(id0, "system"))) ||
-	    !json_is_string(json_object_get(id0, "value")))
+	    !json_is_string(json_object_get(id0, "value")) ||
+	    !*json_string_value(json_object_get(id0, "value")))
 		fv_err(v, "Patient.identifier needs a system uri and a value");
+	if (json_object_get(id0, "use") &&
+	    !in_set(json_string_value(json_object_get(id0, "use")), uses))
+		fv_err(v, "Patient.identifier.use must be usual|official|temp|secondary|old");
+	/* Pseudonymous: the identifier is Haven's pseudonym, never an email address. */
+	if (strchr(json_string_value(json_object_get(id0, "value")) ?: "@", '@'))
+		fv_err(v, "Patient.identifier.value must not be an email address");
 	if (json_object_get(res, "active") && !json_is_boolean(json_object_get(res, "active")))
 		fv_err(v, "Patient.active must be a boolean");
 }
@@ -602,7 +610,7 @@ static json_t *find_item(json_t *items, const char *link)
 	json_array_foreach(items, i, it)
 	{
 		const char *l = json_string_value(json_object_get(it, "linkId"));
-		if (l && !strcmp(l, link))
+		if (l && link && !strcmp(l, link))
 			return it;
 	}
 	return NULL;
@@ -629,9 +637,22 @@ static void fv_questionnaire(struct fv *v, json_t *res)
 	if (json_object_get(res, "name") && !matches(&name_re, json_string_value(json_object_get(res, "name"))))
 		fv_err(v, "Questionnaire.name must be computer-friendly (que-0)");
 	regfree(&name_re);
+	static const char *const subject_types[] = {"Patient", "Group", "Person",
+	                                            "RelatedPerson", NULL};
 	size_t i;
 	json_t *c;
+	if (json_object_get(res, "code") && !json_is_array(json_object_get(res, "code")))
+		fv_err(v, "Questionnaire.code must be an array of Coding");
 	json_array_foreach(json_object_get(res, "code"), i, c) fv_coding(v, "Questionnaire.code", c);
+	json_t *st = json_object_get(res, "subjectType");
+	if (st && !json_is_array(st))
+		fv_err(v, "Questionnaire.subjectType must be an array of resource types");
+	json_array_foreach(st, i, c) if (!in_set(json_string_value(c), subject_types))
+	    fv_err(v, "Questionnaire.subjectType must name a resource type");
+	static const char *const strings[] = {"title", "version", "description", "copyright", NULL};
+	for (const char *const *k = strings; *k; k++)
+		if (json_object_get(res, *k) && !json_is_string(json_object_get(res, *k)))
+			fv_err(v, "Questionnaire.%s must be a string", *k);
 	json_t *items = json_object_get(res, "item");
 	if (!json_is_array(items) || !json_array_size(items))
 		fv_err(v, "Questionnaire: items expected");
@@ -644,6 +665,21 @@ static void fv_questionnaire(struct fv *v, json_t *res)
 			fv_err(v, "Questionnaire.item.linkId is required");
 		if (!in_set(type, types))
 			fv_err(v, "Questionnaire.item.type is required and must be an item type");
+		if (json_object_get(it, "text") && !json_is_string(json_object_get(it, "text")))
+			fv_err(v, "Questionnaire.item.text must be a string");
+		if (json_object_get(it, "required") &&
+		    !json_is_boolean(json_object_get(it, "required")))
+			fv_err(v, "Questionnaire.item.required must be a boolean");
+		if (json_object_get(it, "readOnly") &&
+		    !json_is_boolean(json_object_get(it, "readOnly")))
+			fv_err(v, "Questionnaire.item.readOnly must be a boolean");
+		if (json_object_get(it, "code") && !json_is_array(json_object_get(it, "code")))
+			fv_err(v, "Questionnaire.item.code must be an array of Coding");
+		/* que-6: display items have no code; a choice item needs its options. */
+		if (type && !strcmp(type, "choice") && !json_object_get(it, "answerOption") &&
+		    !json_object_get(it, "answerValueSet"))
+			fv_err(v, "Questionnaire.item '%s': a choice item needs answerOption",
+			       link ? link : "");
 		json_t *opts = json_object_get(it, "answerOption");
 		if (opts && (!type || (strcmp(type, "choice") && strcmp(type, "open-choice"))))
 			fv_err(v, "Questionnaire.item: answerOption only for choice items (que-5)");
@@ -688,11 +724,23 @@ static void fv_questionnaire_response(struct fv *v, json_t *res)
 		return;
 	}
 	json_t *it;
-	json_array_foreach(json_object_get(res, "item"), i, it)
+	json_t *qr_items = json_object_get(res, "item");
+	if (qr_items && !json_is_array(qr_items))
+		fv_err(v, "QuestionnaireResponse.item must be an array");
+	json_array_foreach(qr_items, i, it)
 	{
 		const char *link = json_string_value(json_object_get(it, "linkId"));
 		if (!link)
 			fv_err(v, "QuestionnaireResponse.item.linkId is required");
+		if (json_object_get(it, "answer") && !json_is_array(json_object_get(it, "answer")))
+			fv_err(v, "QuestionnaireResponse.item.answer must be an array");
+		/* qrs-2-like: an item answers a question once (Haven's items do not repeat). */
+		size_t k2;
+		json_t *other;
+		json_array_foreach(qr_items, k2, other) if (k2 < i && link &&
+		                                            json_equal(json_object_get(other, "linkId"),
+		                                                       json_object_get(it, "linkId")))
+		    fv_err(v, "QuestionnaireResponse.item '%s' appears twice", link);
 		json_t *qi = link ? find_item(json_object_get(q, "item"), link) : NULL;
 		if (!qi) {
 			fv_err(v, "QuestionnaireResponse.item '%s' is not in the Questionnaire",
@@ -962,6 +1010,241 @@ TEST(api_fhir_bundle_validates)
 	json_decref(patient);
 	free(first);
 	ASSERT_EQ(test_count(&s, "fhir_pseudonyms"), 1);
+	free(ctok);
+	free(ptok);
+	test_server_stop(&s);
+}
+
+/* The first resource of a type in the Bundle (and its fullUrl). */
+static json_t *first_of(json_t *bundle, const char *type, const char **full)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(bundle, "entry"), i, e)
+	{
+		json_t *res = json_object_get(e, "resource");
+		if (!strcmp(json_string_value(json_object_get(res, "resourceType")) ?: "", type)) {
+			if (full)
+				*full = json_string_value(json_object_get(e, "fullUrl"));
+			return res;
+		}
+	}
+	return NULL;
+}
+
+#define NBREAK 36
+
+/* Breaks one thing in a Patient, a Questionnaire or a QuestionnaireResponse (case k):
+ * an element a pseudonymous Patient must not have, a required element dropped, a value
+ * of the wrong type, a code outside its required value set or code system. Returns
+ * what was broken. */
+static const char *break_resource(json_t *b, int k)
+{
+	json_t *pat = first_of(b, "Patient", NULL);
+	const char *q_full = NULL;
+	json_t *q = first_of(b, "Questionnaire", &q_full);
+	json_t *qr = first_of(b, "QuestionnaireResponse", NULL);
+	json_t *pid0 = json_array_get(json_object_get(pat, "identifier"), 0);
+	json_t *qitems = json_object_get(q, "item"), *qi0 = json_array_get(qitems, 0);
+	json_t *ritems = json_object_get(qr, "item"), *ri0 = json_array_get(ritems, 0);
+	json_t *ans0 = json_array_get(json_object_get(ri0, "answer"), 0);
+	json_t *rtotal = find_item(ritems, "total"), *qtotal = find_item(qitems, "total");
+	switch (k) {
+	case 0:
+		json_object_set_new(pat, "name", json_pack("[{s:s}]", "family", "Doe"));
+		return "Patient.name";
+	case 1:
+		json_object_set_new(pat, "telecom", json_pack("[{s:s,s:s}]", "system", "email",
+		                                              "value", "sam.fhir@example.org"));
+		return "Patient.telecom (email)";
+	case 2:
+		json_object_del(pat, "identifier");
+		return "Patient.identifier dropped";
+	case 3:
+		json_object_set_new(pid0, "system", json_string("pseudonym"));
+		return "Patient.identifier.system not a uri";
+	case 4:
+		json_object_set_new(pid0, "value", json_string("sam.fhir@example.org"));
+		return "Patient.identifier.value an email";
+	case 5:
+		json_object_set_new(pat, "active", json_string("true"));
+		return "Patient.active a string";
+	case 6:
+		json_object_set_new(pid0, "use", json_string("pseudonymous"));
+		return "Patient.identifier.use outside its value set";
+	case 7:
+		json_object_set_new(pat, "birthDate", json_string("1990-01-01"));
+		return "Patient.birthDate";
+	case 8:
+		json_object_del(q, "status");
+		return "Questionnaire.status dropped";
+	case 9:
+		json_object_set_new(q, "status", json_string("published"));
+		return "Questionnaire.status outside its value set";
+	case 10:
+		json_object_set_new(qi0, "type", json_string("number"));
+		return "Questionnaire.item.type outside its value set";
+	case 11:
+		json_object_del(qi0, "linkId");
+		return "Questionnaire.item.linkId dropped";
+	case 12:
+		json_object_set(json_array_get(qitems, 1), "linkId", json_object_get(qi0, "linkId"));
+		return "Questionnaire.item.linkId duplicated";
+	case 13:
+		json_object_set(qtotal, "answerOption", json_object_get(qi0, "answerOption"));
+		return "answerOption on an integer item";
+	case 14:
+		json_object_set_new(qi0, "required", json_string("yes"));
+		return "Questionnaire.item.required a string";
+	case 15:
+		json_object_set_new(json_array_get(json_object_get(q, "code"), 0), "code",
+		                    json_string("44249-2"));
+		return "Questionnaire.code with a wrong LOINC check digit";
+	case 16:
+		json_object_set_new(json_array_get(json_object_get(q, "code"), 0), "system",
+		                    json_string("loinc.org"));
+		return "Questionnaire.code.system not a uri";
+	case 17:
+		json_object_set_new(q, "url", json_string("questionnaire phq9"));
+		return "Questionnaire.url not a uri";
+	case 18:
+		json_object_set_new(q, "item", json_object());
+		return "Questionnaire.item an object";
+	case 19:
+		json_object_set_new(q, "subjectType", json_string("Patient"));
+		return "Questionnaire.subjectType a string";
+	case 20:
+		json_object_del(qi0, "answerOption");
+		return "a choice item without options";
+	case 21:
+		json_object_set(qi0, "code", json_array_get(json_object_get(qi0, "code"), 0));
+		return "Questionnaire.item.code an object";
+	case 22: {
+		json_t *o = json_array_get(json_object_get(qi0, "answerOption"), 0);
+		json_object_del(o, "valueCoding");
+		json_object_set_new(o, "valueBoolean", json_true());
+		return "answerOption.valueBoolean";
+	}
+	case 23:
+		json_object_del(qr, "status");
+		return "QuestionnaireResponse.status dropped";
+	case 24:
+		json_object_set_new(qr, "status", json_string("done"));
+		return "QuestionnaireResponse.status outside its value set";
+	case 25:
+		json_object_set_new(qr, "authored", json_string("yesterday"));
+		return "QuestionnaireResponse.authored not a dateTime";
+	case 26:
+		json_object_set_new(json_object_get(qr, "subject"), "reference", json_string(q_full));
+		return "QuestionnaireResponse.subject pointing at a Questionnaire";
+	case 27:
+		json_object_set_new(qr, "questionnaire",
+		                    json_string("urn:haven:fhir:questionnaire:phq99"));
+		return "QuestionnaireResponse.questionnaire not in the Bundle";
+	case 28:
+		json_object_set_new(json_object_get(ans0, "valueCoding"), "code",
+		                    json_string("LA9999-9"));
+		return "an answer outside the item's options";
+	case 29: {
+		json_t *a = json_array_get(json_object_get(rtotal, "answer"), 0);
+		json_object_del(a, "valueInteger");
+		json_object_set_new(a, "valueString", json_string("13"));
+		return "the total answered as a string";
+	}
+	case 30:
+		json_object_set_new(ri0, "linkId", json_string("99"));
+		return "QuestionnaireResponse.item not in the Questionnaire";
+	case 31:
+		json_object_set_new(ans0, "valueInteger", json_integer(2));
+		return "an answer with two value[x]";
+	case 32:
+		json_object_set(ri0, "answer", ans0);
+		return "QuestionnaireResponse.item.answer an object";
+	case 33:
+		json_object_set(qr, "item", ri0);
+		return "QuestionnaireResponse.item an object";
+	case 34:
+		json_object_set(json_array_get(ritems, 1), "linkId", json_object_get(ri0, "linkId"));
+		return "QuestionnaireResponse.item answered twice";
+	case 35:
+		json_object_set_new(json_object_get(ans0, "valueCoding"), "system",
+		                    json_string("urn:haven:other"));
+		return "an answer coded in another code system";
+	}
+	return NULL;
+}
+
+TEST(api_fhir_rejects_broken_patient_questionnaire_response)
+{
+	struct test_server s;
+	struct test_resp r;
+	char err[300];
+	char *ctok, *ptok;
+	int64_t pid = test_start_care_pair(&s, "sam.fhir@example.org", &ctok, &ptok);
+	char path[128];
+	snprintf(path, sizeof(path), "/api/v1/patients/%lld/fhir", (long long)pid);
+	json_decref(post_assessment(&s, ptok, "{\"instrument\":\"phq9\",\"answers\":[3,2,1,0,3,2,1,0,1]}", 201));
+	json_decref(post_assessment(&s, ptok, "{\"instrument\":\"phq2\",\"answers\":[1,2]}", 201));
+	json_decref(post_assessment(&s, ptok, "{\"instrument\":\"gad2\",\"answers\":[2,2]}", 201));
+	json_decref(post_assessment(&s, ptok, "{\"instrument\":\"who5\",\"answers\":[5,4,3,2,1]}", 201));
+	test_call(&s, "GET", path, ctok, NULL, &r);
+	ASSERT_EQ(r.status, 200);
+	if (fv_check(r.json, err, sizeof(err)))
+		haven_test_fail(__FILE__, __LINE__, "bundle invalid: %s", err);
+
+	/* PHQ-2 is coded with its own LOINC panel and total; GAD-2's total and WHO-5 are
+	 * text only (no code could be confirmed), never a guess. */
+	size_t i;
+	json_t *e;
+	int phq2_q = 0, gad2_q = 0, who5_q = 0;
+	json_array_foreach(json_object_get(r.json, "entry"), i, e)
+	{
+		json_t *res = json_object_get(e, "resource");
+		const char *url = json_string_value(json_object_get(res, "url"));
+		json_t *c0 = json_array_get(json_object_get(res, "code"), 0);
+		if (url && !strcmp(url, "urn:haven:fhir:questionnaire:phq2")) {
+			phq2_q = 1;
+			ASSERT_STR_EQ(json_string_value(json_object_get(c0, "system")),
+			              "http://loinc.org");
+			ASSERT_STR_EQ(json_string_value(json_object_get(c0, "code")), "55757-9");
+			json_t *tc = json_array_get(
+			    json_object_get(find_item(json_object_get(res, "item"), "total"), "code"), 0);
+			ASSERT_STR_EQ(json_string_value(json_object_get(tc, "code")), "55758-7");
+		}
+		if (url && !strcmp(url, "urn:haven:fhir:questionnaire:gad2")) {
+			gad2_q = 1;
+			ASSERT(!json_object_get(res, "code"));
+		}
+		if (url && !strcmp(url, "urn:haven:fhir:questionnaire:who5")) {
+			who5_q = 1;
+			ASSERT(!json_object_get(res, "code"));
+		}
+		const char *text = json_string_value(
+		    json_object_get(json_object_get(res, "code"), "text"));
+		if (text && !strcmp(text, "GAD-2 total score")) {
+			ASSERT(!json_object_get(json_object_get(res, "code"), "coding"));
+			ASSERT_EQ(json_integer_value(json_object_get(res, "valueInteger")), 4);
+		}
+	}
+	ASSERT(phq2_q && gad2_q && who5_q);
+	ASSERT_EQ(loinc_value(r.json, "55758-7", 0), 3); /* PHQ-2 total */
+	ASSERT_EQ(loinc_value(r.json, "69725-0", 0), 2); /* GAD-2 item 1 = GAD-7 item 1 */
+
+	/* Every broken variant is refused by the validator, so the positive checks above
+	 * (here and in api_fhir_bundle_validates) mean something. */
+	char *good = strdup(r.body);
+	test_resp_free(&r);
+	for (int k = 0; k < NBREAK; k++) {
+		json_error_t jerr;
+		json_t *bad = json_loads(good, 0, &jerr);
+		ASSERT(bad);
+		const char *what = break_resource(bad, k);
+		ASSERT(what);
+		if (!fv_check(bad, err, sizeof(err)))
+			haven_test_fail(__FILE__, __LINE__, "validator accepted: %s", what);
+		json_decref(bad);
+	}
+	free(good);
 	free(ctok);
 	free(ptok);
 	test_server_stop(&s);

@@ -121,9 +121,22 @@ TEST(measures_loinc_codes)
 	ASSERT_STR_EQ(gad->items[0].loinc, "69725-0");
 	ASSERT_STR_EQ(phq->options[0].loinc, "LA6568-5");
 	ASSERT_STR_EQ(phq->options[3].loinc, "LA6571-9");
-	/* Unverified codes are absent, not guessed. */
-	ASSERT(!haven_instrument_find("who5")->loinc_total);
-	ASSERT(!haven_instrument_find("phq2")->loinc_total);
+	/* PHQ-2 has its own panel and total (LOINC 55757-9, 55758-7). */
+	const struct haven_instrument *phq2 = haven_instrument_find("phq2");
+	ASSERT_STR_EQ(phq2->loinc_panel, "55757-9");
+	ASSERT_STR_EQ(phq2->loinc_total, "55758-7");
+	ASSERT_STR_EQ(phq2->items[0].loinc, "44250-9");
+	ASSERT_STR_EQ(phq2->items[1].loinc, "44255-8");
+	/* Unverified codes are absent, not guessed: GAD-2's panel and total, all of WHO-5. */
+	const struct haven_instrument *gad2 = haven_instrument_find("gad2");
+	const struct haven_instrument *who5 = haven_instrument_find("who5");
+	ASSERT(!gad2->loinc_panel);
+	ASSERT(!gad2->loinc_total);
+	ASSERT_STR_EQ(gad2->items[0].loinc, "69725-0");
+	ASSERT(!who5->loinc_panel);
+	ASSERT(!who5->loinc_total);
+	for (size_t i = 0; i < who5->nitems; i++)
+		ASSERT(!who5->items[i].loinc);
 	/* PHQ-2 and GAD-2 are the first two questions of PHQ-9 and GAD-7. */
 	ASSERT_STR_EQ(haven_instrument_find("phq2")->items[1].text, phq->items[1].text);
 	ASSERT_STR_EQ(haven_instrument_find("gad2")->items[1].loinc, gad->items[1].loinc);
@@ -177,6 +190,34 @@ TEST(measures_reliable_change)
 	ASSERT_STR_EQ(json_string_value(json_object_get(c, "reliable")), "improvement");
 	ASSERT_NEAR(json_real_value(json_object_get(c, "rci")), -2.29, 0.001);
 	json_decref(c);
+}
+
+/* DESIGN.md fixes reliable change for PHQ-9 and GAD-7 only. For PHQ-2, GAD-2 and WHO-5
+ * Haven reports the difference and no RCI and no reliable/unreliable verdict, however
+ * large the change: inventing a threshold would put a made-up judgement in front of a
+ * clinician. */
+TEST(measures_short_instruments_have_no_reliable_change)
+{
+	static const char *const ids[] = {"phq2", "gad2", "who5"};
+	for (size_t i = 0; i < 3; i++) {
+		const struct haven_instrument *in = haven_instrument_find(ids[i]);
+		ASSERT_EQ(in->reliable_change, 0);
+		ASSERT_EQ(in->caseness, 0);
+		ASSERT_NEAR(haven_instrument_sdiff(in), 0, 1e-12);
+		ASSERT_EQ(haven_instrument_reliable(in, 0, in->max_total), HAVEN_RELIABLE_UNKNOWN);
+		ASSERT_EQ(haven_instrument_reliable(in, in->max_total, 0), HAVEN_RELIABLE_UNKNOWN);
+		ASSERT(!haven_reliable_name(HAVEN_RELIABLE_UNKNOWN));
+		json_t *c = haven_assessment_change_json(in, 1, in->max_total);
+		ASSERT(c);
+		ASSERT_EQ(json_integer_value(json_object_get(c, "previous_total")), 1);
+		ASSERT_EQ(json_integer_value(json_object_get(c, "difference")), in->max_total - 1);
+		ASSERT(json_is_null(json_object_get(c, "rci")));
+		ASSERT(json_is_null(json_object_get(c, "reliable")));
+		json_decref(c);
+		json_t *j = haven_instrument_json(in);
+		ASSERT(json_is_null(json_object_get(j, "reliable_change")));
+		json_decref(j);
+	}
 }
 
 static void outcome_of(const int *phq, size_t np, const int *gad, size_t ng,
