@@ -790,6 +790,50 @@ static int rule_activity(struct haven_tx *tx, const struct haven_master_key *mk,
 	                   key, alerts, raised);
 }
 
+/* When the patient joined care, for someone who has never checked in: the latest of the
+ * account's creation, the acceptance of the invitation that joined them to a care team,
+ * and the opening of the episode of care still open. *basis names which one. */
+static int joined_at(struct haven_tx *tx, int64_t patient, int64_t *at, const char **basis)
+{
+	struct haven_param p[] = {HAVEN_P_INT(patient)};
+	int64_t created = 0, invited = 0, opened = 0;
+	int rc = haven_tx_query_int(tx, "SELECT created_at FROM users WHERE id = ?", p, 1, &created);
+	if (!rc)
+		rc = haven_tx_query_int(tx,
+		                        "SELECT COALESCE(MAX(used_at), 0) FROM invitations WHERE "
+		                        "used_by = ?",
+		                        p, 1, &invited);
+	if (!rc)
+		rc = haven_tx_query_int(tx,
+		                        "SELECT COALESCE(MAX(opened_at), 0) FROM episodes WHERE "
+		                        "patient_id = ? AND closed_at IS NULL",
+		                        p, 1, &opened);
+	if (rc)
+		return rc;
+	*at = created;
+	*basis = "account_created";
+	if (invited > *at) {
+		*at = invited;
+		*basis = "invitation_accepted";
+	}
+	if (opened > *at) {
+		*at = opened;
+		*basis = "episode_opened";
+	}
+	return 0;
+}
+
+static const char *joined_words(const char *basis)
+{
+	return !strcmp(basis, "episode_opened")        ? "their episode of care was opened"
+	       : !strcmp(basis, "invitation_accepted") ? "they accepted their invitation"
+	                                               : "their account was created";
+}
+
+/* No check-in for N whole days: counted from the last check-in, or, for someone who has
+ * never checked in, from the day they joined (joined_at), which counts like a check-in
+ * day. Without that second clock the people least engaged of all, those who never
+ * started, would never be noticed. */
 static int rule_disengagement(struct haven_tx *tx, const struct haven_master_key *mk,
                               const struct haven_monitor_config *c, int64_t patient, int64_t now,
                               json_t *alerts, int *raised)
@@ -798,31 +842,53 @@ static int rule_disengagement(struct haven_tx *tx, const struct haven_master_key
 		return 0;
 	struct haven_missed m;
 	int rc = haven_checkins_missed(tx, patient, now, 28, &m);
-	if (rc || !m.last_checkin_at)
-		return rc; /* never checked in: not a disengagement from check-ins */
+	if (rc)
+		return rc;
+	int64_t from_ms = m.last_checkin_at;
+	const char *basis = "last_checkin";
+	if (!from_ms && (rc = joined_at(tx, patient, &from_ms, &basis)))
+		return rc;
 	int64_t today = haven_local_day(now, m.utc_offset_minutes);
-	int64_t last_day = haven_local_day(m.last_checkin_at, m.utc_offset_minutes);
-	int64_t gap = today - last_day - 1; /* whole days since, today not counted */
+	int64_t from_day = haven_local_day(from_ms, m.utc_offset_minutes);
+	int64_t gap = today - from_day - 1; /* whole days since, today not counted */
 	if (gap < c->disengagement.days)
 		return 0;
-	char last[11];
-	haven_local_date(last_day, last);
-	char text[600];
-	snprintf(text, sizeof(text),
-	         "No check-in for %lld days: the last one was on %s. This clinic's limit is %d "
-	         "days. Over the last %d days, %d of %d scheduled check-in days were missed.",
-	         (long long)gap, last, c->disengagement.days, m.window_days,
-	         m.expected - m.checked_in, m.expected);
-	char key[64];
-	snprintf(key, sizeof(key), "disengagement:%s", last);
+	char from[11];
+	haven_local_date(from_day, from);
+	char text[600], key[64];
+	json_t *values;
+	if (m.last_checkin_at) {
+		snprintf(text, sizeof(text),
+		         "No check-in for %lld days: the last one was on %s. This clinic's limit is "
+		         "%d days. Over the last %d days, %d of %d scheduled check-in days were "
+		         "missed.",
+		         (long long)gap, from, c->disengagement.days, m.window_days,
+		         m.expected - m.checked_in, m.expected);
+		snprintf(key, sizeof(key), "disengagement:%s", from);
+		values = json_pack("{s:I,s:s,s:i,s:i,s:i,s:i,s:i}", "days_without_checkin",
+		                   (json_int_t)gap, "last_checkin_date", from, "limit_days",
+		                   c->disengagement.days, "window_days", m.window_days,
+		                   "scheduled_days", m.expected, "missed_days",
+		                   m.expected - m.checked_in, "consecutive_missed", m.consecutive);
+	} else {
+		snprintf(text, sizeof(text),
+		         "No check-in at all since joining: %s on %s, %lld days ago. This clinic's "
+		         "limit is %d days.",
+		         joined_words(basis), from, (long long)gap, c->disengagement.days);
+		/* One alert per start of care: a new episode or invitation may raise it again. */
+		snprintf(key, sizeof(key), "disengagement:joined:%s:%s", basis, from);
+		values = json_pack("{s:I,s:n,s:s,s:s,s:i,s:i,s:i,s:i,s:i}", "days_without_checkin",
+		                   (json_int_t)gap, "last_checkin_date", "joined_date", from,
+		                   "counted_from", basis, "limit_days", c->disengagement.days,
+		                   "window_days", m.window_days, "scheduled_days", m.expected,
+		                   "missed_days", m.expected - m.checked_in, "consecutive_missed",
+		                   m.consecutive);
+	}
+	if (!values)
+		return HAVEN_ENOMEM;
 	return raise_alert(tx, mk, patient, "disengagement", "info",
-	                   json_pack("{s:s,s:s,s:s,s:{s:I,s:s,s:i,s:i,s:i,s:i,s:i}}", "text", text,
-	                             "rule", "disengagement", "version", HAVEN_MONITOR_VERSION,
-	                             "values", "days_without_checkin", (json_int_t)gap,
-	                             "last_checkin_date", last, "limit_days", c->disengagement.days,
-	                             "window_days", m.window_days, "scheduled_days", m.expected,
-	                             "missed_days", m.expected - m.checked_in, "consecutive_missed",
-	                             m.consecutive),
+	                   json_pack("{s:s,s:s,s:s,s:o}", "text", text, "rule", "disengagement",
+	                             "version", HAVEN_MONITOR_VERSION, "values", values),
 	                   key, alerts, raised);
 }
 

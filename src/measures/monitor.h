@@ -9,7 +9,10 @@
  *   sleep_low      sleep (sensed minutes, else check-in hours) below baseline, after a
  *                  check-in or a sensing batch (warning)
  *   activity_low   sensed steps far below baseline, after a sensing batch (warning)
- *   disengagement  no check-in for N days, from the periodic sweep (info)
+ *   disengagement  no check-in for N days, from the periodic sweep (info): counted from
+ *                  the last check-in, or for someone who never checked in from when they
+ *                  joined (the latest of account creation, invitation acceptance and the
+ *                  opening of the episode of care still open)
  *   deterioration_risk  the risk score (risk.h) above the clinic's threshold, after a
  *                  check-in and from the sweep (warning)
  *

@@ -941,6 +941,121 @@ TEST(monitor_sweep_disengagement_and_risk)
 	fixture_close(&f);
 }
 
+struct shift_op {
+	int64_t patient, created_at;
+};
+
+static int set_created_tx(struct haven_tx *tx, void *arg)
+{
+	struct shift_op *o = arg;
+	struct haven_param p[] = {HAVEN_P_INT(o->created_at), HAVEN_P_INT(o->patient)};
+	return haven_tx_exec(tx, "UPDATE users SET created_at = ? WHERE id = ?", p, 2, NULL);
+}
+
+struct episode_op {
+	int64_t patient, at, id;
+};
+
+static int open_episode_tx(struct haven_tx *tx, void *arg)
+{
+	struct episode_op *o = arg;
+	return haven_episode_open(tx, o->patient, 0, o->at, &o->id);
+}
+
+struct alerts_op {
+	struct fixture *f;
+	json_t *out;
+};
+
+static int alerts_read_tx(struct haven_tx *tx, void *arg)
+{
+	struct alerts_op *o = arg;
+	return haven_alerts_json(tx, o->f->mk, o->f->patient, &o->out);
+}
+
+/* The values of the newest disengagement alert's reason. */
+static json_t *newest_disengagement(struct fixture *f, char *text, size_t len)
+{
+	struct alerts_op o = {f, NULL};
+	ASSERT_OK(haven_store_read(f->s, alerts_read_tx, &o));
+	json_t *a = json_array_get(o.out, 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(a, "kind")), "disengagement");
+	json_t *reason = json_array_get(json_object_get(a, "reasons"), 0);
+	haven_strlcpy(text, json_string_value(json_object_get(reason, "text")), len);
+	json_t *v = json_incref(json_object_get(reason, "values"));
+	json_decref(o.out);
+	return v;
+}
+
+/* Someone who joined and never checked in is disengaged too: the clock starts when they
+ * joined (account, invitation, or the episode of care still open), and the joining day
+ * counts like a check-in day. A synthetic trajectory: joined on a Sunday, silent for a
+ * week, a new episode opened, silent again, then a check-in. */
+TEST(monitor_disengagement_never_checked_in_counts_from_joining)
+{
+	struct fixture f;
+	fixture_open(&f);
+	struct haven_monitor_sweep_stats st;
+	char text[600];
+	/* Joined 2026-11-22 12:00 UTC (a Sunday); the limit is 5 whole days. */
+	struct shift_op sh = {f.patient, NOW_MS - 3 * DAY_MS};
+	ASSERT_OK(haven_store_write(f.s, set_created_tx, &sh));
+	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS, &st)); /* 2 whole days */
+	ASSERT_EQ(st.raised, 0);
+	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + 2 * DAY_MS, &st)); /* 4 */
+	ASSERT_EQ(st.raised, 0);
+	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + 3 * DAY_MS, &st)); /* 5: the limit */
+	ASSERT_EQ(st.raised, 1);
+	ASSERT_EQ(count(&f, "SELECT COUNT(*) FROM alerts WHERE kind = 'disengagement' AND "
+	                    "severity = 'info' AND status = 'open'"),
+	          1);
+	json_t *v = newest_disengagement(&f, text, sizeof(text));
+	ASSERT_EQ(json_integer_value(json_object_get(v, "days_without_checkin")), 5);
+	ASSERT_STR_EQ(json_string_value(json_object_get(v, "joined_date")), "2026-11-22");
+	ASSERT_STR_EQ(json_string_value(json_object_get(v, "counted_from")), "account_created");
+	ASSERT(json_is_null(json_object_get(v, "last_checkin_date")));
+	ASSERT_EQ(json_integer_value(json_object_get(v, "limit_days")), 5);
+	ASSERT_CONTAINS(text, "No check-in at all since joining");
+	ASSERT_CONTAINS(text, "2026-11-22");
+	json_decref(v);
+	/* Every later sweep sees the same start: not raised again, open or resolved. */
+	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + 4 * DAY_MS, &st));
+	ASSERT_EQ(st.raised, 0);
+	ASSERT_OK(haven_store_write(f.s, resolve_all_tx, NULL));
+	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + 5 * DAY_MS, &st));
+	ASSERT_EQ(st.raised, 0);
+
+	/* A clinician opens an episode of care on 2026-12-01: the clock starts again. */
+	struct episode_op ep = {f.patient, NOW_MS + 6 * DAY_MS, 0};
+	ASSERT_OK(haven_store_write(f.s, open_episode_tx, &ep));
+	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + 10 * DAY_MS, &st)); /* 3 days */
+	ASSERT_EQ(st.raised, 0);
+	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + 12 * DAY_MS, &st)); /* 5 days */
+	ASSERT_EQ(st.raised, 1);
+	v = newest_disengagement(&f, text, sizeof(text));
+	ASSERT_STR_EQ(json_string_value(json_object_get(v, "counted_from")), "episode_opened");
+	ASSERT_STR_EQ(json_string_value(json_object_get(v, "joined_date")), "2026-12-01");
+	ASSERT_CONTAINS(text, "episode of care was opened");
+	json_decref(v);
+
+	/* A first check-in: from then on the gap is counted from it, and nothing is due. */
+	checkin(&f, NOW_MS + 13 * DAY_MS, 6, 7);
+	ASSERT_OK(haven_store_write(f.s, resolve_all_tx, NULL));
+	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + 15 * DAY_MS, &st));
+	ASSERT_EQ(st.raised, 0);
+	ASSERT_EQ(count(&f, "SELECT COUNT(*) FROM alerts"), 2);
+
+	/* The rule off: nobody is told, whatever the gap. */
+	struct haven_monitor_config c;
+	haven_monitor_config_default(&c);
+	c.disengagement.enabled = 0;
+	c.risk.enabled = 0;
+	ASSERT_OK(haven_store_write(f.s, store_config_tx, &c));
+	ASSERT_OK(haven_monitor_sweep(f.s, f.mk, NOW_MS + 60 * DAY_MS, &st));
+	ASSERT_EQ(st.raised, 0);
+	fixture_close(&f);
+}
+
 struct risk_op {
 	struct fixture *f;
 	json_t *out;
