@@ -613,10 +613,23 @@ static json_t *reminder_json(const struct haven_reminder *rem, int is_set, int64
 	                 "next_reminder_at", next ? haven__json_time(next) : json_null());
 }
 
+/* {"due", "due_at", "date", "scheduled_today", "checked_in_today"}: what the app shows
+ * as "time for today's check-in". */
+static json_t *due_json(const struct haven_checkin_due *d)
+{
+	char date[11];
+	haven_local_date(d->today, date);
+	return json_pack("{s:b,s:o,s:s,s:b,s:b}", "due", d->due, "due_at",
+	                 d->due_at ? haven__json_time(d->due_at) : json_null(), "date", date,
+	                 "scheduled_today", d->scheduled_today, "checked_in_today",
+	                 d->checked_in_today);
+}
+
 static int reminders_read(struct haven_tx *tx, struct read_op *op, const char *action)
 {
 	struct haven_reminder rem;
 	struct haven_missed m;
+	struct haven_checkin_due due;
 	int is_set;
 	int64_t now = haven_now_ms();
 	int rc = haven_reminder_get(tx, op->patient, &rem, &is_set);
@@ -624,13 +637,15 @@ static int reminders_read(struct haven_tx *tx, struct read_op *op, const char *a
 		rc = haven_checkins_missed(tx, op->patient, now, MISSED_WINDOW_DAYS, &m);
 	if (rc)
 		return rc;
-	op->out = json_pack("{s:I,s:o,s:o}", "patient_id", (json_int_t)op->patient, "reminders",
-	                    reminder_json(&rem, is_set, now), "missed_checkins", missed_json(&m));
+	haven_checkin_due_eval(&rem, now, m.last_checkin_at, &due);
+	op->out = json_pack("{s:I,s:o,s:o,s:o}", "patient_id", (json_int_t)op->patient,
+	                    "reminders", reminder_json(&rem, is_set, now), "checkin_due",
+	                    due_json(&due), "missed_checkins", missed_json(&m));
 	if (!op->out)
 		return HAVEN_ENOMEM;
 	char subject[48], detail[48];
 	subject_of(subject, sizeof(subject), op->patient);
-	snprintf(detail, sizeof(detail), "missed=%d", m.expected - m.checked_in);
+	snprintf(detail, sizeof(detail), "missed=%d due=%d", m.expected - m.checked_in, due.due);
 	return haven__audit(tx, op->r, action, subject, "ok", detail);
 }
 

@@ -110,6 +110,23 @@ int64_t haven_reminder_next(const struct haven_reminder *r, int64_t now_ms)
 	return 0;
 }
 
+void haven_checkin_due_eval(const struct haven_reminder *r, int64_t now_ms,
+                            int64_t last_checkin_at, struct haven_checkin_due *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->today = haven_local_day(now_ms, r->utc_offset_minutes);
+	out->checked_in_today =
+	    last_checkin_at > 0 && haven_local_day(last_checkin_at, r->utc_offset_minutes) ==
+	                               out->today;
+	out->scheduled_today =
+	    r->enabled && (r->days & (1u << haven_local_weekday(out->today))) != 0;
+	if (!out->scheduled_today)
+		return;
+	out->due_at = out->today * HAVEN_DAY_MS + (int64_t)r->minute_of_day * 60000 -
+	              (int64_t)r->utc_offset_minutes * 60000;
+	out->due = now_ms >= out->due_at && !out->checked_in_today;
+}
+
 static int cmp64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;

@@ -2,8 +2,11 @@
  * reminders.h: check-in reminder schedules and missed check-in detection.
  *
  * A patient chooses the days of the week and the local time at which they would like a
- * reminder to check in (stored in the reminders table; delivery is by the client, which
- * reads the next time from GET /api/v1/me/reminders). A "missed" day is a scheduled day
+ * reminder to check in (stored in the reminders table). The server works out, on every
+ * read, whether a check-in is due now (haven_checkin_due_eval) and which days were
+ * missed; the patient's app shows both from GET /api/v1/me/reminders, and the care team
+ * is told of a silence by the disengagement alert (monitor.h), which goes out on the
+ * webhook like every alert. Haven sends no push message, e-mail or SMS itself. A "missed" day is a scheduled day
  * (every day when no schedule is set) that has ended, in the patient's own time, with no
  * check-in. Days before the patient's account existed are never missed.
  *
@@ -42,6 +45,21 @@ int haven_reminder_put(struct haven_tx *tx, int64_t patient_id,
                        const struct haven_reminder *r) HAVEN_WUR;
 /* The next reminder time after now_ms (epoch ms), or 0 when disabled. */
 int64_t haven_reminder_next(const struct haven_reminder *r, int64_t now_ms);
+
+/* Whether a check-in is due now, for the patient's own screen (GET /me/reminders):
+ * today (in the patient's offset) is one of their reminder days, today's reminder time
+ * has passed, and they have not checked in since their local midnight. Nothing is due
+ * while reminders are disabled: a person who did not ask to be reminded is not nagged
+ * (their missed days are still counted, below, for the care team). */
+struct haven_checkin_due {
+	int due;              /* a check-in is due now */
+	int scheduled_today;  /* reminders enabled and today is a reminder day */
+	int checked_in_today; /* a check-in since local midnight */
+	int64_t due_at;       /* today's reminder time (epoch ms), 0 when none today */
+	int64_t today;        /* the local day number */
+};
+void haven_checkin_due_eval(const struct haven_reminder *r, int64_t now_ms,
+                            int64_t last_checkin_at, struct haven_checkin_due *out);
 
 /* The local day number (days since 1970-01-01 in the patient's offset) of a time. */
 int64_t haven_local_day(int64_t ms, int utc_offset_minutes);

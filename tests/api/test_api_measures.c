@@ -1249,3 +1249,87 @@ TEST(api_fhir_rejects_broken_patient_questionnaire_response)
 	free(ptok);
 	test_server_stop(&s);
 }
+
+/* The patient sees a check-in due now, and no longer once they have checked in; the
+ * care team sees the same; a clinician of another caseload gets 404. The offset is
+ * chosen so that it is 12:xx local now, whatever the hour in UTC. */
+TEST(api_checkin_due_now)
+{
+	struct test_server s;
+	struct test_resp r;
+	char *ctok, *ptok, body[200], path[128];
+	int64_t pid = test_start_care_pair(&s, "due@example.org", &ctok, &ptok);
+	int64_t now = haven_now_ms();
+	int utc_minute = (int)((now / 60000) % 1440);
+	int offset = 720 - utc_minute; /* local 12:00 + seconds: -719 .. 720 */
+
+	/* Reminders off: nothing is due, whatever the time. */
+	test_call(&s, "GET", "/api/v1/me/reminders", ptok, NULL, &r);
+	ASSERT_EQ(r.status, 200);
+	json_t *due = json_object_get(r.json, "checkin_due");
+	ASSERT(json_is_false(json_object_get(due, "due")));
+	ASSERT(json_is_false(json_object_get(due, "scheduled_today")));
+	ASSERT(json_is_null(json_object_get(due, "due_at")));
+	test_resp_free(&r);
+
+	/* 11:00 local every day: due now, and the patient has not checked in today. */
+	snprintf(body, sizeof(body),
+	         "{\"enabled\":true,\"time\":\"11:00\",\"utc_offset_minutes\":%d}", offset);
+	test_call(&s, "PUT", "/api/v1/me/reminders", ptok, body, &r);
+	ASSERT_EQ(r.status, 200);
+	due = json_object_get(r.json, "checkin_due");
+	ASSERT(json_is_true(json_object_get(due, "due")));
+	ASSERT(json_is_true(json_object_get(due, "scheduled_today")));
+	ASSERT(json_is_false(json_object_get(due, "checked_in_today")));
+	ASSERT(json_is_string(json_object_get(due, "due_at")));
+	ASSERT_EQ(strlen(json_string_value(json_object_get(due, "date"))), 10);
+	test_resp_free(&r);
+	test_call(&s, "GET", "/api/v1/me/reminders", ptok, NULL, &r);
+	ASSERT(json_is_true(json_object_get(json_object_get(r.json, "checkin_due"), "due")));
+	test_resp_free(&r);
+	/* The care team sees it too; another clinician does not even learn it exists. */
+	snprintf(path, sizeof(path), "/api/v1/patients/%lld/reminders", (long long)pid);
+	test_call(&s, "GET", path, ctok, NULL, &r);
+	ASSERT_EQ(r.status, 200);
+	ASSERT(json_is_true(json_object_get(json_object_get(r.json, "checkin_due"), "due")));
+	test_resp_free(&r);
+	test_make_user(&s, "clinician", "other.dr@example.org");
+	char *otok = test_login(&s, "other.dr@example.org");
+	test_call(&s, "GET", path, otok, NULL, &r);
+	ASSERT_EQ(r.status, 404);
+	test_resp_free(&r);
+	test_call(&s, "GET", "/api/v1/me/reminders", ctok, NULL, &r);
+	ASSERT_EQ(r.status, 403);
+	test_resp_free(&r);
+	test_call(&s, "GET", "/api/v1/me/reminders", NULL, NULL, &r);
+	ASSERT_EQ(r.status, 401);
+	test_resp_free(&r);
+
+	/* A reminder later today (13:00 local) is not due yet. */
+	snprintf(body, sizeof(body), "{\"time\":\"13:00\"}");
+	test_call(&s, "PUT", "/api/v1/me/reminders", ptok, body, &r);
+	ASSERT_EQ(r.status, 200);
+	due = json_object_get(r.json, "checkin_due");
+	ASSERT(json_is_false(json_object_get(due, "due")));
+	ASSERT(json_is_true(json_object_get(due, "scheduled_today")));
+	test_resp_free(&r);
+
+	/* Back to 11:00, then a check-in: no longer due. */
+	test_call(&s, "PUT", "/api/v1/me/reminders", ptok, "{\"time\":\"11:00\"}", &r);
+	ASSERT(json_is_true(json_object_get(json_object_get(r.json, "checkin_due"), "due")));
+	test_resp_free(&r);
+	test_call(&s, "POST", "/api/v1/checkins", ptok, "{\"mood\":6,\"sleep_hours\":7}", &r);
+	ASSERT_EQ(r.status, 201);
+	test_resp_free(&r);
+	test_call(&s, "GET", "/api/v1/me/reminders", ptok, NULL, &r);
+	due = json_object_get(r.json, "checkin_due");
+	ASSERT(json_is_false(json_object_get(due, "due")));
+	ASSERT(json_is_true(json_object_get(due, "checked_in_today")));
+	ASSERT(json_is_string(json_object_get(json_object_get(r.json, "missed_checkins"),
+	                                      "last_checkin_at")));
+	test_resp_free(&r);
+	free(otok);
+	free(ctok);
+	free(ptok);
+	test_server_stop(&s);
+}

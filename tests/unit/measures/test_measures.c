@@ -384,6 +384,49 @@ TEST(measures_missed_days)
 	ASSERT_EQ(haven_reminder_next(&r, mon), 0);
 }
 
+/* A check-in is due from today's reminder time until the person checks in, on their
+ * reminder days only, in their own time zone, and never while reminders are off. */
+TEST(measures_checkin_due)
+{
+	int64_t mon = MONDAY * DAY_MS;
+	/* 19:30 on Mondays and Thursdays at UTC-300: Monday's reminder is 00:30 UTC Tuesday. */
+	struct haven_reminder r = {1, 19 * 60 + 30, 1u | 8u, -300, 0};
+	int64_t due_at = mon + (19 * 60 + 30 + 300) * 60000LL;
+	struct haven_checkin_due d;
+	/* Monday 19:29 local: scheduled, not yet due. */
+	haven_checkin_due_eval(&r, due_at - 60000, 0, &d);
+	ASSERT(d.scheduled_today);
+	ASSERT(!d.due);
+	ASSERT_EQ(d.due_at, due_at);
+	ASSERT_EQ(d.today, MONDAY);
+	/* 19:30 local (already Tuesday in UTC): due, never checked in. */
+	haven_checkin_due_eval(&r, due_at, 0, &d);
+	ASSERT(d.due);
+	ASSERT_EQ(d.today, MONDAY);
+	/* A check-in on Monday morning local counts for Monday: nothing due. */
+	int64_t morning = mon + (9 * 60 + 300) * 60000LL;
+	haven_checkin_due_eval(&r, due_at + 3600000, morning, &d);
+	ASSERT(d.checked_in_today);
+	ASSERT(!d.due);
+	/* Sunday's check-in (late Sunday local, Monday in UTC) does not count for Monday. */
+	int64_t sunday_late = mon + 2 * 3600000LL; /* Monday 02:00 UTC = Sunday 21:00 local */
+	haven_checkin_due_eval(&r, due_at + 3600000, sunday_late, &d);
+	ASSERT(!d.checked_in_today);
+	ASSERT(d.due);
+	/* Tuesday is not a reminder day: nothing due, no time today. */
+	haven_checkin_due_eval(&r, due_at + DAY_MS, 0, &d);
+	ASSERT(!d.scheduled_today);
+	ASSERT(!d.due);
+	ASSERT_EQ(d.due_at, 0);
+	ASSERT_EQ(d.today, MONDAY + 1);
+	/* Reminders off: never due, but a check-in today is still seen. */
+	r.enabled = 0;
+	haven_checkin_due_eval(&r, due_at + 3600000, morning, &d);
+	ASSERT(!d.due);
+	ASSERT(!d.scheduled_today);
+	ASSERT(d.checked_in_today);
+}
+
 /* ---- Store-backed ---- */
 
 struct fixture {
