@@ -182,6 +182,10 @@ struct haven_api {
 /* The support agent (chat.c): loaded at start (content, models, crisis lines). */
 int haven__chat_create(struct haven_api *api, struct haven__chat **out) HAVEN_WUR;
 void haven__chat_destroy(struct haven__chat **c);
+/* The agent the server loaded (read-only, shared by every thread; exercises.c lists its
+ * content). */
+struct haven_dialog;
+const struct haven_dialog *haven__chat_dialog(const struct haven__chat *c);
 
 const struct haven_route *haven__routes(size_t *count);
 /* Finds the route for method + path. Sets *index and the {id} parameter; returns
@@ -252,6 +256,8 @@ void haven__h_patient_messages(struct haven_req *r);
 void haven__h_safety_plan_get(struct haven_req *r);
 void haven__h_safety_plan_put(struct haven_req *r);
 void haven__h_patient_safety_plan(struct haven_req *r);
+/* The patient's exercises, their own ratings and the suggestion (exercises.c). */
+void haven__h_exercises(struct haven_req *r);
 /* Measurement-based care (measures.c). */
 void haven__h_instruments(struct haven_req *r);
 void haven__h_assessments_create(struct haven_req *r);

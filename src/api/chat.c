@@ -55,6 +55,11 @@ void haven__chat_destroy(struct haven__chat **pc)
 	*pc = NULL;
 }
 
+const struct haven_dialog *haven__chat_dialog(const struct haven__chat *c)
+{
+	return c->dialog;
+}
+
 static int worker_get(struct haven__chat *c, struct haven_dialog_worker **w)
 {
 	pthread_mutex_lock(&c->lock);

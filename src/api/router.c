@@ -51,6 +51,7 @@ static const struct haven_route routes[] = {
     {"GET", V1 "/chat/messages", HAVEN_ROLE_PATIENT, haven__h_chat_list, NULL},
     {"GET", V1 "/me/safety-plan", HAVEN_ROLE_PATIENT, haven__h_safety_plan_get, NULL},
     {"PUT", V1 "/me/safety-plan", HAVEN_ROLE_PATIENT, haven__h_safety_plan_put, NULL},
+    {"GET", V1 "/exercises", HAVEN_ROLE_PATIENT, haven__h_exercises, NULL},
     /* measurement-based care (measures.c); the assessment and reminder bodies hold
      * arrays and are decoded by their handlers */
     {"GET", V1 "/instruments", HAVEN_ROLE_ANY, haven__h_instruments, NULL},

@@ -60,6 +60,7 @@ static const struct expect table[] = {
     {"POST", "/api/v1/chat/messages", "{\"text\":\"hello\"}", {401, 200, 200, 403, 403, 403}},
     {"GET", "/api/v1/chat/messages", NULL, {401, 200, 200, 403, 403, 403}},
     {"GET", "/api/v1/me/safety-plan", NULL, {401, 200, 200, 403, 403, 403}},
+    {"GET", "/api/v1/exercises", NULL, {401, 200, 200, 403, 403, 403}},
     {"PUT",
      "/api/v1/me/safety-plan",
      "{\"coping\":[\"a walk\"]}",
