@@ -3,7 +3,8 @@
  * agent offers (the flows the content marks `menu`, in the content's order), each with a
  * short plain description, what the person says in chat to start it, and for the rated
  * exercises (`exercise NAME HELPED NOT` in the flow file) the person's own before/after
- * ratings, read from the "exercise_rated" actions of their chat messages. It also names
+ * ratings, read from the "exercise_rated" actions of their chat messages (whose "helped"
+ * says whether it helped: lower after than before, or higher for mood). It also names
  * the exercise to try next and why, by the recommender's rule (src/dialog/engine.c,
  * recommend()): when something has helped this person more often than not, only those
  * exercises are considered; each exercise's chance of helping is Beta(prior + own
@@ -38,7 +39,7 @@ static const struct exercise_text texts[] = {
      "When mood is low we tend to do less, and doing less can make mood lower still. "
      "Together we pick one small, doable activity and when to do it, then look back at how "
      "it went.",
-     "Can we plan an activity?", "how hard things felt, from 0 to 10 (higher is harder)"},
+     "Can we plan an activity?", "your mood, from 0 (very low) to 10 (very good)"},
     {"breathing", "exercise",
      "About two minutes of slow breathing, with a longer breath out than in. It can help "
      "your body settle when you feel tense or upset.",
@@ -47,7 +48,7 @@ static const struct exercise_text texts[] = {
     {"gratitude", "exercise",
      "Noticing three things that went well, however small, and what helped them happen. A "
      "low mood tends to filter these out.",
-     "Can we do three good things?", "your mood, from 0 (very good) to 10 (very low)"},
+     "Can we do three good things?", "your mood, from 0 (very low) to 10 (very good)"},
     {"grounding", "exercise",
      "Using your five senses to come back to right here, right now. It can help when your "
      "mind is racing or you feel far away.",
@@ -133,7 +134,13 @@ static int collect_ratings(json_t *messages, const struct haven_content *c, stru
 			for (size_t k = 0; k < c->nflows; k++) {
 				if (!c->flows[k].exercise || strcmp(c->flows[k].exercise, ex))
 					continue;
-				int helped = json_integer_value(after) < json_integer_value(before);
+				/* The engine says whether it helped (lower after than before, or
+				 * higher for an exercise rated as mood); older turns without the
+				 * flag are judged the engine's default way. */
+				json_t *flag = json_object_get(a, "helped");
+				int helped = json_is_boolean(flag)
+				                 ? json_is_true(flag)
+				                 : json_integer_value(after) < json_integer_value(before);
 				json_t *r = json_pack("{s:O,s:O,s:O,s:b}", "at",
 				                      json_object_get(m, "created_at"), "before", before,
 				                      "after", after, "helped", helped);
@@ -188,7 +195,7 @@ static json_t *recommendation(const struct haven_content *c, const struct own *o
 	json_int_t before = json_integer_value(json_object_get(last, "before"));
 	json_int_t after = json_integer_value(json_object_get(last, "after"));
 	lower_first(f->title, lower, sizeof(lower));
-	if (last && after < before)
+	if (last && json_is_true(json_object_get(last, "helped")))
 		snprintf(reason, sizeof(reason), "%s helped you last time: %lld \xe2\x86\x92 %lld.",
 		         f->title, (long long)before, (long long)after);
 	else if (n)
