@@ -1,7 +1,8 @@
 /*
  * clinician.c: a clinician's view: invitations that bring patients onto their care
- * team, the care team list, one patient's summary, their check-ins, chat messages and
- * safety plan.
+ * team, the care team list (each patient with their last contact and the alerts not yet
+ * resolved, so the caseload is complete in one read), one patient's summary, their
+ * check-ins, chat messages and safety plan.
  *
  * Who may see what (DESIGN.md): a patient who is not on the clinician's care team does
  * not exist for them (404, the same reply as for an id nobody has). A patient on the
@@ -68,11 +69,28 @@ struct team_op {
 	int status;
 };
 
+/* The alerts of a patient not yet resolved, of one severity, that the care team may see:
+ * safety alerts always, the others while the care_team consent is granted (the rule of
+ * GET /alerts, src/api/alerts.c). Counted here so the caseload is complete however many
+ * alerts there are, instead of the clinician's page reading one page of the inbox. */
+#define UNRESOLVED(SEVERITY)                                                                       \
+	"(SELECT COUNT(*) FROM alerts a WHERE a.patient_id = u.id AND a.status <> 'resolved' "     \
+	"AND a.severity = '" SEVERITY "' AND (a.kind IN ('crisis_chat', 'phq9_item9') OR "       \
+	"COALESCE((SELECT cs.granted FROM consents cs WHERE cs.patient_id = u.id AND "             \
+	"cs.scope = 'care_team' ORDER BY cs.id DESC LIMIT 1), 0) <> 0)), "
+
+/* Columns: 0 id, 1 email, 2 created_at, 3 on the team since, 4 last check-in, 5 the
+ * care_team consent, 6 last chat message, 7 last assessment, 8-10 unresolved alerts
+ * (urgent, warning, info). Times only, never content: what the patient wrote stays behind
+ * the consent. */
 #define PATIENT_COLUMNS                                                                            \
 	"SELECT u.id, u.email, u.created_at, ct.created_at, "                                      \
 	"(SELECT MAX(c.created_at) FROM checkins c WHERE c.patient_id = u.id), "                   \
 	"(SELECT cs.granted FROM consents cs WHERE cs.patient_id = u.id AND "                      \
-	"cs.scope = 'care_team' ORDER BY cs.id DESC LIMIT 1) "                                     \
+	"cs.scope = 'care_team' ORDER BY cs.id DESC LIMIT 1), "                                    \
+	"(SELECT MAX(m.created_at) FROM messages m WHERE m.patient_id = u.id), "                   \
+	"(SELECT MAX(s.created_at) FROM assessments s WHERE s.patient_id = u.id), "                \
+	UNRESOLVED("urgent") UNRESOLVED("warning") UNRESOLVED("info") "u.id "                      \
 	"FROM care_team ct JOIN users u ON u.id = ct.patient_id WHERE ct.clinician_id = ? "
 
 static json_t *patient_row_json(const struct haven_row *row)
@@ -90,6 +108,35 @@ static json_t *patient_row_json(const struct haven_row *row)
 		json_decref(p);
 		return NULL;
 	}
+	/* Last contact: the latest of a check-in, a chat message and a questionnaire. */
+	static const struct {
+		int column;
+		const char *kind;
+	} contacts[] = {{4, "checkin"}, {6, "chat"}, {7, "assessment"}};
+	int64_t when = 0;
+	const char *kind = NULL;
+	for (size_t i = 0; i < sizeof(contacts) / sizeof(contacts[0]); i++) {
+		if (haven_row_is_null(row, contacts[i].column))
+			continue;
+		int64_t t = haven_row_int(row, contacts[i].column);
+		if (!kind || t > when) {
+			when = t;
+			kind = contacts[i].kind;
+		}
+	}
+	json_int_t urgent = haven_row_int(row, 8), warning = haven_row_int(row, 9),
+	           info = haven_row_int(row, 10);
+	json_t *extra = json_pack("{s:o,s:o,s:I,s:{s:I,s:I,s:I}}", "last_contact_at",
+	                          kind ? haven__json_time(when) : json_null(), "last_contact_kind",
+	                          kind ? json_string(kind) : json_null(), "unresolved_alerts",
+	                          urgent + warning + info, "unresolved_by_severity", "urgent",
+	                          urgent, "warning", warning, "info", info);
+	if (!extra || json_object_update(p, extra)) {
+		json_decref(extra);
+		json_decref(p);
+		return NULL;
+	}
+	json_decref(extra);
 	return p;
 }
 
