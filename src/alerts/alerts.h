@@ -87,7 +87,15 @@ int haven_alert_severity_valid(const char *severity);
  * docs/alerts.md): event, alert id, patient id, kind, severity, status and times.
  *
  * Events: "alert.raised", "alert.acknowledged", "alert.resolved" (target "primary") and
- * "alert.escalated" (target "escalation"). */
+ * "alert.escalated" (target "escalation").
+ *
+ * Escalation: an urgent alert still open escalate_after_ms after it was raised is
+ * escalated once, when there is a second contact to tell: the escalation webhook (or the
+ * alert webhook), and/or the clinic's escalation contacts inside Haven, each of whom gets
+ * an alert_escalations row and from then on sees the alert in GET /alerts (under the
+ * same consent rule as the care team) and may acknowledge and resolve it. alerts.
+ * escalated_to names the webhook ("escalation_webhook", "webhook") or "in_app" when
+ * only contacts were told. */
 int haven_alert_enqueue(struct haven_tx *tx, int64_t alert_id, const char *event,
                         const char *target) HAVEN_WUR;
 
@@ -106,8 +114,13 @@ void haven_alert_sign(const uint8_t *secret, size_t secret_len, const char *body
 struct haven_alert_delivery_config {
 	const char *url;            /* primary webhook; NULL: primary events wait */
 	const char *escalation_url; /* NULL: escalations go to url */
+	/* The clinic's escalation contacts inside Haven: e-mail addresses of clinician
+	 * accounts, separated by commas (at most HAVEN_ALERT_CONTACTS_MAX); NULL for none.
+	 * Each contact sees an escalated alert in GET /alerts and may acknowledge it. */
+	const char *escalation_contacts;
 	const char *secret;         /* HMAC key (HAVEN_WEBHOOK_SECRET); required with a URL */
-	int64_t escalate_after_ms;  /* urgent alerts open this long escalate (with a URL); 0: never */
+	int64_t escalate_after_ms;  /* urgent alerts open this long escalate (with a URL or a
+	                             * contact); 0: never */
 	int64_t poll_ms;            /* how often the outbox is scanned */
 	int64_t backoff_base_ms;    /* first retry delay; doubles per attempt, with jitter */
 	int64_t backoff_cap_ms;     /* the longest delay between attempts */
@@ -117,6 +130,14 @@ struct haven_alert_delivery_config {
 /* Defaults: no URLs, escalation after 15 minutes, poll every second, backoff 2 s
  * doubling up to 5 minutes, 10 s timeout. */
 void haven_alert_delivery_config_init(struct haven_alert_delivery_config *cfg);
+
+#define HAVEN_ALERT_CONTACTS_MAX 8
+
+/* Checks a contact list (as escalation_contacts) against the store: every address must
+ * be an enabled clinician account. 0, or HAVEN_EINVAL with the reason ("no clinician
+ * account 'x@y'") in err. */
+int haven_alert_escalation_contacts_check(struct haven_store *store, const char *contacts,
+                                          char *err, size_t errlen) HAVEN_WUR;
 
 struct haven_alert_dispatcher;
 

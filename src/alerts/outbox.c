@@ -4,8 +4,9 @@
  * haven_alert_enqueue() writes one alert_outbox row in the caller's transaction, so an
  * alert and its delivery are committed together. The dispatcher thread in `haven serve`
  * wakes every poll_ms, escalates urgent alerts left open past escalate_after_ms (once:
- * escalated_at is set in the same transaction that queues the "alert.escalated" event and
- * audits it), then POSTs every due row. A 2xx marks the row delivered; anything else
+ * escalated_at is set in the same transaction that records the in-app escalation contacts
+ * told (alert_escalations), queues the "alert.escalated" event and audits it), then POSTs
+ * every due row. A 2xx marks the row delivered; anything else
  * schedules the next attempt after base * 2^attempts (capped), drawn uniformly from the
  * upper half of that delay so that many receivers coming back do not get a thundering
  * herd. Rows are never dropped: delivery is at least once, and a receiver that answers
@@ -178,9 +179,13 @@ void haven_alert_delivery_config_init(struct haven_alert_delivery_config *cfg)
 	cfg->timeout_ms = 10000;
 }
 
+#define CONTACT_MAX 256
+
 struct haven_alert_dispatcher {
 	struct haven_alert_delivery_config cfg;
 	char url[URL_MAX], escalation_url[URL_MAX];
+	char contacts[HAVEN_ALERT_CONTACTS_MAX][CONTACT_MAX]; /* escalation contacts' e-mails */
+	int ncontacts;
 	uint8_t *secret; /* sodium_malloc */
 	size_t secret_len;
 	struct haven_store *store;
@@ -206,6 +211,90 @@ static int url_ok(const char *u)
 
 /* ---- Escalation ---- */
 
+/* Splits "a@x, b@y" into out; HAVEN_EINVAL for an empty entry, one too long or too many. */
+static int contacts_parse(const char *list, char out[][CONTACT_MAX], int *n)
+{
+	*n = 0;
+	if (!list || !*list)
+		return 0;
+	const char *p = list;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		while (len && p[len - 1] == ' ')
+			len--;
+		if (!len || len >= CONTACT_MAX || *n >= HAVEN_ALERT_CONTACTS_MAX)
+			return HAVEN_EINVAL;
+		memcpy(out[*n], p, len);
+		out[*n][len] = '\0';
+		(*n)++;
+		if (!end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+/* The enabled clinician account with this e-mail (case-insensitive): 0 and *id, or
+ * HAVEN_ENOTFOUND. */
+static int contact_id(struct haven_tx *tx, const char *email, int64_t *id)
+{
+	struct haven_param p[] = {HAVEN_P_TEXT(email)};
+	return haven_tx_query_int(tx,
+	                          "SELECT id FROM users WHERE lower(email) = lower(?) AND role = "
+	                          "'clinician' AND disabled = 0",
+	                          p, 1, id);
+}
+
+struct contacts_check {
+	char list[HAVEN_ALERT_CONTACTS_MAX][CONTACT_MAX];
+	int n;
+	int bad; /* index of the first address that is not a clinician, or -1 */
+};
+
+static int contacts_check_tx(struct haven_tx *tx, void *arg)
+{
+	struct contacts_check *c = arg;
+	c->bad = -1;
+	for (int i = 0; i < c->n; i++) {
+		int64_t id;
+		int rc = contact_id(tx, c->list[i], &id);
+		if (rc == HAVEN_ENOTFOUND) {
+			c->bad = i;
+			return 0;
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int haven_alert_escalation_contacts_check(struct haven_store *store, const char *contacts,
+                                          char *err, size_t errlen)
+{
+	struct contacts_check *c = calloc(1, sizeof(*c));
+	if (!c)
+		return HAVEN_ENOMEM;
+	int rc = contacts_parse(contacts, c->list, &c->n);
+	if (rc) {
+		snprintf(err, errlen,
+		         "escalation contacts must be 1 to %d e-mail addresses separated by commas",
+		         HAVEN_ALERT_CONTACTS_MAX);
+		goto out;
+	}
+	if ((rc = haven_store_read(store, contacts_check_tx, c)))
+		goto out;
+	if (c->bad >= 0) {
+		snprintf(err, errlen, "no enabled clinician account '%.200s' for an escalation contact",
+		         c->list[c->bad]);
+		rc = HAVEN_EINVAL;
+	}
+out:
+	free(c);
+	return rc;
+}
+
 struct escalate_op {
 	struct haven_alert_dispatcher *d;
 	int64_t now;
@@ -213,6 +302,7 @@ struct escalate_op {
 	int64_t patients[BATCH];
 	int n;
 	int escalated;
+	int nobody; /* only contacts configured, and none of them is an enabled clinician */
 };
 
 static int due_alert_row(const struct haven_row *row, void *arg)
@@ -240,7 +330,31 @@ static int escalate_tx(struct haven_tx *tx, void *arg)
 	                        p, 2, due_alert_row, op);
 	if (rc)
 		return rc;
-	const char *to = op->d->escalation_url[0] ? "escalation_webhook" : "webhook";
+	op->nobody = 0;
+	if (!op->n)
+		return 0;
+	/* The contacts, looked up now: an account disabled since the start is not told. */
+	int64_t contacts[HAVEN_ALERT_CONTACTS_MAX];
+	int ncontacts = 0;
+	for (int c = 0; c < op->d->ncontacts; c++) {
+		int64_t id;
+		rc = contact_id(tx, op->d->contacts[c], &id);
+		if (rc == HAVEN_ENOTFOUND)
+			continue;
+		if (rc)
+			return rc;
+		contacts[ncontacts++] = id;
+	}
+	int webhook = op->d->url[0] || op->d->escalation_url[0];
+	if (!webhook && !ncontacts) {
+		/* Nobody to tell: the alert is not marked escalated (it would look handled). */
+		op->nobody = 1;
+		op->n = 0;
+		return 0;
+	}
+	const char *to = op->d->escalation_url[0] ? "escalation_webhook"
+	                 : op->d->url[0]          ? "webhook"
+	                                          : "in_app";
 	for (int i = 0; i < op->n; i++) {
 		struct haven_param u[] = {HAVEN_P_INT(op->now), HAVEN_P_TEXT(to),
 		                          HAVEN_P_INT(op->ids[i])};
@@ -254,10 +368,21 @@ static int escalate_tx(struct haven_tx *tx, void *arg)
 			return rc;
 		if (changed != 1)
 			continue;
+		for (int c = 0; c < ncontacts; c++) {
+			struct haven_param e[] = {HAVEN_P_INT(op->ids[i]), HAVEN_P_INT(contacts[c]),
+			                          HAVEN_P_INT(op->now)};
+			rc = haven_tx_exec(tx,
+			                   "INSERT INTO alert_escalations (alert_id, clinician_id, "
+			                   "escalated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+			                   e, 3, NULL);
+			if (rc)
+				return rc;
+		}
 		char subject[48], detail[128];
 		snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->patients[i]);
-		snprintf(detail, sizeof(detail), "alert=%lld to=%s after_ms=%lld",
-		         (long long)op->ids[i], to, (long long)op->d->cfg.escalate_after_ms);
+		snprintf(detail, sizeof(detail), "alert=%lld to=%s contacts=%d after_ms=%lld",
+		         (long long)op->ids[i], to, ncontacts,
+		         (long long)op->d->cfg.escalate_after_ms);
 		struct haven_audit_event ev = {
 		    .actor_id = 0,
 		    .actor_role = "system",
@@ -489,10 +614,13 @@ int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, 
 		*delivered = 0;
 	int rc;
 	/* Escalating with nowhere to send it would mark alerts escalated that nobody saw. */
-	if (d->cfg.escalate_after_ms > 0 && (d->url[0] || d->escalation_url[0])) {
+	if (d->cfg.escalate_after_ms > 0 && (d->url[0] || d->escalation_url[0] || d->ncontacts)) {
 		struct escalate_op e = {.d = d, .now = haven_now_ms()};
 		if ((rc = haven_store_write(d->store, escalate_tx, &e)))
 			return rc;
+		if (e.nobody)
+			haven_log(HAVEN_LOG_WARN,
+			          "event=alert_escalation_skipped reason=no_enabled_contact");
 		if (escalated)
 			*escalated = e.escalated;
 		for (int i = 0; i < e.escalated && i < e.n; i++)
@@ -647,6 +775,10 @@ int haven_alert_dispatcher_start(const struct haven_alert_delivery_config *cfg,
 	if (has_url &&
 	    (!cfg->secret || strlen(cfg->secret) < 16 || strlen(cfg->secret) > SECRET_MAX))
 		return HAVEN_EINVAL;
+	char contacts[HAVEN_ALERT_CONTACTS_MAX][CONTACT_MAX];
+	int ncontacts = 0;
+	if (contacts_parse(cfg->escalation_contacts, contacts, &ncontacts))
+		return HAVEN_EINVAL;
 	if (cfg->poll_ms < 1 || cfg->backoff_base_ms < 1 ||
 	    cfg->backoff_cap_ms < cfg->backoff_base_ms || cfg->escalate_after_ms < 0 ||
 	    cfg->timeout_ms < 1)
@@ -656,7 +788,9 @@ int haven_alert_dispatcher_start(const struct haven_alert_delivery_config *cfg,
 	if (!d)
 		return HAVEN_ENOMEM;
 	d->cfg = *cfg;
-	d->cfg.url = d->cfg.escalation_url = d->cfg.secret = NULL;
+	d->cfg.url = d->cfg.escalation_url = d->cfg.secret = d->cfg.escalation_contacts = NULL;
+	memcpy(d->contacts, contacts, sizeof(contacts));
+	d->ncontacts = ncontacts;
 	copy_text(d->url, sizeof(d->url), cfg->url);
 	copy_text(d->escalation_url, sizeof(d->escalation_url), cfg->escalation_url);
 	d->store = store;

@@ -4,7 +4,9 @@
  * POST /alerts/{id}/resolve (with an optional note, sealed under the patient's key).
  *
  * Who may see what (DESIGN.md): an alert of a patient outside the caller's care team
- * does not exist for them (404). Safety alerts (crisis_chat, phq9_item9) always reach the
+ * does not exist for them (404), except for the clinic's escalation contacts, who see
+ * (and may acknowledge and resolve) the alerts escalated to them (alert_escalations,
+ * src/alerts/outbox.c) and nothing else of that patient. Safety alerts (crisis_chat, phq9_item9) always reach the
  * care team; the others only while the patient's care_team consent is granted: the list
  * leaves them out, and asking for one by id is 403 "consent_required", as for the rest of
  * a patient's clinical content (clinician.c). Administrators and patients are refused by
@@ -48,7 +50,9 @@ const struct haven_body_schema haven__alert_resolve_schema = {"alert resolve bod
 	"a.escalated_to, a.reasons, a.resolution, "                                                \
 	"COALESCE((SELECT cs.granted FROM consents cs WHERE cs.patient_id = a.patient_id AND "     \
 	"cs.scope = 'care_team' ORDER BY cs.id DESC LIMIT 1), 0) "                                 \
-	"FROM alerts a JOIN care_team ct ON ct.patient_id = a.patient_id AND ct.clinician_id = ? "
+	"FROM alerts a WHERE (EXISTS (SELECT 1 FROM care_team ct WHERE ct.patient_id = "           \
+	"a.patient_id AND ct.clinician_id = ?) OR EXISTS (SELECT 1 FROM alert_escalations ae "     \
+	"WHERE ae.alert_id = a.id AND ae.clinician_id = ?)) "
 
 struct alert_item {
 	json_t *obj;
@@ -156,11 +160,53 @@ static int item_decrypt(struct haven_tx *tx, const struct haven_master_key *mk,
 	return json_object_set_new(it->obj, "resolution_note", note) ? HAVEN_ENOMEM : 0;
 }
 
+/* The escalation contacts told of the alert, inside "escalation": "contacts":
+ * [{"clinician_id", "email", "escalated_at"}] and "to_me" (the caller is one of them).
+ * Clinicians' e-mails, not patients'. */
+struct contacts_ctx {
+	json_t *arr;
+	int64_t me;
+	int to_me;
+};
+
+static int contact_row(const struct haven_row *row, void *arg)
+{
+	struct contacts_ctx *c = arg;
+	int64_t id = haven_row_int(row, 0);
+	c->to_me |= id == c->me;
+	json_t *o = json_pack("{s:I,s:s,s:o}", "clinician_id", (json_int_t)id, "email",
+	                      haven_row_text(row, 1, NULL), "escalated_at",
+	                      haven__json_time(haven_row_int(row, 2)));
+	return o && !json_array_append_new(c->arr, o) ? 0 : HAVEN_ENOMEM;
+}
+
+static int item_contacts(struct haven_tx *tx, int64_t me, struct alert_item *it)
+{
+	struct contacts_ctx c = {json_array(), me, 0};
+	if (!c.arr)
+		return HAVEN_ENOMEM;
+	struct haven_param p[] = {HAVEN_P_INT(it->id)};
+	int rc = haven_tx_query(tx,
+	                        "SELECT ae.clinician_id, u.email, ae.escalated_at FROM "
+	                        "alert_escalations ae JOIN users u ON u.id = ae.clinician_id WHERE "
+	                        "ae.alert_id = ? ORDER BY ae.clinician_id",
+	                        p, 1, contact_row, &c);
+	json_t *esc = json_object_get(it->obj, "escalation");
+	if (rc || json_object_set_new(esc, "contacts", c.arr) ||
+	    json_object_set_new(esc, "to_me", json_boolean(c.to_me))) {
+		if (rc)
+			json_decref(c.arr);
+		return rc ? rc : HAVEN_ENOMEM;
+	}
+	return 0;
+}
+
 /* ---- GET /alerts ---- */
 
 struct list_op {
 	struct haven_req *r;
 	const char *status, *severity;
+	int escalated; /* 1: escalated only, -1: not escalated only, 0: both */
 	int64_t patient_id, before;
 	int64_t limit;
 	struct alert_item *items;
@@ -187,12 +233,13 @@ static int list_tx(struct haven_tx *tx, void *arg)
 		item_release(&op->items[i]);
 	op->n = 0;
 	op->more = 0;
-	char sql[1200];
+	char sql[1600];
 	struct haven_param p[8];
 	size_t np = 0;
 	p[np++] = HAVEN_P_INT(op->r->who.id);
+	p[np++] = HAVEN_P_INT(op->r->who.id);
 	int n = snprintf(sql, sizeof(sql), "%s",
-	                 ALERT_COLUMNS "WHERE (a.kind IN ('crisis_chat', 'phq9_item9') OR "
+	                 ALERT_COLUMNS "AND (a.kind IN ('crisis_chat', 'phq9_item9') OR "
 	                               "COALESCE((SELECT cs.granted FROM consents cs WHERE "
 	                               "cs.patient_id = a.patient_id AND cs.scope = 'care_team' "
 	                               "ORDER BY cs.id DESC LIMIT 1), 0) <> 0)");
@@ -208,6 +255,9 @@ static int list_tx(struct haven_tx *tx, void *arg)
 		n += snprintf(sql + n, sizeof(sql) - (size_t)n, " AND a.patient_id = ?");
 		p[np++] = HAVEN_P_INT(op->patient_id);
 	}
+	if (op->escalated)
+		n += snprintf(sql + n, sizeof(sql) - (size_t)n, " AND a.escalated_at IS %s",
+		              op->escalated > 0 ? "NOT NULL" : "NULL");
 	if (op->before) {
 		n += snprintf(sql + n, sizeof(sql) - (size_t)n, " AND a.id < ?");
 		p[np++] = HAVEN_P_INT(op->before);
@@ -218,7 +268,8 @@ static int list_tx(struct haven_tx *tx, void *arg)
 	if (rc)
 		return rc;
 	for (int i = 0; i < op->n; i++) {
-		if ((rc = item_decrypt(tx, op->r->api->mk, &op->items[i])))
+		if ((rc = item_decrypt(tx, op->r->api->mk, &op->items[i])) ||
+		    (rc = item_contacts(tx, op->r->who.id, &op->items[i])))
 			return rc;
 	}
 	/* One audit record per patient whose alerts were read. */
@@ -282,6 +333,13 @@ void haven__h_alerts_list(struct haven_req *r)
 		haven_reply_error(r, 400, "invalid_query", "patient_id must be a positive integer");
 		return;
 	}
+	if ((v = haven__query_arg(r, "escalated"))) {
+		if (strcmp(v, "true") && strcmp(v, "false")) {
+			haven_reply_error(r, 400, "invalid_query", "escalated must be true or false");
+			return;
+		}
+		op.escalated = !strcmp(v, "true") ? 1 : -1;
+	}
 	if ((v = haven__query_arg(r, "before")) && parse_positive(v, INT64_MAX / 2, &op.before)) {
 		haven_reply_error(r, 400, "invalid_query", "before must be a positive alert id");
 		return;
@@ -340,8 +398,9 @@ static int load_one(struct haven_tx *tx, struct one_op *op)
 		item_release(&op->it);
 		op->found = 0;
 	}
-	struct haven_param p[] = {HAVEN_P_INT(op->r->who.id), HAVEN_P_INT(op->r->path_id)};
-	return haven_tx_query(tx, ALERT_COLUMNS "WHERE a.id = ?", p, 2, one_row, op);
+	struct haven_param p[] = {HAVEN_P_INT(op->r->who.id), HAVEN_P_INT(op->r->who.id),
+	                          HAVEN_P_INT(op->r->path_id)};
+	return haven_tx_query(tx, ALERT_COLUMNS "AND a.id = ?", p, 3, one_row, op);
 }
 
 static const char *const action_names[] = {"alert.read", "alert.ack", "alert.resolve"};
@@ -423,7 +482,8 @@ static int one_tx(struct haven_tx *tx, void *arg)
 		if (!op->found)
 			return HAVEN_ECONFLICT;
 	}
-	if ((rc = item_decrypt(tx, op->r->api->mk, &op->it)))
+	if ((rc = item_decrypt(tx, op->r->api->mk, &op->it)) ||
+	    (rc = item_contacts(tx, op->r->who.id, &op->it)))
 		return rc;
 	/* The reply carries the reasons: that is a read of clinical content too. */
 	return haven__audit(tx, op->r, "alert.read", subject, "ok", detail);

@@ -19,7 +19,8 @@
 static const char usage_text[] =
     "usage: haven serve [--db URL] [--listen HOST:PORT] [--config FILE] [--key-file PATH]\n"
     "                   [--threads N] [--web DIR] [--alert-webhook URL]\n"
-    "                   [--alert-escalation-webhook URL] [--alert-escalate-after SECONDS]\n\n"
+    "                   [--alert-escalation-webhook URL] [--alert-escalate-after SECONDS]\n"
+    "                   [--alert-escalation-contact EMAIL[,EMAIL...]]\n\n"
     "Serves the HTTP API (see docs/api.md). The database is migrated at start.\n\n"
     "  --db URL          sqlite:PATH or postgresql://... (default " HAVEN_DEFAULT_DB ")\n"
     "  --listen H:P      address and port (default 127.0.0.1:8080; port 0 picks one)\n"
@@ -37,7 +38,10 @@ static const char usage_text[] =
     "                    the alert webhook)\n"
     "  --alert-escalate-after SECONDS\n"
     "                    escalate urgent alerts still open after this long (default 900;\n"
-    "                    0 never); see docs/alerts.md\n\n"
+    "                    0 never); see docs/alerts.md\n"
+    "  --alert-escalation-contact EMAIL[,EMAIL...]\n"
+    "                    clinician accounts (up to 8) who see escalated alerts in their\n"
+    "                    inbox and may acknowledge them; works with or without a webhook\n\n"
     "Environment: HAVEN_DB, HAVEN_LISTEN, HAVEN_THREADS, HAVEN_KEY_FILE and HAVEN_<OPTION>\n"
     "for every configuration-file option override the file; flags override both.\n"
     "SIGTERM or SIGINT stops the server after the requests in flight finish.\n";
@@ -68,6 +72,7 @@ int cmd_serve(int argc, char **argv)
 {
 	const char *db = NULL, *listen = NULL, *config = NULL, *key_file = NULL, *threads = NULL;
 	const char *webhook = NULL, *esc_webhook = NULL, *esc_after = NULL, *web = NULL;
+	const char *esc_contact = NULL;
 	struct haven_opt opts[] = {
 	    {"--db", &db, NULL},
 	    {"--listen", &listen, NULL},
@@ -78,6 +83,7 @@ int cmd_serve(int argc, char **argv)
 	    {"--alert-webhook", &webhook, NULL},
 	    {"--alert-escalation-webhook", &esc_webhook, NULL},
 	    {"--alert-escalate-after", &esc_after, NULL},
+	    {"--alert-escalation-contact", &esc_contact, NULL},
 	    {NULL, NULL, NULL},
 	};
 	struct haven_alert_delivery_config dcfg;
@@ -116,6 +122,9 @@ int cmd_serve(int argc, char **argv)
 		esc_webhook = getenv("HAVEN_ALERT_ESCALATION_WEBHOOK");
 	if (!esc_after)
 		esc_after = getenv("HAVEN_ALERT_ESCALATE_AFTER");
+	if (!esc_contact)
+		esc_contact = getenv("HAVEN_ALERT_ESCALATION_CONTACT");
+	dcfg.escalation_contacts = esc_contact && *esc_contact ? esc_contact : NULL;
 	dcfg.url = webhook && *webhook ? webhook : NULL;
 	dcfg.escalation_url = esc_webhook && *esc_webhook ? esc_webhook : NULL;
 	dcfg.secret = getenv("HAVEN_WEBHOOK_SECRET");
@@ -177,6 +186,12 @@ int cmd_serve(int argc, char **argv)
 		               haven_strerror(rc));
 		goto out;
 	}
+	if (dcfg.escalation_contacts &&
+	    haven_alert_escalation_contacts_check(store, dcfg.escalation_contacts, err,
+	                                          sizeof(err))) {
+		haven_cli_fail("--alert-escalation-contact: %s", err);
+		goto out;
+	}
 	if ((rc = haven_alert_dispatcher_start(&dcfg, store, &dispatcher))) {
 		haven_cli_fail("cannot start alert delivery: %s", haven_strerror(rc));
 		goto out;
@@ -195,8 +210,10 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	haven_log(HAVEN_LOG_INFO,
-	          "event=alert_delivery webhook=%s escalation_webhook=%s escalate_after_s=%lld",
+	          "event=alert_delivery webhook=%s escalation_webhook=%s escalation_contacts=%s "
+	          "escalate_after_s=%lld",
 	          dcfg.url ? "set" : "none", dcfg.escalation_url ? "set" : "none",
+	          dcfg.escalation_contacts ? "set" : "none",
 	          (long long)(dcfg.escalate_after_ms / 1000));
 	haven_log(HAVEN_LOG_INFO, "event=listening url=http://%s%s%s:%d/ migrations_applied=%d",
 	          strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "",

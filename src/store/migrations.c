@@ -244,6 +244,19 @@
 	"ALTER TABLE users DROP COLUMN locale;"                                                    \
 	"ALTER TABLE users RENAME COLUMN chosen_locale TO locale;"
 
+/* Migration 9: escalation inside Haven (src/alerts/outbox.c). When an urgent alert is
+ * escalated, each of the clinic's escalation contacts (clinician accounts named by
+ * `serve --alert-escalation-contact`) gets a row here, in the escalation's transaction:
+ * the contact then sees that alert in their inbox and may acknowledge it, without joining
+ * the patient's care team. No clinical content. */
+#define M9_ALERT_ESCALATIONS                                                                       \
+	"CREATE TABLE alert_escalations ("                                                         \
+	"  alert_id BIGINT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,"                      \
+	"  clinician_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                   \
+	"  escalated_at BIGINT NOT NULL,"                                                          \
+	"  PRIMARY KEY (alert_id, clinician_id));"                                                 \
+	"CREATE INDEX alert_escalations_clinician ON alert_escalations(clinician_id);"
+
 static const struct haven__migration migrations[] = {
 	{
 		.version = 1,
@@ -288,6 +301,12 @@ static const struct haven__migration migrations[] = {
 		.name = "users: a patient's locale is unset (NULL) unless chosen",
 		.sqlite = M8_USERS_LOCALE,
 		.pg = M8_USERS_LOCALE,
+	},
+	{
+		.version = 9,
+		.name = "alerts: escalation contacts inside Haven",
+		.sqlite = M9_ALERT_ESCALATIONS,
+		.pg = M9_ALERT_ESCALATIONS,
 	},
 };
 

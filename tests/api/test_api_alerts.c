@@ -697,3 +697,175 @@ TEST(api_alerts_two_dispatchers_share_the_outbox)
 	free(ptok);
 	test_server_stop(&s);
 }
+
+/* Escalation inside Haven: the clinic's escalation contact (a clinician who is not on the
+ * patient's care team) sees an urgent alert in their inbox once it has been left open
+ * too long, with who was told and when, and may acknowledge it; the care team sees that
+ * it was escalated and to whom; nobody else sees anything, and the contact gains no
+ * access to the rest of the patient's record. No webhook is configured: the contact is
+ * the second contact. */
+TEST(api_alerts_escalation_to_a_contact_in_app)
+{
+	struct test_server s;
+	test_server_start(&s, NULL);
+	test_make_user(&s, "clinician", "c@example.org");
+	int64_t oncall = test_make_user(&s, "clinician", "oncall@example.org");
+	test_make_user(&s, "clinician", "other@example.org");
+	test_make_user(&s, "patient", "not.a.clinician@example.org");
+	char *ctok = test_login(&s, "c@example.org");
+	char *otok = test_login(&s, "oncall@example.org");
+	char *xtok = test_login(&s, "other@example.org");
+	int64_t pid = test_register(&s, ctok, "p@example.org", 1);
+	char *ptok = test_login(&s, "p@example.org");
+
+	/* The contact list is checked against the accounts. */
+	char err[300];
+	ASSERT_OK(haven_alert_escalation_contacts_check(s.store, "OnCall@example.org", err,
+	                                                sizeof(err)));
+	ASSERT_EQ(haven_alert_escalation_contacts_check(s.store, "oncall@example.org, "
+	                                                          "not.a.clinician@example.org",
+	                                                err, sizeof(err)),
+	          HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, "not.a.clinician@example.org");
+	ASSERT_EQ(haven_alert_escalation_contacts_check(s.store, "nobody@example.org", err,
+	                                                sizeof(err)),
+	          HAVEN_EINVAL);
+	ASSERT_EQ(haven_alert_escalation_contacts_check(s.store, "a@example.org,,b@example.org",
+	                                                err, sizeof(err)),
+	          HAVEN_EINVAL);
+
+	/* An urgent alert (PHQ-9 item 9) and a warning (a reliable deterioration). */
+	ASSERT(phq9(&s, ptok, "[0,0,0,0,0,0,0,0,0]") == 0);
+	int64_t urgent = phq9(&s, ptok, "[2,2,2,2,1,1,1,1,1]");
+	ASSERT(urgent > 0);
+	int64_t warning = sql_int(s.store,
+	                          "SELECT id FROM alerts WHERE kind = 'reliable_deterioration' AND "
+	                          "patient_id = ?",
+	                          pid);
+	ASSERT(warning > 0);
+	char path[96];
+	snprintf(path, sizeof(path), "/api/v1/alerts/%lld", (long long)urgent);
+
+	/* Before any escalation the contact sees nothing. */
+	json_t *list = post_json(&s, "GET", "/api/v1/alerts", otok, NULL, 200);
+	ASSERT_EQ(json_array_size(json_object_get(list, "alerts")), 0);
+	json_decref(list);
+	json_decref(post_json(&s, "GET", path, otok, NULL, 404));
+
+	struct haven_alert_delivery_config cfg;
+	delivery_config(&cfg, NULL);
+	cfg.secret = NULL;
+	cfg.poll_ms = 600000; /* the test drives the passes itself */
+	cfg.escalation_contacts = "nobody@example.org";
+	struct haven_alert_dispatcher *d = NULL;
+	cfg.escalate_after_ms = 1;
+	usleep(5000);
+	/* A contact list naming no enabled clinician: nobody to tell, nothing escalated. */
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, s.store, &d));
+	int escalated = -1, delivered = -1;
+	ASSERT_OK(haven_alert_dispatch_once(d, &escalated, &delivered));
+	ASSERT_EQ(escalated, 0);
+	haven_alert_dispatcher_stop(&d);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alerts WHERE escalated_at IS NOT NULL", 0),
+	          0);
+
+	/* The thread makes a first pass as it starts; the passes here may race with it, so
+	 * the counts are read from the store: one escalation, of the urgent alert only. */
+	cfg.escalation_contacts = "oncall@example.org";
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, s.store, &d));
+	int total = 0;
+	for (int i = 0; i < 3; i++) {
+		ASSERT_OK(haven_alert_dispatch_once(d, &escalated, &delivered));
+		total += escalated;
+		ASSERT_EQ(delivered, 0); /* no webhook */
+	}
+	ASSERT(total <= 1);
+	haven_alert_dispatcher_stop(&d);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alerts WHERE escalated_at IS NOT NULL", 0),
+	          1);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alerts WHERE escalated_at IS NOT NULL AND "
+	                           "id = ? AND escalated_to = 'in_app'",
+	                  urgent),
+	          1);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alert_escalations WHERE alert_id = ?",
+	                  urgent),
+	          1);
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.escalate' AND "
+	                  "detail LIKE '%to=in_app contacts=1%'",
+	                  0),
+	          1);
+
+	/* The contact's inbox: the escalated alert, with its reasons, who was told and when. */
+	list = post_json(&s, "GET", "/api/v1/alerts", otok, NULL, 200);
+	json_t *alerts = json_object_get(list, "alerts");
+	ASSERT_EQ(json_array_size(alerts), 1);
+	json_t *a = json_array_get(alerts, 0);
+	ASSERT_EQ(json_integer_value(json_object_get(a, "id")), urgent);
+	ASSERT_STR_EQ(str(a, "kind"), "phq9_item9");
+	ASSERT(json_array_size(json_object_get(a, "reasons")) > 0);
+	json_t *e = json_object_get(a, "escalation");
+	ASSERT(json_is_true(json_object_get(e, "escalated")));
+	ASSERT(json_is_string(json_object_get(e, "escalated_at")));
+	ASSERT_STR_EQ(str(e, "to"), "in_app");
+	ASSERT(json_is_true(json_object_get(e, "to_me")));
+	json_t *c0 = json_array_get(json_object_get(e, "contacts"), 0);
+	ASSERT_EQ(json_integer_value(json_object_get(c0, "clinician_id")), oncall);
+	ASSERT_STR_EQ(str(c0, "email"), "oncall@example.org");
+	ASSERT(json_is_string(json_object_get(c0, "escalated_at")));
+	json_decref(list);
+	list = post_json(&s, "GET", "/api/v1/alerts?escalated=false", otok, NULL, 200);
+	ASSERT_EQ(json_array_size(json_object_get(list, "alerts")), 0);
+	json_decref(list);
+	json_decref(post_json(&s, "GET", "/api/v1/alerts?escalated=maybe", otok, NULL, 400));
+
+	/* The care team sees it escalated, to whom; the filter finds it. */
+	list = post_json(&s, "GET", "/api/v1/alerts?escalated=true", ctok, NULL, 200);
+	alerts = json_object_get(list, "alerts");
+	ASSERT_EQ(json_array_size(alerts), 1);
+	e = json_object_get(json_array_get(alerts, 0), "escalation");
+	ASSERT(json_is_false(json_object_get(e, "to_me")));
+	ASSERT_STR_EQ(str(json_array_get(json_object_get(e, "contacts"), 0), "email"),
+	              "oncall@example.org");
+	json_decref(list);
+	list = post_json(&s, "GET", "/api/v1/alerts?escalated=false", ctok, NULL, 200);
+	ASSERT_EQ(json_array_size(json_object_get(list, "alerts")), 1); /* the warning */
+	json_decref(list);
+
+	/* Nothing else of the patient: not the warning, not the patient, not their scores. */
+	char other[96];
+	snprintf(other, sizeof(other), "/api/v1/alerts/%lld", (long long)warning);
+	json_decref(post_json(&s, "GET", other, otok, NULL, 404));
+	snprintf(other, sizeof(other), "/api/v1/patients/%lld", (long long)pid);
+	json_decref(post_json(&s, "GET", other, otok, NULL, 404));
+	snprintf(other, sizeof(other), "/api/v1/patients/%lld/assessments", (long long)pid);
+	json_decref(post_json(&s, "GET", other, otok, NULL, 404));
+	/* A clinician who is neither on the care team nor a contact: nothing at all. */
+	json_decref(post_json(&s, "GET", path, xtok, NULL, 404));
+	list = post_json(&s, "GET", "/api/v1/alerts", xtok, NULL, 200);
+	ASSERT_EQ(json_array_size(json_object_get(list, "alerts")), 0);
+	json_decref(list);
+	/* Patients are refused the inbox. */
+	json_decref(post_json(&s, "GET", path, ptok, NULL, 403));
+
+	/* The contact acknowledges it; the care team sees who did. */
+	char ack[112];
+	snprintf(ack, sizeof(ack), "%s/ack", path);
+	json_decref(post_json(&s, "POST", ack, xtok, NULL, 404));
+	json_t *got = post_json(&s, "POST", ack, otok, NULL, 200);
+	ASSERT_STR_EQ(str(got, "status"), "acknowledged");
+	ASSERT_EQ(json_integer_value(json_object_get(got, "acknowledged_by")), oncall);
+	json_decref(got);
+	got = post_json(&s, "GET", path, ctok, NULL, 200);
+	ASSERT_EQ(json_integer_value(json_object_get(got, "acknowledged_by")), oncall);
+	json_decref(got);
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.ack' AND actor_id = ?",
+	                  oncall),
+	          1);
+	free(ctok);
+	free(otok);
+	free(xtok);
+	free(ptok);
+	test_server_stop(&s);
+}
