@@ -113,5 +113,15 @@ if grep -qF -e "$reason" -e "$HAVEN_WEBHOOK_SECRET" "$dir/server.log" ||
 	fail "the server log holds clinical text or the secret"
 fi
 stop_server
+
+# An escalation contact must be an enabled clinician account: serve refuses to start
+# otherwise, and says which address is wrong.
+if out=$("$HAVEN" serve --db "$db" --listen "127.0.0.1:$port" \
+	--alert-escalation-contact "pat@clinic.test" 2>&1); then
+	fail "serve started with a patient as escalation contact"
+fi
+echo "$out" | grep -q "no enabled clinician account 'pat@clinic.test'" ||
+	fail "escalation contact message: $out"
+"$HAVEN" serve --help | grep -q -- "--alert-escalation-contact" || fail "--help"
 "$HAVEN" audit verify --db "$db" >/dev/null || fail "audit chain"
 echo "alerts_webhook: ok"
