@@ -6,7 +6,7 @@
 //
 //   node e2e.mjs http://127.0.0.1:PORT DBFILE
 // Environment: SCREENSHOTS_DIR=dir also saves screenshots of the main pages at desktop
-// and phone sizes there.
+// and phone sizes there; E2E_ONLY=regex runs only the flows whose names match.
 import {chromium} from 'playwright-core';
 import {execFileSync} from 'node:child_process';
 import {readFileSync, mkdirSync} from 'node:fs';
@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 const BASE = process.argv[2];
 const DB = process.argv[3];
 const SHOTS = process.env.SCREENSHOTS_DIR || '';
+const ONLY = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
 const PASSWORD = 'a long test passphrase';
 const CLINICIAN = 'dr.lee@clinic.example';
 const ADMIN = 'admin@clinic.example';
@@ -113,6 +114,8 @@ async function shot(page, name) {
 }
 
 async function flow(name, fn) {
+	// E2E_ONLY=regex runs only the flows whose names match (while working on one page).
+	if (ONLY && !ONLY.test(name)) return;
 	const opened = [];
 	const open = async (viewport, extra) => {
 		const p = await newPage(viewport, extra);
@@ -595,6 +598,300 @@ await flow('patient writes a safety plan in the page, saves, reloads and prints 
 	assert.ok(!(await plan.innerText()).includes('call my sister'), 'the refused save changed nothing');
 });
 
+// The exercises page (GET /api/v1/exercises): what the helper offers, described in plain
+// words, with a suggestion and its reason; starting one opens the chat with the request
+// ready, and after the exercise the page shows the person's own before/after rating and
+// suggests what helped. Printable; a failed load says why in plain words.
+await flow('patient opens the exercises page, starts one in the chat, and sees their rating and the suggestion', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	const code = await invite(page);
+	await logout(page);
+	const email = unique('ari');
+	await signup(page, code, email, true);
+	await page.getByRole('link', {name: 'Exercises', exact: true}).click();
+	await page.waitForSelector('h1:has-text("Exercises")');
+	// Every exercise the helper offers, each described, none done yet.
+	const cards = page.locator('ul.exercises > li');
+	assert.ok(await cards.count() >= 8, 'the eight exercises are listed');
+	const breathing = page.locator('#exercise-breathing');
+	assert.match(await breathing.innerText(), /Paced breathing[\s\S]*slow breathing[\s\S]*You have not done this one with Haven yet/);
+	assert.match(await page.locator('.suggestion').innerText(), /^Suggested next: [\s\S]*You haven't tried/);
+	// The questionnaires, check-in and safety plan link to their own pages.
+	assert.ok(await page.isVisible('.other-tools a[href="#/assess/phq9"]'));
+	assert.ok(await page.isVisible('.other-tools a[href="#/safety-plan"]'));
+	noRawJson(await page.locator('main').innerText());
+
+	// Past the helper's first words (what it is and is not), then start breathing from the page.
+	await page.evaluate(async () => {
+		const {api} = await import('/js/api.js');
+		await api('POST', '/chat/messages', {text: 'hello'});
+		await api('POST', '/chat/messages', {text: 'yes'});
+	});
+	await breathing.getByRole('link', {name: 'Start Paced breathing'}).click();
+	await page.waitForSelector('#chat-start-hint');
+	assert.match(page.url(), /#\/chat\?start=breathing$/);
+	const box = page.getByLabel('Your message');
+	assert.equal(await box.inputValue(), 'Can we do some paced breathing?');
+	await page.waitForFunction(() => document.activeElement?.id === 'chat-input');
+	await page.keyboard.press('Enter');
+	const scale = page.getByRole('group', {name: 'Choose a number from 0 to 10'});
+	await page.waitForSelector('.msg.agent:has-text("slow your breathing down")');
+	await scale.getByRole('button', {name: '7', exact: true}).click();
+	await page.waitForSelector('.msg.agent:has-text("Sit comfortably")');
+	await box.fill('done');
+	await page.keyboard.press('Enter');
+	await scale.getByRole('button', {name: '3', exact: true}).click();
+	await page.waitForSelector('.msg.agent:has-text("You went from 7 to 3")');
+
+	// Back on the page: the rating, and breathing suggested because it helped.
+	await go(page, '#/exercises');
+	await page.waitForSelector('#exercise-breathing table.ratings');
+	const row = await breathing.locator('table.ratings tbody tr').first().locator('th, td').allInnerTexts();
+	assert.deepEqual(row.slice(1), ['7', '3', 'Felt better']);
+	assert.match(await breathing.innerText(), /You have done this once\. It felt better afterwards 1 of 1 time\./);
+	const suggestion = await page.locator('.suggestion').innerText();
+	assert.match(suggestion, /Suggested next: Paced breathing/);
+	assert.match(suggestion, /Paced breathing helped you last time: 7 → 3\./);
+	assert.ok(await page.isVisible('#exercise-breathing.suggested'));
+	await shot(page, 'exercises-desktop');
+
+	// Printed: the descriptions and the person's ratings, no buttons or links to start.
+	await page.emulateMedia({media: 'print'});
+	assert.ok(await page.locator('#exercise-breathing table.ratings').isVisible());
+	assert.ok(!(await breathing.getByRole('link', {name: 'Start Paced breathing'}).isVisible()));
+	assert.ok(!(await page.getByRole('button', {name: 'Print my exercises'}).isVisible()));
+	await page.emulateMedia({media: 'screen'});
+
+	// On a phone.
+	const phone = await open({width: 390, height: 844});
+	await login(phone, email);
+	await go(phone, '#/exercises');
+	await phone.waitForSelector('#exercise-breathing table.ratings');
+	await shot(phone, 'exercises-phone');
+
+	// A failed load says why in plain words, never as JSON.
+	await page.route('**/api/v1/exercises', route => route.fulfill({status: 500, contentType: 'application/json',
+		body: '{"error":{"code":"internal","message":"reading your exercises: disk I/O error"}}'}));
+	await page.reload();
+	await page.waitForSelector('body[data-ready="1"]');
+	const err = page.locator('main [role=alert]');
+	await err.waitFor();
+	assert.match(await err.innerText(), /^Your exercises could not be loaded\. Something went wrong on the server/);
+	noRawJson(await err.innerText());
+	await page.unroute('**/api/v1/exercises');
+});
+
+// The patient's own locale for crisis lines (PATCH /api/v1/me), chosen in "My data": the
+// help page and the chat's crisis panel put that country first; "somewhere else" puts the
+// worldwide directory first; unsetting it goes back to the service's setting.
+await flow('patient chooses where they are for crisis lines; the help page and the crisis panel follow', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	const code = await invite(page);
+	await logout(page);
+	await signup(page, code, unique('lou'), true);
+	await go(page, '#/data');
+	const choice = page.getByLabel('Which country are you in?');
+	assert.equal(await choice.inputValue(), '', 'nothing chosen yet');
+	assert.match(await page.locator('#locale-now').innerText(), /\(this service's setting\)/);
+	await choice.selectOption({label: 'United Kingdom'});
+	const [patch] = await Promise.all([
+		page.waitForResponse(r => r.url().endsWith('/api/v1/me') && r.request().method() === 'PATCH'),
+		page.getByRole('button', {name: 'Save where I am'}).click(),
+	]);
+	assert.deepEqual(patch.request().postDataJSON(), {locale: 'en-GB'});
+	assert.equal(patch.status(), 200);
+	await page.waitForSelector('.status.ok:has-text("The crisis lines now follow your choice")');
+	assert.equal(await page.locator('#locale-now').innerText(), 'Now showing crisis lines for: United Kingdom (your choice).');
+	const me = await page.evaluate(async () => (await fetch('/api/v1/me')).json());
+	assert.equal(me.locale, 'en-GB');
+	assert.equal(me.locale_source, 'patient');
+	// The help page puts the UK first.
+	await page.click('#crisis-link');
+	await page.waitForSelector('h1:has-text("Need help now?")');
+	assert.equal(await page.locator('.lines .country h3').first().innerText(), 'United Kingdom');
+	// The crisis panel in the chat too, and the helper gives the UK lines.
+	await page.evaluate(async () => {
+		const {api} = await import('/js/api.js');
+		await api('POST', '/chat/messages', {text: 'hello'});
+		await api('POST', '/chat/messages', {text: 'yes'});
+	});
+	await go(page, '#/chat');
+	await page.getByLabel('Your message').fill('I want to kill myself tonight');
+	await page.getByRole('button', {name: 'Send'}).click();
+	await page.waitForSelector('#crisis-panel');
+	assert.equal(await page.locator('#crisis-panel .country h3').first().innerText(), 'United Kingdom');
+	assert.match(await page.locator('.msg.agent').last().innerText(), /116 123/);
+	// After a reload the choice is still there.
+	await go(page, '#/data');
+	assert.equal(await choice.inputValue(), 'en-GB');
+	// Somewhere else: the worldwide directory first.
+	await choice.selectOption({label: 'Somewhere else (a worldwide directory of helplines)'});
+	await page.getByRole('button', {name: 'Save where I am'}).click();
+	await page.waitForSelector('#locale-now:has-text("Somewhere else")');
+	await go(page, '#/help');
+	assert.ok(await page.locator('.directory-first a[href="https://findahelpline.com"]').isVisible());
+	// Unset: the service's setting again.
+	await go(page, '#/data');
+	await choice.selectOption({value: ''});
+	await page.getByRole('button', {name: 'Save where I am'}).click();
+	await page.waitForSelector('#locale-now:has-text("this service\'s setting")');
+	const after = await page.evaluate(async () => (await fetch('/api/v1/me')).json());
+	assert.equal(after.locale_source, 'deployment');
+	await shot(page, 'my-data-desktop');
+});
+
+// The caseload counts every alert not yet resolved (from GET /patients, not one page of the
+// inbox) and shows the last contact of any kind; a patient's page shows sensed days with the
+// missing ones marked, and the clinician closes and opens an episode of care.
+let sensingPatient = null;
+await flow('caseload shows last contact and unresolved alerts; the patient page shows sensing with missing days and episode controls', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	const code = await invite(page);
+	await logout(page);
+	const email = unique('kai');
+	sensingPatient = email;
+	await signup(page, code, email, true);
+	if (!(await apiAvailable(page, 'GET', '/me/sensing'))) throw new Skip('the sensing API is not on this server yet');
+	const day = n => new Date(Date.now() - n * 86400000).toISOString().slice(0, 10);
+	await page.evaluate(async days => {
+		const {api} = await import('/js/api.js');
+		await api('PUT', '/me/consents', {scopes: {care_team: true, sensing: true}});
+		await api('POST', '/sensing', {observations: [
+			{type: 'steps', value: 8123, date: days[0]}, {type: 'steps', value: 4000, date: days[1]},
+			{type: 'steps', value: 6500, date: days[2]},
+			{type: 'sleep_minutes', value: 420, date: days[0]}, {type: 'sleep_minutes', value: 380, date: days[2]}]});
+		await api('POST', '/assessments', {instrument: 'phq9', answers: [2, 2, 1, 2, 1, 2, 1, 1, 1]});
+		await api('POST', '/chat/messages', {text: 'hello'});
+	}, [day(1), day(3), day(5)]);
+	await logout(page);
+	await login(page, CLINICIAN);
+	await go(page, '#/caseload');
+	const row = page.locator('table.caseload tbody tr', {has: page.getByRole('link', {name: email})});
+	await row.waitFor();
+	const cells = await row.locator('td').allInnerTexts();
+	assert.equal(cells[0], '1 unresolved (1 urgent)');
+	assert.match(cells[5], /\(chat\)$/, 'the chat message is the last contact');
+	await row.getByRole('link', {name: email}).click();
+	await page.waitForSelector(`h1:has-text("Patient: ${email}")`);
+
+	// Sensing: a sentence and a chart per kind, the missing days drawn and listed.
+	const steps = page.locator('figure.sensing[data-kind="steps"]');
+	await steps.waitFor();
+	const caption = await steps.locator('figcaption').innerText();
+	assert.match(caption, /^Steps: data on 3 of (\d+) days \((\d+) missing\), average 6,208 a day\.$/);
+	const [, total, missing] = /of (\d+) days \((\d+) missing/.exec(caption);
+	assert.equal(Number(total) - 3, Number(missing));
+	assert.equal(await steps.locator('rect.missing-day').count(), Number(missing));
+	assert.equal(await steps.locator('rect.bar').count(), 3);
+	assert.match(await steps.locator('.plot').getAttribute('aria-label'), /Missing: /);
+	assert.match(await page.locator('figure.sensing[data-kind="sleep_minutes"] figcaption').innerText(), /^Sleep: data on 2 of \d+ days .*average 6\.7 h a day\.$/);
+	assert.match(await page.locator('.sensing-summary').innerText(), /No resting heart rate or screen time data was sent\./);
+	await steps.locator('summary').click();
+	assert.ok(await steps.locator('td.missing:has-text("no data")').first().isVisible());
+	noRawJson(await page.locator('.sensing-summary').innerText());
+	await shot(page, 'patient-page-sensing-desktop');
+
+	// Episodes: the PHQ-9 opened one; close it, then open a new one.
+	await page.getByRole('button', {name: 'Close the current episode'}).click();
+	await page.waitForSelector('[role=status]:has-text("The episode of care is closed")');
+	assert.match(await page.locator('table.outcomes tbody tr').first().locator('th').innerText(), /, closed /);
+	await page.getByRole('button', {name: 'Open a new episode of care'}).click();
+	await page.waitForSelector('[role=status]:has-text("A new episode of care is open")');
+	assert.ok(await page.getByRole('button', {name: 'Close the current episode'}).isVisible());
+	const id = /#\/patient\/(\d+)/.exec(page.url())[1];
+	const outcomes = await page.evaluate(async i => (await fetch(`/api/v1/patients/${i}/outcomes`)).json(), id);
+	assert.deepEqual(outcomes.episodes.map(e => e.status).sort(), ['closed', 'open']);
+	// A refused step is said in plain words (here: an episode opened meanwhile elsewhere).
+	await page.evaluate(async i => {
+		const {api} = await import('/js/api.js');
+		await api('POST', `/patients/${i}/episodes/close`);
+	}, id);
+	await page.getByRole('button', {name: 'Close the current episode'}).click();
+	const err = page.locator('.episode-controls .status.error');
+	await err.waitFor();
+	assert.equal(await err.innerText(), 'This patient has no open episode of care to close.');
+});
+
+// Keyboard only: sign in, talk to the helper (typing and the quick replies), and reach the
+// crisis lines, with a visible focus outline on everything focused on the way.
+async function focusVisible(page) {
+	return page.evaluate(() => {
+		const el = document.activeElement;
+		if (!el || el === document.body) return {ok: false, what: 'nothing focused'};
+		const st = getComputedStyle(el);
+		const ok = st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) >= 2;
+		return {ok, what: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 30)}"`};
+	});
+}
+async function tabTo(page, matches, {shift = false, max = 60} = {}) {
+	for (let i = 0; i < max; i++) {
+		await page.keyboard.press(shift ? 'Shift+Tab' : 'Tab');
+		const f = await focusVisible(page);
+		assert.ok(f.ok, `focus is visible on ${f.what}`);
+		if (await page.evaluate(m => document.activeElement?.matches(m), matches)) return;
+	}
+	throw new Error(`could not reach ${matches} with the keyboard`);
+}
+await flow('keyboard only: sign in, chat with quick replies, reach the crisis lines, focus always visible', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	const code = await invite(page);
+	await logout(page);
+	const email = unique('kit');
+	await signup(page, code, email, true);
+	await logout(page);
+
+	// A fresh page: nothing focused yet.
+	const kb = await open();
+	await go(kb, '#/login');
+	await keyboardOnly(kb, email);
+});
+
+async function keyboardOnly(page, email) {
+	// The first Tab reaches the skip link, shown when focused.
+	await page.keyboard.press('Tab');
+	assert.equal(await page.evaluate(() => document.activeElement.className), 'skip');
+	assert.ok((await page.locator('.skip').boundingBox()).x >= 0, 'the skip link is on screen when focused');
+	await tabTo(page, 'input[type=email]');
+	await page.keyboard.type(email);
+	await tabTo(page, 'input[type=password]');
+	await page.keyboard.type(PASSWORD);
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('#logout');
+	await page.waitForSelector('h1:has-text("Welcome to Haven")');
+
+	// To the chat through the navigation.
+	await tabTo(page, 'nav a[href="#/chat"]', {shift: true});
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('h1:has-text("Talk with Haven")');
+	await tabTo(page, '#chat-input');
+	await page.keyboard.type('hello');
+	await page.keyboard.press('Enter');
+	// The helper's yes/no question: Yes is reached with Shift+Tab from the message box.
+	await page.getByRole('group', {name: 'Quick replies'}).waitFor();
+	await tabTo(page, '#quick-replies button[data-value="yes"]', {shift: true, max: 5});
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('.msg.you:has-text("yes")');
+	await page.waitForFunction(() => document.activeElement?.id === 'chat-input');
+	await page.keyboard.type('can we do some breathing');
+	await page.keyboard.press('Enter');
+	await page.getByRole('group', {name: 'Choose a number from 0 to 10'}).waitFor();
+	await tabTo(page, '#quick-replies button[data-value="6"]', {shift: true, max: 10});
+	await page.keyboard.press('Space');
+	await page.waitForSelector('.msg.you:has-text("6")');
+	await page.waitForSelector('.msg.agent:has-text("Sit comfortably")');
+
+	// The crisis lines: back up to the link at the top of the page, then Enter.
+	await tabTo(page, '#crisis-link', {shift: true, max: 40});
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('h1:has-text("Need help now?")');
+	await tabTo(page, 'a[href="tel:988"]');
+	assert.ok(await page.isVisible('a[href="tel:988"]'));
+}
+
 // axe-core checks each main page against WCAG 2.1 A and AA. It is injected as a script,
 // which the pages' Content-Security-Policy would rightly refuse, so this context alone
 // bypasses the policy (the other flows check that nothing violates it).
@@ -629,6 +926,13 @@ await flow('accessibility: main pages pass axe-core WCAG 2.1 AA at desktop and p
 		await page.waitForSelector('h1:has-text("Patient:")');
 		await page.waitForSelector('h2:has-text("Safety plan")');
 		await axe(page, `#/patient ${size}`);
+		// The page of a patient with sensed days (charts, missing days) and episode controls.
+		if (sensingPatient) {
+			await go(page, '#/caseload');
+			await page.getByRole('link', {name: sensingPatient}).click();
+			await page.waitForSelector('figure.sensing');
+			await axe(page, `#/patient with sensing ${size}`);
+		}
 		await go(page, '#/alerts');
 		await page.waitForSelector('h1:has-text("Alerts")');
 		await axe(page, `#/alerts ${size}`);
@@ -640,7 +944,7 @@ await flow('accessibility: main pages pass axe-core WCAG 2.1 AA at desktop and p
 		await axe(page, `#/home ${size}`);
 		await checkin(page, 5, 8, '');
 		await axe(page, `#/checkin ${size}`);
-		for (const hash of ['#/progress', '#/data', '#/chat', '#/assess/phq9', '#/safety-plan']) {
+		for (const hash of ['#/progress', '#/data', '#/chat', '#/assess/phq9', '#/safety-plan', '#/exercises']) {
 			await go(page, hash);
 			await page.waitForSelector('main h1');
 			await axe(page, `${hash} ${size}`);

@@ -8,6 +8,7 @@ import * as patient from './views/patient.js';
 import * as chat from './views/chat.js';
 import * as assess from './views/assess.js';
 import * as safety from './views/safety.js';
+import * as exercises from './views/exercises.js';
 import * as clinician from './views/clinician.js';
 import * as admin from './views/admin.js';
 import * as help from './views/help.js';
@@ -16,7 +17,7 @@ export const session = {me: null};
 
 const NAV = {
 	patient: [
-		['#/home', 'Home'], ['#/chat', 'Talk'], ['#/checkin', 'Check in'], ['#/progress', 'My progress'],
+		['#/home', 'Home'], ['#/chat', 'Talk'], ['#/exercises', 'Exercises'], ['#/checkin', 'Check in'], ['#/progress', 'My progress'],
 		['#/safety-plan', 'Safety plan'], ['#/data', 'My data'],
 	],
 	clinician: [['#/caseload', 'Caseload'], ['#/alerts', 'Alerts'], ['#/invite', 'Invite a patient']],
@@ -33,7 +34,8 @@ const ROUTES = [
 	[/^#\/checkin$/, 'patient', patient.checkin],
 	[/^#\/progress$/, 'patient', patient.progress],
 	[/^#\/data$/, 'patient', patient.data],
-	[/^#\/chat$/, 'patient', chat.view],
+	[/^#\/chat(?:\?start=([a-z0-9_]{1,40}))?$/, 'patient', chat.view],
+	[/^#\/exercises$/, 'patient', exercises.view],
 	[/^#\/assess\/(phq9|gad7)$/, 'patient', assess.form],
 	[/^#\/safety-plan$/, 'patient', safety.view],
 	[/^#\/caseload$/, 'clinician', clinician.caseload],

@@ -59,7 +59,9 @@ function crisisPanel() {
 		h('p', {}, h('a', {href: '#/safety-plan', class: 'button'}, 'Open my safety plan')));
 }
 
-export async function view(el) {
+// start: the name of an exercise to ask for (from the exercises page, #/chat?start=NAME):
+// its sentence is put in the message box, ready to send, and the box is focused.
+export async function view(el, start) {
 	const log = h('ol', {class: 'chat-log', 'aria-live': 'polite', 'aria-label': 'Conversation'});
 	const replies = h('div', {class: 'quick-replies-slot'});
 	const crisisSlot = h('div', {});
@@ -148,4 +150,23 @@ export async function view(el) {
 		if (e.status === 404) showError(status, 'Chat is not available on this server yet.');
 		else showError(status, e.message);
 	}
+	if (start) await prepareStart(start, input, form);
+}
+
+async function prepareStart(name, input, form) {
+	let exercise = null;
+	try {
+		const r = await api('GET', '/exercises');
+		exercise = (r?.exercises || []).find(e => e.name === name) || null;
+	} catch {
+		exercise = null; // the person can still type what they want
+	}
+	if (!exercise) return;
+	input.value = exercise.start_text;
+	const hint = h('p', {class: 'hint', id: 'chat-start-hint'},
+		`Your request for ${exercise.title} is ready below. Press Send, or Enter, to start. If this is your first time, Haven will first say what it is and ask if that is okay.`);
+	form.insertBefore(hint, input);
+	input.setAttribute('aria-describedby', hint.id);
+	// Focus after the page has been shown (the router focuses the main region first).
+	requestAnimationFrame(() => requestAnimationFrame(() => input.focus()));
 }

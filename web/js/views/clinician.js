@@ -129,40 +129,57 @@ function riskBlock(risk) {
 					h('td', {}, `${f.contribution >= 0 ? '+' : ''}${(Math.round(f.contribution * 100) / 100).toFixed(2)}`)))))) : null);
 }
 
+const CONTACT_WORDS = {checkin: 'check-in', chat: 'chat', assessment: 'questionnaire'};
+
+/* The last contact: the latest of a check-in, a chat message and a questionnaire (the
+ * server works it out, GET /patients). */
+function lastContact(p) {
+	if (!p.last_contact_at) return 'Never';
+	return `${formatDate(p.last_contact_at)} (${CONTACT_WORDS[p.last_contact_kind] || p.last_contact_kind})`;
+}
+
+/* Alerts not yet resolved, counted by the server over every alert of the patient (not one
+ * page of the inbox), most severe named. */
+function unresolvedCell(p) {
+	const n = p.unresolved_alerts || 0;
+	if (!n) return 'None';
+	const by = p.unresolved_by_severity || {};
+	const detail = ['urgent', 'warning', 'info'].filter(k => by[k]).map(k => `${by[k]} ${k}`).join(', ');
+	return h('span', {class: 'badge alert'}, `${n} unresolved${detail ? ` (${detail})` : ''}`);
+}
+
 export async function caseload(el) {
 	const {patients} = await api('GET', '/patients');
-	const alertsReply = await part('/alerts');
-	const alerts = alertsReply.alerts || [];
 	const rows = await Promise.all(patients.map(async p => {
-		const open = alerts.filter(a => a.patient_id === p.id && isOpen(a));
+		const by = p.unresolved_by_severity || {};
 		const [as, risk] = p.care_team_consent
 			? await Promise.all([assessmentsOf(p.id), part(`/patients/${p.id}/risk`)]) : [[], null];
 		const phq = latest(as, 'phq9'), gad = latest(as, 'gad7');
 		const worse = (phq.first && phq.last && phq.last.total - phq.first.total >= 6) ||
 			(gad.first && gad.last && gad.last.total - gad.first.total >= 4);
-		const severity = Math.max(0, ...open.map(a => SEVERITY_RANK[a.severity] || 1));
+		const severity = by.urgent ? SEVERITY_RANK.urgent : by.warning ? SEVERITY_RANK.warning : by.info ? SEVERITY_RANK.info : 0;
 		/* The deterioration-risk score (docs/monitoring.md) ranks within the same alerts. */
 		const prob = risk && risk.enabled !== false && typeof risk.probability === 'number' ? risk.probability : null;
-		const urgency = severity * 1000 + open.length * 100 + (worse ? 50 : 0) + (prob !== null ? prob * 40 : 0) +
-			(phq.last?.total || 0) / 10;
-		return {p, open, phq: phq.last, gad: gad.last, worse, risk: prob === null ? null : risk, urgency};
+		const urgency = severity * 1000 + Math.min(p.unresolved_alerts || 0, 9) * 100 + (worse ? 50 : 0) +
+			(prob !== null ? prob * 40 : 0) + (phq.last?.total || 0) / 10;
+		return {p, phq: phq.last, gad: gad.last, worse, risk: prob === null ? null : risk, urgency};
 	}));
 	rows.sort((a, b) => b.urgency - a.urgency || a.p.id - b.p.id);
 	const table = h('table', {class: 'caseload'},
 		h('caption', {}, 'Patients on your care team, most urgent first'),
-		h('thead', {}, h('tr', {}, ['Patient', 'Unresolved alerts', 'Deterioration risk', 'Latest PHQ-9', 'Latest GAD-7', 'Trend', 'Last check-in', 'Consent']
+		h('thead', {}, h('tr', {}, ['Patient', 'Unresolved alerts', 'Deterioration risk', 'Latest PHQ-9', 'Latest GAD-7', 'Trend', 'Last contact', 'Consent']
 			.map(t => h('th', {scope: 'col'}, t)))),
-		h('tbody', {}, rows.map(r => h('tr', {class: r.open.length ? 'has-alert' : ''},
+		h('tbody', {}, rows.map(r => h('tr', {class: r.p.unresolved_alerts ? 'has-alert' : '', 'data-patient-id': r.p.id},
 			h('th', {scope: 'row'}, h('a', {href: `#/patient/${r.p.id}`}, r.p.email)),
-			h('td', {}, r.open.length ? h('span', {class: 'badge alert'}, `${r.open.length} unresolved`) : 'None'),
+			h('td', {}, unresolvedCell(r.p)),
 			h('td', {}, riskCell(r.risk)),
 			h('td', {}, r.phq ? `${r.phq.total} (${r.phq.band || ''})` : '-'),
 			h('td', {}, r.gad ? `${r.gad.total} (${r.gad.band || ''})` : '-'),
 			h('td', {}, r.worse ? h('span', {class: 'badge alert'}, 'Reliable deterioration') : '-'),
-			h('td', {}, r.p.last_checkin_at ? formatDate(r.p.last_checkin_at) : 'Never'),
+			h('td', {}, lastContact(r.p)),
 			h('td', {}, r.p.care_team_consent ? 'Given' : h('span', {class: 'badge'}, 'Withdrawn'))))));
 	mount(el, h('h1', {}, 'Caseload'),
-		alertsReply.error ? failed('Alerts', alertsReply.error) : null,
+		h('p', {class: 'hint'}, 'Every alert not yet resolved is counted (acknowledged ones too); for a patient who has withdrawn consent, only safety alerts. Last contact is their latest check-in, chat message or questionnaire.'),
 		patients.length ? h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, table)
 			: h('p', {}, 'No patients yet. ', h('a', {href: '#/invite'}, 'Invite a patient'), ' to get started.'));
 }
@@ -224,8 +241,31 @@ function notice(text) {
 	return box;
 }
 
+/* Every alert the inbox gives (GET /alerts is paged: 100 at a time, older pages by
+ * "before"), up to 20 pages; {alerts, more} with more set when that was not all. */
+async function allAlerts(query) {
+	const out = [];
+	let before = null;
+	for (let page = 0; page < 20; page++) {
+		const r = await api('GET', `/alerts?limit=100${query ? `&${query}` : ''}${before ? `&before=${before}` : ''}`);
+		out.push(...(r.alerts || []));
+		if (!r.next_before) return {alerts: out, more: false};
+		before = r.next_before;
+	}
+	return {alerts: out, more: true};
+}
+
+async function allAlertsPart(query) {
+	try {
+		return await allAlerts(query);
+	} catch (e) {
+		if (e.status === 401) throw e;
+		return {error: e};
+	}
+}
+
 export async function alerts(el, done) {
-	const r = await api('GET', '/alerts');
+	const r = await allAlerts('');
 	/* Alerts carry the patient's id; the caseload gives the email shown beside it. */
 	const caseload = await part('/patients');
 	const emails = new Map((caseload.patients || []).map(p => [p.id, p.email]));
@@ -235,6 +275,7 @@ export async function alerts(el, done) {
 		(new Date(b.created_at) - new Date(a.created_at)));
 	const open = list.filter(isOpen), closed = list.filter(a => !isOpen(a));
 	mount(el, h('h1', {}, 'Alerts'), notice(done),
+		r.more ? h('p', {class: 'status error'}, 'There are more than 2000 alerts; only the newest 2000 are shown.') : null,
 		h('section', {'aria-labelledby': 'open-h'}, h('h2', {id: 'open-h'}, `Not yet resolved (${open.length})`),
 			h('p', {class: 'hint'}, 'An alert is acknowledged first (you have seen it), then resolved once it has been dealt with.'),
 			open.length ? h('ul', {class: 'alerts'}, open.map(a => alertItem(a, text => alerts(el, text)))) : h('p', {}, 'No open alerts.')),
@@ -290,16 +331,135 @@ function flaggedBlock(m) {
 		h('ul', {class: 'reasons', 'aria-label': 'Why it was flagged'}, (x.risk?.reasons || []).map(r => h('li', {}, riskReasonText(r)))))));
 }
 
+// Sensed data per day (GET /patients/{id}/sensing, docs/monitoring.md): for each kind, a
+// sentence (days with data, days missing, the average), a bar per day with the missing
+// days drawn as empty dashed boxes marked "no data", and the same numbers as a table.
+const SENSING = [
+	['steps', 'Steps', v => Math.round(v).toLocaleString(), 'steps'],
+	['sleep_minutes', 'Sleep', v => `${(Math.round(v / 6) / 10).toFixed(1)} h`, 'hours of sleep'],
+	['resting_heart_rate', 'Resting heart rate', v => `${Math.round(v)} bpm`, 'beats per minute'],
+	['screen_time_minutes', 'Screen time', v => `${(Math.round(v / 6) / 10).toFixed(1)} h`, 'hours of screen time'],
+];
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, ...children) {
+	const el = document.createElementNS(SVG, tag);
+	for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+	for (const c of children) el.append(c);
+	return el;
+}
+
+// Every date from..to (YYYY-MM-DD, UTC arithmetic so no day is skipped or doubled).
+function datesBetween(from, to) {
+	const out = [];
+	const start = Date.parse(`${from}T00:00:00Z`), end = Date.parse(`${to}T00:00:00Z`);
+	if (!Number.isFinite(start) || !Number.isFinite(end) || end < start) return out;
+	for (let t = start; t <= end && out.length < 120; t += 86400000) out.push(new Date(t).toISOString().slice(0, 10));
+	return out;
+}
+
+function shortDay(date) {
+	const d = new Date(`${date}T12:00:00Z`);
+	return Number.isNaN(d.getTime()) ? date : d.toLocaleDateString(undefined, {day: 'numeric', month: 'short', timeZone: 'UTC'});
+}
+
+function sensingChart(key, label, fmt, dates, byDate) {
+	const values = dates.map(d => {
+		const day = byDate.get(d);
+		const v = day && !day.no_data ? day[key] : null;
+		return typeof v === 'number' ? v : null;
+	});
+	const present = values.filter(v => v !== null);
+	const max = Math.max(...present, 1);
+	const w = 28, gap = 6, top = 18, height = 120, bottom = 34;
+	const width = dates.length * (w + gap) + gap;
+	const plot = svg('svg', {viewBox: `0 0 ${width} ${top + height + bottom}`, class: 'sensing-chart', 'aria-hidden': 'true', focusable: 'false'});
+	plot.append(svg('line', {x1: 0, x2: width, y1: top + height, y2: top + height, class: 'axis'}));
+	dates.forEach((d, i) => {
+		const x = gap + i * (w + gap);
+		const v = values[i];
+		if (v === null) {
+			plot.append(svg('rect', {x, y: top + height - 40, width: w, height: 40, class: 'missing-day'}));
+			plot.append(svg('text', {x: x + w / 2, y: top + height - 16, class: 'missing-label', 'text-anchor': 'middle'}, '?'));
+		} else {
+			const bh = Math.max(2, Math.round(v / max * height));
+			plot.append(svg('rect', {x, y: top + height - bh, width: w, height: bh, class: 'bar'}));
+		}
+		if (dates.length <= 14 || i % Math.ceil(dates.length / 14) === 0)
+			plot.append(svg('text', {x: x + w / 2, y: top + height + 14, class: 'day-label', 'text-anchor': 'middle'}, shortDay(d).split(' ')[0]));
+	});
+	const missing = dates.filter((d, i) => values[i] === null);
+	const mean = present.length ? present.reduce((a, b) => a + b, 0) / present.length : null;
+	const sentence = `${label}: data on ${present.length} of ${dates.length} days` +
+		(missing.length ? ` (${missing.length} missing)` : '') +
+		(mean !== null ? `, average ${fmt(mean)} a day.` : '.');
+	return h('figure', {class: 'chart sensing', dataset: {kind: key}},
+		h('figcaption', {}, sentence),
+		h('div', {class: 'plot', role: 'img', 'aria-label': `${sentence} Days without data are drawn as empty dashed boxes with a question mark.${missing.length ? ` Missing: ${missing.map(shortDay).join(', ')}.` : ''}`}, plot),
+		h('p', {class: 'hint legend'}, h('span', {class: 'swatch bar-swatch', 'aria-hidden': 'true'}), 'a day with data ',
+			h('span', {class: 'swatch missing-swatch', 'aria-hidden': 'true'}), 'no data that day'),
+		h('details', {class: 'table'}, h('summary', {}, `Show ${label.toLowerCase()} as a table`),
+			h('table', {}, h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Date'), h('th', {scope: 'col'}, label))),
+				h('tbody', {}, dates.map((d, i) => h('tr', {}, h('th', {scope: 'row'}, shortDay(d)),
+					values[i] === null ? h('td', {class: 'missing'}, 'no data') : h('td', {}, fmt(values[i]))))))));
+}
+
 function sensingBlock(s) {
 	if (s.error) return failed('Sensing', s.error);
-	if (s.consent === false) return h('p', {}, 'Hidden: the patient has not allowed sensing or care-team access.');
-	const days = s.days || s.summary || [];
-	if (!days.length) return h('p', {}, 'No sensing data.');
-	const keys = [...new Set(days.flatMap(d => Object.keys(d).filter(k => k !== 'date' && k !== 'missing' && k !== 'no_data')))];
-	return h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, h('table', {},
-		h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'Date'), keys.map(k => h('th', {scope: 'col'}, words(k))))),
-		h('tbody', {}, days.map(d => h('tr', {}, h('th', {scope: 'row'}, d.date),
-			keys.map(k => h('td', {class: d[k] == null ? 'missing' : ''}, d[k] == null ? 'missing' : String(d[k]))))))));
+	if (s.consent === false) return h('p', {}, 'Hidden: the patient has withdrawn consent for their care team.');
+	const days = Array.isArray(s.days) ? s.days : [];
+	const byDate = new Map(days.filter(d => d && d.date).map(d => [d.date, d]));
+	const known = [...byDate.keys()].sort();
+	const dates = s.from && s.to ? datesBetween(s.from, s.to) : known;
+	const intro = s.sensing_consent === false
+		? h('p', {}, 'The patient has not allowed Haven to accept activity and sleep data, so none is collected.')
+		: null;
+	const withData = SENSING.filter(([key]) => days.some(d => !d.no_data && typeof d[key] === 'number'));
+	if (!dates.length || !withData.length)
+		return h('div', {}, intro, h('p', {}, `No sensing data${dates.length ? ` from ${shortDay(dates[0])} to ${shortDay(dates[dates.length - 1])}` : ''}.`));
+	const none = SENSING.filter(x => !withData.includes(x)).map(([, label]) => label.toLowerCase());
+	const empty = dates.filter(d => { const day = byDate.get(d); return !day || day.no_data; });
+	return h('div', {class: 'sensing-summary'}, intro,
+		h('p', {}, `From ${shortDay(dates[0])} to ${shortDay(dates[dates.length - 1])}: `,
+			empty.length ? `${empty.length} of ${dates.length} days have no sensed data at all.` : 'every day has some sensed data.',
+			none.length ? ` No ${none.join(' or ')} data was sent.` : ''),
+		withData.map(([key, label, fmt]) => sensingChart(key, label, fmt, dates, byDate)));
+}
+
+/* Opening and closing an episode of care (POST /patients/{id}/episodes and .../close). One
+ * episode is open at a time; outcomes are judged per episode. */
+function episodeControls(id, outcomes, redraw) {
+	const status = statusBox();
+	const eps = Array.isArray(outcomes?.episodes) ? outcomes.episodes : [];
+	const open = eps.find(e => e.status === 'open');
+	const act = async (path, what, button) => {
+		clear(status);
+		button.disabled = true;
+		try {
+			const ep = await api('POST', path);
+			const at = formatDate(what === 'open' ? ep?.opened_at : ep?.closed_at);
+			await redraw(what === 'open'
+				? `A new episode of care is open${at ? ` (from ${at})` : ''}. The next PHQ-9 and GAD-7 scores count towards it.`
+				: `The episode of care is closed${at ? ` (at ${at})` : ''}. Its outcome is judged from its first and last scores.`);
+		} catch (e) {
+			button.disabled = false;
+			showError(status, e.message);
+		}
+	};
+	let button;
+	if (open) {
+		button = h('button', {type: 'button', class: 'secondary', id: 'episode-close', onclick: () => {
+			if (window.confirm('Close the current episode of care? Its outcome is then judged from the scores so far.'))
+				act(`/patients/${id}/episodes/close`, 'close', button);
+		}}, 'Close the current episode');
+	} else {
+		button = h('button', {type: 'button', class: 'secondary', id: 'episode-open', onclick: () => act(`/patients/${id}/episodes`, 'open', button)},
+			'Open a new episode of care');
+	}
+	return h('div', {class: 'episode-controls'},
+		h('p', {}, open ? `An episode of care is open since ${formatDate(open.opened_at)}.`
+			: eps.length ? 'No episode of care is open. The patient\'s next questionnaire opens one, or you can open one now.'
+				: 'No episode of care yet. The patient\'s first questionnaire opens one, or you can open one now.'),
+		button, status);
 }
 
 // The sections of a safety plan as the server stores them (src/dialog/chat.c), in the
@@ -334,7 +494,7 @@ export async function patient(el, id, done) {
 		h('p', {}, `On your care team since ${formatDate(summary.on_team_since)}. Last check-in: ${summary.last_checkin_at ? formatDate(summary.last_checkin_at) : 'never'}.`)];
 	if (!summary.care_team_consent)
 		parts.push(h('p', {class: 'status error', role: 'note'}, 'This patient has withdrawn consent for their care team to see their clinical content. Safety alerts still reach you.'));
-	const alertsReply = await part(`/alerts?patient_id=${id}`);
+	const alertsReply = await allAlertsPart(`patient_id=${id}`);
 	const mine = (alertsReply.alerts || []).filter(a => a.patient_id === Number(id));
 	for (const a of mine) a.patient_email = summary.email;
 	const redraw = text => patient(el, id, text);
@@ -359,6 +519,7 @@ export async function patient(el, id, done) {
 	parts.push(charts,
 		h('section', {'aria-labelledby': 'pr-h'}, h('h2', {id: 'pr-h'}, 'Deterioration risk'), riskBlock(risk)),
 		h('section', {'aria-labelledby': 'po-h'}, h('h2', {id: 'po-h'}, 'Episode outcomes'), outcomesBlock(outcomes),
+			outcomes.consent === false || outcomes.error ? null : episodeControls(id, outcomes, redraw),
 			h('p', {class: 'hint'}, 'As NHS Talking Therapies defines them: a case is PHQ-9 10 or more, or GAD-7 8 or more; a reliable change is 6 points on PHQ-9 or 4 on GAD-7.')),
 		h('section', {'aria-labelledby': 'pf-h'}, h('h2', {id: 'pf-h'}, 'Flagged messages'), flaggedBlock(messages)),
 		h('section', {'aria-labelledby': 'ps-h'}, h('h2', {id: 'ps-h'}, 'Safety plan'), safetyBlock(plan)),

@@ -5,10 +5,17 @@ import {LINES, DIRECTORY, regionForLocale} from '../crisis-lines.js';
 import {session} from '../app.js';
 
 // All the lines, the given region (or the signed-in person's) first.
+// A signed-in person whose locale names no listed country (they chose "somewhere else")
+// sees the worldwide directory first.
 export function linesList(region) {
-	const first = region || regionForLocale(session.me?.locale);
+	const locale = session.me?.locale;
+	const first = region || regionForLocale(locale);
 	const ordered = first ? [...LINES.filter(c => c.code === first), ...LINES.filter(c => c.code !== first)] : LINES;
+	const elsewhere = !first && locale && locale !== 'en';
 	return h('div', {class: 'lines'},
+		elsewhere ? h('p', {class: 'directory-first'}, h('strong', {}, 'Where you are: '),
+			h('a', {href: DIRECTORY.url, rel: 'noopener noreferrer', target: '_blank'}, DIRECTORY.name),
+			` lists ${DIRECTORY.how}. If you are in danger now, call your local emergency number.`) : null,
 		ordered.map(c => h('section', {class: 'country', 'aria-label': c.country},
 			h('h3', {}, c.country),
 			h('ul', {},

@@ -4,12 +4,14 @@ import {api} from '../api.js';
 import {h, mount, field, statusBox, showError, showOk, clear, formatDate} from '../dom.js';
 import {chart} from '../charts.js';
 import {session, logout, notice} from '../app.js';
+import {LINES} from '../crisis-lines.js';
 
 export async function home(el) {
 	mount(el, h('h1', {}, 'Welcome to Haven'),
 		h('p', {class: 'lead'}, 'What would you like to do?'),
 		h('ul', {class: 'cards'},
 			h('li', {}, h('a', {href: '#/chat'}, h('strong', {}, 'Talk it through'), h('span', {}, 'Chat with the Haven helper about how you are doing, or try an exercise.'))),
+			h('li', {}, h('a', {href: '#/exercises'}, h('strong', {}, 'Exercises'), h('span', {}, 'Short exercises to try, what has helped you before, and a suggestion for next.'))),
 			h('li', {}, h('a', {href: '#/checkin'}, h('strong', {}, 'Check in'), h('span', {}, 'Note your mood and sleep today. It takes a minute.'))),
 			h('li', {}, h('a', {href: '#/assess/phq9'}, h('strong', {}, 'PHQ-9 questionnaire'), h('span', {}, 'Nine questions about your mood over the last two weeks.'))),
 			h('li', {}, h('a', {href: '#/assess/gad7'}, h('strong', {}, 'GAD-7 questionnaire'), h('span', {}, 'Seven questions about worry and anxiety.'))),
@@ -162,9 +164,67 @@ export async function data(el) {
 			consentForm,
 			h('details', {class: 'doc'}, h('summary', {}, `The consent text you agreed to (version ${consents.document.version})`),
 				h('p', {}, consents.document.text))),
+		localeSection(),
 		h('section', {'aria-labelledby': 'export-h'}, h('h2', {id: 'export-h'}, 'A copy of everything'),
 			h('p', {}, 'Download everything Haven holds about you, decrypted, as one file (JSON format).'),
 			h('a', {class: 'button', href: '/api/v1/me/export', download: 'haven-my-data.json', id: 'export-link'}, 'Download my data')),
 		h('section', {'aria-labelledby': 'erase-h'}, eraseForm),
 		h('p', {}, h('button', {type: 'button', class: 'secondary', onclick: logout}, 'Sign out')));
+}
+
+// The crisis lines Haven gives (in the chat's crisis protocol and at the top of every page)
+// follow the patient's own locale when they choose one (PATCH /api/v1/me {"locale"}), else
+// the service's. "Somewhere else" is en-001 (English, the world), which the crisis lines file
+// serves with the international directory.
+const INTL = 'en-001';
+const LOCALE_CHOICES = [
+	...LINES.map(c => [`en-${c.code}`, c.country]),
+	[INTL, 'Somewhere else (a worldwide directory of helplines)'],
+];
+
+function localeWords(locale) {
+	const hit = LOCALE_CHOICES.find(([v]) => v === locale);
+	if (hit) return hit[1];
+	const region = /^[a-z]{2,3}-([A-Z]{2})$/.exec(locale || '')?.[1];
+	const country = LINES.find(c => c.code === region)?.country;
+	return country || (locale ? `somewhere else (${locale})` : 'not set');
+}
+
+function localeSection() {
+	const me = session.me || {};
+	const status = statusBox();
+	const select = h('select', {id: 'locale-choice', name: 'locale'},
+		h('option', {value: ''}, 'Not chosen: use this service\'s setting'),
+		LOCALE_CHOICES.map(([v, label]) => h('option', {value: v}, label)));
+	const mine = me.locale_source === 'patient' ? me.locale : '';
+	select.value = LOCALE_CHOICES.some(([v]) => v === mine) ? mine : '';
+	if (mine && !select.value) {
+		// A locale chosen elsewhere (for example at sign-up) that is not in the list.
+		select.append(h('option', {value: mine}, localeWords(mine)));
+		select.value = mine;
+	}
+	const now = h('p', {id: 'locale-now'});
+	const describe = m => mount(now, 'Now showing crisis lines for: ', h('strong', {}, localeWords(m.locale)),
+		m.locale_source === 'patient' ? ' (your choice).' : ' (this service\'s setting).');
+	describe(me);
+	const save = h('button', {type: 'submit'}, 'Save where I am');
+	const form = h('form', {id: 'locale-form', onsubmit: async ev => {
+		ev.preventDefault();
+		clear(status);
+		save.disabled = true;
+		try {
+			const updated = await api('PATCH', '/me', {locale: select.value || null});
+			if (updated && session.me) Object.assign(session.me, {locale: updated.locale, locale_source: updated.locale_source});
+			describe(updated || {});
+			showOk(status, 'Saved. The crisis lines now follow your choice, in the chat and on the help page.');
+		} catch (e) {
+			showError(status, e.code === 'invalid_body'
+				? 'Your choice was not saved. Haven has no crisis lines for that choice; please choose another.'
+				: `Your choice was not saved. ${e.message}`);
+		} finally {
+			save.disabled = false;
+		}
+	}}, field('Which country are you in?', select, 'Haven shows the crisis lines for this country first, in the chat and on the "Need help now?" page.'),
+	now, status, save);
+	return h('section', {'aria-labelledby': 'locale-h'}, h('h2', {id: 'locale-h'}, 'Crisis lines for where you are'), form);
 }
