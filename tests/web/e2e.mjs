@@ -789,10 +789,10 @@ await flow('caseload shows last contact and unresolved alerts; the patient page 
 	assert.match(await steps.locator('.plot').getAttribute('aria-label'), /Missing: /);
 	assert.match(await page.locator('figure.sensing[data-kind="sleep_minutes"] figcaption').innerText(), /^Sleep: data on 2 of \d+ days .*average 6\.7 h a day\.$/);
 	assert.match(await page.locator('.sensing-summary').innerText(), /No resting heart rate or screen time data was sent\./);
+	await shot(page, 'patient-page-sensing-desktop');
 	await steps.locator('summary').click();
 	assert.ok(await steps.locator('td.missing:has-text("no data")').first().isVisible());
 	noRawJson(await page.locator('.sensing-summary').innerText());
-	await shot(page, 'patient-page-sensing-desktop');
 
 	// Episodes: the PHQ-9 opened one; close it, then open a new one.
 	await page.getByRole('button', {name: 'Close the current episode'}).click();

@@ -384,8 +384,9 @@ function sensingChart(key, label, fmt, dates, byDate) {
 			const bh = Math.max(2, Math.round(v / max * height));
 			plot.append(svg('rect', {x, y: top + height - bh, width: w, height: bh, class: 'bar'}));
 		}
+		// The day of the month under the bars (the dates are in the sentence and the table).
 		if (dates.length <= 14 || i % Math.ceil(dates.length / 14) === 0)
-			plot.append(svg('text', {x: x + w / 2, y: top + height + 14, class: 'day-label', 'text-anchor': 'middle'}, shortDay(d).split(' ')[0]));
+			plot.append(svg('text', {x: x + w / 2, y: top + height + 14, class: 'day-label', 'text-anchor': 'middle'}, String(Number(d.slice(8, 10)))));
 	});
 	const missing = dates.filter((d, i) => values[i] === null);
 	const mean = present.length ? present.reduce((a, b) => a + b, 0) / present.length : null;
