@@ -23,8 +23,10 @@ static const char *const builtins[] = {"feeling", "lines",     "emergency", "tot
 static const char *const required_flows[] = {"home", "onboarding", "safety", "helping_others",
                                              NULL};
 /* Nodes of flow "safety" the safety protocol says (src/safety). */
-static const char *const safety_nodes[] = {"check",   "check_no",   "crisis", "crisis_stay",
-                                           "confirm", "confirm_no", "plan",   NULL};
+static const char *const safety_nodes[] = {"check",          "check_no",           "crisis",
+                                           "crisis_stay",    "confirm",            "confirm_no",
+                                           "plan",           "crisis_no_team",     "confirm_no_no_team",
+                                           NULL};
 
 static char *xstrdup(const char *s, size_t n)
 {
@@ -76,6 +78,11 @@ void haven_content_destroy(struct haven_content **pc)
 			free(f->intents[j]);
 		free(f->intents);
 		free(f->start_text);
+		for (size_t j = 0; j < f->nstarts_if; j++) {
+			free(f->starts_if[j].slot);
+			free(f->starts_if[j].node_text);
+		}
+		free(f->starts_if);
 		free(f->exercise);
 		for (size_t j = 0; j < f->nnodes; j++)
 			node_release(&f->nodes[j]);
@@ -351,10 +358,14 @@ static int directive_do(struct parser *p, char *arg)
 		a.kind = HAVEN_ACTION_DISTORTION;
 	else if (!strcmp(w[0], "consent") && nw == 1)
 		a.kind = HAVEN_ACTION_CONSENT;
+	else if (!strcmp(w[0], "remember") && nw == 2 && valid_name(w[1]))
+		a.kind = HAVEN_ACTION_REMEMBER;
+	else if (!strcmp(w[0], "forget") && nw == 1)
+		a.kind = HAVEN_ACTION_FORGET;
 	else
 		return fail(p,
 		            "unknown action '%s' (score phq9|gad7, item9, plan_add SECTION, "
-		            "rate_before, rate_after, distortion, consent)",
+		            "rate_before, rate_after, distortion, consent, remember SLOT, forget)",
 		            w[0]);
 	if (a.kind == HAVEN_ACTION_PLAN_ADD) {
 		static const char *const sections[] = {
@@ -407,10 +418,31 @@ static int parse_line(struct parser *p, char *s)
 			return (f->title = xstrdup(arg, strlen(arg))) ? 0 : HAVEN_ENOMEM;
 		}
 		if (!strcmp(d, "start")) {
-			if (!valid_name(arg) || f->start_text)
-				return fail(
-				    p, "'start' needs one node name and appears once per flow");
-			return (f->start_text = xstrdup(arg, strlen(arg))) ? 0 : HAVEN_ENOMEM;
+			char *w[4];
+			size_t nw = split_words(arg, w, 3);
+			if (nw == 3 && !strcmp(w[1], "if")) {
+				/* start NODE if SLOT: a follow-up start (docs/content.md) */
+				if (!valid_name(w[0]) || !valid_name(w[2]))
+					return fail(p, "'start NODE if SLOT' needs a node and a slot "
+					               "name (a-z, 0-9, _)");
+				struct haven_start_if *v =
+				    realloc(f->starts_if, (f->nstarts_if + 1) * sizeof(*v));
+				if (!v)
+					return HAVEN_ENOMEM;
+				f->starts_if = v;
+				struct haven_start_if *si = &v[f->nstarts_if++];
+				memset(si, 0, sizeof(*si));
+				si->line = p->line;
+				si->node = -1;
+				if (!(si->slot = xstrdup(w[2], strlen(w[2]))) ||
+				    !(si->node_text = xstrdup(w[0], strlen(w[0]))))
+					return HAVEN_ENOMEM;
+				return 0;
+			}
+			if (nw != 1 || !valid_name(w[0]) || f->start_text)
+				return fail(p, "'start' needs one node name (or 'NODE if SLOT') and "
+				               "the plain form appears once per flow");
+			return (f->start_text = xstrdup(w[0], strlen(w[0]))) ? 0 : HAVEN_ENOMEM;
 		}
 		if (!strcmp(d, "intent")) {
 			if (!valid_name(arg))
@@ -431,16 +463,21 @@ static int parse_line(struct parser *p, char *s)
 			return 0;
 		}
 		if (!strcmp(d, "exercise")) {
-			char *w[4];
-			size_t nw = split_words(arg, w, 3);
+			char *w[5];
+			size_t nw = split_words(arg, w, 4);
 			double a = 0, b = 0;
-			if (nw != 3 || !valid_name(w[0]) || haven_parse_double(w[1], &a) ||
-			    haven_parse_double(w[2], &b) || !(a > 0) || !(b > 0) || a > 1000 ||
-			    b > 1000)
-				return fail(p, "'exercise' needs NAME HELPED NOT with two positive "
-				               "prior counts");
+			if ((nw != 3 && nw != 4) || !valid_name(w[0]) ||
+			    haven_parse_double(w[1], &a) || haven_parse_double(w[2], &b) ||
+			    !(a > 0) || !(b > 0) || a > 1000 || b > 1000)
+				return fail(p, "'exercise' needs NAME HELPED NOT [lower|higher] with "
+				               "two positive prior counts");
+			if (nw == 4 && strcmp(w[3], "lower") && strcmp(w[3], "higher"))
+				return fail(p, "'exercise' direction '%s' must be 'lower' (a lower "
+				               "rating is better: distress) or 'higher' (mood)",
+				            w[3]);
 			if (f->exercise)
 				return fail(p, "'exercise' appears once per flow");
+			f->higher_better = nw == 4 && !strcmp(w[3], "higher");
 			f->prior_helped = a;
 			f->prior_not = b;
 			return (f->exercise = xstrdup(w[0], strlen(w[0]))) ? 0 : HAVEN_ENOMEM;
@@ -568,6 +605,7 @@ static int resolve(const struct haven_content *c, int self, const char *text,
 		t->flow = fi;
 		t->node =
 		    dot ? haven_content_node_index(&c->flows[fi], dot + 1) : c->flows[fi].start;
+		t->at_start = !dot;
 		return t->node < 0 ? -1 : 0;
 	}
 	int ni = haven_content_node_index(&c->flows[self], text);
@@ -692,6 +730,11 @@ static int link_node(struct haven_content *c, size_t fi, struct haven_node *n, c
 		if (k == HAVEN_ACTION_DISTORTION && n->expect != HAVEN_EXPECT_TEXT)
 			return link_fail(err, errlen, f->file, n->line,
 			                 "distortion needs a text node");
+		if (k == HAVEN_ACTION_REMEMBER &&
+		    !flow_sets_slot(f, n->actions[i].arg, strlen(n->actions[i].arg)))
+			return link_fail(err, errlen, f->file, n->line,
+			                 "remember: slot '%s' is not set in flow %s",
+			                 n->actions[i].arg, f->name);
 	}
 	return 0;
 }
@@ -711,6 +754,17 @@ int haven_content_link(struct haven_content *c, char *err, size_t errlen)
 		if (!f->title)
 			return link_fail(err, errlen, f->file, f->line,
 			                 "flow %s has no 'title' line", f->name);
+		for (size_t j = 0; j < f->nstarts_if; j++) {
+			struct haven_start_if *si = &f->starts_if[j];
+			if ((si->node = haven_content_node_index(f, si->node_text)) < 0)
+				return link_fail(err, errlen, f->file, si->line,
+				                 "start node '%s' is not a node of flow %s",
+				                 si->node_text, f->name);
+			if (!flow_sets_slot(f, si->slot, strlen(si->slot)))
+				return link_fail(err, errlen, f->file, si->line,
+				                 "'start %s if %s': slot '%s' is not set in flow %s",
+				                 si->node_text, si->slot, si->slot, f->name);
+		}
 	}
 	for (size_t i = 0; i < c->nflows; i++)
 		for (size_t j = 0; j < c->flows[i].nnodes; j++)

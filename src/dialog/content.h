@@ -42,6 +42,7 @@ enum haven_cond {
 struct haven_target {
 	int flow; /* index into content->flows, or HAVEN_TARGET_END / HAVEN_TARGET_CRISIS */
 	int node; /* index into that flow's nodes */
+	int at_start; /* "flow:NAME": the flow's start, which a 'start NODE if SLOT' may move */
 };
 
 struct haven_transition {
@@ -62,6 +63,8 @@ enum haven_action_kind {
 	HAVEN_ACTION_RATE_AFTER,  /* rate_after: the rating after; records the outcome */
 	HAVEN_ACTION_DISTORTION,  /* distortion: the model's suggestion for slot text */
 	HAVEN_ACTION_CONSENT,     /* consent: the person agreed to the onboarding terms */
+	HAVEN_ACTION_REMEMBER,    /* remember SLOT: keep the slot for the flow's next run */
+	HAVEN_ACTION_FORGET,      /* forget: drop what the flow remembered */
 };
 
 struct haven_action {
@@ -91,6 +94,15 @@ struct haven_node {
 	struct haven_target next;
 };
 
+/* 'start NODE if SLOT': the flow starts at NODE when it remembers SLOT from an earlier run
+ * (do remember SLOT), so it can follow up on what the person planned. */
+struct haven_start_if {
+	char *slot;
+	char *node_text;
+	int node;
+	unsigned line;
+};
+
 struct haven_flow {
 	char *name;
 	char *title;
@@ -100,8 +112,12 @@ struct haven_flow {
 	size_t nintents;
 	char *start_text;
 	int start;                      /* node index */
+	struct haven_start_if *starts_if; /* tried in order before start */
+	size_t nstarts_if;
 	char *exercise;                 /* a rated exercise (personalisation), or NULL */
 	double prior_helped, prior_not; /* population prior: Beta(helped, not) */
+	int higher_better;              /* the ratings are better when higher (mood), not lower
+					   (distress, tension: the default) */
 	int menu;                       /* listed when the agent offers exercises */
 	struct haven_node *nodes;
 	size_t nnodes;

@@ -97,6 +97,11 @@ struct haven_step {
 	size_t len;
 	const struct haven_region *region;
 	uint64_t seed;
+	/* 1 when an active clinician is on the person's care team, so a safety alert reaches
+	 * someone (crisis_chat and abuse_disclosed reach them whatever the care_team consent
+	 * says: DESIGN.md, "who may see what"). 0: the safety protocol says the words of its
+	 * *_no_team nodes and never claims the care team was told. */
+	int care_team;
 	/* in/out */
 	json_t *state; /* the conversation state (docs/chat.md); {} for a new person */
 	json_t *plan;  /* the safety plan: {"warning_signs": [...], ...} */

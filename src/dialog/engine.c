@@ -130,8 +130,11 @@ static int set_pos(struct haven_step *s, struct pos p, int keep_slots)
 	int rc = jset(s->state, "flow", json_string(f->name));
 	if (!rc)
 		rc = jset(s->state, "node", json_string(f->nodes[p.node].name));
-	if (!rc && !(same || keep_slots))
-		rc = jset(s->state, "slots", json_object());
+	if (!rc && !(same || keep_slots)) {
+		/* A new run of the flow starts with what it remembered (do remember SLOT). */
+		json_t *mem = json_object_get(json_object_get(s->state, "memory"), f->name);
+		rc = jset(s->state, "slots", json_is_object(mem) ? json_deep_copy(mem) : json_object());
+	}
 	if (!rc)
 		rc = jset(s->state, "misses", json_integer(0));
 	snprintf(s->state_name, sizeof(s->state_name), "%s.%s", f->name, f->nodes[p.node].name);
@@ -193,7 +196,8 @@ static int recommend(struct haven_step *s, struct haven_buf *out)
 	json_int_t h = jint(st, "h", 0), n = jint(st, "n", 0), b = jint(st, "b", -1),
 		   a = jint(st, "a", -1);
 	char reason[200];
-	if (b >= 0 && a >= 0 && a < b)
+	int up = json_is_true(json_object_get(st, "up"));
+	if (b >= 0 && a >= 0 && (up ? a > b : a < b))
 		snprintf(reason, sizeof(reason), "%s helped you last time: %lld \xe2\x86\x92 %lld.",
 			 f->title, (long long)b, (long long)a);
 	else if (h + n > 0)
@@ -368,8 +372,23 @@ static int pick_recommended(struct haven_step *s, struct haven_target *t)
 		fi = flow_named(s, "home");
 	t->flow = fi;
 	t->node = C(s)->flows[fi].start;
+	t->at_start = 1;
 	json_object_del(s->state, "rec");
 	return 0;
+}
+
+/* Where flow fi starts for this person: the first 'start NODE if SLOT' whose slot the flow
+ * remembers from an earlier run (a follow-up), else its start node. */
+static int start_node(struct haven_step *s, int fi)
+{
+	const struct haven_flow *f = &C(s)->flows[fi];
+	json_t *mem = json_object_get(json_object_get(s->state, "memory"), f->name);
+	for (size_t i = 0; i < f->nstarts_if; i++) {
+		const char *v = jstr(mem, f->starts_if[i].slot);
+		if (v && *v)
+			return f->starts_if[i].node;
+	}
+	return f->start;
 }
 
 static int safety_enter_crisis(struct haven_step *s, int depth);
@@ -385,6 +404,8 @@ static int go(struct haven_step *s, struct haven_target t, int depth)
 		if (rc)
 			return rc;
 	}
+	if (t.at_start)
+		t.node = start_node(s, t.flow);
 	return enter(s, (struct pos){t.flow, t.node}, 0, depth);
 }
 
@@ -408,6 +429,15 @@ static int say_safety(struct haven_step *s, const char *node)
 	const struct haven_flow *f = &C(s)->flows[sf];
 	int ni = haven_content_node_index(f, node);
 	HAVEN_ASSERT(ni >= 0); /* checked when the content was linked */
+	if (!s->care_team) {
+		/* No clinician will see an alert: the node's words without a care team, so the
+		 * agent never says it told one ("crisis_no_team", "confirm_no_no_team"). */
+		char alt[96];
+		snprintf(alt, sizeof(alt), "%s_no_team", node);
+		int ai = haven_content_node_index(f, alt);
+		if (ai >= 0)
+			ni = ai;
+	}
 	snprintf(s->state_name, sizeof(s->state_name), "safety.%s", node);
 	return say_node(s, &f->nodes[ni]);
 }
@@ -729,18 +759,40 @@ static int run_action(struct haven_step *s, const struct haven_flow *f,
 		json_t *st = all ? jobj(all, f->exercise) : NULL;
 		if (!st)
 			return HAVEN_ENOMEM;
-		int helped = after < before;
+		/* Which way is better is the flow's: lower for distress and tension, higher for
+		 * mood ('exercise NAME H N higher'). The last pair keeps its direction ("up"),
+		 * so the suggestion's reason reads it the way it was asked. */
+		int helped = f->higher_better ? after > before : after < before;
 		int rc = jset(st, helped ? "h" : "n", json_integer(jint(st, helped ? "h" : "n", 0) + 1));
 		if (!rc)
 			rc = jset(st, "b", json_integer(before));
 		if (!rc)
 			rc = jset(st, "a", json_integer(after));
+		if (!rc)
+			rc = jset(st, "up", json_boolean(f->higher_better));
 		json_object_del(s->state, "cur");
 		if (!rc)
-			rc = action(s, json_pack("{s:s,s:s,s:I,s:I,s:b}", "type", "exercise_rated",
+			rc = action(s, json_pack("{s:s,s:s,s:I,s:I,s:b,s:s}", "type", "exercise_rated",
 						 "exercise", f->exercise, "before", before, "after",
-						 after, "helped", helped));
+						 after, "helped", helped, "better",
+						 f->higher_better ? "higher" : "lower"));
 		return rc;
+	}
+	case HAVEN_ACTION_REMEMBER: {
+		/* Kept apart from the slots, which end with the flow: the flow's next run starts
+		 * with it (set_pos) and may start at its follow-up (start_node). */
+		const char *v = jstr(slots, act->arg);
+		json_t *mem = jobj(s->state, "memory");
+		json_t *fm = mem ? jobj(mem, f->name) : NULL;
+		if (!fm)
+			return HAVEN_ENOMEM;
+		return v ? jset(fm, act->arg, json_string(v)) : 0;
+	}
+	case HAVEN_ACTION_FORGET: {
+		json_t *mem = json_object_get(s->state, "memory");
+		if (json_is_object(mem))
+			json_object_del(mem, f->name);
+		return 0;
 	}
 	case HAVEN_ACTION_DISTORTION: {
 		if (!s->nlp->trap[0])
@@ -837,7 +889,7 @@ static int engine(struct haven_step *s)
 			 : n->expect == HAVEN_EXPECT_TEXT ? ip >= 0.85 && interrupts(intent)
 							  : ip >= 0.6 && !a.fits;
 		if (sw)
-			return enter(s, (struct pos){g, c->flows[g].start}, 0, 0);
+			return enter(s, (struct pos){g, start_node(s, g)}, 0, 0);
 	}
 	for (size_t i = 0; i < n->ntrans; i++) {
 		const struct haven_transition *t = &n->trans[i];
@@ -924,6 +976,9 @@ int haven_dialog_step(struct haven_step *s)
 	    .denial = nlp->denial,
 	    .yesno = nlp->yesno,
 	    .wants_plan = plan_intent || (mode == HAVEN_SAFETY_MODE_CRISIS && nlp->yesno == 1),
+	    .wants_end = (!strcmp(nlp->intent, "stop") && nlp->intent_p >= 0.6) ||
+			 haven_safety_wants_to_end(s->text, s->len),
+	    .unsure = haven_safety_is_unsure(s->text, s->len),
 	};
 	struct haven_safety_result r;
 	haven_safety_decide(mode, unclear, &in, &r);

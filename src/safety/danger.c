@@ -721,12 +721,26 @@ static const char *const replies[][2] = {
 	    "it safely, or go to a place where there are other people. What someone else does "
 	    "to you is never your fault. {helplines} I've let your care team know. I'm here "
 	    "with you."},
+    /* The same without a care team (no clinician would see the alert): no claim that
+     * anyone was told. */
+    {"now_no_team", "I'm really glad you told me, and I'm taking this seriously. You deserve "
+		    "to be safe. If you are in danger right now, please call {emergency} now, if "
+		    "you can do it safely, or go to a place where there are other people. What "
+		    "someone else does to you is never your fault. {helplines} I can't contact "
+		    "anyone for you from here, so please reach out to them when you can do it "
+		    "safely. I'm here with you."},
     {"disclosed", "Thank you for telling me; I know that can be really hard to say, and I "
 		  "believe you. What happened is not your fault, and you deserve to be safe. "
 		  "{helplines} They are free and confidential, and they can talk things "
 		  "through with you at your own pace; you don't have to decide anything now. "
 		  "I've let your care team know so that they can support you. If you are ever in "
 		  "danger, call {emergency}."},
+    {"disclosed_no_team", "Thank you for telling me; I know that can be really hard to say, "
+			  "and I believe you. What happened is not your fault, and you deserve "
+			  "to be safe. {helplines} They are free and confidential, and they can "
+			  "talk things through with you at your own pace; you don't have to "
+			  "decide anything now. If you have a doctor or someone you trust, they "
+			  "can support you too. If you are ever in danger, call {emergency}."},
     {"other", "It's kind of you to look out for them, and it can be frightening to see. What "
 	      "is happening to them is not their fault. If they are in danger right now, call "
 	      "{emergency}. {helplines} These services also talk with friends and family who "
@@ -739,11 +753,17 @@ static const char *const replies[][2] = {
 };
 
 int haven_danger_reply(const char *which, const struct haven_crisis_lines *l,
-		       const struct haven_region *r, unsigned categories, struct haven_buf *b)
+		       const struct haven_region *r, unsigned categories, int care_team,
+		       struct haven_buf *b)
 {
 	const char *text = NULL;
+	char alt[48];
+	snprintf(alt, sizeof(alt), "%s_no_team", which);
 	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++)
-		if (!strcmp(replies[i][0], which))
+		if (!strcmp(replies[i][0], which) && !text)
+			text = replies[i][1];
+	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]) && !care_team; i++)
+		if (!strcmp(replies[i][0], alt))
 			text = replies[i][1];
 	if (!text)
 		return HAVEN_EINVAL;

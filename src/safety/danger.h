@@ -79,9 +79,11 @@ int haven_danger_helplines(const struct haven_crisis_lines *l, const struct have
 			   unsigned categories, struct haven_buf *b) HAVEN_WUR;
 
 /* The replies, with {emergency}, {lines} (the crisis lines) and {helplines} filled.
- * which: "now", "disclosed", "other", "confirm", "stay_note". */
+ * which: "now", "disclosed", "other", "confirm", "stay_note". care_team: 1 when a clinician
+ * on the person's care team will see the alert; 0 gives the words of "now" and "disclosed"
+ * that do not say the care team was told. */
 int haven_danger_reply(const char *which, const struct haven_crisis_lines *l,
-		       const struct haven_region *r, unsigned categories,
+		       const struct haven_region *r, unsigned categories, int care_team,
 		       struct haven_buf *b) HAVEN_WUR;
 
 #endif

@@ -349,6 +349,42 @@ int haven_safety_is_denial(const char *text, size_t len)
 	return has_any(norm, denials);
 }
 
+int haven_safety_wants_to_end(const char *text, size_t len)
+{
+	/* Whole-phrase matches on the normalised text; none of them is about dying ("end it"
+	 * is not here: it is a crisis phrase). A match only asks the confirming question. */
+	static const char *const phrases[] = {
+	    " can we stop ", " can we stop this ", " i want to stop ", " i want to stop this ",
+	    " lets stop ", " please stop ", " stop this ", " stop now ", " i want to leave ",
+	    " i want to go back ", " can we go back ", " go back to ", " back to what we were ",
+	    " end this chat ", " end this conversation ", " end the chat ", " finish this ",
+	    " i feel better ", " i feel better now ", " feeling better ", " i feel safer ",
+	    " i feel safe ", " i feel safe now ", " im safer ", " i am safer ", " im calmer ",
+	    " i am calmer ", " i feel calmer ", " feeling calmer ", " im ok now ", " im okay now ",
+	    " i called ", " ive called ", " i have called ", " i rang ", " i texted ",
+	    " ive texted ", " i talked to ", " ive talked to ", " i spoke to ", " ive spoken to ",
+	    " im with my ", " i am with my ", " the crisis has passed ", " it has passed ",
+	    " its passed ", " the feeling has passed ", NULL};
+	char norm[512];
+	normalise(text, len < 400 ? len : 400, norm, sizeof(norm));
+	return has_any(norm, phrases);
+}
+
+int haven_safety_is_unsure(const char *text, size_t len)
+{
+	static const char *const hedges[] = {
+	    " maybe ", " perhaps ", " probably ", " possibly ", " not sure ", " unsure ",
+	    " dont know ", " do not know ", " didnt know ", " idk ", " dunno ", " no idea ",
+	    " later ", " not now ", " not today ", " not right now ", " rather not ",
+	    " dont want to say ", " dont want to talk ", " dont ask ", " not telling ",
+	    " kind of ", " kinda ", " sort of ", " sorta ", " i guess ", " i suppose ",
+	    " sometimes ", " a bit ", " a little ", " not really sure ", " hard to say ",
+	    " depends ", " on and off ", " not exactly ", NULL};
+	char norm[512];
+	normalise(text, len < 400 ? len : 400, norm, sizeof(norm));
+	return has_any(norm, hedges);
+}
+
 /* ---- The protocol ---- */
 
 const char *haven_safety_mode_name(enum haven_safety_mode m)
@@ -412,6 +448,9 @@ void haven_safety_decide(enum haven_safety_mode mode, int unclear,
 			say(out, HAVEN_SAFETY_SAY, "plan", mode, "plan_requested");
 		else if (in->denial || in->yesno == 0)
 			say(out, HAVEN_SAFETY_SAY, "confirm", HAVEN_SAFETY_MODE_CONFIRM, "denial");
+		else if (in->wants_end)
+			/* The way out DESIGN.md gives: the one confirming question, answered. */
+			say(out, HAVEN_SAFETY_SAY, "confirm", HAVEN_SAFETY_MODE_CONFIRM, "wants_end");
 		else
 			say(out, HAVEN_SAFETY_SAY, "crisis_stay", mode, "protocol_continues");
 		return;
@@ -419,7 +458,9 @@ void haven_safety_decide(enum haven_safety_mode mode, int unclear,
 		if (level == HAVEN_RISK_HIGH) {
 			say(out, HAVEN_SAFETY_SAY, "crisis_stay", HAVEN_SAFETY_MODE_CRISIS, high_why);
 			out->raise_alert = 1;
-		} else if ((in->yesno == 0 || in->denial) && level < HAVEN_RISK_MODERATE) {
+		} else if ((in->yesno == 0 || in->denial) && !in->unsure &&
+			   level < HAVEN_RISK_MODERATE) {
+			/* The only way out: a clear "no" to the confirming question. */
 			say(out, HAVEN_SAFETY_RESUME, "confirm_no", HAVEN_SAFETY_MODE_NONE,
 			    "confirmed_no");
 			out->answer = "no";
@@ -444,7 +485,7 @@ void haven_safety_decide(enum haven_safety_mode mode, int unclear,
 				out->answer = "yes";
 			if (out->level < HAVEN_RISK_HIGH)
 				out->level = HAVEN_RISK_HIGH;
-		} else if (in->yesno == 0 || in->denial) {
+		} else if ((in->yesno == 0 || in->denial) && !in->unsure) {
 			say(out, HAVEN_SAFETY_RESUME, "check_no", HAVEN_SAFETY_MODE_NONE, "check_no");
 			out->answer = "no";
 		} else if (unclear >= 1 && level < HAVEN_RISK_MODERATE) {

@@ -9,8 +9,10 @@
  *              "yes" enters the crisis protocol, "no" returns to where the person was;
  *   high       the crisis protocol from any state (CRISIS): lines for the locale, an urgent
  *              alert, the safety plan; it stays until one clear confirming question is
- *              answered "no" after a denial. A denial alone ("I'm fine", "you
- *              misunderstood") only asks that question (CONFIRM).
+ *              answered "no". A denial ("I'm fine", "you misunderstood") or asking to end
+ *              it ("can we stop", "I called the lifeline, I'm calmer now") only asks that
+ *              question (CONFIRM); nothing said once ends the protocol. The alert stays
+ *              open after it ends, until a clinician acknowledges it.
  *
  * The protocol's logic is here, in code; its words are the nodes of content/flows/
  * safety.flow. Content cannot route around it: the gate runs before the engine and the
@@ -73,6 +75,14 @@ int haven_region_lines_text(const struct haven_crisis_lines *l, const struct hav
 int haven_safety_overdose_taken(const char *text, size_t len);
 /* 1 for a plain denial ("I'm fine", "you misunderstood", "no", "I was joking"), 0 else. */
 int haven_safety_is_denial(const char *text, size_t len);
+/* 1 when text asks to leave the crisis protocol or says the person is safer now without a
+ * denial's words ("can we stop", "I called the lifeline", "I feel calmer now", "can we go
+ * back"). In the protocol it is treated like a denial: it gets the one confirming question,
+ * never the end of the protocol by itself. */
+int haven_safety_wants_to_end(const char *text, size_t len);
+/* 1 when an answer hedges ("I don't know", "maybe later", "not sure", "kind of", "I guess"):
+ * such a "no" is not the clear answer that ends the protocol or the direct question. */
+int haven_safety_is_unsure(const char *text, size_t len);
 
 /* ---- The protocol ---- */
 enum haven_safety_mode {
@@ -98,6 +108,9 @@ struct haven_safety_input {
 	int denial;        /* haven_safety_is_denial */
 	int yesno;         /* the answer parsed as yes/no */
 	int wants_plan;    /* asks for the safety plan ("yes" to the offer, "show my plan") */
+	int wants_end;     /* asks to stop or says they are safer (haven_safety_wants_to_end, or
+			      the stop intent) */
+	int unsure;        /* the answer hedges (haven_safety_is_unsure): not a clear "no" */
 	int forced_check;  /* the engine asks the safety question (PHQ-9 item 9 above 0) */
 	int forced_crisis; /* content learnt of danger now (target `crisis`) */
 };

@@ -31,6 +31,13 @@ json_t *chat_say(struct chat_fixture *f, const char *text);
 /* The conversation through onboarding ("hello", "yes") to the home state. */
 void chat_onboard(struct chat_fixture *f);
 int64_t chat_count(struct chat_fixture *f, const char *sql);
+/* Runs one SQL statement (no parameters) in a write transaction. */
+void chat_exec(struct chat_fixture *f, const char *sql);
+/* Puts a clinician (disabled or not) on the patient's care team; returns their id. The
+ * care_team consent is left as it is (none recorded: not granted). */
+int64_t chat_add_clinician(struct chat_fixture *f, int disabled);
+/* Records the patient's care_team consent as granted (1) or withdrawn (0). */
+void chat_set_consent(struct chat_fixture *f, int granted);
 const char *turn_state(json_t *turn);
 const char *turn_reply(json_t *turn);
 const char *turn_level(json_t *turn);

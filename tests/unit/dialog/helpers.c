@@ -128,3 +128,41 @@ int turn_has_action(json_t *turn, const char *type, const char *kind)
 	}
 	return 0;
 }
+
+static int exec_tx(struct haven_tx *tx, void *arg)
+{
+	return haven_tx_exec(tx, (const char *)arg, NULL, 0, NULL);
+}
+
+void chat_exec(struct chat_fixture *f, const char *sql)
+{
+	if (haven_store_write(f->store, exec_tx, (void *)sql))
+		haven_test_fail(__FILE__, __LINE__, "%s: %s", sql, haven_store_last_error());
+}
+
+int64_t chat_add_clinician(struct chat_fixture *f, int disabled)
+{
+	char sql[400];
+	long long n = (long long)chat_count(f, "SELECT COUNT(*) FROM users");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO users (email, role, password_hash, created_at, disabled) VALUES "
+		 "('clinician%lld@example.org', 'clinician', 'x', 1, %d)",
+		 n, disabled ? 1 : 0);
+	chat_exec(f, sql);
+	int64_t id = chat_count(f, "SELECT MAX(id) FROM users");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO care_team (patient_id, clinician_id, created_at) VALUES (%lld, %lld, 1)",
+		 (long long)f->patient, (long long)id);
+	chat_exec(f, sql);
+	return id;
+}
+
+void chat_set_consent(struct chat_fixture *f, int granted)
+{
+	char sql[300];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO consents (patient_id, scope, granted, document_version, at) VALUES "
+		 "(%lld, 'care_team', %d, (SELECT MAX(version) FROM consent_documents), 2)",
+		 (long long)f->patient, granted ? 1 : 0);
+	chat_exec(f, sql);
+}

@@ -21,7 +21,9 @@
 	"node crisis_stay\nsay s\nexpect text\non any -> crisis_stay\n"                            \
 	"node confirm\nsay c\nexpect yesno\non any -> crisis_stay\n"                               \
 	"node confirm_no\nsay cn\nnext end\n"                                                      \
-	"node plan\nsay {plan}\nexpect text\non any -> crisis_stay\n"
+	"node plan\nsay {plan}\nexpect text\non any -> crisis_stay\n"                              \
+	"node crisis_no_team\nsay {lines}\nexpect text\non any -> crisis_stay\n"                   \
+	"node confirm_no_no_team\nsay cnt\nnext end\n"
 
 /* Parses MINIMAL followed by extra as one file; returns the error text (static). */
 static int try_parse(const char *extra, char *err, size_t errlen)
@@ -107,6 +109,18 @@ TEST(content_errors_name_file_line_and_problem)
 	    {"flow x\ntitle X\nstart a\nnode a\nsay hi\nexpect text\ndo rate_before\non any -> "
 	     "end\n",
 	     0, "rate_before/rate_after need an 'exercise' flow"},
+	    {"flow x\ntitle X\nexercise x 5 5 sideways\n", 3,
+	     "'exercise' direction 'sideways' must be 'lower'"},
+	    {"flow x\ntitle X\nstart a\nstart b if plan\nnode a\nsay hi\nexpect text\nset "
+	     "plan\non any -> end\n",
+	     4, "start node 'b' is not a node of flow x"},
+	    {"flow x\ntitle X\nstart a\nstart a if plan\nnode a\nsay hi\nnext end\n", 4,
+	     "'start a if plan': slot 'plan' is not set in flow x"},
+	    {"flow x\ntitle X\nstart a\nstart a if\nnode a\nsay hi\nnext end\n", 4,
+	     "'start' needs one node name"},
+	    {"flow x\ntitle X\nstart a\nnode a\nsay hi\nexpect text\ndo remember plan\non any "
+	     "-> end\n",
+	     4, "remember: slot 'plan' is not set in flow x"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char err[300];
@@ -118,6 +132,59 @@ TEST(content_errors_name_file_line_and_problem)
 			haven_test_fail(__FILE__, __LINE__,
 			                "case %zu: rc %d, error \"%s\", want \"%s\"", i, rc, err,
 			                cases[i].want);
+	}
+}
+
+TEST(content_follow_up_and_direction_parse)
+{
+	struct haven_content *c;
+	char err[300] = "";
+	ASSERT_OK(haven_content_create(&c));
+	const char *extra = "flow x\ntitle X\nexercise x 5 5 higher\nstart a\nstart f if plan\n"
+	                    "node a\nsay hi\nexpect text\nset plan\ndo remember plan\non any -> "
+	                    "end\nnode f\nsay did you {plan}?\nexpect yesno\ndo forget\non any -> "
+	                    "flow:x\n";
+	size_t n = strlen(MINIMAL) + strlen(extra) + 1;
+	char *text = malloc(n);
+	ASSERT(text);
+	snprintf(text, n, "%s%s", MINIMAL, extra);
+	int rc = haven_content_parse(c, text, strlen(text), "t.flow", err, sizeof(err));
+	if (!rc)
+		rc = haven_content_link(c, err, sizeof(err));
+	free(text);
+	if (rc)
+		haven_test_fail(__FILE__, __LINE__, "%s", err);
+	const struct haven_flow *f = &c->flows[haven_content_flow_index(c, "x")];
+	ASSERT_EQ(f->higher_better, 1);
+	ASSERT_EQ(f->nstarts_if, 1);
+	ASSERT_EQ(f->starts_if[0].node, haven_content_node_index(f, "f"));
+	ASSERT_EQ(f->nodes[1].trans[0].target.at_start, 1);
+	ASSERT_EQ(c->flows[haven_content_flow_index(c, "home")].higher_better, 0);
+	haven_content_destroy(&c);
+}
+
+/* The safety flow must say the protocol without a care team too: a content without those
+ * words is refused, so the agent can never fall back to claiming the care team was told. */
+TEST(content_requires_the_no_team_safety_nodes)
+{
+	static const char *const nodes[] = {"node crisis_no_team\n", "node confirm_no_no_team\n"};
+	for (size_t i = 0; i < 2; i++) {
+		char *text = strdup(MINIMAL);
+		ASSERT(text);
+		char *at = strstr(text, nodes[i]);
+		ASSERT(at);
+		/* rename the node, so the flow lacks it */
+		memcpy(strstr(at, "_no_team"), "_xx_team", 8);
+		struct haven_content *c;
+		char err[300] = "";
+		ASSERT_OK(haven_content_create(&c));
+		int rc = haven_content_parse(c, text, strlen(text), "t.flow", err, sizeof(err));
+		if (!rc)
+			rc = haven_content_link(c, err, sizeof(err));
+		ASSERT_EQ(rc, HAVEN_EINVAL);
+		ASSERT_CONTAINS(err, "flow safety needs a node");
+		haven_content_destroy(&c);
+		free(text);
 	}
 }
 

@@ -10,8 +10,12 @@
  *   @ TYPE [KIND]   the turn has an action of TYPE (and KIND)
  *   # alerts KIND N the database holds N alerts of KIND (checked now)
  *   # assessments INSTRUMENT N  the database holds N assessments (src/measures) of INSTRUMENT
+ *   # open alerts KIND N  the database holds N alerts of KIND still open
  *   # restart       reopen the store and the agent (the conversation must resume)
  *   # onboard       run the onboarding ("hello", "yes")
+ *   # clinician [disabled]  put a clinician on the patient's care team (without a line
+ *                   like this the patient has no care team)
+ *   # consent granted|withdrawn  record the patient's care_team consent
  * Other lines starting with '#' are comments.
  */
 #include <dirent.h>
@@ -101,6 +105,23 @@ static void run_transcript(const char *path, int *turns_out)
 			if (chat_count(&f, sql) != n)
 				FAILT("%lld assessments of %s, not %ld",
 				      (long long)chat_count(&f, sql), inst, n);
+		} else if (!strncmp(line, "# open alerts ", 14)) {
+			char kind[64];
+			long n;
+			if (sscanf(line + 14, "%63s %ld", kind, &n) != 2)
+				FAILT("bad open alerts line");
+			char sql[200];
+			snprintf(sql, sizeof(sql),
+				 "SELECT COUNT(*) FROM alerts WHERE kind = '%s' AND status = 'open'",
+				 kind);
+			if (chat_count(&f, sql) != n)
+				FAILT("%lld open alerts of kind %s, not %ld",
+				      (long long)chat_count(&f, sql), kind, n);
+		} else if (!strcmp(line, "# clinician") || !strcmp(line, "# clinician disabled")) {
+			chat_add_clinician(&f, line[11] != '\0');
+		} else if (!strcmp(line, "# consent granted") ||
+			   !strcmp(line, "# consent withdrawn")) {
+			chat_set_consent(&f, line[10] == 'g');
 		} else if (!strcmp(line, "# restart")) {
 			chat_fixture_restart(&f);
 		} else if (!strcmp(line, "# onboard")) {

@@ -199,9 +199,27 @@ TEST(danger_helplines_per_region)
 	ASSERT_CONTAINS(b.data, "findahelpline.com");
 	haven_buf_reset(&b);
 	ASSERT_OK(haven_danger_reply("now", l, haven_crisis_lines_for(l, "en-US"),
-				     HAVEN_DANGER_BIT_VIOLENCE, &b));
+				     HAVEN_DANGER_BIT_VIOLENCE, 1, &b));
 	ASSERT_CONTAINS(b.data, "call 911 now");
+	ASSERT_CONTAINS(b.data, "care team");
 	ASSERT(!strchr(b.data, '{'));
+	/* Without a care team no reply says one was told, and each still gives the lines. */
+	static const char *const which[] = {"now", "disclosed", "other", "confirm", "stay_note"};
+	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
+		haven_buf_reset(&b);
+		ASSERT_OK(haven_danger_reply(which[i], l, haven_crisis_lines_for(l, "en-US"),
+					     HAVEN_DANGER_BIT_DOMESTIC, 0, &b));
+		if (strstr(b.data, "care team"))
+			haven_test_fail(__FILE__, __LINE__, "reply %s without a care team: %s",
+					which[i], b.data);
+		ASSERT(!strchr(b.data, '{'));
+		if (strcmp(which[i], "confirm"))
+			ASSERT_CONTAINS(b.data, "1-800-799-7233");
+	}
+	haven_buf_reset(&b);
+	ASSERT_OK(haven_danger_reply("disclosed", l, haven_crisis_lines_for(l, "en-US"),
+				     HAVEN_DANGER_BIT_DOMESTIC, 1, &b));
+	ASSERT_CONTAINS(b.data, "I've let your care team know");
 	haven_buf_release(&b);
 	haven_crisis_lines_destroy(&l);
 }
