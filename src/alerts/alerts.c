@@ -24,7 +24,10 @@ int haven_alert_severity_valid(const char *severity)
 
 int haven_alert_kind_is_safety(const char *kind)
 {
-	return kind && (!strcmp(kind, "crisis_chat") || !strcmp(kind, "phq9_item9"));
+	/* abuse_disclosed: violence or abuse by someone else, told in chat (docs/safety.md), is
+	 * a safety event like a crisis: it reaches the care team whatever the consent says. */
+	return kind && (!strcmp(kind, "crisis_chat") || !strcmp(kind, "phq9_item9") ||
+			!strcmp(kind, "abuse_disclosed"));
 }
 
 static int kind_valid(const char *kind)

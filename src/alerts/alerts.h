@@ -20,9 +20,9 @@
  *   deterioration_risk      the deterioration-risk score above its threshold (warning)
  * Severities: "urgent", "warning", "info".
  *
- * Safety alerts (crisis_chat, phq9_item9) reach the care team whatever the patient's
- * care_team consent says (DESIGN.md, "who may see what"); the others only while it is
- * granted.
+ * Safety alerts (crisis_chat, phq9_item9, abuse_disclosed) reach the care team whatever the
+ * patient's care_team consent says (DESIGN.md, "who may see what"); the others only while
+ * it is granted.
  */
 #ifndef HAVEN_ALERTS_H
 #define HAVEN_ALERTS_H

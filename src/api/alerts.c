@@ -6,8 +6,8 @@
  * Who may see what (DESIGN.md): an alert of a patient outside the caller's care team
  * does not exist for them (404), except for the clinic's escalation contacts, who see
  * (and may acknowledge and resolve) the alerts escalated to them (alert_escalations,
- * src/alerts/outbox.c) and nothing else of that patient. Safety alerts (crisis_chat, phq9_item9) always reach the
- * care team; the others only while the patient's care_team consent is granted: the list
+ * src/alerts/outbox.c) and nothing else of that patient. Safety alerts (crisis_chat, phq9_item9,
+ * abuse_disclosed: haven_alert_kind_is_safety) always reach the care team; the others only while the patient's care_team consent is granted: the list
  * leaves them out, and asking for one by id is 403 "consent_required", as for the rest of
  * a patient's clinical content (clinician.c). Administrators and patients are refused by
  * the router (403). Every read and write is audited in its transaction, and every status
@@ -239,7 +239,7 @@ static int list_tx(struct haven_tx *tx, void *arg)
 	p[np++] = HAVEN_P_INT(op->r->who.id);
 	p[np++] = HAVEN_P_INT(op->r->who.id);
 	int n = snprintf(sql, sizeof(sql), "%s",
-	                 ALERT_COLUMNS "AND (a.kind IN ('crisis_chat', 'phq9_item9') OR "
+	                 ALERT_COLUMNS "AND (a.kind IN ('crisis_chat', 'phq9_item9', 'abuse_disclosed') OR "
 	                               "COALESCE((SELECT cs.granted FROM consents cs WHERE "
 	                               "cs.patient_id = a.patient_id AND cs.scope = 'care_team' "
 	                               "ORDER BY cs.id DESC LIMIT 1), 0) <> 0)");
