@@ -668,8 +668,21 @@ void haven_danger_screen(const char *text, size_t len, struct haven_danger_resul
 }
 
 /* ---- helplines ----
- * Facts: check each against the service's own website before changing it (last checked
- * 2026-11). A region or category without a line here gets the international directory. */
+ * Facts: check each against the service's own website before changing it. Checked on
+ * 2026-12-03 against published sources (the services' own pages where the search found
+ * them; docs/safety.md lists each source): National Domestic Violence Hotline 800-799-7233
+ * and text START to 88788 (ovc.ojp.gov, thehotline.org); RAINN 800-656-HOPE (4673)
+ * (rainn.org); Childhelp 1-800-422-4453, call or text (childhelphotline.org and others);
+ * National Domestic Abuse Helpline 0808 2000 247, free, 24 hours (refuge.org.uk); Childline
+ * 0800 1111 (learning.nspcc.org.uk, under 19); Kids Help Phone 1-800-668-6868 and text
+ * CONNECT to 686868 (kidshelpphone.ca); Kids Helpline 1800 55 1800; Women's Aid 1800 341 900
+ * (womensaid.ie); National Rape Crisis Helpline 1800 77 88 88 (drcc.ie); ISPCC Childline
+ * 1800 66 66 66 (ispcc.ie, under 18). NOT confirmed that day: Rape Crisis England and Wales
+ * 0808 500 2222 (its support line's pages were found, without the number) and 1800RESPECT's
+ * digits 1800 737 732 (the service and its name were found, the digits only as the keypad
+ * spelling of its name). A region or category without a line here gets the international
+ * directory (Canada has no national line for adults hurt by a partner: the Assaulted Women's
+ * Helpline is Ontario's, and its number was not confirmed, so it is not listed). */
 
 struct helpline {
 	const char *region;
@@ -689,7 +702,7 @@ static const struct helpline helplines[] = {
     {"AU", B_DV | HAVEN_DANGER_BIT_SEXUAL, "1800RESPECT: call 1800 737 732"},
     {"AU", HAVEN_DANGER_BIT_CHILD, "Kids Helpline: call 1800 55 1800"},
     {"IE", B_DV, "Women's Aid: call 1800 341 900 (free, any time)"},
-    {"IE", HAVEN_DANGER_BIT_SEXUAL, "the Rape Crisis Helpline: call 1800 77 8888"},
+    {"IE", HAVEN_DANGER_BIT_SEXUAL, "the National Rape Crisis Helpline: call 1800 77 88 88"},
     {"IE", HAVEN_DANGER_BIT_CHILD, "Childline: call 1800 66 66 66"},
 };
 

@@ -177,6 +177,7 @@ TEST(danger_helplines_per_region)
 	    "region US\nname United States\nlocales en-US\nline L\nemergency 911\n"
 	    "region GB\nname United Kingdom\nlocales en-GB\nline L\nemergency 999\n"
 	    "region FR\nname France\nlocales fr-FR\nline L\nemergency 112\n"
+	    "region IE\nname Ireland\nlocales en-IE\nline L\nemergency 112\n"
 	    "region INTL\nname International\nlocales *\nline L\nemergency E\n"
 	    "directory findahelpline.com\n";
 	struct haven_crisis_lines *l = NULL;
@@ -197,6 +198,12 @@ TEST(danger_helplines_per_region)
 	ASSERT_OK(haven_danger_helplines(l, haven_crisis_lines_for(l, "fr-FR"),
 					 HAVEN_DANGER_BIT_DOMESTIC, &b));
 	ASSERT_CONTAINS(b.data, "findahelpline.com");
+	haven_buf_reset(&b);
+	/* checked 2026-12-03 (docs/safety.md, "Helplines, checked") */
+	ASSERT_OK(haven_danger_helplines(l, haven_crisis_lines_for(l, "en-IE"),
+					 HAVEN_DANGER_BIT_SEXUAL | HAVEN_DANGER_BIT_DOMESTIC, &b));
+	ASSERT_CONTAINS(b.data, "1800 77 88 88");
+	ASSERT_CONTAINS(b.data, "1800 341 900");
 	haven_buf_reset(&b);
 	ASSERT_OK(haven_danger_reply("now", l, haven_crisis_lines_for(l, "en-US"),
 				     HAVEN_DANGER_BIT_VIOLENCE, 1, &b));
