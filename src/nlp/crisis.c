@@ -310,7 +310,9 @@ static enum subject subject_of(const struct context *cx, const struct crisis_mat
 			generic |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_GENERIC);
 		}
 	}
-	if (audience && !self)
+	/* A goodbye is the writer's own whoever it names; a preparation is the writer's own
+	 * unless someone else is its subject ("my dad's been giving his stuff away"). */
+	if (cat == CRISIS_CAT_GOODBYE && !self)
 		self = 1;
 	if (self)
 		return SUBJECT_SELF;
@@ -318,7 +320,8 @@ static enum subject subject_of(const struct context *cx, const struct crisis_mat
 		return SUBJECT_OTHER;
 	if (generic)
 		return SUBJECT_GENERIC;
-	/* The nearest subject before the phrase in the same sentence. */
+	/* The nearest subject before the phrase in the same sentence; of two ending on the same
+	 * word the longer is the more specific ("asking for a friend" over "friend"). */
 	uint32_t s = sentence_of(cx, m->first);
 	const struct crisis_match *best = NULL;
 	for (size_t i = 0; i < cx->scan->nmatch; i++) {
@@ -326,15 +329,21 @@ static enum subject subject_of(const struct context *cx, const struct crisis_mat
 		if (!is_subject_cue(cat_of(cx, c)) || c->last > m->first ||
 		    sentence_of(cx, c->first) != s)
 			continue;
+		/* In a preparation, "my (little) brother" is whom it is for, not who does it. */
+		if (audience && cat_of(cx, c) == CRISIS_CAT_SUBJECT_OTHER &&
+		    c->last - c->first == 1 &&
+		    ((c->first > 0 && token_has_cue(cx, c->first - 1, CRISIS_CAT_SUBJECT_SELF)) ||
+		     (c->first > 1 && token_has_cue(cx, c->first - 2, CRISIS_CAT_SUBJECT_SELF))))
+			continue;
 		if (!best || c->last > best->last ||
-		    (c->last == best->last && c->first > best->first))
+		    (c->last == best->last && c->first < best->first))
 			best = c;
 	}
 	if (!best)
-		return SUBJECT_SELF_DEFAULT;
+		return audience ? SUBJECT_SELF : SUBJECT_SELF_DEFAULT;
 	switch (cat_of(cx, best)) {
 	case CRISIS_CAT_SUBJECT_OTHER: return SUBJECT_OTHER;
-	case CRISIS_CAT_SUBJECT_GENERIC: return SUBJECT_GENERIC;
+	case CRISIS_CAT_SUBJECT_GENERIC: return audience ? SUBJECT_SELF : SUBJECT_GENERIC;
 	default: return SUBJECT_SELF;
 	}
 }
@@ -461,7 +470,18 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 		level = step_down(level);
 		j->discounted_by |= HAVEN_CRISIS_REPORTED;
 	}
-	/* 7. Laughter around slang or a wish: ambiguous, so asked about, not escalated. */
+	/* 7. Laughter with an everyday annoyance named in the message ("my team is trash im
+	 * gonna off myself lol", "this lag makes me want to jump off a cliff haha") is a
+	 * joke, unless a time is named; acts on the body and goodbyes are never read so. */
+	if (level >= HAVEN_RISK_MODERATE && cat != CRISIS_CAT_SELF_HARM &&
+	    cat != CRISIS_CAT_PAST_ATTEMPT && cat != CRISIS_CAT_PREPARATION &&
+	    cat != CRISIS_CAT_GOODBYE && cue_anywhere(cx, CRISIS_CAT_HUMOUR) &&
+	    cue_anywhere(cx, CRISIS_CAT_TRIVIAL) && !cue_anywhere(cx, CRISIS_CAT_TIME)) {
+		j->level = HAVEN_RISK_NONE;
+		j->discounted_by |= HAVEN_CRISIS_FIGURATIVE;
+		return;
+	}
+	/* 7b. Laughter around slang or a wish: ambiguous, so asked about, not escalated. */
 	if (level == HAVEN_RISK_HIGH && is_wish_category(cat) &&
 	    cue_anywhere(cx, CRISIS_CAT_HUMOUR) && !cue_anywhere(cx, CRISIS_CAT_TIME)) {
 		level = HAVEN_RISK_MODERATE;

@@ -38,6 +38,7 @@ enum crisis_cat {
 	CRISIS_CAT_SUBJECT_GENERIC,
 	CRISIS_CAT_WEAK,     /* a weak sign: counts only beside another sign */
 	CRISIS_CAT_RESOLVED, /* "but not anymore": what came before is over */
+	CRISIS_CAT_TRIVIAL,  /* an everyday annoyance: with laughter, a joke */
 	CRISIS_CAT__COUNT
 };
 const char *haven__crisis_cat_name(enum crisis_cat cat);

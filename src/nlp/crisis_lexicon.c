@@ -61,6 +61,7 @@ static const struct {
 	[CRISIS_CAT_SUBJECT_GENERIC] = {"subject_generic", "people in general"},
 	[CRISIS_CAT_WEAK] = {"weak_sign", "a weak sign that counts only beside another"},
 	[CRISIS_CAT_RESOLVED] = {"resolved", "says it is over"},
+	[CRISIS_CAT_TRIVIAL] = {"trivial", "an everyday annoyance"},
 };
 
 const char *haven__crisis_cat_name(enum crisis_cat cat)
@@ -102,6 +103,7 @@ static const char *const file_cat_names[CRISIS_CAT__COUNT] = {
 	[CRISIS_CAT_SUBJECT_GENERIC] = "generic",
 	[CRISIS_CAT_WEAK] = "weak",
 	[CRISIS_CAT_RESOLVED] = "resolved",
+	[CRISIS_CAT_TRIVIAL] = "trivial",
 };
 
 /* ------------------------------------------------------------------ string map */

@@ -56,7 +56,7 @@ TEST(crisis_shipped_lexicon_loads)
 	int rc = haven_crisis_lexicon_load(LEXICON, &lex, err, sizeof(err));
 	if (rc)
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.2.0");
+	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.3.0");
 	ASSERT(haven_crisis_lexicon_size(lex) > 300);
 	haven_crisis_lexicon_destroy(&lex);
 	ASSERT(lex == NULL);
@@ -98,7 +98,7 @@ TEST(crisis_categories)
 	ASSERT_EQ(res.reasons[0].start, 2);
 	ASSERT_EQ(res.reasons[0].end, 21);
 	ASSERT(res.reasons[0].lexicon_line > 0);
-	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.2.0");
+	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.3.0");
 	ASSERT(res.model_version == NULL && !res.model_used);
 	ASSERT(res.score >= 0.8 && res.score <= 1.0);
 	EXPECT("wish I could sleep and never wake up", HAVEN_RISK_MODERATE);
@@ -208,8 +208,19 @@ TEST(crisis_slang_and_misspellings)
 		EXPECT(high[i], HAVEN_RISK_HIGH);
 	EXPECT("i just want to not be here anymore", HAVEN_RISK_HIGH);
 	/* Laughter around slang: ambiguous, so asked about rather than escalated. */
-	EXPECT("kms lol this homework", HAVEN_RISK_MODERATE);
+	EXPECT("kms lol", HAVEN_RISK_MODERATE);
 	ASSERT(res.flags & HAVEN_CRISIS_HUMOUR);
+	EXPECT("i want to die lol everything is pointless", HAVEN_RISK_MODERATE);
+	/* Aimed at an everyday thing, it is a figure of speech. */
+	EXPECT("kms lol this homework", HAVEN_RISK_NONE);
+	ASSERT(res.flags & HAVEN_CRISIS_FIGURATIVE);
+	/* Laughter with an everyday annoyance named is a joke; without laughter, or with
+	 * a time named, it is not. */
+	EXPECT("my team is trash im gonna off myself lol jk", HAVEN_RISK_NONE);
+	EXPECT("if we lose this match im jumping off a cliff lmao", HAVEN_RISK_NONE);
+	EXPECT("if we lose this match im jumping off a cliff", HAVEN_RISK_HIGH);
+	EXPECT("if we lose this match im jumping off a cliff tonight lol", HAVEN_RISK_HIGH);
+	EXPECT("i cut again lol this lag", HAVEN_RISK_HIGH);
 	/* A time named turns a wish into a plan. */
 	EXPECT("i want to die tonight", HAVEN_RISK_HIGH);
 	haven_crisis_destroy(&c);
@@ -267,6 +278,28 @@ TEST(crisis_negation_and_resolution)
 	EXPECT("how much paracetamol would kill me", HAVEN_RISK_HIGH);
 	EXPECT("gonna hang out at the mall later", HAVEN_RISK_NONE);
 	EXPECT("is suicide hereditary", HAVEN_RISK_NONE);
+	haven_crisis_destroy(&c);
+}
+
+TEST(crisis_whose_words)
+{
+	struct haven_crisis *c = screen();
+	/* "soon" is not "son" once repeated letters are folded. */
+	EXPECT("it'll all be over soon", HAVEN_RISK_MODERATE);
+	EXPECT("my son keeps saying he wants to die", HAVEN_RISK_LOW);
+	ASSERT(res.flags & HAVEN_CRISIS_ABOUT_OTHER);
+	/* "Asking for a friend" is the writer asking. */
+	EXPECT("asking for a friend whats the lethal dose of amitriptyline", HAVEN_RISK_HIGH);
+	/* A preparation is the writer's own unless someone else is doing it; the person it
+	 * is for is not its subject. */
+	EXPECT("my dad's been giving his stuff away and i'm worried", HAVEN_RISK_LOW);
+	EXPECT("wrote my little brother a letter explaining it wasnt his fault", HAVEN_RISK_HIGH);
+	/* "can't stop" is not a negation. */
+	EXPECT("cant stop thinking about stepping in front of the train", HAVEN_RISK_HIGH);
+	/* A recovery milestone is not a disclosure. */
+	EXPECT("two years today since i last self harmed", HAVEN_RISK_NONE);
+	EXPECT("i used to want to die but i dont anymore, therapy actually worked",
+	       HAVEN_RISK_NONE);
 	haven_crisis_destroy(&c);
 }
 
