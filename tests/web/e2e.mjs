@@ -742,6 +742,57 @@ await flow('patient chooses where they are for crisis lines; the help page and t
 	await shot(page, 'my-data-desktop');
 });
 
+// Reminders: the person chooses a schedule on the check-in page; the home page says when
+// today's check-in is due (GET /me/reminders) and stops once they have checked in.
+await flow('patient sets check-in reminders; the home page says when one is due, until they check in', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	const code = await invite(page);
+	await logout(page);
+	await signup(page, code, unique('rem'), true);
+	assert.equal(await page.locator('#checkin-due').count(), 0, 'no reminder before asking for one');
+	await go(page, '#/checkin');
+	await page.waitForSelector('#reminders-h');
+	await page.check('#reminders-on');
+	for (const key of ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']) await page.uncheck(`#reminders-${key}`);
+	await page.getByRole('button', {name: 'Save my reminders'}).click();
+	await page.waitForSelector('[role=alert]:has-text("Please choose at least one day")');
+	for (const key of ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']) await page.check(`#reminders-${key}`);
+	await page.locator('#reminders-time').fill('00:00');
+	const [put] = await Promise.all([
+		page.waitForResponse(r => r.url().endsWith('/api/v1/me/reminders') && r.request().method() === 'PUT'),
+		page.getByRole('button', {name: 'Save my reminders'}).click(),
+	]);
+	assert.equal(put.status(), 200);
+	const sent = put.request().postDataJSON();
+	assert.equal(sent.enabled, true);
+	assert.equal(sent.time, '00:00');
+	assert.deepEqual(sent.days, ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+	assert.equal(typeof sent.utc_offset_minutes, 'number');
+	await page.waitForSelector('.status.ok:has-text("Haven will remind you here")');
+	// Every day at midnight: today's check-in is due now.
+	await go(page, '#/home');
+	await page.waitForSelector('#checkin-due:has-text("time for today\'s check-in")');
+	await page.click('#checkin-due a');
+	await page.waitForSelector('h1:has-text("Check in")');
+	// The saved schedule is shown again.
+	assert.ok(await page.isChecked('#reminders-on'));
+	assert.equal(await page.inputValue('#reminders-time'), '00:00');
+	await checkin(page, 6, 7);
+	await go(page, '#/home');
+	await page.waitForSelector('h1:has-text("Welcome to Haven")');
+	assert.equal(await page.locator('#checkin-due').count(), 0, 'no reminder once checked in today');
+	// Switched off: nothing is due whatever the time.
+	await go(page, '#/checkin');
+	await page.waitForSelector('#reminders-h');
+	await page.uncheck('#reminders-on');
+	await page.getByRole('button', {name: 'Save my reminders'}).click();
+	await page.waitForSelector('.status.ok:has-text("Reminders are off")');
+	const r = await page.evaluate(async () => (await fetch('/api/v1/me/reminders')).json());
+	assert.equal(r.reminders.enabled, false);
+	assert.equal(r.checkin_due.due, false);
+});
+
 // The caseload counts every alert not yet resolved (from GET /patients, not one page of the
 // inbox) and shows the last contact of any kind; a patient's page shows sensed days with the
 // missing ones marked, and the clinician closes and opens an episode of care.

@@ -6,8 +6,21 @@ import {chart} from '../charts.js';
 import {session, logout, notice} from '../app.js';
 import {LINES} from '../crisis-lines.js';
 
+// Today's check-in, when the person asked to be reminded and has not checked in yet
+// (GET /me/reminders works it out in their own time zone); nothing when they did not ask.
+async function dueBanner() {
+	try {
+		const {checkin_due: due} = await api('GET', '/me/reminders');
+		if (!due || !due.due) return null;
+		return h('p', {class: 'reminder', id: 'checkin-due', role: 'status'},
+			'It is time for today\'s check-in. ', h('a', {href: '#/checkin'}, 'Check in now'), '.');
+	} catch (e) {
+		return null; // a reminder is a nicety: the home page works without it
+	}
+}
+
 export async function home(el) {
-	mount(el, h('h1', {}, 'Welcome to Haven'),
+	mount(el, h('h1', {}, 'Welcome to Haven'), await dueBanner(),
 		h('p', {class: 'lead'}, 'What would you like to do?'),
 		h('ul', {class: 'cards'},
 			h('li', {}, h('a', {href: '#/chat'}, h('strong', {}, 'Talk it through'), h('span', {}, 'Chat with the Haven helper about how you are doing, or try an exercise.'))),
@@ -59,8 +72,62 @@ export async function checkin(el) {
 	field('How many hours did you sleep last night?', sleep, 'For example 7 or 6.5.'),
 	field('Anything you want to note? (optional)', note, 'Only you, and your care team if you allowed it, can read this.'),
 	status, button);
-	mount(el, h('h1', {}, 'Check in'), form, history);
+	const reminders = h('section', {'aria-labelledby': 'reminders-h'});
+	mount(el, h('h1', {}, 'Check in'), form, history, reminders);
 	await drawHistory(history);
+	await drawReminders(reminders);
+}
+
+const DAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'],
+	['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
+
+// The reminder schedule: on or off, a time and the days, in this device's time zone. Haven
+// sends nothing outside the app; the home page says when today's check-in is due.
+async function drawReminders(box) {
+	let data;
+	try {
+		data = await api('GET', '/me/reminders');
+	} catch (e) {
+		mount(box, h('h2', {id: 'reminders-h'}, 'Reminders'), h('p', {}, e.message));
+		return;
+	}
+	const rem = data.reminders;
+	const on = h('input', {type: 'checkbox', id: 'reminders-on', name: 'enabled'});
+	on.checked = !!rem.enabled;
+	const time = h('input', {type: 'time', id: 'reminders-time', name: 'time', value: rem.time || '19:00', required: true});
+	const days = DAYS.map(([key, name]) => {
+		const box2 = h('input', {type: 'checkbox', id: `reminders-${key}`, name: 'days', value: key});
+		box2.checked = rem.set ? rem.days.includes(key) : true;
+		return h('label', {class: 'inline', for: box2.id}, box2, ` ${name}`);
+	});
+	const status = statusBox();
+	const button = h('button', {type: 'submit'}, 'Save my reminders');
+	const missed = data.missed_checkins;
+	const form = h('form', {novalidate: true, onsubmit: async ev => {
+		ev.preventDefault();
+		clear(status);
+		const chosen = DAYS.map(([key]) => key).filter(key => document.getElementById(`reminders-${key}`).checked);
+		if (on.checked && !chosen.length) return showError(status, 'Please choose at least one day, or switch reminders off.');
+		if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(time.value)) return showError(status, 'Please choose a time, for example 19:00.');
+		button.disabled = true;
+		try {
+			await api('PUT', '/me/reminders', {enabled: on.checked, time: time.value, days: chosen,
+				utc_offset_minutes: -new Date().getTimezoneOffset()});
+			showOk(status, on.checked ? 'Saved. Haven will remind you here when a check-in is due.' : 'Saved. Reminders are off.');
+		} catch (e) {
+			showError(status, e.message);
+		} finally {
+			button.disabled = false;
+		}
+	}},
+	h('div', {class: 'field'}, h('label', {class: 'inline', for: on.id}, on, ' Remind me to check in')),
+	field('At what time?', time, 'The time where you are now.'),
+	h('fieldset', {}, h('legend', {}, 'On which days?'), ...days),
+	status, button);
+	mount(box, h('h2', {id: 'reminders-h'}, 'Reminders'),
+		h('p', {}, 'Haven shows a reminder on your home page when a check-in is due. It sends no messages outside this app.'),
+		rem.enabled && missed ? h('p', {id: 'reminders-missed'}, `In the last ${missed.window_days} days you checked in on ${missed.checked_in} of ${missed.expected} reminder days.`) : null,
+		form);
 }
 
 async function drawHistory(box) {
