@@ -30,6 +30,18 @@ int haven_alert_kind_is_safety(const char *kind)
 			!strcmp(kind, "abuse_disclosed"));
 }
 
+int haven_care_team_active(struct haven_tx *tx, int64_t patient_id, int *out)
+{
+	int64_t n = 0;
+	struct haven_param p[] = {HAVEN_P_INT(patient_id)};
+	int rc = haven_tx_query_int(tx,
+				    "SELECT COUNT(*) FROM care_team ct JOIN users u ON u.id = "
+				    "ct.clinician_id WHERE ct.patient_id = ? AND u.disabled = 0",
+				    p, 1, &n);
+	*out = !rc && n > 0;
+	return rc;
+}
+
 static int kind_valid(const char *kind)
 {
 	if (!kind || !kind[0] || strlen(kind) > HAVEN_ALERT_KIND_MAX)

@@ -72,6 +72,11 @@ int haven_alerts_json(struct haven_tx *tx, const struct haven_master_key *mk,
 /* 1 when kind is a safety alert that ignores the care_team consent. */
 int haven_alert_kind_is_safety(const char *kind);
 
+/* 1 in *out when an active (not disabled) clinician is on the patient's care team, so a
+ * safety alert reaches someone (consent does not count: safety alerts ignore it). What the
+ * patient is told ("your care team has been told") depends on it. */
+int haven_care_team_active(struct haven_tx *tx, int64_t patient_id, int *out) HAVEN_WUR;
+
 /* Validates a severity name: 0 or HAVEN_EINVAL. */
 int haven_alert_severity_valid(const char *severity);
 

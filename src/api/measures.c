@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alerts/alerts.h"
 #include "api/api_int.h"
 #include "fhir/fhir.h"
 #include "measures/measures.h"
@@ -116,12 +117,14 @@ struct assess_op {
 	struct haven_req *r;
 	struct haven_assessment_new a;
 	struct haven_assessment_result res;
+	int care_team; /* an active clinician will see a safety alert */
 };
 
 static int assess_tx(struct haven_tx *tx, void *arg)
 {
 	struct assess_op *op = arg;
-	return haven_assessment_record(tx, op->r->api->mk, &op->a, &op->res);
+	int rc = haven_assessment_record(tx, op->r->api->mk, &op->a, &op->res);
+	return rc ? rc : haven_care_team_active(tx, op->r->who.id, &op->care_team);
 }
 
 void haven__h_assessments_create(struct haven_req *r)
@@ -211,12 +214,20 @@ void haven__h_assessments_create(struct haven_req *r)
 	if (reply && !strcmp(in->id, "phq9") && answers[8] > 0)
 		json_object_set_new(
 		    reply, "support",
-		    json_string("Thank you for answering so honestly. Thoughts like these can be "
-		                "very hard to carry, and you do not have to carry them alone. Your "
-		                "care team has been told about your answer to the last question and "
-		                "will get in touch. If you feel you might act on these thoughts, or "
-		                "you are not safe right now, please call your local emergency number "
-		                "or a crisis line now."));
+		    json_string(op.care_team
+		                    ? "Thank you for answering so honestly. Thoughts like these can be "
+		                      "very hard to carry, and you do not have to carry them alone. "
+		                      "Your care team has been told about your answer to the last "
+		                      "question and will get in touch. If you feel you might act on "
+		                      "these thoughts, or you are not safe right now, please call "
+		                      "your local emergency number or a crisis line now."
+		                    : "Thank you for answering so honestly. Thoughts like these can be "
+		                      "very hard to carry, and you do not have to carry them alone. "
+		                      "You don't have a care team linked here, so no clinician has "
+		                      "been told about your answer. Please talk to someone you trust "
+		                      "or your doctor about it, and if you feel you might act on "
+		                      "these thoughts, or you are not safe right now, call your local "
+		                      "emergency number or a crisis line now."));
 	haven_reply_json(r, 201, reply);
 out:
 	json_decref(body);

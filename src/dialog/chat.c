@@ -586,22 +586,6 @@ static int danger_after(struct turn_ctx *t, struct haven_step *s)
 	return 0;
 }
 
-/* 1 in *out when an active (not disabled) clinician is on the patient's care team. Safety
- * alerts (crisis_chat, abuse_disclosed) reach them whatever the care_team consent says
- * (DESIGN.md, "who may see what"; haven_alert_kind_is_safety), so consent does not count
- * here; with no such clinician no one on a care team sees the alert. */
-static int care_team_active(struct haven_tx *tx, int64_t patient, int *out)
-{
-	int64_t n = 0;
-	struct haven_param p[] = {HAVEN_P_INT(patient)};
-	int rc = haven_tx_query_int(tx,
-				    "SELECT COUNT(*) FROM care_team ct JOIN users u ON u.id = "
-				    "ct.clinician_id WHERE ct.patient_id = ? AND u.disabled = 0",
-				    p, 1, &n);
-	*out = !rc && n > 0;
-	return rc;
-}
-
 static int turn_tx(struct haven_tx *tx, void *arg)
 {
 	struct turn_ctx *t = arg;
@@ -653,7 +637,7 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 	stepped = 1;
 	/* Whether a clinician will see a safety alert, so the reply never says the care team
 	 * was told when there is none (docs/chat.md). */
-	if ((rc = care_team_active(tx, patient, &s.care_team)))
+	if ((rc = haven_care_team_active(tx, patient, &s.care_team)))
 		goto out;
 	if (danger_route(t, state)) {
 		s.level = t->nlp->crisis.level;

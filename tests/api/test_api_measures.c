@@ -141,6 +141,17 @@ TEST(api_assessments_score_change_and_alerts)
 	ASSERT_CONTAINS(json_string_value(json_object_get(a, "support")), "care team has been told");
 	json_decref(a);
 	ASSERT_EQ(test_count(&s, "alerts"), 1);
+	/* Someone with no care team is not told that one was told. */
+	test_make_user(&s, "patient", "solo@example.org");
+	char *stok = test_login(&s, "solo@example.org");
+	a = post_assessment(&s, stok, "{\"instrument\":\"phq9\",\"answers\":[1,1,1,1,1,1,1,0,1]}",
+	                    201);
+	const char *support = json_string_value(json_object_get(a, "support"));
+	ASSERT_CONTAINS(support, "You don't have a care team linked here");
+	ASSERT(!strstr(support, "care team has been told"));
+	json_decref(a);
+	free(stok);
+	ASSERT_EQ(test_count(&s, "alerts"), 2);
 	/* WHO-5: 12 raw is 48 of 100, poor wellbeing; no reliable-change criterion. */
 	a = post_assessment(&s, ptok, "{\"instrument\":\"who5\",\"answers\":[3,3,2,2,2]}", 201);
 	ASSERT_EQ(json_integer_value(json_object_get(a, "score_100")), 48);
