@@ -382,8 +382,13 @@ static int analyze_distortion(struct haven_dialog_worker *w, const char *text, s
 		const char *name = ex.top[i].name;
 		if (ex.top[i].contribution <= 0 || strncmp(name, "w:", 2))
 			continue;
+		/* A word inside a negation's scope is a feature of its own ("NEG_real"); the
+		 * person wrote the word. */
+		const char *word = name + 2;
+		if (!strncmp(word, "NEG_", 4))
+			word += 4;
 		int n = snprintf(out->trap_terms + o, sizeof(out->trap_terms) - o, "%s\"%s\"",
-				 o ? ", " : "", name + 2);
+				 o ? ", " : "", word);
 		if (n < 0 || (size_t)n >= sizeof(out->trap_terms) - o)
 			break;
 		o += (size_t)n;

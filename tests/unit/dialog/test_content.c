@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dialog/content.h"
+#include "dialog/dialog.h"
 #include "harness.h"
 
 #define MINIMAL                                                                                    \
@@ -213,4 +214,39 @@ TEST(content_load_names_the_file)
 	ASSERT_EQ(haven_content_load(dir, &c, err, sizeof(err)), HAVEN_EINVAL);
 	ASSERT(c == NULL);
 	ASSERT_CONTAINS(err, "/a.flow:3: node name '' must be");
+}
+
+/* The words behind a thinking-trap suggestion are shown to the person ("words like ... can
+ * be a sign of it"): the words they wrote, never a feature's internal name such as the
+ * "NEG_" of a word inside a negation's scope. */
+TEST(dialog_trap_words_are_the_persons_words)
+{
+	char err[512] = "";
+	struct haven_dialog *d = NULL;
+	struct haven_dialog_worker *w = NULL;
+	if (haven_dialog_create(NULL, &d, err, sizeof(err)) ||
+	    haven_dialog_worker_create(d, &w, err, sizeof(err)))
+		haven_test_fail(__FILE__, __LINE__, "loading the agent: %s", err);
+	static const char *const thoughts[] = {
+	    "nobody will ever love me, it is not real when they say they do",
+	    "i never do anything right and i am not good enough",
+	    "it is not fair, nothing ever works out for me and it never will",
+	    "they don't like me, they didn't even say hello so they must hate me",
+	    "i can't do anything right, i'm not smart and never will be",
+	    "if i don't get this job my life is not worth anything",
+	};
+	int suggested = 0;
+	for (size_t i = 0; i < sizeof(thoughts) / sizeof(thoughts[0]); i++) {
+		struct haven_turn_nlp nlp;
+		memset(&nlp, 0, sizeof(nlp));
+		ASSERT_OK(haven_dialog_analyze(w, thoughts[i], strlen(thoughts[i]), &nlp));
+		if (nlp.trap_terms[0])
+			suggested++;
+		if (strstr(nlp.trap_terms, "NEG_") || strstr(nlp.trap_terms, "w:"))
+			haven_test_fail(__FILE__, __LINE__, "\"%s\": words %s", thoughts[i],
+					nlp.trap_terms);
+	}
+	ASSERT(suggested > 0);
+	haven_dialog_worker_destroy(&w);
+	haven_dialog_destroy(&d);
 }
