@@ -65,6 +65,9 @@ int64_t test_register(struct test_server *s, const char *clinician_token, const 
  * patient id. */
 int64_t test_start_care_pair(struct test_server *s, const char *patient_email, char **ctok,
                              char **ptok);
+/* Sends one chat message (POST /api/v1/chat/messages) and returns the turn; fails the test
+ * unless 200. The caller json_decrefs. */
+json_t *test_say(struct test_server *s, const char *tok, const char *text);
 /* Counts rows of a table (SELECT COUNT(*) FROM table). */
 int64_t test_count(struct test_server *s, const char *table);
 

@@ -288,3 +288,19 @@ int64_t test_count(struct test_server *s, const char *table)
 	ASSERT_OK(haven_store_read(s->store, count_tx, &c));
 	return c.n;
 }
+
+/* One chat turn; fails unless 200. The caller json_decrefs. */
+json_t *test_say(struct test_server *s, const char *tok, const char *text)
+{
+	json_t *body = json_pack("{s:s}", "text", text);
+	char *b = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	struct test_resp r;
+	test_call(s, "POST", "/api/v1/chat/messages", tok, b, &r);
+	free(b);
+	if (r.status != 200 || !r.json)
+		haven_test_fail(__FILE__, __LINE__, "chat \"%s\": %ld (%s)", text, r.status, r.body);
+	json_t *j = json_incref(r.json);
+	test_resp_free(&r);
+	return j;
+}

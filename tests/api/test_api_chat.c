@@ -35,21 +35,6 @@ static int64_t sql_count(struct test_server *s, const char *sql)
 	return q.n;
 }
 
-/* One chat turn; fails unless 200. The caller json_decrefs. */
-static json_t *say(struct test_server *s, const char *tok, const char *text)
-{
-	json_t *body = json_pack("{s:s}", "text", text);
-	char *b = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	struct test_resp r;
-	test_call(s, "POST", "/api/v1/chat/messages", tok, b, &r);
-	free(b);
-	if (r.status != 200 || !r.json)
-		haven_test_fail(__FILE__, __LINE__, "chat \"%s\": %ld (%s)", text, r.status, r.body);
-	json_t *j = json_incref(r.json);
-	test_resp_free(&r);
-	return j;
-}
 
 static const char *level_of(json_t *turn)
 {
@@ -81,15 +66,15 @@ TEST(api_chat_crisis_alert_reaches_care_team)
 	int64_t pid = test_register(&s, ctok, "p@example.org", 1);
 	char *ptok = test_login(&s, "p@example.org");
 
-	json_decref(say(&s, ptok, "hello"));
-	json_decref(say(&s, ptok, "yes"));
-	json_t *t = say(&s, ptok, "can we do some breathing");
+	json_decref(test_say(&s, ptok, "hello"));
+	json_decref(test_say(&s, ptok, "yes"));
+	json_t *t = test_say(&s, ptok, "can we do some breathing");
 	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "breathing.intro");
 	ASSERT_STR_EQ(level_of(t), "none");
 	json_decref(t);
 	ASSERT_EQ(test_count(&s, "alerts"), 0);
 
-	t = say(&s, ptok, "honestly i just want to kill myself");
+	t = test_say(&s, ptok, "honestly i just want to kill myself");
 	ASSERT_STR_EQ(level_of(t), "high");
 	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "safety.crisis");
 	ASSERT(strstr(json_string_value(json_object_get(t, "reply")), "988"));
@@ -107,7 +92,7 @@ TEST(api_chat_crisis_alert_reaches_care_team)
 	         (long long)aid, (long long)pid, (long long)pid);
 	ASSERT_EQ(sql_count(&s, sql), 1);
 	/* One denial keeps the protocol and the alert (no second alert for the episode). */
-	t = say(&s, ptok, "you misunderstood, I'm fine");
+	t = test_say(&s, ptok, "you misunderstood, I'm fine");
 	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "safety.confirm");
 	json_decref(t);
 	ASSERT_EQ(sql_count(&s, "SELECT COUNT(*) FROM alerts WHERE kind = 'crisis_chat'"), 1);
@@ -165,7 +150,7 @@ TEST(api_chat_phq9_is_an_assessment)
 	json_t *t = NULL;
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		json_decref(t);
-		t = say(&s, ptok, lines[i]);
+		t = test_say(&s, ptok, lines[i]);
 	}
 	ASSERT(strstr(json_string_value(json_object_get(t, "reply")), "Your total is 8 out of 27"));
 	json_decref(t);
@@ -235,9 +220,9 @@ TEST(api_chat_export_and_erasure)
 	char *ctok = test_login(&s, "c@example.org");
 	test_register(&s, ctok, "p@example.org", 1);
 	char *ptok = test_login(&s, "p@example.org");
-	json_decref(say(&s, ptok, "hello"));
-	json_decref(say(&s, ptok, "yes"));
-	json_decref(say(&s, ptok, "I feel low today export-marker"));
+	json_decref(test_say(&s, ptok, "hello"));
+	json_decref(test_say(&s, ptok, "yes"));
+	json_decref(test_say(&s, ptok, "I feel low today export-marker"));
 	struct test_resp r;
 	test_call(&s, "PUT", "/api/v1/me/safety-plan", ptok,
 	          "{\"coping\":[\"a walk by the river\"],\"people\":[\"my sister\"]}", &r);
@@ -296,19 +281,19 @@ TEST(api_chat_turn_carries_expects)
 	test_register(&s, ctok, "p@example.org", 1);
 	char *ptok = test_login(&s, "p@example.org");
 
-	json_t *t = say(&s, ptok, "hello");
+	json_t *t = test_say(&s, ptok, "hello");
 	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "onboarding.what");
 	ASSERT_STR_EQ(expects_kind(t), "yes_no");
 	ASSERT_STR_EQ(expects_value(t, 0), "yes");
 	ASSERT_STR_EQ(expects_value(t, 1), "no");
 	ASSERT(json_is_array(json_object_get(t, "actions"))); /* the old fields stay */
-	json_t *t2 = say(&s, ptok, expects_value(t, 0));
+	json_t *t2 = test_say(&s, ptok, expects_value(t, 0));
 	json_decref(t);
 	ASSERT_STR_EQ(json_string_value(json_object_get(t2, "state")), "onboarding.agreed");
 	ASSERT_STR_EQ(expects_kind(t2), "text");
 	json_decref(t2);
 
-	t = say(&s, ptok, "can we do some breathing");
+	t = test_say(&s, ptok, "can we do some breathing");
 	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "breathing.intro");
 	json_t *ex = json_object_get(t, "expects");
 	ASSERT_STR_EQ(expects_kind(t), "scale");
@@ -327,31 +312,31 @@ TEST(api_chat_turn_carries_expects)
 	ASSERT(json_object_get(json_array_get(msgs, 0), "expects") == NULL);
 	test_resp_free(&r);
 
-	t = say(&s, ptok, "6");
+	t = test_say(&s, ptok, "6");
 	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "breathing.guide");
 	json_decref(t);
-	json_decref(say(&s, ptok, "stop"));
+	json_decref(test_say(&s, ptok, "stop"));
 
 	/* A choice node. */
-	json_decref(say(&s, ptok, "worry time"));
-	json_decref(say(&s, ptok, "no"));
-	t = say(&s, ptok, "whether the bus will be late");
+	json_decref(test_say(&s, ptok, "worry time"));
+	json_decref(test_say(&s, ptok, "no"));
+	t = test_say(&s, ptok, "whether the bus will be late");
 	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "worry_time.kind");
 	ASSERT_STR_EQ(expects_kind(t), "choice");
 	ASSERT_STR_EQ(expects_value(t, 0), "practical");
 	ASSERT_STR_EQ(expects_value(t, 1), "hypothetical");
-	t2 = say(&s, ptok, expects_value(t, 0));
+	t2 = test_say(&s, ptok, expects_value(t, 0));
 	json_decref(t);
 	ASSERT_STR_EQ(json_string_value(json_object_get(t2, "state")), "worry_time.practical");
 	json_decref(t2);
 
 	/* The crisis protocol: the confirming question after a denial is a yes/no. */
-	t = say(&s, ptok, "i want to kill myself");
+	t = test_say(&s, ptok, "i want to kill myself");
 	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "safety.crisis");
 	ASSERT_STR_EQ(expects_kind(t), "text");
 	ASSERT_STR_EQ(expects_value(t, 0), "show my safety plan");
 	json_decref(t);
-	t = say(&s, ptok, "I'm fine, you misunderstood");
+	t = test_say(&s, ptok, "I'm fine, you misunderstood");
 	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "safety.confirm");
 	ASSERT_STR_EQ(expects_kind(t), "yes_no");
 	json_decref(t);

@@ -15,20 +15,6 @@
 #include "api_test.h"
 #include "harness.h"
 
-static json_t *say(struct test_server *s, const char *tok, const char *text)
-{
-	json_t *body = json_pack("{s:s}", "text", text);
-	char *b = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	struct test_resp r;
-	test_call(s, "POST", "/api/v1/chat/messages", tok, b, &r);
-	free(b);
-	if (r.status != 200 || !r.json)
-		haven_test_fail(__FILE__, __LINE__, "chat \"%s\": %ld (%s)", text, r.status, r.body);
-	json_t *j = json_incref(r.json);
-	test_resp_free(&r);
-	return j;
-}
 
 static const char *str(json_t *o, const char *k)
 {
@@ -101,9 +87,9 @@ TEST(api_danger_now_runs_the_crisis_protocol_with_an_urgent_alert)
 	struct test_server s;
 	char *ctok, *ptok;
 	int64_t pid = test_start_care_pair(&s, "p@example.org", &ctok, &ptok);
-	json_decref(say(&s, ptok, "hello"));
-	json_decref(say(&s, ptok, "yes"));
-	json_t *t = say(&s, ptok, "he's outside with a knife");
+	json_decref(test_say(&s, ptok, "hello"));
+	json_decref(test_say(&s, ptok, "yes"));
+	json_t *t = test_say(&s, ptok, "he's outside with a knife");
 	ASSERT_STR_EQ(str(t, "state"), "safety.crisis");
 	ASSERT_STR_EQ(str(json_object_get(t, "risk"), "level"), "high");
 	const char *reply = str(t, "reply");
@@ -127,7 +113,7 @@ TEST(api_danger_now_runs_the_crisis_protocol_with_an_urgent_alert)
 	ASSERT(strstr(r.body, "danger_now"));
 	test_resp_free(&r);
 	/* one denial does not end it */
-	t = say(&s, ptok, "I'm fine");
+	t = test_say(&s, ptok, "I'm fine");
 	ASSERT_STR_EQ(str(t, "state"), "safety.confirm");
 	json_decref(t);
 	free(ctok);
@@ -140,11 +126,11 @@ TEST(api_danger_abuse_disclosed_is_a_safety_alert)
 	struct test_server s;
 	char *ctok, *ptok;
 	int64_t pid = test_start_care_pair(&s, "p@example.org", &ctok, &ptok);
-	json_decref(say(&s, ptok, "hello"));
-	json_decref(say(&s, ptok, "yes"));
+	json_decref(test_say(&s, ptok, "hello"));
+	json_decref(test_say(&s, ptok, "yes"));
 	/* The consent is withdrawn before the disclosure. */
 	set_consent(&s, ptok, 0);
-	json_t *t = say(&s, ptok, "my husband strangled me last night");
+	json_t *t = test_say(&s, ptok, "my husband strangled me last night");
 	ASSERT_STR_EQ(str(t, "state"), "abuse.answer");
 	ASSERT_STR_EQ(str(json_object_get(t, "risk"), "level"), "moderate");
 	ASSERT_CONTAINS(str(t, "reply"), "1-800-799-7233");
@@ -184,7 +170,7 @@ TEST(api_danger_abuse_disclosed_is_a_safety_alert)
 	ASSERT_CONTAINS(kinds, "mood_decline,");
 
 	/* "no" to "are you in danger right now?" goes on to support; nothing ends badly. */
-	t = say(&s, ptok, "no");
+	t = test_say(&s, ptok, "no");
 	ASSERT_STR_EQ(str(t, "state"), "abuse.support");
 	json_decref(t);
 	free(ctok);
@@ -198,9 +184,9 @@ TEST(api_danger_without_a_care_team_says_what_happens_instead)
 	test_server_start(&s, NULL);
 	test_make_user(&s, "patient", "alone@example.org");
 	char *ptok = test_login(&s, "alone@example.org");
-	json_decref(say(&s, ptok, "hello"));
-	json_decref(say(&s, ptok, "yes"));
-	json_t *t = say(&s, ptok, "i want to kill myself");
+	json_decref(test_say(&s, ptok, "hello"));
+	json_decref(test_say(&s, ptok, "yes"));
+	json_t *t = test_say(&s, ptok, "i want to kill myself");
 	ASSERT_STR_EQ(str(t, "state"), "safety.crisis");
 	const char *reply = str(t, "reply");
 	ASSERT(!strstr(reply, "care team know"));
@@ -209,13 +195,13 @@ TEST(api_danger_without_a_care_team_says_what_happens_instead)
 	ASSERT_CONTAINS(reply, "call 911 now");
 	ASSERT(alert_action(t, "crisis_chat"));
 	json_decref(t);
-	t = say(&s, ptok, "no");
+	t = test_say(&s, ptok, "no");
 	ASSERT_STR_EQ(str(t, "state"), "safety.confirm");
 	json_decref(t);
-	t = say(&s, ptok, "no");
+	t = test_say(&s, ptok, "no");
 	ASSERT(!strstr(str(t, "reply"), "care team"));
 	json_decref(t);
-	t = say(&s, ptok, "I was raped last week");
+	t = test_say(&s, ptok, "I was raped last week");
 	ASSERT_STR_EQ(str(t, "state"), "abuse.answer");
 	ASSERT(!strstr(str(t, "reply"), "care team"));
 	ASSERT_CONTAINS(str(t, "reply"), "1-800-656-4673");

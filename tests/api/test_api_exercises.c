@@ -14,24 +14,10 @@
 #include "api_test.h"
 #include "harness.h"
 
-static json_t *say(struct test_server *s, const char *tok, const char *text)
-{
-	json_t *body = json_pack("{s:s}", "text", text);
-	char *b = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	struct test_resp r;
-	test_call(s, "POST", "/api/v1/chat/messages", tok, b, &r);
-	free(b);
-	if (r.status != 200 || !r.json)
-		haven_test_fail(__FILE__, __LINE__, "chat \"%s\": %ld (%s)", text, r.status, r.body);
-	json_t *j = json_incref(r.json);
-	test_resp_free(&r);
-	return j;
-}
 
 static void say_state(struct test_server *s, const char *tok, const char *text, const char *want)
 {
-	json_t *t = say(s, tok, text);
+	json_t *t = test_say(s, tok, text);
 	const char *st = json_string_value(json_object_get(t, "state"));
 	if (!st || strncmp(st, want, strlen(want)))
 		haven_test_fail(__FILE__, __LINE__, "\"%s\" led to state %s, not %s", text,
@@ -141,14 +127,14 @@ TEST(api_exercises_list_history_and_suggestion)
 	/* Grounding that did not help (5 -> 6) is counted as not helped. */
 	say_state(&s, ptok, "Can we do some grounding?", "grounding.intro");
 	for (int k = 0; k < 8; k++) {
-		json_t *t = say(&s, ptok, "5");
+		json_t *t = test_say(&s, ptok, "5");
 		const char *st = json_string_value(json_object_get(t, "state"));
 		int at_after = st && !strcmp(st, "grounding.after");
 		json_decref(t);
 		if (at_after)
 			break;
 	}
-	json_t *t = say(&s, ptok, "6");
+	json_t *t = test_say(&s, ptok, "6");
 	json_decref(t);
 	j = get_exercises(&s, ptok);
 	h = json_object_get(find(j, "grounding"), "history");
