@@ -19,6 +19,7 @@ export const LINES = [
 	emergency: '000'},
 	{code: 'IE', country: 'Ireland', lines: [
 		{name: 'Samaritans', how: 'Call 116 123 (free, any time)', tel: '116123'},
+		{name: 'Pieta', how: 'Call 1800 247 247 or text HELP to 51444 (free, any time)', tel: '1800247247'},
 		{name: 'Text About It', how: 'Text HELLO to 50808', sms: '50808'}],
 	emergency: '112 or 999'},
 ];

@@ -36,7 +36,7 @@ static char *region_text(const struct haven_crisis_lines *l, const struct haven_
 
 struct region_facts {
 	const char *locale, *code;
-	const char *must[5];     /* every one must be in the text */
+	const char *must[7];     /* every one must be in the text */
 	const char *must_not[4]; /* none may be (another country's numbers) */
 };
 
@@ -48,7 +48,10 @@ static const struct region_facts facts[] = {
     {"en-CA", "CA", {"988", "911"}, {"116 123", "999", "741741"}},
     {"fr-CA", "CA", {"988", "911"}, {"116 123", "999"}},
     {"en-AU", "AU", {"Lifeline", "13 11 14", "000"}, {"988", "911", "116 123"}},
-    {"en-IE", "IE", {"Samaritans", "116 123", "50808", "112", "999"}, {"988", "911", "85258"}},
+    {"en-IE",
+     "IE",
+     {"Samaritans", "116 123", "Pieta", "1800 247 247", "50808", "112", "999"},
+     {"988", "911", "85258"}},
     {"fr-FR", "INTL", {"findahelpline.com"}, {"988", "911", "116 123", "999"}},
     {"de-DE", "INTL", {"findahelpline.com"}, {"988", "911", "116 123"}},
 };
@@ -64,11 +67,12 @@ TEST(crisis_lines_shipped_facts_per_region)
 			haven_test_fail(__FILE__, __LINE__, "%s: region %s, want %s", f->locale,
 			                r->code, f->code);
 		char *text = region_text(l, r);
-		for (size_t j = 0; j < 5 && f->must[j]; j++)
+		for (size_t j = 0; j < sizeof(f->must) / sizeof(f->must[0]) && f->must[j]; j++)
 			if (!strstr(text, f->must[j]))
-				haven_test_fail(__FILE__, __LINE__, "%s: no '%s' in \"%s\"", f->locale,
-				                f->must[j], text);
-		for (size_t j = 0; j < 4 && f->must_not[j]; j++)
+				haven_test_fail(__FILE__, __LINE__, "%s: no '%s' in \"%s\"",
+				                f->locale, f->must[j], text);
+		for (size_t j = 0;
+		     j < sizeof(f->must_not) / sizeof(f->must_not[0]) && f->must_not[j]; j++)
 			if (strstr(text, f->must_not[j]))
 				haven_test_fail(__FILE__, __LINE__, "%s: '%s' in \"%s\"", f->locale,
 				                f->must_not[j], text);
@@ -94,7 +98,7 @@ TEST(crisis_lines_chosen_locale_is_checked)
 {
 	struct haven_crisis_lines *l = load_shipped();
 	static const char *const ok[][2] = {
-	    {"en-GB", "en-GB"}, {"en-gb", "en-GB"}, {"EN_IE", "en-IE"}, {"fr-ca", "fr-CA"},
+	    {"en-GB", "en-GB"}, {"en-gb", "en-GB"}, {"EN_IE", "en-IE"},   {"fr-ca", "fr-CA"},
 	    {"en", "en"},       {"fr_fr", "fr-FR"}, {"es-419", "es-419"}, {"ga-IE", "ga-IE"},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -105,8 +109,8 @@ TEST(crisis_lines_chosen_locale_is_checked)
 		ASSERT_STR_EQ(out, ok[i][1]);
 		ASSERT(why == NULL);
 	}
-	static const char *const bad[] = {"",      "x",     "xx",         "english", "en-GBR",
-	                                  "en GB", "en-GB ", "../etc",    "en--GB",  "12-GB",
+	static const char *const bad[] = {"",      "x",      "xx",         "english", "en-GBR",
+	                                  "en GB", "en-GB ", "../etc",     "en--GB",  "12-GB",
 	                                  "e1-GB", "en-1B",  "en-GB-x-yz", "en-"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char out[HAVEN_LOCALE_MAX];
@@ -209,8 +213,8 @@ TEST(crisis_lines_web_copy_agrees)
 			snprintf(key, sizeof(key), "name: '%.*s'", (int)(colon - r->lines[j]),
 			         r->lines[j]);
 			if (!strstr(b, key))
-				haven_test_fail(__FILE__, __LINE__, "%s: web copy lacks %s", r->code,
-				                key);
+				haven_test_fail(__FILE__, __LINE__, "%s: web copy lacks %s",
+				                r->code, key);
 			char nums[8][32];
 			size_t nn = numbers_in(colon, nums, 8);
 			for (size_t k = 0; k < nn; k++)
