@@ -310,6 +310,14 @@ static int has_any(const char *norm, const char *const *phrases)
 	return 0;
 }
 
+/* Whether the start of a message (400 bytes), normalised, holds one of the phrases. */
+static int says_any(const char *text, size_t len, const char *const *phrases)
+{
+	char norm[512];
+	normalise(text, len < 400 ? len : 400, norm, sizeof(norm));
+	return has_any(norm, phrases);
+}
+
 int haven_safety_overdose_taken(const char *text, size_t len)
 {
 	static const char *const taken[] = {
@@ -344,9 +352,7 @@ int haven_safety_is_denial(const char *text, size_t len)
 	    " im all right ", " i am alright ", " im safe ", " i am safe ", " its fine ",
 	    " all good ", " no im not ", " no i dont ", " i dont want to die ",
 	    " thats not what i meant ", " not what i meant ", NULL};
-	char norm[512];
-	normalise(text, len < 400 ? len : 400, norm, sizeof(norm));
-	return has_any(norm, denials);
+	return says_any(text, len, denials);
 }
 
 int haven_safety_wants_to_end(const char *text, size_t len)
@@ -365,9 +371,7 @@ int haven_safety_wants_to_end(const char *text, size_t len)
 	    " ive texted ", " i talked to ", " ive talked to ", " i spoke to ", " ive spoken to ",
 	    " im with my ", " i am with my ", " the crisis has passed ", " it has passed ",
 	    " its passed ", " the feeling has passed ", NULL};
-	char norm[512];
-	normalise(text, len < 400 ? len : 400, norm, sizeof(norm));
-	return has_any(norm, phrases);
+	return says_any(text, len, phrases);
 }
 
 int haven_safety_is_unsure(const char *text, size_t len)
@@ -380,9 +384,7 @@ int haven_safety_is_unsure(const char *text, size_t len)
 	    " kind of ", " kinda ", " sort of ", " sorta ", " i guess ", " i suppose ",
 	    " sometimes ", " a bit ", " a little ", " not really sure ", " hard to say ",
 	    " depends ", " on and off ", " not exactly ", NULL};
-	char norm[512];
-	normalise(text, len < 400 ? len : 400, norm, sizeof(norm));
-	return has_any(norm, hedges);
+	return says_any(text, len, hedges);
 }
 
 /* ---- The protocol ---- */
