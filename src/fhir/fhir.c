@@ -11,6 +11,7 @@
 #define LOINC "http://loinc.org"
 #define OBS_CATEGORY "http://terminology.hl7.org/CodeSystem/observation-category"
 #define ANSWER_SYSTEM "urn:haven:fhir:answer:"
+#define CODE_SYSTEM HAVEN_FHIR_CODE_SYSTEM
 #define QUESTIONNAIRE_URL "urn:haven:fhir:questionnaire:"
 
 /* ---- Pseudonym ---- */
@@ -79,13 +80,27 @@ static int add_entry(json_t *entries, const char *uuid, json_t *resource)
 	return e && json_array_append_new(entries, e) == 0 ? 0 : HAVEN_ENOMEM;
 }
 
-/* A CodeableConcept: LOINC-coded when code is known, text only otherwise. */
-static json_t *concept(const char *code, const char *text)
+/* A Coding: LOINC when the code is known, else the instrument's own system
+ * (urn:haven:fhir:code:<instrument>) with local_code ("panel", "total" or the item
+ * number), so that every concept is coded and a receiver can still tell them apart
+ * without Haven guessing a LOINC code. */
+static json_t *coding(const struct haven_instrument *in, const char *loinc, const char *local_code,
+                      const char *display)
 {
-	if (code)
-		return json_pack("{s:[{s:s,s:s,s:s}],s:s}", "coding", "system", LOINC, "code", code,
-		                 "display", text, "text", text);
-	return json_pack("{s:s}", "text", text);
+	if (loinc)
+		return json_pack("{s:s,s:s,s:s}", "system", LOINC, "code", loinc, "display",
+		                 display);
+	char sys[64];
+	snprintf(sys, sizeof(sys), CODE_SYSTEM "%s", in->id);
+	return json_pack("{s:s,s:s,s:s}", "system", sys, "code", local_code, "display", display);
+}
+
+/* A CodeableConcept: one coding (above) and the text. */
+static json_t *concept(const struct haven_instrument *in, const char *loinc, const char *local_code,
+                       const char *text)
+{
+	return json_pack("{s:[o],s:s}", "coding", coding(in, loinc, local_code, text), "text",
+	                 text);
 }
 
 static json_t *answer_coding(const struct haven_instrument *in, int value)
@@ -123,7 +138,8 @@ static json_t *questionnaire(const struct haven_instrument *in)
 		json_t *opts = json_array();
 		for (size_t j = 0; opts && j < in->noptions; j++) {
 			json_t *c = answer_coding(in, in->options[j].value);
-			if (!c || json_array_append_new(opts, json_pack("{s:o}", "valueCoding", c))) {
+			if (!c ||
+			    json_array_append_new(opts, json_pack("{s:o}", "valueCoding", c))) {
 				json_decref(opts);
 				opts = NULL;
 			}
@@ -134,11 +150,9 @@ static json_t *questionnaire(const struct haven_instrument *in)
 		                              in->items[i].text, "type", "choice", "required", 1,
 		                              "answerOption", opts)
 		                  : NULL;
-		if (it && in->items[i].loinc &&
-		    json_object_set_new(it, "code",
-		                        json_pack("[{s:s,s:s,s:s}]", "system", LOINC, "code",
-		                                  in->items[i].loinc, "display",
-		                                  in->items[i].text))) {
+		if (it && json_object_set_new(it, "code",
+		                              json_pack("[o]", coding(in, in->items[i].loinc, link,
+		                                                      in->items[i].text)))) {
 			json_decref(it);
 			it = NULL;
 		}
@@ -149,9 +163,12 @@ static json_t *questionnaire(const struct haven_instrument *in)
 	}
 	json_t *total = json_pack("{s:s,s:s,s:s,s:b}", "linkId", "total", "text", "Total score",
 	                          "type", "integer", "readOnly", 1);
-	if (total && in->loinc_total)
-		json_object_set_new(total, "code",
-		                    json_pack("[{s:s,s:s}]", "system", LOINC, "code", in->loinc_total));
+	if (total && json_object_set_new(
+	                 total, "code",
+	                 json_pack("[o]", coding(in, in->loinc_total, "total", "Total score")))) {
+		json_decref(total);
+		total = NULL;
+	}
 	if (!total || json_array_append_new(items, total)) {
 		json_decref(items);
 		return NULL;
@@ -160,10 +177,8 @@ static json_t *questionnaire(const struct haven_instrument *in)
 	                      "Questionnaire", "url", url, "version", "1", "name", name, "title",
 	                      in->name, "status", "active", "subjectType", "Patient", "description",
 	                      in->stem, "copyright", in->copyright, "item", items);
-	if (q && in->loinc_panel &&
-	    json_object_set_new(q, "code",
-	                        json_pack("[{s:s,s:s,s:s}]", "system", LOINC, "code",
-	                                  in->loinc_panel, "display", in->name))) {
+	if (q && json_object_set_new(
+	             q, "code", json_pack("[o]", coding(in, in->loinc_panel, "panel", in->name)))) {
 		json_decref(q);
 		return NULL;
 	}
@@ -209,9 +224,9 @@ static int assessment_entries(json_t *entries, const char *pseudonym, const char
 			return HAVEN_ENOMEM;
 		}
 	}
-	if (json_array_append_new(items, json_pack("{s:s,s:s,s:[{s:i}]}", "linkId", "total", "text",
-	                                           "Total score", "answer", "valueInteger",
-	                                           a->total))) {
+	if (json_array_append_new(items,
+	                          json_pack("{s:s,s:s,s:[{s:i}]}", "linkId", "total", "text",
+	                                    "Total score", "answer", "valueInteger", a->total))) {
 		json_decref(items);
 		return HAVEN_ENOMEM;
 	}
@@ -230,9 +245,11 @@ static int assessment_entries(json_t *entries, const char *pseudonym, const char
 		char obs_uuid[37], key[64];
 		snprintf(key, sizeof(key), "%s/item/%zu", a->rid, i + 1);
 		derived_uuid(pseudonym, "Observation", key, obs_uuid);
+		char link[24];
+		snprintf(link, sizeof(link), "%zu", i + 1);
 		json_t *o = observation(patient_uuid, qr_uuid,
-		                        concept(in->items[i].loinc, in->items[i].text), when,
-		                        a->answers[i]);
+		                        concept(in, in->items[i].loinc, link, in->items[i].text),
+		                        when, a->answers[i]);
 		rc = add_entry(entries, obs_uuid, o);
 		if (!rc && json_array_append_new(members, ref(obs_uuid)))
 			rc = HAVEN_ENOMEM;
@@ -245,8 +262,8 @@ static int assessment_entries(json_t *entries, const char *pseudonym, const char
 	snprintf(key, sizeof(key), "%s/total", a->rid);
 	snprintf(name, sizeof(name), "%s total score", in->title);
 	derived_uuid(pseudonym, "Observation", key, obs_uuid);
-	json_t *o = observation(patient_uuid, qr_uuid, concept(in->loinc_total, name), when,
-	                        a->total);
+	json_t *o = observation(patient_uuid, qr_uuid, concept(in, in->loinc_total, "total", name),
+	                        when, a->total);
 	const struct haven_band *b = haven_instrument_band(in, a->total);
 	if (o && (json_object_set_new(o, "hasMember", members) ||
 	          json_object_set_new(o, "interpretation",
@@ -280,10 +297,9 @@ int haven_fhir_patient_bundle(struct haven_tx *tx, const struct haven_master_key
 	haven_time_format(haven_now_ms(), now);
 	derived_uuid(pseudonym, "Bundle", now, bundle_uuid);
 
-	json_t *patient =
-	    json_pack("{s:s,s:[{s:s,s:s,s:s}],s:b}", "resourceType", "Patient", "identifier", "use",
-	              "secondary", "system", HAVEN_FHIR_PSEUDONYM_SYSTEM, "value", pseudonym,
-	              "active", 1);
+	json_t *patient = json_pack("{s:s,s:[{s:s,s:s,s:s}],s:b}", "resourceType", "Patient",
+	                            "identifier", "use", "secondary", "system",
+	                            HAVEN_FHIR_PSEUDONYM_SYSTEM, "value", pseudonym, "active", 1);
 	if ((rc = add_entry(entries, patient_uuid, patient)))
 		goto out;
 

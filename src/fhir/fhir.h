@@ -6,8 +6,9 @@
  *  - per assessment, a QuestionnaireResponse (status completed) and Observations
  *    (category survey, status final, valueInteger): the total, coded with its LOINC
  *    code (PHQ-9 44261-6, GAD-7 70274-6), and each item, coded with its LOINC question
- *    code (PHQ-9 item 9: 44260-8). Codes Haven has not verified are left out and the
- *    concept carries only its text.
+ *    code (PHQ-9 item 9: 44260-8). A concept whose LOINC code Haven could not confirm
+ *    (GAD-2's panel and total, all of WHO-5) is coded in the instrument's own system
+ *    (HAVEN_FHIR_CODE_SYSTEM) with its text, never with a guessed LOINC code.
  * Entries have fullUrl "urn:uuid:<uuid>" and reference each other by those URNs; the
  * UUIDs are derived from the pseudonym and record ids, so exporting twice gives the same
  * identities. docs/measures.md shows the mapping.
@@ -26,6 +27,10 @@
 #include "store/store.h"
 
 #define HAVEN_FHIR_PSEUDONYM_SYSTEM "urn:haven:pseudonym"
+/* The code system of a concept with no confirmed LOINC code: "urn:haven:fhir:code:" and
+ * the instrument id (gad2, who5), with the codes "panel", "total" and the item numbers
+ * "1".."n". */
+#define HAVEN_FHIR_CODE_SYSTEM "urn:haven:fhir:code:"
 
 /* Builds the Bundle inside tx (which must allow writes: the pseudonym is created on
  * first use). HAVEN_ENOTFOUND when there is no such patient. */

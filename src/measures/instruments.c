@@ -14,8 +14,10 @@
  * questions and their codes. PHQ-2 has its own panel, 55757-9 "Patient Health
  * Questionnaire 2 item (PHQ-2) [Reported]", and total, 55758-7 "Patient Health
  * Questionnaire 2 item (PHQ-2) total score [Reported]". No GAD-2 panel or total code and
- * no WHO-5 code (panel, total or items) could be confirmed, so those stay NULL and are
- * exported with text only (docs/measures.md, "LOINC codes").
+ * no WHO-5 code (panel, total or items) could be confirmed (70272-0 is the PHQ-4 total,
+ * 71969-0 a PROMIS-10 score: both were offered elsewhere and rejected), so those stay
+ * NULL and are exported in the instrument's own code system with their text
+ * (src/fhir/fhir.c; docs/measures.md, "LOINC codes").
  * Reliable change (6 points on PHQ-9, 4 on GAD-7) and caseness (PHQ-9 >= 10,
  * GAD-7 >= 8) are NHS Talking Therapies' definitions. DESIGN.md gives no reliable-change
  * criterion for PHQ-2, GAD-2 or WHO-5, so their reliable_change is 0: a change is

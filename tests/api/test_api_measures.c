@@ -1203,11 +1203,12 @@ TEST(api_fhir_rejects_broken_patient_questionnaire_response)
 	if (fv_check(r.json, err, sizeof(err)))
 		haven_test_fail(__FILE__, __LINE__, "bundle invalid: %s", err);
 
-	/* PHQ-2 is coded with its own LOINC panel and total; GAD-2's total and WHO-5 are
-	 * text only (no code could be confirmed), never a guess. */
+	/* PHQ-2 is coded with its own LOINC panel and total. GAD-2's panel and total and all
+	 * of WHO-5 have no confirmed LOINC code (docs/measures.md): they are coded in the
+	 * instrument's own system with their text, never with a guessed LOINC code. */
 	size_t i;
 	json_t *e;
-	int phq2_q = 0, gad2_q = 0, who5_q = 0;
+	int phq2_q = 0, gad2_q = 0, who5_q = 0, gad2_total = 0, who5_total = 0, who5_item = 0;
 	json_array_foreach(json_object_get(r.json, "entry"), i, e)
 	{
 		json_t *res = json_object_get(e, "resource");
@@ -1222,21 +1223,57 @@ TEST(api_fhir_rejects_broken_patient_questionnaire_response)
 			    json_object_get(find_item(json_object_get(res, "item"), "total"), "code"), 0);
 			ASSERT_STR_EQ(json_string_value(json_object_get(tc, "code")), "55758-7");
 		}
-		if (url && !strcmp(url, "urn:haven:fhir:questionnaire:gad2")) {
-			gad2_q = 1;
-			ASSERT(!json_object_get(res, "code"));
+		if (url && (!strcmp(url, "urn:haven:fhir:questionnaire:gad2") ||
+		            !strcmp(url, "urn:haven:fhir:questionnaire:who5"))) {
+			int gad2 = !strcmp(url, "urn:haven:fhir:questionnaire:gad2");
+			gad2_q |= gad2;
+			who5_q |= !gad2;
+			ASSERT_EQ(json_array_size(json_object_get(res, "code")), 1);
+			ASSERT_STR_EQ(json_string_value(json_object_get(c0, "system")),
+			              gad2 ? "urn:haven:fhir:code:gad2" : "urn:haven:fhir:code:who5");
+			ASSERT_STR_EQ(json_string_value(json_object_get(c0, "code")), "panel");
+			json_t *tc = json_array_get(
+			    json_object_get(find_item(json_object_get(res, "item"), "total"), "code"), 0);
+			ASSERT_STR_EQ(json_string_value(json_object_get(tc, "system")),
+			              gad2 ? "urn:haven:fhir:code:gad2" : "urn:haven:fhir:code:who5");
+			ASSERT_STR_EQ(json_string_value(json_object_get(tc, "code")), "total");
+			/* GAD-2's items keep GAD-7's LOINC codes; WHO-5's are its own. */
+			json_t *ic = json_array_get(
+			    json_object_get(find_item(json_object_get(res, "item"), "1"), "code"), 0);
+			ASSERT_STR_EQ(json_string_value(json_object_get(ic, "system")),
+			              gad2 ? "http://loinc.org" : "urn:haven:fhir:code:who5");
+			ASSERT_STR_EQ(json_string_value(json_object_get(ic, "code")),
+			              gad2 ? "69725-0" : "1");
 		}
-		if (url && !strcmp(url, "urn:haven:fhir:questionnaire:who5")) {
-			who5_q = 1;
-			ASSERT(!json_object_get(res, "code"));
+		if (strcmp(json_string_value(json_object_get(res, "resourceType")), "Observation"))
+			continue;
+		json_t *code = json_object_get(res, "code");
+		const char *text = json_string_value(json_object_get(code, "text"));
+		json_t *oc = json_array_get(json_object_get(code, "coding"), 0);
+		const char *sys = json_string_value(json_object_get(oc, "system"));
+		const char *cv = json_string_value(json_object_get(oc, "code"));
+		ASSERT(text && sys && cv); /* every Observation is coded and has its text */
+		if (!strcmp(text, "GAD-2 total score")) {
+			gad2_total = 1;
+			ASSERT_EQ(json_array_size(json_object_get(code, "coding")), 1);
+			ASSERT_STR_EQ(sys, "urn:haven:fhir:code:gad2");
+			ASSERT_STR_EQ(cv, "total");
+			ASSERT_EQ(json_integer_value(json_object_get(res, "valueInteger")), 4);
 		}
-		const char *text = json_string_value(
-		    json_object_get(json_object_get(res, "code"), "text"));
-		if (text && !strcmp(text, "GAD-2 total score")) {
-			ASSERT(!json_object_get(json_object_get(res, "code"), "coding"));
+		if (!strcmp(text, "WHO-5 total score")) {
+			who5_total = 1;
+			ASSERT_STR_EQ(sys, "urn:haven:fhir:code:who5");
+			ASSERT_STR_EQ(cv, "total");
+			ASSERT_EQ(json_integer_value(json_object_get(res, "valueInteger")), 15);
+		}
+		if (!strcmp(text, "I have felt calm and relaxed")) {
+			who5_item = 1;
+			ASSERT_STR_EQ(sys, "urn:haven:fhir:code:who5");
+			ASSERT_STR_EQ(cv, "2");
 			ASSERT_EQ(json_integer_value(json_object_get(res, "valueInteger")), 4);
 		}
 	}
+	ASSERT(gad2_total && who5_total && who5_item);
 	ASSERT(phq2_q && gad2_q && who5_q);
 	ASSERT_EQ(loinc_value(r.json, "55758-7", 0), 3); /* PHQ-2 total */
 	ASSERT_EQ(loinc_value(r.json, "69725-0", 0), 2); /* GAD-2 item 1 = GAD-7 item 1 */
