@@ -242,7 +242,7 @@ int haven__authenticate(struct haven_req *r)
 		return HAVEN_EAUTH;
 	haven_token_hash(h, n, r->who.token_hash);
 	struct auth_lookup a = {r->who.token_hash, r, 0, 0, 0, 0};
-	int rc = haven_store_read(r->api->store, auth_tx, &a);
+	int rc = haven_store_read_one(r->api->store, auth_tx, &a);
 	int64_t now = haven_now_ms();
 	if (rc == 0 && a.found) {
 		if (a.revoked)

@@ -641,7 +641,7 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 	 * the statement: one round trip per statement. */
 	const char *pre[5];
 	int npre = 0, failed_pre = -1, stmt_sp = tx->savepoint;
-	if (tx->savepoint < 0)
+	if (tx->savepoint < 0 && tx->begin)
 		pre[npre++] = tx->begin;
 	if (tx->release_closure) {
 		/* The previous closure of a group succeeded: release its savepoint (and the
@@ -674,6 +674,12 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 	struct pg_stmt st = {text.data, (int)nparams, types, values, lengths, formats,
 	                     text.data, text.len, hash};
 	res = send_pipeline(pc, pre, npre, &st, &failed_pre);
+	if (!tx->begin && !npre && PQstatus(conn) == CONNECTION_BAD) {
+		/* A single-statement read outside a transaction: nothing ran, so a dead
+		 * connection is revived and the statement sent again, as after a failed
+		 * BEGIN below. */
+		failed_pre = 0;
+	}
 	if (failed_pre >= 0 && tx->savepoint < 0 && revive(conn) == 0) {
 		PQclear(res);
 		res = send_pipeline(pc, pre, npre, &st, &failed_pre);
@@ -889,7 +895,8 @@ static int pg_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags,
 	return haven__writer_submit(&g->writer, fn, arg, flags, err, errlen);
 }
 
-static int pg_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen)
+static int pg_read(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
+                   size_t errlen)
 {
 	struct pg *g = s->impl;
 	struct pconn *c;
@@ -899,13 +906,18 @@ static int pg_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, 
 	if (rc)
 		return rc;
 	tx_init(&tx, s, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 1);
+	if (flags & HAVEN__READ_ONE) {
+		/* One statement is its own snapshot: no BEGIN before it, no COMMIT after. */
+		tx.one_statement = 1;
+		tx.begin = NULL;
+	}
 	haven__in_closure++;
 	rc = fn(&tx, arg);
 	haven__in_closure--;
 	if (rc) {
 		if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
 			simple(c->conn, "ROLLBACK");
-	} else if (tx.savepoint >= 0) {
+	} else if (tx.savepoint >= 0 && tx.begin) {
 		rc = commit(&tx);
 	}
 	if (rc)

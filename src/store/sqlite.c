@@ -510,7 +510,8 @@ static int sq_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags,
 
 /* ---- Readers ---- */
 
-static int sq_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen)
+static int sq_read(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
+                   size_t errlen)
 {
 	struct sq *q = s->impl;
 	struct sconn *c;
@@ -537,8 +538,10 @@ static int sq_read(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, 
 	pthread_mutex_unlock(&q->rlock);
 
 	tx_init(&tx, q, c, 1);
-	/* BEGIN makes every statement of the closure read one snapshot. */
-	rc = control(&tx, "BEGIN");
+	/* BEGIN makes every statement of the closure read one snapshot; a single statement
+	 * is one already. */
+	tx.one_statement = (flags & HAVEN__READ_ONE) != 0;
+	rc = tx.one_statement ? 0 : control(&tx, "BEGIN");
 	if (rc)
 		goto out;
 	tx.errmsg[0] = '\0';

@@ -146,15 +146,36 @@ int haven_store_write(struct haven_store *s, haven_tx_fn fn, void *arg)
 	return set_last_error(rc, err);
 }
 
-int haven_store_read(struct haven_store *s, haven_tx_fn fn, void *arg)
+static int store_read(struct haven_store *s, haven_tx_fn fn, void *arg, int flags)
 {
 	char err[HAVEN__ERRLEN] = "";
 	HAVEN_ASSERT(s && fn);
 	if (haven__in_closure)
 		return set_last_error(HAVEN_EINVAL,
 		                      "haven_store_read called inside a store closure");
-	int rc = s->be->read(s, fn, arg, err, sizeof(err));
+	int rc = s->be->read(s, fn, arg, flags, err, sizeof(err));
 	return set_last_error(rc, err);
+}
+
+int haven_store_read(struct haven_store *s, haven_tx_fn fn, void *arg)
+{
+	return store_read(s, fn, arg, 0);
+}
+
+int haven_store_read_one(struct haven_store *s, haven_tx_fn fn, void *arg)
+{
+	return store_read(s, fn, arg, HAVEN__READ_ONE);
+}
+
+/* A haven_store_read_one closure runs without a transaction around it: a second
+ * statement would read another snapshot, so it is refused. */
+static int statement_allowed(struct haven_tx *tx)
+{
+	if (tx->one_statement && tx->statements > 0)
+		return haven__tx_fail(tx, HAVEN_EINVAL,
+		                      "a single-statement read ran a second statement");
+	tx->statements++;
+	return 0;
 }
 
 int haven_tx_exec(struct haven_tx *tx, const char *sql, const struct haven_param *params,
@@ -163,6 +184,8 @@ int haven_tx_exec(struct haven_tx *tx, const char *sql, const struct haven_param
 	if (changes)
 		*changes = 0;
 	tx->errmsg[0] = '\0';
+	if (statement_allowed(tx))
+		return HAVEN_EINVAL;
 	return tx->ops->exec(tx, sql, params, nparams, changes);
 }
 
@@ -170,6 +193,8 @@ int haven_tx_query(struct haven_tx *tx, const char *sql, const struct haven_para
                    size_t nparams, haven_row_fn fn, void *arg)
 {
 	tx->errmsg[0] = '\0';
+	if (statement_allowed(tx))
+		return HAVEN_EINVAL;
 	return tx->ops->query(tx, sql, params, nparams, fn, arg);
 }
 

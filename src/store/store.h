@@ -21,7 +21,7 @@
  *    (every other writer waits for it). On SQLite the closure runs on the store's writer
  *    thread, not the caller's: it must not rely on thread-local state of the caller.
  *  - haven_store_read() runs fn in a read-only snapshot (a pooled read connection), on
- *    the calling thread.
+ *    the calling thread; haven_store_read_one() the same for a single statement.
  * Writers never see "database is locked": the backend serialises and retries internally.
  *
  * Ownership: the store owns connections and statements. Row accessors return pointers
@@ -107,6 +107,10 @@ typedef int (*haven_row_fn)(const struct haven_row *row, void *arg);
  * from success by the usual `if (rc < 0)` checks; positive values are passed through. */
 int haven_store_write(struct haven_store *s, haven_tx_fn fn, void *arg) HAVEN_WUR;
 int haven_store_read(struct haven_store *s, haven_tx_fn fn, void *arg) HAVEN_WUR;
+/* haven_store_read for a closure that runs exactly one statement (a second one fails with
+ * HAVEN_EINVAL): the statement is its own snapshot, so no BEGIN or COMMIT is sent. On
+ * PostgreSQL that is one round trip instead of two (the per-request session lookup). */
+int haven_store_read_one(struct haven_store *s, haven_tx_fn fn, void *arg) HAVEN_WUR;
 
 enum haven_store_kind haven_tx_kind(const struct haven_tx *tx);
 

@@ -30,6 +30,8 @@ int haven__store_migrate_list(struct haven_store *s, const struct haven__migrati
 /* Write flags. ALONE: run the closure in a transaction of its own, never grouped with
  * other callers' closures (migrations: their DDL must commit or fail on its own). */
 #define HAVEN__WRITE_ALONE 1
+/* Read flags. ONE: the closure runs exactly one statement (haven_store_read_one). */
+#define HAVEN__READ_ONE 1
 
 struct haven__tx_ops {
 	int (*exec)(struct haven_tx *tx, const char *sql, const struct haven_param *params,
@@ -58,6 +60,8 @@ struct haven_tx {
 	int closure;   /* PostgreSQL group: 1 the closure's savepoint is to open, 2 it is open */
 	int release_closure; /* PostgreSQL group: the last closure's savepoint is to release */
 	struct haven_tx_chain chain; /* see haven_tx_chain() */
+	int one_statement; /* haven_store_read_one: a second statement is refused */
+	int statements;    /* statements run so far */
 	char errmsg[HAVEN__ERRLEN];
 };
 
@@ -76,7 +80,10 @@ struct haven__backend {
 	/* Runs fn in a durable write transaction; on failure fills err. */
 	int (*write)(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
 	             size_t errlen);
-	int (*read)(struct haven_store *s, haven_tx_fn fn, void *arg, char *err, size_t errlen);
+	/* Runs fn in a read-only snapshot; with HAVEN__READ_ONE fn runs one statement, which
+	 * is its own snapshot, so the backend may skip BEGIN and COMMIT. */
+	int (*read)(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
+	            size_t errlen);
 };
 
 struct haven_store {

@@ -425,6 +425,55 @@ TEST(store_misuse_is_refused)
 	haven_store_destroy(&s);
 }
 
+/* ---- Single-statement reads ---- */
+
+static int count_twice(struct haven_tx *tx, void *arg)
+{
+	int rc = count_items(tx, arg);
+	return rc ? rc : count_items(tx, arg);
+}
+
+static int copy_text_row(const struct haven_row *row, void *arg)
+{
+	const char *t = haven_row_text(row, 0, NULL);
+	snprintf(arg, 64, "%s", t ? t : "");
+	return 0;
+}
+
+/* arg: char[64], the transaction isolation level the statement ran at. */
+static int isolation(struct haven_tx *tx, void *arg)
+{
+	return haven_tx_query(tx, "SELECT current_setting('transaction_isolation')", NULL, 0,
+	                      copy_text_row, arg);
+}
+
+TEST(store_read_one)
+{
+	struct haven_store *s = open_items(NULL);
+	ASSERT_OK(haven_store_write(s, write_in_read, NULL));
+	int64_t n = -1;
+	ASSERT_OK(haven_store_read_one(s, count_items, &n));
+	ASSERT_EQ(n, 1);
+	/* A second statement would read another snapshot: refused, with a message. */
+	ASSERT_EQ(haven_store_read_one(s, count_twice, &n), HAVEN_EINVAL);
+	ASSERT(strstr(haven_store_last_error(), "second statement") != NULL);
+	/* The same closure in an ordinary read is fine. */
+	ASSERT_OK(haven_store_read(s, count_twice, &n));
+	/* A write in a single-statement read is still refused (read-only connection). */
+	ASSERT(haven_store_read_one(s, write_in_read, NULL) != 0);
+	ASSERT_EQ(items_count(s), 1);
+	if (haven_store_kind(s) == HAVEN_STORE_PG) {
+		/* No BEGIN: the statement runs at the server's default isolation, where an
+		 * ordinary read runs in REPEATABLE READ. */
+		char iso[64] = "";
+		ASSERT_OK(haven_store_read(s, isolation, iso));
+		ASSERT_STR_EQ(iso, "repeatable read");
+		ASSERT_OK(haven_store_read_one(s, isolation, iso));
+		ASSERT_STR_EQ(iso, "read committed");
+	}
+	haven_store_destroy(&s);
+}
+
 /* ---- Concurrency ---- */
 
 struct writer_arg {
@@ -780,6 +829,16 @@ TEST(store_pg_reconnect)
 	ASSERT_OK(haven_store_read(s, backend_pid, &pid2));
 	ASSERT_NE(pid, pid2);
 	ASSERT_OK(haven_store_ping(s));
+
+	/* The same for a single-statement read, which sends no BEGIN to fail first. */
+	int64_t pid3 = 0;
+	ASSERT_OK(haven_store_open(url, NULL, &killer));
+	ASSERT_OK(haven_store_write(killer, terminate, &pid2));
+	haven_store_destroy(&killer);
+	usleep(100 * 1000);
+	ASSERT_OK(haven_store_read_one(s, backend_pid, &pid3));
+	ASSERT_NE(pid2, pid3);
+	pid2 = pid3;
 
 	/* The same for a write, on the writer's own connection. */
 	int64_t wpid = 0, wpid2 = 0;
