@@ -16,6 +16,7 @@ struct figures {
 	size_t crisis, crisis_hit;       /* expected moderate or high; rated moderate or high */
 	size_t everyday, false_alarm;    /* everyday and figurative; rated moderate or high */
 	size_t plan, plan_high;          /* plan, intent, means; rated high */
+	size_t calm, calm_alarm;         /* expected none or low; rated moderate or high */
 	size_t rows, exact;
 };
 
@@ -59,6 +60,10 @@ static void evaluate(struct haven_crisis *c, const char *path, struct figures *f
 			f->crisis++;
 			f->crisis_hit += r.level >= HAVEN_RISK_MODERATE;
 		}
+		if (want < HAVEN_RISK_MODERATE) {
+			f->calm++;
+			f->calm_alarm += r.level >= HAVEN_RISK_MODERATE;
+		}
 		if (!strcmp(cat, "everyday") || !strcmp(cat, "figurative")) {
 			f->everyday++;
 			f->false_alarm += r.level >= HAVEN_RISK_MODERATE;
@@ -73,10 +78,11 @@ static void evaluate(struct haven_crisis *c, const char *path, struct figures *f
 	}
 	fclose(fp);
 	printf("    %s: %zu rows; recall (moderate or high) %zu/%zu = %.3f; false alarms on "
-	       "everyday and figurative %zu/%zu = %.3f; plans/intent/means rated high %zu/%zu = "
-	       "%.3f; exact level %zu/%zu\n",
+	       "everyday and figurative %zu/%zu = %.3f (all non-crisis %zu/%zu); "
+	       "plans/intent/means rated high %zu/%zu = %.3f; exact level %zu/%zu\n",
 	       path, f->rows, f->crisis_hit, f->crisis, (double)f->crisis_hit / (double)f->crisis,
 	       f->false_alarm, f->everyday, (double)f->false_alarm / (double)f->everyday,
+	       f->calm_alarm, f->calm,
 	       f->plan_high, f->plan, (double)f->plan_high / (double)f->plan, f->exact, f->rows);
 }
 
@@ -86,7 +92,7 @@ TEST(crisis_eval_dev_and_challenge)
 	char err[512] = "";
 	if (haven_crisis_create("content/lexicon/crisis-v1.txt", NULL, &c, err, sizeof(err)))
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	struct figures dev, challenge, blind, blind2, blind3, blind4;
+	struct figures dev, challenge, blind, blind2, blind3, blind4, blind5;
 	int show = getenv("HAVEN_CRISIS_SHOW") != NULL;
 	evaluate(c, "tests/data/crisis/dev.tsv", &dev, show);
 	evaluate(c, "tests/data/crisis/challenge.tsv", &challenge, show);
@@ -94,8 +100,9 @@ TEST(crisis_eval_dev_and_challenge)
 	evaluate(c, "tests/data/crisis/blind2.tsv", &blind2, show);
 	evaluate(c, "tests/data/crisis/blind3.tsv", &blind3, show);
 	evaluate(c, "tests/data/crisis/blind4.tsv", &blind4, show);
+	evaluate(c, "tests/data/crisis/blind5.tsv", &blind5, show);
 	ASSERT(dev.rows >= 250 && challenge.rows >= 150 && blind.rows >= 400 && blind2.rows >= 400);
-	ASSERT(blind3.rows >= 400 && blind4.rows >= 400);
+	ASSERT(blind3.rows >= 400 && blind4.rows >= 400 && blind5.rows >= 400);
 	/* Issue 3's targets, on the set the rules were tuned on. */
 	ASSERT(dev.crisis_hit * 100 >= dev.crisis * 98);
 	ASSERT(dev.false_alarm * 100 <= dev.everyday * 5);
