@@ -96,7 +96,9 @@ int haven_alert_severity_valid(const char *severity);
  *
  * Escalation: an urgent alert still open escalate_after_ms after it was raised is
  * escalated once, when there is a second contact to tell: the escalation webhook (or the
- * alert webhook), and/or the clinic's escalation contacts inside Haven, each of whom gets
+ * alert webhook), and/or escalation contacts inside Haven: those named by the clinicians
+ * of the patient's care team (table escalation_contacts), or, when they named none, the
+ * clinic's (escalation_contacts below). Each contact told gets
  * an alert_escalations row and from then on sees the alert in GET /alerts (under the
  * same consent rule as the care team) and may acknowledge and resolve it. alerts.
  * escalated_to names the webhook ("escalation_webhook", "webhook") or "in_app" when
@@ -121,7 +123,8 @@ struct haven_alert_delivery_config {
 	const char *escalation_url; /* NULL: escalations go to url */
 	/* The clinic's escalation contacts inside Haven: e-mail addresses of clinician
 	 * accounts, separated by commas (at most HAVEN_ALERT_CONTACTS_MAX); NULL for none.
-	 * Each contact sees an escalated alert in GET /alerts and may acknowledge it. */
+	 * Used for a patient whose care team named no contact of its own. Each contact told
+	 * sees the escalated alert in GET /alerts and may acknowledge it. */
 	const char *escalation_contacts;
 	const char *secret;         /* HMAC key (HAVEN_WEBHOOK_SECRET); required with a URL */
 	int64_t escalate_after_ms;  /* urgent alerts open this long escalate (with a URL or a

@@ -295,6 +295,36 @@ out:
 	return rc;
 }
 
+/* The escalation contacts a patient's care team named (escalation_contacts, set by each
+ * clinician with PUT /me/escalation-contacts): enabled clinician accounts, at most
+ * TEAM_CONTACTS_MAX. */
+#define TEAM_CONTACTS_MAX 64
+struct team_contacts {
+	int64_t ids[TEAM_CONTACTS_MAX];
+	int n;
+};
+
+static int team_contact_row(const struct haven_row *row, void *arg)
+{
+	struct team_contacts *t = arg;
+	if (t->n < TEAM_CONTACTS_MAX)
+		t->ids[t->n++] = haven_row_int(row, 0);
+	return 0;
+}
+
+static int team_contacts_get(struct haven_tx *tx, int64_t patient_id, struct team_contacts *t)
+{
+	struct haven_param p[] = {HAVEN_P_INT(patient_id), HAVEN_P_INT(TEAM_CONTACTS_MAX)};
+	t->n = 0;
+	return haven_tx_query(tx,
+	                      "SELECT DISTINCT ec.contact_id FROM care_team ct JOIN "
+	                      "escalation_contacts ec ON ec.clinician_id = ct.clinician_id JOIN "
+	                      "users u ON u.id = ec.contact_id WHERE ct.patient_id = ? AND "
+	                      "u.role = 'clinician' AND u.disabled = 0 ORDER BY ec.contact_id "
+	                      "LIMIT ?",
+	                      p, 2, team_contact_row, t);
+}
+
 struct escalate_op {
 	struct haven_alert_dispatcher *d;
 	int64_t now;
@@ -302,7 +332,7 @@ struct escalate_op {
 	int64_t patients[BATCH];
 	int n;
 	int escalated;
-	int nobody; /* only contacts configured, and none of them is an enabled clinician */
+	int nobody; /* an alert had nobody to tell although the clinic named contacts */
 };
 
 static int due_alert_row(const struct haven_row *row, void *arg)
@@ -333,9 +363,10 @@ static int escalate_tx(struct haven_tx *tx, void *arg)
 	op->nobody = 0;
 	if (!op->n)
 		return 0;
-	/* The contacts, looked up now: an account disabled since the start is not told. */
-	int64_t contacts[HAVEN_ALERT_CONTACTS_MAX];
-	int ncontacts = 0;
+	/* The clinic's contacts, looked up now: an account disabled since the start is not
+	 * told. */
+	int64_t clinic[HAVEN_ALERT_CONTACTS_MAX];
+	int nclinic = 0;
 	for (int c = 0; c < op->d->ncontacts; c++) {
 		int64_t id;
 		rc = contact_id(tx, op->d->contacts[c], &id);
@@ -343,19 +374,27 @@ static int escalate_tx(struct haven_tx *tx, void *arg)
 			continue;
 		if (rc)
 			return rc;
-		contacts[ncontacts++] = id;
+		clinic[nclinic++] = id;
 	}
 	int webhook = op->d->url[0] || op->d->escalation_url[0];
-	if (!webhook && !ncontacts) {
-		/* Nobody to tell: the alert is not marked escalated (it would look handled). */
-		op->nobody = 1;
-		op->n = 0;
-		return 0;
-	}
-	const char *to = op->d->escalation_url[0] ? "escalation_webhook"
-	                 : op->d->url[0]          ? "webhook"
-	                                          : "in_app";
-	for (int i = 0; i < op->n; i++) {
+	int n = op->n, kept = 0;
+	for (int i = 0; i < n; i++) {
+		/* The care team's own contacts first; the clinic's only when it named none. */
+		struct team_contacts team = {.n = 0};
+		if ((rc = team_contacts_get(tx, op->patients[i], &team)))
+			return rc;
+		const int64_t *told = team.n ? team.ids : clinic;
+		int ntold = team.n ? team.n : nclinic;
+		const char *source = team.n ? "care_team" : nclinic ? "clinic" : "none";
+		if (!webhook && !ntold) {
+			/* Nobody to tell: the alert is not marked escalated (it would look
+			 * handled). Worth a warning only when the clinic named contacts. */
+			op->nobody |= op->d->ncontacts > 0;
+			continue;
+		}
+		const char *to = op->d->escalation_url[0] ? "escalation_webhook"
+		                 : op->d->url[0]          ? "webhook"
+		                                          : "in_app";
 		struct haven_param u[] = {HAVEN_P_INT(op->now), HAVEN_P_TEXT(to),
 		                          HAVEN_P_INT(op->ids[i])};
 		int64_t changed = 0;
@@ -368,8 +407,8 @@ static int escalate_tx(struct haven_tx *tx, void *arg)
 			return rc;
 		if (changed != 1)
 			continue;
-		for (int c = 0; c < ncontacts; c++) {
-			struct haven_param e[] = {HAVEN_P_INT(op->ids[i]), HAVEN_P_INT(contacts[c]),
+		for (int c = 0; c < ntold; c++) {
+			struct haven_param e[] = {HAVEN_P_INT(op->ids[i]), HAVEN_P_INT(told[c]),
 			                          HAVEN_P_INT(op->now)};
 			rc = haven_tx_exec(tx,
 			                   "INSERT INTO alert_escalations (alert_id, clinician_id, "
@@ -378,10 +417,11 @@ static int escalate_tx(struct haven_tx *tx, void *arg)
 			if (rc)
 				return rc;
 		}
-		char subject[48], detail[128];
+		char subject[48], detail[160];
 		snprintf(subject, sizeof(subject), "patient:%lld", (long long)op->patients[i]);
-		snprintf(detail, sizeof(detail), "alert=%lld to=%s contacts=%d after_ms=%lld",
-		         (long long)op->ids[i], to, ncontacts,
+		snprintf(detail, sizeof(detail),
+		         "alert=%lld to=%s contacts=%d contacts_from=%s after_ms=%lld",
+		         (long long)op->ids[i], to, ntold, source,
 		         (long long)op->d->cfg.escalate_after_ms);
 		struct haven_audit_event ev = {
 		    .actor_id = 0,
@@ -396,8 +436,12 @@ static int escalate_tx(struct haven_tx *tx, void *arg)
 			return rc;
 		if ((rc = haven_alert_enqueue(tx, op->ids[i], "alert.escalated", "escalation")))
 			return rc;
+		op->ids[kept] = op->ids[i];
+		op->patients[kept] = op->patients[i];
+		kept++;
 		op->escalated++;
 	}
+	op->n = kept; /* ids[0..n) are the alerts escalated in this pass */
 	return 0;
 }
 
@@ -613,8 +657,9 @@ int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, 
 	if (delivered)
 		*delivered = 0;
 	int rc;
-	/* Escalating with nowhere to send it would mark alerts escalated that nobody saw. */
-	if (d->cfg.escalate_after_ms > 0 && (d->url[0] || d->escalation_url[0] || d->ncontacts)) {
+	/* Runs even with no webhook and no clinic contact: a care team may have named its
+	 * own contacts. An alert with nobody to tell is left as it is (escalate_tx). */
+	if (d->cfg.escalate_after_ms > 0) {
 		struct escalate_op e = {.d = d, .now = haven_now_ms()};
 		if ((rc = haven_store_write(d->store, escalate_tx, &e)))
 			return rc;
@@ -623,7 +668,7 @@ int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, 
 			          "event=alert_escalation_skipped reason=no_enabled_contact");
 		if (escalated)
 			*escalated = e.escalated;
-		for (int i = 0; i < e.escalated && i < e.n; i++)
+		for (int i = 0; i < e.n; i++)
 			haven_log(HAVEN_LOG_WARN, "event=alert_escalated alert=%lld",
 			          (long long)e.ids[i]);
 	}

@@ -4,7 +4,8 @@
  * POST /alerts/{id}/resolve (with an optional note, sealed under the patient's key).
  *
  * Who may see what (DESIGN.md): an alert of a patient outside the caller's care team
- * does not exist for them (404), except for the clinic's escalation contacts, who see
+ * does not exist for them (404), except for the escalation contacts told of an alert
+ * (the care team's own, set with /me/escalation-contacts below, else the clinic's), who see
  * (and may acknowledge and resolve) the alerts escalated to them (alert_escalations,
  * src/alerts/outbox.c) and nothing else of that patient. Safety alerts (crisis_chat, phq9_item9,
  * abuse_disclosed: haven_alert_kind_is_safety) always reach the care team; the others only while the patient's care_team consent is granted: the list
@@ -542,4 +543,149 @@ void haven__h_alert_ack(struct haven_req *r)
 void haven__h_alert_resolve(struct haven_req *r)
 {
 	run_one(r, ALERT_RESOLVE);
+}
+
+/* ---- The caller's escalation contacts ----
+ * GET /me/escalation-contacts and PUT /me/escalation-contacts ({"contacts": [email, ...]},
+ * the whole list, at most HAVEN_ALERT_CONTACTS_MAX): the colleagues (enabled clinician
+ * accounts, not the caller) to whom the caller's patients' urgent alerts escalate when
+ * nobody acknowledges them in time (migration 10, src/alerts/outbox.c). The reply holds
+ * no clinical content: the contacts' ids and e-mails. */
+
+struct esc_contacts_op {
+	struct haven_req *r;
+	json_t *emails; /* PUT: the validated list; GET: NULL */
+	json_t *out;
+	char err[320];
+};
+
+static int esc_contact_row(const struct haven_row *row, void *arg)
+{
+	json_t *list = arg;
+	json_t *c = json_pack("{s:I,s:s,s:o}", "id", (json_int_t)haven_row_int(row, 0), "email",
+	                      haven_row_text(row, 1, NULL), "since",
+	                      haven__json_time(haven_row_int(row, 2)));
+	return c && json_array_append_new(list, c) == 0 ? 0 : HAVEN_ENOMEM;
+}
+
+static int esc_contacts_tx(struct haven_tx *tx, void *arg)
+{
+	struct esc_contacts_op *op = arg;
+	int64_t me = op->r->who.id;
+	char subject[48], detail[48];
+	snprintf(subject, sizeof(subject), "user:%lld", (long long)me);
+	int rc;
+	if (op->emails) {
+		int64_t ids[HAVEN_ALERT_CONTACTS_MAX];
+		size_t i, n = json_array_size(op->emails);
+		json_t *v;
+		json_array_foreach(op->emails, i, v)
+		{
+			struct haven_param p[] = {HAVEN_P_TEXT(json_string_value(v))};
+			rc = haven_tx_query_int(tx,
+			                        "SELECT id FROM users WHERE lower(email) = lower(?) AND "
+			                        "role = 'clinician' AND disabled = 0",
+			                        p, 1, &ids[i]);
+			if (rc == HAVEN_ENOTFOUND || (!rc && ids[i] == me)) {
+				snprintf(op->err, sizeof(op->err),
+				         "contacts[%zu] '%.200s' is not another enabled clinician account", i,
+				         json_string_value(v));
+				return haven__audit(tx, op->r, "escalation_contacts.update", subject,
+				                    "denied", "not_a_clinician");
+			}
+			if (rc)
+				return rc;
+		}
+		struct haven_param d[] = {HAVEN_P_INT(me)};
+		if ((rc = haven_tx_exec(tx, "DELETE FROM escalation_contacts WHERE clinician_id = ?", d,
+		                        1, NULL)))
+			return rc;
+		for (i = 0; i < n; i++) {
+			struct haven_param p[] = {HAVEN_P_INT(me), HAVEN_P_INT(ids[i]),
+			                          HAVEN_P_INT(haven_now_ms())};
+			if ((rc = haven_tx_exec(tx,
+			                        "INSERT INTO escalation_contacts (clinician_id, contact_id, "
+			                        "created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+			                        p, 3, NULL)))
+				return rc;
+		}
+		snprintf(detail, sizeof(detail), "contacts=%zu", n);
+		if ((rc = haven__audit(tx, op->r, "escalation_contacts.update", subject, "ok",
+		                       detail)))
+			return rc;
+	}
+	json_t *list = json_array();
+	if (!list)
+		return HAVEN_ENOMEM;
+	struct haven_param p[] = {HAVEN_P_INT(me)};
+	rc = haven_tx_query(tx,
+	                    "SELECT u.id, u.email, ec.created_at FROM escalation_contacts ec JOIN "
+	                    "users u ON u.id = ec.contact_id WHERE ec.clinician_id = ? ORDER BY "
+	                    "u.email",
+	                    p, 1, esc_contact_row, list);
+	if (rc) {
+		json_decref(list);
+		return rc;
+	}
+	json_decref(op->out);
+	op->out = json_pack("{s:o}", "contacts", list);
+	if (!op->out)
+		return HAVEN_ENOMEM;
+	return op->emails ? 0 : haven__audit(tx, op->r, "escalation_contacts.read", subject, "ok", "");
+}
+
+static void esc_contacts_run(struct haven_req *r, json_t *emails)
+{
+	struct esc_contacts_op op = {.r = r, .emails = emails};
+	/* A write transaction either way: the read is audited too. */
+	int rc = haven_store_write(r->api->store, esc_contacts_tx, &op);
+	if (!rc && op.err[0]) {
+		r->audited = 1;
+		json_decref(op.out);
+		haven_reply_error(r, 400, "invalid_contact", "%s", op.err);
+		return;
+	}
+	if (rc) {
+		json_decref(op.out);
+		haven_reply_err(r, rc, "your escalation contacts");
+		return;
+	}
+	r->audited = 1;
+	haven_reply_json(r, 200, op.out);
+}
+
+void haven__h_escalation_contacts_get(struct haven_req *r)
+{
+	esc_contacts_run(r, NULL);
+}
+
+void haven__h_escalation_contacts_put(struct haven_req *r)
+{
+	static const char *const allowed[] = {"contacts", NULL};
+	json_t *body = haven__body_object(r, "escalation contacts body", allowed);
+	if (!body)
+		return;
+	json_t *list = json_object_get(body, "contacts");
+	size_t i;
+	json_t *v;
+	if (!json_is_array(list) || json_array_size(list) > HAVEN_ALERT_CONTACTS_MAX) {
+		haven_reply_error(r, 400, "invalid_body",
+		                  "field 'contacts' must be an array of at most %d e-mail addresses",
+		                  HAVEN_ALERT_CONTACTS_MAX);
+		json_decref(body);
+		return;
+	}
+	json_array_foreach(list, i, v)
+	{
+		if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > 254) {
+			haven_reply_error(r, 400, "invalid_body",
+			                  "contacts[%zu] must be an e-mail address (a non-empty string "
+			                  "of at most 254 bytes)",
+			                  i);
+			json_decref(body);
+			return;
+		}
+	}
+	esc_contacts_run(r, list);
+	json_decref(body);
 }

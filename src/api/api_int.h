@@ -283,6 +283,8 @@ void haven__h_alerts_list(struct haven_req *r);
 void haven__h_alert_get(struct haven_req *r);
 void haven__h_alert_ack(struct haven_req *r);
 void haven__h_alert_resolve(struct haven_req *r);
+void haven__h_escalation_contacts_get(struct haven_req *r);
+void haven__h_escalation_contacts_put(struct haven_req *r);
 void haven__h_audit_list(struct haven_req *r);
 void haven__h_consent_document(struct haven_req *r);
 void haven__h_audit_verify(struct haven_req *r);

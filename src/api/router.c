@@ -83,6 +83,10 @@ static const struct haven_route routes[] = {
     {"POST", V1 "/alerts/{id}/ack", HAVEN_ROLE_CLINICIAN, haven__h_alert_ack, NULL},
     {"POST", V1 "/alerts/{id}/resolve", HAVEN_ROLE_CLINICIAN, haven__h_alert_resolve,
      &haven__alert_resolve_schema},
+    {"GET", V1 "/me/escalation-contacts", HAVEN_ROLE_CLINICIAN, haven__h_escalation_contacts_get,
+     NULL},
+    {"PUT", V1 "/me/escalation-contacts", HAVEN_ROLE_CLINICIAN, haven__h_escalation_contacts_put,
+     NULL},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

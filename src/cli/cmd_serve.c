@@ -40,8 +40,10 @@ static const char usage_text[] =
     "                    escalate urgent alerts still open after this long (default 900;\n"
     "                    0 never); see docs/alerts.md\n"
     "  --alert-escalation-contact EMAIL[,EMAIL...]\n"
-    "                    clinician accounts (up to 8) who see escalated alerts in their\n"
-    "                    inbox and may acknowledge them; works with or without a webhook\n\n"
+    "                    the clinic's escalation contacts: clinician accounts (up to 8)\n"
+    "                    who see escalated alerts in their inbox and may acknowledge them,\n"
+    "                    for patients whose care team named no contact of its own\n"
+    "                    (PUT /api/v1/me/escalation-contacts); with or without a webhook\n\n"
     "Environment: HAVEN_DB, HAVEN_LISTEN, HAVEN_THREADS, HAVEN_KEY_FILE and HAVEN_<OPTION>\n"
     "for every configuration-file option override the file; flags override both.\n"
     "SIGTERM or SIGINT stops the server after the requests in flight finish.\n";

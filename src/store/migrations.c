@@ -257,6 +257,22 @@
 	"  PRIMARY KEY (alert_id, clinician_id));"                                                 \
 	"CREATE INDEX alert_escalations_clinician ON alert_escalations(clinician_id);"
 
+/* Migration 10: escalation contacts per care team. Each clinician names the colleagues
+ * (clinician accounts, not themselves) to whom their patients' urgent alerts escalate
+ * when nobody has acknowledged them in time (PUT /api/v1/me/escalation-contacts). An
+ * alert escalates to the contacts named by the clinicians of that patient's care team,
+ * and only when they named none to the clinic's (`serve --alert-escalation-contact`),
+ * so a clinician outside the team is told only when the team chose them or named
+ * nobody (src/alerts/outbox.c). */
+#define M10_ESCALATION_CONTACTS                                                                    \
+	"CREATE TABLE escalation_contacts ("                                                       \
+	"  clinician_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                   \
+	"  contact_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                     \
+	"  created_at BIGINT NOT NULL,"                                                            \
+	"  PRIMARY KEY (clinician_id, contact_id),"                                                \
+	"  CHECK (clinician_id <> contact_id));"                                                   \
+	"CREATE INDEX escalation_contacts_contact ON escalation_contacts(contact_id);"
+
 static const struct haven__migration migrations[] = {
 	{
 		.version = 1,
@@ -307,6 +323,12 @@ static const struct haven__migration migrations[] = {
 		.name = "alerts: escalation contacts inside Haven",
 		.sqlite = M9_ALERT_ESCALATIONS,
 		.pg = M9_ALERT_ESCALATIONS,
+	},
+	{
+		.version = 10,
+		.name = "alerts: escalation contacts per care team",
+		.sqlite = M10_ESCALATION_CONTACTS,
+		.pg = M10_ESCALATION_CONTACTS,
 	},
 };
 

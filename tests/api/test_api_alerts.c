@@ -869,3 +869,177 @@ TEST(api_alerts_escalation_to_a_contact_in_app)
 	free(ptok);
 	test_server_stop(&s);
 }
+
+/* The number of alerts in a clinician's inbox. */
+static size_t inbox_size(struct test_server *s, const char *token)
+{
+	json_t *list = post_json(s, "GET", "/api/v1/alerts", token, NULL, 200);
+	size_t n = json_array_size(json_object_get(list, "alerts"));
+	json_decref(list);
+	return n;
+}
+
+/* Escalation per care team: a clinician names their own escalation contacts
+ * (PUT /me/escalation-contacts); an urgent alert escalates to the contacts named by the
+ * patient's care team, and to the clinic's (serve --alert-escalation-contact) only when
+ * the team named none. Only the care team and the contacts actually told ever see it. */
+TEST(api_alerts_escalation_per_care_team)
+{
+	struct test_server s;
+	test_server_start(&s, NULL);
+	test_make_user(&s, "clinician", "a@example.org");
+	test_make_user(&s, "clinician", "b@example.org");
+	int64_t cover = test_make_user(&s, "clinician", "cover@example.org");
+	int64_t clinic = test_make_user(&s, "clinician", "clinic@example.org");
+	test_make_user(&s, "clinician", "outsider@example.org");
+	test_make_user(&s, "admin", "admin@example.org");
+	char *atok = test_login(&s, "a@example.org");
+	char *btok = test_login(&s, "b@example.org");
+	char *cvtok = test_login(&s, "cover@example.org");
+	char *cltok = test_login(&s, "clinic@example.org");
+	char *xtok = test_login(&s, "outsider@example.org");
+	ASSERT(test_register(&s, atok, "p@example.org", 1) > 0);
+	ASSERT(test_register(&s, btok, "q@example.org", 1) > 0);
+	char *ptok = test_login(&s, "p@example.org");
+	char *qtok = test_login(&s, "q@example.org");
+
+	/* Only another enabled clinician may be named, at most 8, as strings. */
+	static const char *const refused[][2] = {
+	    {"{\"contacts\":[\"a@example.org\"]}", "invalid_contact"},        /* oneself */
+	    {"{\"contacts\":[\"p@example.org\"]}", "invalid_contact"},        /* a patient */
+	    {"{\"contacts\":[\"admin@example.org\"]}", "invalid_contact"},    /* an admin */
+	    {"{\"contacts\":[\"nobody@example.org\"]}", "invalid_contact"},   /* no account */
+	    {"{\"contacts\":[1]}", "invalid_body"},
+	    {"{\"contacts\":\"cover@example.org\"}", "invalid_body"},
+	    {"{\"contacts\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]}", "invalid_body"},
+	    {"{\"contact\":[]}", "invalid_body"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		json_t *e = post_json(&s, "PUT", "/api/v1/me/escalation-contacts", atok,
+		                      refused[i][0], 400);
+		ASSERT_STR_EQ(str(json_object_get(e, "error"), "code"), refused[i][1]);
+		json_decref(e);
+	}
+	json_t *got = post_json(&s, "PUT", "/api/v1/me/escalation-contacts", atok,
+	                        "{\"contacts\":[\"Cover@example.org\"]}", 200);
+	json_t *c0 = json_array_get(json_object_get(got, "contacts"), 0);
+	ASSERT_EQ(json_array_size(json_object_get(got, "contacts")), 1);
+	ASSERT_EQ(json_integer_value(json_object_get(c0, "id")), cover);
+	ASSERT_STR_EQ(str(c0, "email"), "cover@example.org");
+	json_decref(got);
+	got = post_json(&s, "GET", "/api/v1/me/escalation-contacts", atok, NULL, 200);
+	ASSERT_EQ(json_array_size(json_object_get(got, "contacts")), 1);
+	json_decref(got);
+	got = post_json(&s, "GET", "/api/v1/me/escalation-contacts", btok, NULL, 200);
+	ASSERT_EQ(json_array_size(json_object_get(got, "contacts")), 0); /* B named nobody */
+	json_decref(got);
+	json_decref(post_json(&s, "GET", "/api/v1/me/escalation-contacts", ptok, NULL, 403));
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM audit_log WHERE action = "
+	                  "'escalation_contacts.update' AND outcome = 'denied'",
+	                  0),
+	          4);
+
+	/* An urgent alert for each patient. */
+	int64_t ap = phq9(&s, ptok, "[1,1,1,1,1,1,1,1,2]");
+	int64_t aq = phq9(&s, qtok, "[1,1,1,1,1,1,1,1,2]");
+	ASSERT(ap > 0 && aq > 0);
+	char pathp[96], pathq[96];
+	snprintf(pathp, sizeof(pathp), "/api/v1/alerts/%lld", (long long)ap);
+	snprintf(pathq, sizeof(pathq), "/api/v1/alerts/%lld", (long long)aq);
+
+	/* No webhook and no clinic contact: A's team contact alone is enough for P's alert;
+	 * Q's team named nobody, so Q's alert is not marked escalated. */
+	struct haven_alert_delivery_config cfg;
+	delivery_config(&cfg, NULL);
+	cfg.secret = NULL;
+	cfg.poll_ms = 600000; /* the test drives the passes itself */
+	cfg.escalate_after_ms = 1;
+	usleep(5000);
+	struct haven_alert_dispatcher *d = NULL;
+	int escalated = 0, delivered = 0;
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, s.store, &d));
+	ASSERT_OK(haven_alert_dispatch_once(d, &escalated, &delivered));
+	haven_alert_dispatcher_stop(&d);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alerts WHERE escalated_at IS NOT NULL", 0),
+	          1);
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM alert_escalations WHERE alert_id = ? AND "
+	                  "clinician_id = (SELECT id FROM users WHERE email = 'cover@example.org')",
+	                  ap),
+	          1);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alert_escalations WHERE alert_id = ?", aq),
+	          0);
+
+	/* With the clinic's contact (the existing flag): Q's alert goes to the clinic; P's is
+	 * escalated already, and the clinic's contact is never told of it. */
+	cfg.escalation_contacts = "clinic@example.org";
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, s.store, &d));
+	ASSERT_OK(haven_alert_dispatch_once(d, &escalated, &delivered));
+	haven_alert_dispatcher_stop(&d);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alert_escalations WHERE clinician_id = ?",
+	                  clinic),
+	          1);
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM alert_escalations WHERE alert_id = ? AND "
+	                  "clinician_id = (SELECT id FROM users WHERE email = 'clinic@example.org')",
+	                  aq),
+	          1);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alert_escalations WHERE alert_id = ?", ap),
+	          1);
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.escalate' AND "
+	                  "detail LIKE '%contacts_from=care_team%'",
+	                  0),
+	          1);
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM audit_log WHERE action = 'alert.escalate' AND "
+	                  "detail LIKE '%contacts_from=clinic%'",
+	                  0),
+	          1);
+
+	/* Who sees what: each alert is seen by its care team and the contact told of it,
+	 * and by nobody else (404, exactly as a missing id). */
+	json_decref(post_json(&s, "GET", pathp, atok, NULL, 200));
+	json_decref(post_json(&s, "GET", pathp, cvtok, NULL, 200));
+	json_decref(post_json(&s, "GET", pathp, btok, NULL, 404));
+	json_decref(post_json(&s, "GET", pathp, cltok, NULL, 404));
+	json_decref(post_json(&s, "GET", pathp, xtok, NULL, 404));
+	json_decref(post_json(&s, "GET", pathq, btok, NULL, 200));
+	json_decref(post_json(&s, "GET", pathq, cltok, NULL, 200));
+	json_decref(post_json(&s, "GET", pathq, atok, NULL, 404));
+	json_decref(post_json(&s, "GET", pathq, cvtok, NULL, 404));
+	json_decref(post_json(&s, "GET", pathq, xtok, NULL, 404));
+	ASSERT_EQ(inbox_size(&s, cvtok), 1);
+	ASSERT_EQ(inbox_size(&s, cltok), 1);
+	ASSERT_EQ(inbox_size(&s, xtok), 0);
+	got = post_json(&s, "GET", pathp, cvtok, NULL, 200);
+	ASSERT(json_is_true(json_object_get(json_object_get(got, "escalation"), "to_me")));
+	json_decref(got);
+
+	/* A contact removed later is not told of the next alert; the team's list empties, so
+	 * the clinic's contact takes over. */
+	json_decref(post_json(&s, "PUT", "/api/v1/me/escalation-contacts", atok,
+	                      "{\"contacts\":[]}", 200));
+	int64_t ap2 = phq9(&s, ptok, "[1,1,1,1,1,1,1,1,3]");
+	ASSERT(ap2 > 0);
+	usleep(5000);
+	ASSERT_OK(haven_alert_dispatcher_start(&cfg, s.store, &d));
+	ASSERT_OK(haven_alert_dispatch_once(d, &escalated, &delivered));
+	haven_alert_dispatcher_stop(&d);
+	ASSERT_EQ(sql_int(s.store, "SELECT COUNT(*) FROM alert_escalations WHERE alert_id = ?", ap2),
+	          1);
+	ASSERT_EQ(sql_int(s.store,
+	                  "SELECT COUNT(*) FROM alert_escalations WHERE alert_id = ? AND "
+	                  "clinician_id = (SELECT id FROM users WHERE email = 'clinic@example.org')",
+	                  ap2),
+	          1);
+	free(atok);
+	free(btok);
+	free(cvtok);
+	free(cltok);
+	free(xtok);
+	free(ptok);
+	free(qtok);
+	test_server_stop(&s);
+}

@@ -111,6 +111,9 @@ static const struct expect table[] = {
     {"GET", "/api/v1/alerts/{id}", NULL, {401, 403, 403, 404, 404, 403}},
     {"POST", "/api/v1/alerts/{id}/ack", NULL, {401, 403, 403, 404, 404, 403}},
     {"POST", "/api/v1/alerts/{id}/resolve", "{}", {401, 403, 403, 404, 404, 403}},
+    /* a clinician's own escalation contacts (an empty list: nothing changes) */
+    {"GET", "/api/v1/me/escalation-contacts", NULL, {401, 403, 403, 200, 200, 403}},
+    {"PUT", "/api/v1/me/escalation-contacts", "{\"contacts\":[]}", {401, 403, 403, 200, 200, 403}},
 };
 /* Destructive routes, run last in this order: erasure, then logout (the erased
  * patients' tokens are gone by then). */
