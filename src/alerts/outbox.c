@@ -286,7 +286,8 @@ int haven_alert_escalation_contacts_check(struct haven_store *store, const char 
 	if ((rc = haven_store_read(store, contacts_check_tx, c)))
 		goto out;
 	if (c->bad >= 0) {
-		snprintf(err, errlen, "no enabled clinician account '%.200s' for an escalation contact",
+		snprintf(err, errlen,
+		         "no enabled clinician account '%.200s' for an escalation contact",
 		         c->list[c->bad]);
 		rc = HAVEN_EINVAL;
 	}
@@ -650,6 +651,25 @@ static int64_t backoff_ms(const struct haven_alert_delivery_config *cfg, int64_t
 	return half + (int64_t)randombytes_uniform(span);
 }
 
+/* Whether an urgent alert is due for escalation and its care team named a contact. */
+struct due_check {
+	int64_t raised_before;
+	int64_t *count;
+};
+
+static int due_for_team_tx(struct haven_tx *tx, void *arg)
+{
+	struct due_check *c = arg;
+	struct haven_param p[] = {HAVEN_P_INT(c->raised_before)};
+	return haven_tx_query_int(tx,
+	                          "SELECT COUNT(*) FROM alerts a WHERE a.severity = 'urgent' AND "
+	                          "a.status = 'open' AND a.escalated_at IS NULL AND a.created_at "
+	                          "<= ? AND EXISTS (SELECT 1 FROM care_team ct JOIN "
+	                          "escalation_contacts ec ON ec.clinician_id = ct.clinician_id "
+	                          "WHERE ct.patient_id = a.patient_id)",
+	                          p, 1, c->count);
+}
+
 int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, int *delivered)
 {
 	if (escalated)
@@ -661,7 +681,15 @@ int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, 
 	 * own contacts. An alert with nobody to tell is left as it is (escalate_tx). */
 	if (d->cfg.escalate_after_ms > 0) {
 		struct escalate_op e = {.d = d, .now = haven_now_ms()};
-		if ((rc = haven_store_write(d->store, escalate_tx, &e)))
+		/* A read first, so that a clinic with no webhook and no contact of its own does
+		 * not take the write lock every poll for alerts nobody can be told of. */
+		int64_t due = 1;
+		if (!d->url[0] && !d->escalation_url[0] && !d->ncontacts &&
+		    (rc = haven_store_read(
+		         d->store, due_for_team_tx,
+		         &(struct due_check){e.now - d->cfg.escalate_after_ms, &due})))
+			return rc;
+		if (due && (rc = haven_store_write(d->store, escalate_tx, &e)))
 			return rc;
 		if (e.nobody)
 			haven_log(HAVEN_LOG_WARN,
@@ -735,7 +763,6 @@ int haven_alert_dispatch_once(struct haven_alert_dispatcher *d, int *escalated, 
 	free(op);
 	return rc;
 }
-
 
 static void wait_ms(struct haven_alert_dispatcher *d, int64_t ms)
 {
