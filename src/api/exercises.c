@@ -12,8 +12,10 @@
  * shows the exercise with the best expected chance (ties: the content's order), so that
  * the suggestion does not change on every reload. The reason uses the chat's wording.
  *
- * The descriptions are written here, not in content/flows, because the flow format has no
- * field for them; a menu flow without one is listed with its title only.
+ * What the page says about each flow (its kind, description, the sentence that starts it
+ * and what its ratings measure) is content: content/exercises.txt, loaded and checked
+ * against the flows with them (src/dialog/exercise_texts.c), so every flow listed here has
+ * one.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -21,74 +23,6 @@
 
 #include "api/api_int.h"
 #include "dialog/dialog.h"
-
-/* What the page says about each flow the agent offers. kind: "exercise", "check_in",
- * "questionnaire" or "safety_plan" (the last three have pages of their own). start: a
- * sentence the intent classifier takes for the flow's intent (tests/api/test_api_exercises.c
- * sends each one through the real agent). rating: what the before/after numbers measure. */
-struct exercise_text {
-	const char *flow;
-	const char *kind;
-	const char *description;
-	const char *start;
-	const char *rating;
-};
-
-static const struct exercise_text texts[] = {
-    {"activation", "exercise",
-     "When mood is low we tend to do less, and doing less can make mood lower still. "
-     "Together we pick one small, doable activity and when to do it, then look back at how "
-     "it went.",
-     "Can we plan an activity?", "your mood, from 0 (very low) to 10 (very good)"},
-    {"breathing", "exercise",
-     "About two minutes of slow breathing, with a longer breath out than in. It can help "
-     "your body settle when you feel tense or upset.",
-     "Can we do some paced breathing?",
-     "how tense or upset you felt, from 0 (calm) to 10 (extremely)"},
-    {"gratitude", "exercise",
-     "Noticing three things that went well, however small, and what helped them happen. A "
-     "low mood tends to filter these out.",
-     "Can we do three good things?", "your mood, from 0 (very low) to 10 (very good)"},
-    {"grounding", "exercise",
-     "Using your five senses to come back to right here, right now. It can help when your "
-     "mind is racing or you feel far away.",
-     "Can we do some grounding?",
-     "how distressed you felt, from 0 (not at all) to 10 (extremely)"},
-    {"thought_record", "exercise",
-     "Writing down a thought that upsets you, looking at the evidence for and against it, "
-     "and finding a more balanced way to see it.",
-     "Can we do a thought record?", "how strong the feeling was, from 0 to 10"},
-    {"problem_solving", "exercise",
-     "Taking one problem at a time: what a good enough outcome would be, as many ideas as "
-     "you can think of, choosing one, and a first small step.",
-     "Can we do some problem solving?", NULL},
-    {"sleep", "exercise",
-     "A few habits that help many people sleep better, and choosing one to try this week.",
-     "Can we talk about sleep habits?", NULL},
-    {"worry_time", "exercise",
-     "Setting aside 15 minutes a day for worries, so that they take up less of the rest of "
-     "your day, and sorting worries you can act on from those you cannot.",
-     "Can we do worry time?", NULL},
-    {"checkin", "check_in", "Your mood from 0 to 10, and a few words about how you feel.",
-     "Can we do a mood check in?", NULL},
-    {"phq9", "questionnaire",
-     "Nine standard questions about your mood over the last two weeks.",
-     "Can I do the depression questionnaire?", NULL},
-    {"gad7", "questionnaire",
-     "Seven standard questions about worry and anxiety over the last two weeks.",
-     "Can I do the anxiety questionnaire?", NULL},
-    {"safety_plan", "safety_plan",
-     "A plan for hard moments, written while you feel steady, one step at a time.",
-     "Can we work on my safety plan?", NULL},
-};
-
-static const struct exercise_text *text_of(const char *flow)
-{
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-		if (!strcmp(texts[i].flow, flow))
-			return &texts[i];
-	return NULL;
-}
 
 /* The person's ratings of one exercise, oldest first, and how often it helped (a rating
  * after lower than before, as the engine counts it). */
@@ -208,9 +142,10 @@ static json_t *recommendation(const struct haven_content *c, const struct own *o
 	                 "expected_chance", best_mean);
 }
 
-static json_t *exercise_json(const struct haven_flow *f, const struct own *o)
+static json_t *exercise_json(const struct haven_exercise_texts *texts, const struct haven_flow *f,
+                             const struct own *o)
 {
-	const struct exercise_text *t = text_of(f->name);
+	const struct haven_exercise_text *t = haven_exercise_text_of(texts, f->name);
 	json_t *e = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:b}", "name", f->name, "title", f->title,
 	                      "kind", t ? t->kind : "exercise", "description",
 	                      t ? t->description : NULL, "start_text", t ? t->start : f->title,
@@ -230,7 +165,9 @@ static json_t *exercise_json(const struct haven_flow *f, const struct own *o)
 
 void haven__h_exercises(struct haven_req *r)
 {
-	const struct haven_content *c = haven_dialog_content(haven__chat_dialog(r->api->chat));
+	const struct haven_dialog *d = haven__chat_dialog(r->api->chat);
+	const struct haven_content *c = haven_dialog_content(d);
+	const struct haven_exercise_texts *texts = haven_dialog_exercise_texts(d);
 	struct exercises_op op = {.r = r};
 	struct own *own = haven_calloc(c->nflows ? c->nflows : 1, sizeof(*own));
 	json_t *list = json_array(), *reply = NULL;
@@ -245,7 +182,7 @@ void haven__h_exercises(struct haven_req *r)
 	for (size_t i = 0; i < c->nflows && !rc; i++) {
 		if (!c->flows[i].menu)
 			continue;
-		json_t *e = exercise_json(&c->flows[i], &own[i]);
+		json_t *e = exercise_json(texts, &c->flows[i], &own[i]);
 		if (!e || json_array_append_new(list, e))
 			rc = HAVEN_ENOMEM;
 	}

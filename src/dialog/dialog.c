@@ -16,6 +16,7 @@
 struct haven_dialog {
 	struct haven_content *content;
 	struct haven_crisis_lines *lines;
+	struct haven_exercise_texts *exercise_texts;
 	struct haven_model *intent, *emotion, *distortion;
 	char default_locale[16];
 };
@@ -74,6 +75,7 @@ void haven_dialog_destroy(struct haven_dialog **pd)
 		return;
 	haven_content_destroy(&d->content);
 	haven_crisis_lines_destroy(&d->lines);
+	haven_exercise_texts_destroy(&d->exercise_texts);
 	haven_model_destroy(&d->intent);
 	haven_model_destroy(&d->emotion);
 	haven_model_destroy(&d->distortion);
@@ -105,6 +107,9 @@ int haven_dialog_create(const struct haven_dialog_config *cfg, struct haven_dial
 		goto out;
 	snprintf(path, sizeof(path), "%s/crisis_lines.txt", root);
 	if ((rc = haven_crisis_lines_load(path, &d->lines, err, errlen)))
+		goto out;
+	snprintf(path, sizeof(path), "%s/exercises.txt", root);
+	if ((rc = haven_exercise_texts_load(path, d->content, &d->exercise_texts, err, errlen)))
 		goto out;
 	if (cfg->models_dir)
 		haven_strlcpy(models, cfg->models_dir, sizeof(models));
@@ -142,6 +147,11 @@ const struct haven_content *haven_dialog_content(const struct haven_dialog *d)
 const struct haven_crisis_lines *haven_dialog_lines(const struct haven_dialog *d)
 {
 	return d->lines;
+}
+
+const struct haven_exercise_texts *haven_dialog_exercise_texts(const struct haven_dialog *d)
+{
+	return d->exercise_texts;
 }
 
 const char *haven_dialog_default_locale(const struct haven_dialog *d)

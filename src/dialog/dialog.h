@@ -27,6 +27,7 @@
 #include "core/core.h"
 #include "crypto/crypto.h"
 #include "dialog/content.h"
+#include "dialog/exercise_texts.h"
 #include "measures/measures.h"
 #include "nlp/crisis.h"
 #include "safety/safety.h"
@@ -45,7 +46,8 @@ struct haven_dialog_config {
 struct haven_dialog;
 struct haven_dialog_worker;
 
-/* Loads and checks the content, the crisis lines and the models (intent, emotion,
+/* Loads and checks the content, the crisis lines, the exercises page's words
+ * (content/exercises.txt, checked against the flows) and the models (intent, emotion,
  * distortion: the intent model is required and must know every intent the content uses).
  * err gets a one-line reason naming the file. */
 int haven_dialog_create(const struct haven_dialog_config *cfg, struct haven_dialog **out,
@@ -53,6 +55,8 @@ int haven_dialog_create(const struct haven_dialog_config *cfg, struct haven_dial
 void haven_dialog_destroy(struct haven_dialog **d);
 const struct haven_content *haven_dialog_content(const struct haven_dialog *d);
 const struct haven_crisis_lines *haven_dialog_lines(const struct haven_dialog *d);
+/* What the exercises page says about each `menu` flow (every one has an entry). */
+const struct haven_exercise_texts *haven_dialog_exercise_texts(const struct haven_dialog *d);
 const char *haven_dialog_default_locale(const struct haven_dialog *d);
 
 int haven_dialog_worker_create(struct haven_dialog *d, struct haven_dialog_worker **out, char *err,
