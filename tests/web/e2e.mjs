@@ -333,6 +333,72 @@ await flow('crisis lines are one tap away on a phone', async open => {
 	await shot(page, 'login-phone');
 });
 
+// The top bar: at desktop width one row (the name, the crisis link, every navigation link and
+// who is signed in, even with a long email address, which is cut short on screen but whole in
+// its text and title); on a phone nothing runs off the side, the name and the crisis link
+// share the first row, each link is a target of at least 24 by 24 pixels (WCAG 2.2's minimum)
+// and the bar takes at most a quarter of the screen.
+async function barLayout(page) {
+	return page.evaluate(() => {
+		const box = e => e.getBoundingClientRect();
+		const items = [document.querySelector('.brand'), document.getElementById('crisis-link'),
+			...document.querySelectorAll('#nav li')].filter(e => box(e).height > 0);
+		const rows = [];
+		for (const e of items) {
+			const mid = box(e).top + box(e).height / 2;
+			if (!rows.some(r => Math.abs(r - mid) < 8)) rows.push(mid);
+		}
+		const links = [...document.querySelectorAll('#nav a, #nav button, #crisis-link, .brand')].map(e => ({
+			text: e.textContent.trim(), left: box(e).left, right: box(e).right, width: box(e).width, height: box(e).height}))
+			.filter(l => l.width > 0); // the crisis link is hidden for administrators
+		const crisis = document.getElementById('crisis-link');
+		const mid = e => box(e).top + box(e).height / 2;
+		return {rows: rows.length, bar: box(document.querySelector('.top')).height,
+			scrollWidth: document.documentElement.scrollWidth, links,
+			crisisBesideName: crisis.hidden || Math.abs(mid(document.querySelector('.brand')) - mid(document.getElementById('crisis-link'))) < 8,
+			email: document.querySelector('#nav .email')?.textContent, emailTitle: document.querySelector('#nav .email')?.title};
+	});
+}
+async function assertBar(page, width, email) {
+	await page.setViewportSize({width, height: width < 500 ? 844 : 800});
+	await page.waitForTimeout(50);
+	const bar = await barLayout(page);
+	const what = `${width}px: ${JSON.stringify(bar.links.map(l => l.text))}`;
+	assert.ok(bar.scrollWidth <= width, `nothing runs off the side at ${what} (${bar.scrollWidth})`);
+	for (const l of bar.links) assert.ok(l.left >= 0 && l.right <= width + 0.5, `"${l.text}" is on screen at ${width}px`);
+	if (email) {
+		assert.equal(bar.email, email);
+		assert.equal(bar.emailTitle, email);
+	}
+	if (width >= 1280) {
+		assert.equal(bar.rows, 1, `the top bar is one row at ${what}`);
+		assert.ok(bar.bar < 70, `the top bar is one row high at ${width}px (${bar.bar}px)`);
+	} else {
+		assert.ok(bar.crisisBesideName, 'on a phone the crisis link is on the first row, beside the name');
+		for (const l of bar.links) assert.ok(l.width >= 24 && l.height >= 24, `"${l.text}" is at least 24x24 (${l.width}x${l.height})`);
+		assert.ok(bar.bar <= 844 / 4, `the top bar takes at most a quarter of a phone screen (${bar.bar}px)`);
+	}
+}
+
+await flow('navigation: one row at desktop width, usable on a phone', async open => {
+	const page = await open();
+	await go(page, '#/login');
+	for (const w of [1280, 390]) await assertBar(page, w);
+	await page.setViewportSize({width: 1280, height: 800});
+	await login(page, CLINICIAN);
+	for (const w of [1280, 390]) await assertBar(page, w, CLINICIAN);
+	await page.setViewportSize({width: 1280, height: 800});
+	const code = await invite(page);
+	await logout(page);
+	// A patient (the longest navigation) with a long address.
+	const email = unique('alexandra-montgomery-whitfield');
+	await signup(page, code, email, true);
+	for (const w of [1280, 390, 1280]) await assertBar(page, w, email);
+	await logout(page);
+	await login(page, ADMIN);
+	for (const w of [1280, 390]) await assertBar(page, w, ADMIN);
+});
+
 await flow('patient chats and sees the crisis protocol', async open => {
 	const page = await open();
 	await login(page, CLINICIAN);

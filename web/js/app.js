@@ -68,7 +68,7 @@ function drawNav() {
 		return h('li', {}, h('a', {href, 'aria-current': current ? 'page' : null}, label));
 	});
 	const who = session.me
-		? h('li', {class: 'who'}, h('span', {class: 'email'}, session.me.email),
+		? h('li', {class: 'who'}, h('span', {class: 'email', title: session.me.email}, session.me.email),
 			h('button', {type: 'button', class: 'link', id: 'logout', onclick: logout}, 'Sign out'))
 		: h('li', {}, h('a', {href: '#/login'}, 'Sign in'));
 	mount(nav, h('ul', {}, items, who));
