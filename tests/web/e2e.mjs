@@ -210,6 +210,17 @@ await flow('patient signs up, consents, checks in, manages data, erases the acco
 	await go(page, '#/progress');
 	await page.waitForSelector('.chart canvas');
 	await shot(page, 'progress-desktop');
+	// The GAD-7: its form, the score with its band explained, and its chart on the progress page.
+	await go(page, '#/assess/gad7');
+	await page.waitForSelector('h1:has-text("(GAD-7)")');
+	const gad = [1, 1, 2, 1, 1, 1, 1];
+	for (let i = 0; i < 7; i++) await page.check(`#gad7-q${i}-${gad[i]}`);
+	await page.getByRole('button', {name: 'See my score'}).click();
+	await page.waitForSelector('h2:has-text("Your GAD-7 score: 8 out of 21")');
+	assert.ok(await page.isVisible('text=That is in the "mild" range.'));
+	assert.ok(await page.isVisible('text=GAD-7 ranges: 0-4 minimal, 5-9 mild, 10-14 moderate, 15-21 severe'));
+	await go(page, '#/progress');
+	await page.waitForSelector('figure.chart:has-text("GAD-7") canvas');
 
 	// My data: withdraw and grant consents, download the export.
 	await go(page, '#/data');
@@ -324,11 +335,22 @@ await flow('administrator sees accounts and a verified audit log', async open =>
 await flow('crisis lines are one tap away on a phone', async open => {
 	const page = await open({width: 390, height: 844});
 	await go(page, '#/login');
+	// The link at the top opens the lines over the page the person is on.
 	await page.click('#crisis-link');
-	await page.waitForSelector('h1:has-text("Need help now?")');
-	assert.ok(await page.isVisible('a[href="tel:988"]'));
-	assert.ok(await page.isVisible('a[href="tel:116123"]'));
+	const panel = page.locator('#crisis-dialog[open]');
+	await panel.waitFor();
+	assert.ok(await panel.getByRole('heading', {name: 'Need help now?'}).isVisible());
+	assert.ok(await panel.locator('a[href="tel:988"]').first().isVisible());
+	assert.ok(await panel.locator('a[href="tel:116123"]').first().isVisible());
+	assert.equal(await page.evaluate(() => location.hash), '#/login');
 	await shot(page, 'help-phone');
+	await panel.getByRole('button', {name: 'Close'}).click();
+	await panel.waitFor({state: 'detached'});
+	assert.ok(await page.isVisible('h1:has-text("Sign in")'));
+	// The same lines at the link's own address (the footer's link, a new tab).
+	await go(page, '#/help');
+	await page.waitForSelector('h1:has-text("Need help now?")');
+	assert.ok(await page.locator('main a[href="tel:988"]').first().isVisible());
 	await go(page, '#/login');
 	await shot(page, 'login-phone');
 });
@@ -532,6 +554,13 @@ await flow('patient fills in a PHQ-9 and writes a safety plan; the clinician rea
 	assert.match(await plan.innerText(), /a walk by the river[\s\S]*my sister, 555 0100/);
 	noRawJson(await plan.innerText());
 	await shot(page, 'patient-page-alerts-desktop');
+	// The FHIR export downloads the patient's Bundle, the PHQ-9 coded with LOINC.
+	const [fhir] = await Promise.all([page.waitForEvent('download'),
+		page.getByRole('link', {name: 'Download FHIR R4 bundle'}).click()]);
+	const bundle = JSON.parse(readFileSync(await fhir.path(), 'utf8'));
+	assert.equal(bundle.resourceType, 'Bundle');
+	const coded = JSON.stringify(bundle);
+	for (const loinc of ['44249-1', '44261-6', '44260-8']) assert.ok(coded.includes(`"${loinc}"`), `the bundle has LOINC ${loinc}`);
 });
 
 // The patient's own safety-plan page: the server's six sections (GET/PUT
@@ -773,10 +802,15 @@ await flow('patient chooses where they are for crisis lines; the help page and t
 	const me = await page.evaluate(async () => (await fetch('/api/v1/me')).json());
 	assert.equal(me.locale, 'en-GB');
 	assert.equal(me.locale_source, 'patient');
-	// The help page puts the UK first.
+	// The crisis lines panel and the help page put the UK first.
 	await page.click('#crisis-link');
+	await page.waitForSelector('#crisis-dialog[open]');
+	assert.equal(await page.locator('#crisis-dialog .lines .country h3').first().innerText(), 'United Kingdom');
+	await page.keyboard.press('Escape');
+	await page.waitForSelector('#crisis-dialog[open]', {state: 'detached'});
+	await go(page, '#/help');
 	await page.waitForSelector('h1:has-text("Need help now?")');
-	assert.equal(await page.locator('.lines .country h3').first().innerText(), 'United Kingdom');
+	assert.equal(await page.locator('main .lines .country h3').first().innerText(), 'United Kingdom');
 	// The crisis panel in the chat too, and the helper gives the UK lines.
 	await page.evaluate(async () => {
 		const {api} = await import('/js/api.js');
@@ -932,8 +966,9 @@ await flow('caseload shows last contact and unresolved alerts; the patient page 
 	assert.equal(await err.innerText(), 'This patient has no open episode of care to close.');
 });
 
-// Keyboard only: sign in, talk to the helper (typing and the quick replies), and reach the
-// crisis lines, with a visible focus outline on everything focused on the way.
+// Keyboard only: sign in, talk to the helper (typing and the quick replies), and open, read
+// and close the crisis lines panel, with a visible focus outline on everything focused on the
+// way.
 async function focusVisible(page) {
 	return page.evaluate(() => {
 		const el = document.activeElement;
@@ -952,7 +987,7 @@ async function tabTo(page, matches, {shift = false, max = 60} = {}) {
 	}
 	throw new Error(`could not reach ${matches} with the keyboard`);
 }
-await flow('keyboard only: sign in, chat with quick replies, reach the crisis lines, focus always visible', async open => {
+await flow('keyboard only: sign in, chat with quick replies, open, read and close the crisis lines, focus always visible', async open => {
 	const page = await open();
 	await login(page, CLINICIAN);
 	const code = await invite(page);
@@ -1001,12 +1036,49 @@ async function keyboardOnly(page, email) {
 	await page.waitForSelector('.msg.you:has-text("6")');
 	await page.waitForSelector('.msg.agent:has-text("Sit comfortably")');
 
-	// The crisis lines: back up to the link at the top of the page, then Enter.
+	// The crisis lines, in the middle of an exercise with a reply half typed: back up to the
+	// link at the top of the page, then Enter opens them over the chat.
+	await page.waitForFunction(() => document.activeElement?.id === 'chat-input');
+	await page.keyboard.type('I did the first two');
 	await tabTo(page, '#crisis-link', {shift: true, max: 40});
 	await page.keyboard.press('Enter');
-	await page.waitForSelector('h1:has-text("Need help now?")');
-	await tabTo(page, 'a[href="tel:988"]');
-	assert.ok(await page.isVisible('a[href="tel:988"]'));
+	await page.waitForSelector('#crisis-dialog[open]');
+	const inPanel = () => page.evaluate(() => {
+		const a = document.activeElement;
+		return {inside: !!a?.closest('#crisis-dialog'), id: a?.id, href: a?.getAttribute('href')};
+	});
+	// Focus moved into the panel, to its title (a screen reader reads the panel's name).
+	assert.deepEqual(await inPanel(), {inside: true, id: 'crisis-dialog-h', href: null});
+	assert.equal(await page.getAttribute('#crisis-dialog', 'aria-labelledby'), 'crisis-dialog-h');
+	// A listed number is reached with Tab, visible; on the way focus never leaves the panel
+	// (the page behind is out of reach while it is open).
+	for (let i = 0; i < 40; i++) {
+		await page.keyboard.press('Tab');
+		const f = await focusVisible(page);
+		assert.ok(f.ok, `focus is visible on ${f.what}`);
+		const at = await inPanel();
+		assert.ok(at.inside, `focus stays in the crisis panel (it went to ${f.what})`);
+		if (at.href === 'tel:988') break;
+		assert.ok(i < 39, 'a crisis line number is reachable with Tab');
+	}
+	assert.ok(await page.locator('#crisis-dialog a[href="tel:988"]').first().isVisible());
+	// Escape closes it and focus goes back to the link; the chat and the half-typed reply
+	// are as they were.
+	await page.keyboard.press('Escape');
+	await page.waitForSelector('#crisis-dialog[open]', {state: 'detached'});
+	assert.equal(await page.evaluate(() => document.activeElement?.id), 'crisis-link');
+	assert.ok(await page.isVisible('.msg.agent:has-text("Sit comfortably")'));
+	assert.equal(await page.inputValue('#chat-input'), 'I did the first two');
+	// Again, closed with its Close button (the next stop after the title).
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('#crisis-dialog[open]');
+	await page.keyboard.press('Tab');
+	assert.equal((await inPanel()).id, 'crisis-close');
+	assert.ok((await focusVisible(page)).ok, 'focus is visible on Close');
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('#crisis-dialog[open]', {state: 'detached'});
+	assert.equal(await page.evaluate(() => document.activeElement?.id), 'crisis-link');
+	assert.equal(await page.evaluate(() => location.hash), '#/chat');
 }
 
 // axe-core checks each main page against WCAG 2.1 A and AA. It is injected as a script,
@@ -1031,6 +1103,12 @@ await flow('accessibility: main pages pass axe-core WCAG 2.1 AA at desktop and p
 			await go(page, hash);
 			await axe(page, `${hash} ${size}`);
 		}
+		// The crisis lines panel, open over the sign-in page.
+		await page.click('#crisis-link');
+		await page.waitForSelector('#crisis-dialog[open]');
+		await axe(page, `crisis panel ${size}`);
+		await page.keyboard.press('Escape');
+		await page.waitForSelector('#crisis-dialog[open]', {state: 'detached'});
 		await login(page, CLINICIAN);
 		const code = await invite(page);
 		await axe(page, `#/invite ${size}`);

@@ -164,6 +164,13 @@ async function boot() {
 			notice('Your session has expired, to keep your information safe. Please sign in again.');
 	}
 	window.addEventListener('hashchange', route);
+	// The crisis link opens the lines over the page; with a modifier key (a new tab or
+	// window) it is an ordinary link to #/help.
+	document.getElementById('crisis-link').addEventListener('click', ev => {
+		if (ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+		ev.preventDefault();
+		help.openCrisisPanel();
+	});
 	await route();
 	document.body.dataset.ready = '1';
 }
