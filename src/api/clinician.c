@@ -81,8 +81,10 @@ struct team_op {
 
 /* Columns: 0 id, 1 email, 2 created_at, 3 on the team since, 4 last check-in, 5 the
  * care_team consent, 6 last chat message, 7 last assessment, 8-10 unresolved alerts
- * (urgent, warning, info). Times only, never content: what the patient wrote stays behind
- * the consent. */
+ * (urgent, warning, info), 11 the risk level the safety screen gave the last chat message.
+ * Times and levels only, never content: what the patient wrote stays behind the consent,
+ * and so does the level (it is a judgement about what they wrote; a high one has raised a
+ * safety alert, which the care team sees regardless). */
 #define PATIENT_COLUMNS                                                                            \
 	"SELECT u.id, u.email, u.created_at, ct.created_at, "                                      \
 	"(SELECT MAX(c.created_at) FROM checkins c WHERE c.patient_id = u.id), "                   \
@@ -90,7 +92,9 @@ struct team_op {
 	"cs.scope = 'care_team' ORDER BY cs.id DESC LIMIT 1), "                                    \
 	"(SELECT MAX(m.created_at) FROM messages m WHERE m.patient_id = u.id), "                   \
 	"(SELECT MAX(s.created_at) FROM assessments s WHERE s.patient_id = u.id), "                \
-	UNRESOLVED("urgent") UNRESOLVED("warning") UNRESOLVED("info") "u.id "                      \
+	UNRESOLVED("urgent") UNRESOLVED("warning") UNRESOLVED("info")                              \
+	"(SELECT m.risk_level FROM messages m WHERE m.patient_id = u.id ORDER BY m.id DESC "       \
+	"LIMIT 1), u.id "                                                                          \
 	"FROM care_team ct JOIN users u ON u.id = ct.patient_id WHERE ct.clinician_id = ? "
 
 static json_t *patient_row_json(const struct haven_row *row)
@@ -137,6 +141,17 @@ static json_t *patient_row_json(const struct haven_row *row)
 		return NULL;
 	}
 	json_decref(extra);
+	/* The latest risk level, with when it was given, while the consent allows. */
+	int consent = !haven_row_is_null(row, 5) && haven_row_int(row, 5) != 0;
+	const char *level = haven_row_is_null(row, 11) ? NULL : haven_row_text(row, 11, NULL);
+	json_t *risk = consent && level && !haven_row_is_null(row, 6)
+	                   ? json_pack("{s:s,s:o}", "level", level, "at",
+	                               haven__json_time(haven_row_int(row, 6)))
+	                   : json_null();
+	if (!risk || json_object_set_new(p, "latest_risk", risk)) {
+		json_decref(p);
+		return NULL;
+	}
 	return p;
 }
 

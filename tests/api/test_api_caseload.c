@@ -181,3 +181,44 @@ TEST(api_caseload_last_contact_and_every_unresolved_alert)
 	free(ptok);
 	test_server_stop(&s);
 }
+
+/* The caseload's latest risk: the level the safety screen gave the patient's last chat
+ * message, with its time, while the care_team consent allows; none before any message. */
+TEST(api_caseload_latest_risk_follows_the_last_message_and_the_consent)
+{
+	struct test_server s;
+	char *ctok, *ptok;
+	int64_t pid = test_start_care_pair(&s, "lr@example.org", &ctok, &ptok);
+
+	json_t *p = patient_of(&s, ctok, pid);
+	ASSERT(json_is_null(json_object_get(p, "latest_risk")));
+	json_decref(p);
+
+	post(&s, ptok, "/api/v1/chat/messages", "{\"text\":\"hello\"}", 200);
+	p = patient_of(&s, ctok, pid);
+	json_t *risk = json_object_get(p, "latest_risk");
+	ASSERT_STR_EQ(str(risk, "level"), "none");
+	ASSERT_STR_EQ(str(risk, "at"), str(p, "last_contact_at"));
+	json_decref(p);
+
+	pause_ms(5);
+	post(&s, ptok, "/api/v1/chat/messages",
+	     "{\"text\":\"I want to kill myself tonight, I have the pills ready\"}", 200);
+	p = patient_of(&s, ctok, pid);
+	ASSERT_STR_EQ(str(json_object_get(p, "latest_risk"), "level"), "high");
+	json_decref(p);
+
+	/* Consent withdrawn: the level is hidden; the crisis alert still counts. */
+	struct test_resp r;
+	test_call(&s, "PUT", "/api/v1/me/consents", ptok, "{\"scopes\":{\"care_team\":false}}", &r);
+	ASSERT_EQ(r.status, 200);
+	test_resp_free(&r);
+	p = patient_of(&s, ctok, pid);
+	ASSERT(json_is_null(json_object_get(p, "latest_risk")));
+	ASSERT(json_is_false(json_object_get(p, "care_team_consent")));
+	ASSERT(count(p, "urgent") >= 1);
+	json_decref(p);
+	free(ctok);
+	free(ptok);
+	test_server_stop(&s);
+}

@@ -273,7 +273,7 @@ await flow('clinician invites, sees the caseload and the patient', async open =>
 	await link.waitFor();
 	// The caseload shows each patient's deterioration-risk score (a percentage).
 	const row = clin.locator('table.caseload tbody tr', {has: clin.getByRole('link', {name: keptEmail})});
-	assert.match(await row.locator('td').nth(1).innerText(), /^\d{1,3}%/);
+	assert.match(await row.locator('td').nth(2).innerText(), /^\d{1,3}%/);
 	await shot(clin, 'caseload-desktop');
 	await link.click();
 	await clin.waitForSelector(`h1:has-text("Patient: ${keptEmail}")`);
@@ -924,7 +924,8 @@ await flow('caseload shows last contact and unresolved alerts; the patient page 
 	await row.waitFor();
 	const cells = await row.locator('td').allInnerTexts();
 	assert.equal(cells[0], '1 unresolved (1 urgent)');
-	assert.match(cells[5], /\(chat\)$/, 'the chat message is the last contact');
+	assert.match(cells[1], /^None, /, 'the latest risk: the screen found none in "hello"');
+	assert.match(cells[6], /\(chat\)$/, 'the chat message is the last contact');
 	await row.getByRole('link', {name: email}).click();
 	await page.waitForSelector(`h1:has-text("Patient: ${email}")`);
 

@@ -138,6 +138,17 @@ function lastContact(p) {
 	return `${formatDate(p.last_contact_at)} (${CONTACT_WORDS[p.last_contact_kind] || p.last_contact_kind})`;
 }
 
+/* The level the safety screen gave the patient's last chat message (shown while consent
+ * allows), with when. */
+const RISK_RANK = {none: 0, low: 1, moderate: 2, high: 3};
+const RISK_WORDS = {none: 'None', low: 'Low', moderate: 'Moderate', high: 'High'};
+function latestRiskCell(p) {
+	const r = p.latest_risk;
+	if (!r) return '-';
+	const words = `${RISK_WORDS[r.level] || r.level}, ${formatDate(r.at)}`;
+	return RISK_RANK[r.level] >= 2 ? h('span', {class: r.level === 'high' ? 'badge alert' : 'badge'}, words) : words;
+}
+
 /* Alerts not yet resolved, counted by the server over every alert of the patient (not one
  * page of the inbox), most severe named. */
 function unresolvedCell(p) {
@@ -160,18 +171,25 @@ export async function caseload(el) {
 		const severity = by.urgent ? SEVERITY_RANK.urgent : by.warning ? SEVERITY_RANK.warning : by.info ? SEVERITY_RANK.info : 0;
 		/* The deterioration-risk score (docs/monitoring.md) ranks within the same alerts. */
 		const prob = risk && risk.enabled !== false && typeof risk.probability === 'number' ? risk.probability : null;
-		const urgency = severity * 1000 + Math.min(p.unresolved_alerts || 0, 9) * 100 + (worse ? 50 : 0) +
-			(prob !== null ? prob * 40 : 0) + (phq.last?.total || 0) / 10;
+		/* Most urgent first, in this order: the most severe unresolved alert, how many, the
+		 * latest risk level, a reliable deterioration, the risk score, the latest PHQ-9. */
+		const urgency = [severity, p.unresolved_alerts || 0, RISK_RANK[p.latest_risk?.level] || 0, worse ? 1 : 0,
+			prob ?? 0, phq.last?.total || 0];
 		return {p, phq: phq.last, gad: gad.last, worse, risk: prob === null ? null : risk, urgency};
 	}));
-	rows.sort((a, b) => b.urgency - a.urgency || a.p.id - b.p.id);
+	const byUrgency = (a, b) => {
+		for (let i = 0; i < a.urgency.length; i++) if (a.urgency[i] !== b.urgency[i]) return b.urgency[i] - a.urgency[i];
+		return a.p.id - b.p.id;
+	};
+	rows.sort(byUrgency);
 	const table = h('table', {class: 'caseload'},
 		h('caption', {}, 'Patients on your care team, most urgent first'),
-		h('thead', {}, h('tr', {}, ['Patient', 'Unresolved alerts', 'Deterioration risk', 'Latest PHQ-9', 'Latest GAD-7', 'Trend', 'Last contact', 'Consent']
+		h('thead', {}, h('tr', {}, ['Patient', 'Unresolved alerts', 'Latest risk', 'Deterioration risk', 'Latest PHQ-9', 'Latest GAD-7', 'Trend', 'Last contact', 'Consent']
 			.map(t => h('th', {scope: 'col'}, t)))),
 		h('tbody', {}, rows.map(r => h('tr', {class: r.p.unresolved_alerts ? 'has-alert' : '', 'data-patient-id': r.p.id},
 			h('th', {scope: 'row'}, h('a', {href: `#/patient/${r.p.id}`}, r.p.email)),
 			h('td', {}, unresolvedCell(r.p)),
+			h('td', {}, latestRiskCell(r.p)),
 			h('td', {}, riskCell(r.risk)),
 			h('td', {}, r.phq ? `${r.phq.total} (${r.phq.band || ''})` : '-'),
 			h('td', {}, r.gad ? `${r.gad.total} (${r.gad.band || ''})` : '-'),
@@ -179,7 +197,7 @@ export async function caseload(el) {
 			h('td', {}, lastContact(r.p)),
 			h('td', {}, r.p.care_team_consent ? 'Given' : h('span', {class: 'badge'}, 'Withdrawn'))))));
 	mount(el, h('h1', {}, 'Caseload'),
-		h('p', {class: 'hint'}, 'Every alert not yet resolved is counted (acknowledged ones too); for a patient who has withdrawn consent, only safety alerts. Last contact is their latest check-in, chat message or questionnaire.'),
+		h('p', {class: 'hint'}, 'Every alert not yet resolved is counted (acknowledged ones too); for a patient who has withdrawn consent, only safety alerts. Latest risk is what the safety screen found in their last chat message. Last contact is their latest check-in, chat message or questionnaire.'),
 		patients.length ? h('div', {class: 'scroll', tabindex: 0, role: 'region', 'aria-label': 'Table, scrolls sideways'}, table)
 			: h('p', {}, 'No patients yet. ', h('a', {href: '#/invite'}, 'Invite a patient'), ' to get started.'));
 }
