@@ -967,6 +967,48 @@ await flow('caseload shows last contact and unresolved alerts; the patient page 
 	assert.equal(await err.innerText(), 'This patient has no open episode of care to close.');
 });
 
+// Consent: a patient who has not allowed their care team to see their clinical content. The
+// clinician's caseload and patient page show the safety alert and nothing of what they
+// wrote: no latest risk, no flagged messages, no scores, no safety plan.
+await flow('clinician sees only safety alerts for a patient without care-team consent', async open => {
+	const page = await open();
+	await login(page, CLINICIAN);
+	const code = await invite(page);
+	await logout(page);
+	const email = unique('quinn');
+	await signup(page, code, email, false);
+	await page.evaluate(async () => {
+		const {api} = await import('/js/api.js');
+		await api('PUT', '/me/safety-plan', {coping: ['a private walk'], people: []});
+		await api('POST', '/chat/messages', {text: 'I want to kill myself tonight, I have the pills ready'});
+	});
+	await checkin(page, 2, 4, 'a private note');
+	await logout(page);
+	await login(page, CLINICIAN);
+	await go(page, '#/caseload');
+	const row = page.locator('table.caseload tbody tr', {has: page.getByRole('link', {name: email})});
+	await row.waitFor();
+	const cells = await row.locator('td').allInnerTexts();
+	assert.match(cells[0], /^1 unresolved \(1 urgent\)/, 'the crisis alert reaches the care team');
+	assert.equal(cells[1], '-', 'no latest risk without consent');
+	assert.equal(cells[7], 'Withdrawn');
+	await row.getByRole('link', {name: email}).click();
+	await page.waitForSelector(`h1:has-text("Patient: ${email}")`);
+	await page.waitForSelector('h2:has-text("Export")');
+	const text = await page.locator('main').innerText();
+	assert.match(text, /has withdrawn consent for their care team to see their clinical content/);
+	assert.match(text, /Scores are hidden: consent withdrawn\./);
+	assert.equal(await page.locator('ul.flagged > li').count(), 0);
+	assert.ok(await page.locator('ul.alerts > li').count() >= 1, 'the safety alert is on the page');
+	// (The crisis alert's own reasons, the phrases the screen matched, are a safety event and
+	// reach the care team whatever the consent says: DESIGN.md, "who may see what".)
+	for (const secret of ['a private walk', 'a private note'])
+		assert.ok(!text.includes(secret), `"${secret}" is not shown without consent`);
+	assert.match(await page.locator('section:has(h2:has-text("Flagged messages"))').innerText(), /Hidden: the patient has withdrawn consent/);
+	assert.match(await page.locator('section:has(h2:has-text("Safety plan"))').innerText(), /Hidden: the patient has withdrawn consent/);
+	noRawJson(text);
+});
+
 // Keyboard only: sign in, talk to the helper (typing and the quick replies), and open, read
 // and close the crisis lines panel, with a visible focus outline on everything focused on the
 // way.
