@@ -29,10 +29,13 @@ struct haven_crisis {
 };
 
 /* The short-message classifier is trained on the chat messages written for Haven
- * (models/crisis_short.md) and may only raise a short message to "moderate", so the agent
- * asks: probability threshold chosen by holding out each of the two newest written sets
- * in turn (models/crisis_short.md). */
+ * (models/crisis_short.md) with three labels (none, crisis, crisis_high); it may raise a
+ * short message the lexicon rated below high, to "moderate" (the agent asks) when
+ * p(crisis) + p(crisis_high) >= SHORT_MODEL_P, to "high" when p(crisis_high) >=
+ * SHORT_MODEL_HIGH_P. Both thresholds were chosen by holding out written sets in turn
+ * (models/crisis_short.md). */
 #define SHORT_MODEL_P 0.60
+#define SHORT_MODEL_HIGH_P 0.60 /* p("crisis_high") for "high" (models/crisis_short.md) */
 #define SHORT_MODEL_MAX_TOKENS 40
 
 const char *haven_risk_level_name(enum haven_risk_level level)
@@ -733,9 +736,11 @@ void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 		double p = mo.probability;
 		if (p > 0.5 && level >= HAVEN_RISK_MODERATE)
 			score += (band_hi[level] - score) * (p - 0.5);
-		/* A short message the lexicon did not place: the short-message classifier may
-		 * make it a question ("moderate"), never more. */
-		if (c->short_model && level < HAVEN_RISK_MODERATE &&
+		/* A short message the lexicon did not place, or placed below high: the
+		 * short-message classifier may make it a question ("moderate"), or, when it
+		 * reads the wording as a plan, means, preparation, goodbye or self-harm, the
+		 * crisis protocol ("high"). */
+		if (c->short_model && level < HAVEN_RISK_HIGH &&
 		    mo.ntokens < SHORT_MODEL_MAX_TOKENS && !discounts &&
 		    !(out->flags & ~(HAVEN_CRISIS_HUMOUR | HAVEN_CRISIS_TRUNCATED))) {
 			struct haven__crisis_model_out so;
@@ -743,21 +748,31 @@ void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 			out->short_model_used = 1;
 			out->short_model_probability = so.probability;
 			out->short_model_version = c->short_version;
-			if (so.probability >= SHORT_MODEL_P) {
-				level = HAVEN_RISK_MODERATE;
+			enum haven_risk_level sl = so.high_probability >= SHORT_MODEL_HIGH_P
+							   ? HAVEN_RISK_HIGH
+						   : so.probability >= SHORT_MODEL_P
+							   ? HAVEN_RISK_MODERATE
+							   : HAVEN_RISK_NONE;
+			if (sl > level) {
+				level = sl;
 				score = band_lo[level] + (band_hi[level] - band_lo[level]) * 0.3;
 				if (out->n_reasons < HAVEN_CRISIS_MAX_REASONS) {
 					struct haven_crisis_reason *r = &out->reasons[out->n_reasons++];
 					r->rule = "short_classifier";
-					r->description = "the wording resembles crisis messages in "
-							 "short chats";
+					r->description =
+						sl == HAVEN_RISK_HIGH
+							? "the wording resembles short messages that "
+							  "name a plan, means, preparation, a goodbye "
+							  "or self-harm"
+							: "the wording resembles crisis messages in "
+							  "short chats";
 					if (so.n_terms)
 						haven_strlcpy(r->phrase, so.terms[0].text,
 							      sizeof(r->phrase));
 					r->start = 0;
 					r->end = len;
-					r->rule_level = HAVEN_RISK_MODERATE;
-					r->level = HAVEN_RISK_MODERATE;
+					r->rule_level = sl;
+					r->level = sl;
 				}
 			}
 		}

@@ -30,6 +30,7 @@ struct haven__crisis_model {
 	struct haven_nlp_ws *ws;
 	long crisis_label;
 	long distress_label;
+	long high_label; /* "crisis_high": the short-message model tells high from moderate */
 };
 
 int haven__crisis_model_load(const char *path, struct haven__crisis_model **out, char *version,
@@ -52,6 +53,7 @@ int haven__crisis_model_load(const char *path, struct haven__crisis_model **out,
 		goto out;
 	m->crisis_label = haven_model_label_index(m->model, "crisis");
 	m->distress_label = haven_model_label_index(m->model, "distress");
+	m->high_label = haven_model_label_index(m->model, "crisis_high");
 	if (m->crisis_label < 0) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s: not a crisis model (it has no label \"crisis\")",
@@ -106,6 +108,12 @@ void haven__crisis_model_predict(struct haven__crisis_model *m, const char *text
 		return; /* out of memory: no evidence from the classifier */
 	out->probability = p.prob[m->crisis_label];
 	out->distress_probability = m->distress_label >= 0 ? p.prob[m->distress_label] : 0.0;
+	out->high_probability = m->high_label >= 0 ? p.prob[m->high_label] : 0.0;
+	out->probability += out->high_probability;
+	if (out->high_probability > p.prob[m->crisis_label] &&
+	    haven__predict_explain(m->model, m->ws, text, len, m->high_label,
+				   HAVEN_CRISIS_MAX_TERMS, EXPLAIN_P, &p, top, &ntop, &explained))
+		ntop = 0; /* the n-grams towards "crisis_high" are the ones to show */
 	out->ntokens = p.ntokens;
 	for (size_t i = 0; i < ntop; i++) {
 		struct haven_crisis_term *t = &out->terms[out->n_terms++];

@@ -12,8 +12,10 @@
 struct haven__crisis_model;
 
 struct haven__crisis_model_out {
-	double probability;          /* calibrated probability of the "crisis" label */
+	double probability;          /* calibrated probability of the "crisis" label (with
+	                              * "crisis_high" added, for a model that has it) */
 	double distress_probability; /* of "distress", 0 when the model has no such label */
+	double high_probability;     /* of "crisis_high", 0 when the model has no such label */
 	size_t ntokens;
 	size_t n_terms;
 	struct haven_crisis_term terms[HAVEN_CRISIS_MAX_TERMS];

@@ -89,6 +89,16 @@ static enum haven_risk_level level(struct haven_crisis *c, const char *text)
 					haven_risk_level_name(lvl));                       \
 	} while (0)
 
+#define EXPECT_WITH(screen_, text, lvl)                                                      \
+	do {                                                                                \
+		struct haven_crisis *c_ = (screen_);                                        \
+		haven_crisis_assess(c_, text, strlen(text), &res);                          \
+		if (res.level != (lvl))                                                     \
+			haven_test_fail(__FILE__, __LINE__, "\"%s\": %s, expected %s", text, \
+					haven_risk_level_name(res.level),                  \
+					haven_risk_level_name(lvl));                       \
+	} while (0)
+
 TEST(crisis_categories)
 {
 	struct haven_crisis *c = screen();
@@ -318,5 +328,38 @@ TEST(crisis_any_bytes)
 	haven_crisis_assess(c, big, n, &res);
 	ASSERT(res.flags & HAVEN_CRISIS_TRUNCATED);
 	free(big);
+	haven_crisis_destroy(&c);
+}
+
+/* The shipped short-message classifier (models/crisis_short.hvm): a plan in words no
+ * lexicon rule names is rated high by it, with its reason; an everyday sentence with the
+ * same place in it is left alone; and it never overrides what the lexicon discounted. */
+TEST(crisis_short_classifier_levels)
+{
+	struct haven_crisis *c;
+	char err[512] = "";
+	if (haven_crisis_create(LEXICON, NULL, &c, err, sizeof(err)))
+		haven_test_fail(__FILE__, __LINE__, "%s", err);
+	/* Without the classifier the lexicon does not place it. */
+	struct haven_crisis *lex = screen();
+	EXPECT_WITH(lex, "leaving for the cliffs in an hour", HAVEN_RISK_NONE);
+	haven_crisis_destroy(&lex);
+
+	ASSERT_EQ(level(c, "leaving for the cliffs in an hour"), HAVEN_RISK_HIGH);
+	ASSERT(res.short_model_used);
+	ASSERT(res.short_model_version && strstr(res.short_model_version, "crisis_short"));
+	ASSERT(res.short_model_probability >= 0.60);
+	int found = 0;
+	for (size_t i = 0; i < res.n_reasons; i++)
+		if (!strcmp(res.reasons[i].rule, "short_classifier")) {
+			found = 1;
+			ASSERT_EQ(res.reasons[i].level, HAVEN_RISK_HIGH);
+			ASSERT(strstr(res.reasons[i].description, "plan") != NULL);
+		}
+	ASSERT(found);
+	ASSERT_EQ(level(c, "the old quarry out past the farm looks nice in spring"),
+		  HAVEN_RISK_NONE);
+	/* A figure of speech the lexicon read is not the classifier's to raise. */
+	ASSERT(level(c, "this commute is killing me") < HAVEN_RISK_MODERATE);
 	haven_crisis_destroy(&c);
 }
