@@ -30,6 +30,19 @@ void chat_fixture_restart(struct chat_fixture *f);
 json_t *chat_say(struct chat_fixture *f, const char *text);
 /* The conversation through onboarding ("hello", "yes") to the home state. */
 void chat_onboard(struct chat_fixture *f);
+/* chat_fixture_init, then chat_onboard: a fresh person ready to talk. */
+void chat_start(struct chat_fixture *f, const char *locale);
+/* One turn that must end in state (flow.node); the test fails at the caller's line
+ * otherwise. The caller json_decrefs. */
+#define chat_expect(f, text, state) chat_expect_at(__FILE__, __LINE__, f, text, state)
+json_t *chat_expect_at(const char *file, int line, struct chat_fixture *f, const char *text,
+		       const char *state);
+/* chat_expect when the turn itself is not looked at further. */
+#define chat_step(f, text, state) json_decref(chat_expect(f, text, state))
+/* One turn that must start the crisis protocol: state safety.crisis, risk high, a crisis_chat
+ * alert action. The caller json_decrefs. */
+#define chat_crisis(f, text) chat_crisis_at(__FILE__, __LINE__, f, text)
+json_t *chat_crisis_at(const char *file, int line, struct chat_fixture *f, const char *text);
 int64_t chat_count(struct chat_fixture *f, const char *sql);
 /* Runs one SQL statement (no parameters) in a write transaction. */
 void chat_exec(struct chat_fixture *f, const char *sql);

@@ -76,6 +76,31 @@ void chat_onboard(struct chat_fixture *f)
 	json_decref(t);
 }
 
+void chat_start(struct chat_fixture *f, const char *locale)
+{
+	chat_fixture_init(f, locale);
+	chat_onboard(f);
+}
+
+json_t *chat_expect_at(const char *file, int line, struct chat_fixture *f, const char *text,
+		       const char *state)
+{
+	json_t *t = chat_say(f, text);
+	if (!turn_state(t) || strcmp(turn_state(t), state))
+		haven_test_fail(file, line, "\"%s\": state %s, expected %s", text,
+				turn_state(t) ? turn_state(t) : "(none)", state);
+	return t;
+}
+
+json_t *chat_crisis_at(const char *file, int line, struct chat_fixture *f, const char *text)
+{
+	json_t *t = chat_expect_at(file, line, f, text, "safety.crisis");
+	if (strcmp(turn_level(t), "high") || !turn_has_action(t, "alert", "crisis_chat"))
+		haven_test_fail(file, line, "\"%s\": level %s, %s crisis_chat alert action", text,
+				turn_level(t), turn_has_action(t, "alert", "crisis_chat") ? "a" : "no");
+	return t;
+}
+
 static int count_fn(const struct haven_row *row, void *arg)
 {
 	*(int64_t *)arg = haven_row_int(row, 0);

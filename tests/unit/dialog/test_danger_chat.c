@@ -31,12 +31,8 @@ TEST(danger_chat_now_runs_the_crisis_protocol)
 					  "he's outside with a knife"};
 	for (size_t i = 0; i < 3; i++) {
 		struct chat_fixture f;
-		chat_fixture_init(&f, NULL);
-		chat_onboard(&f);
-		json_t *t = chat_say(&f, now[i]);
-		ASSERT_STR_EQ(turn_state(t), "safety.crisis");
-		ASSERT_STR_EQ(turn_level(t), "high");
-		ASSERT(turn_has_action(t, "alert", "crisis_chat"));
+		chat_start(&f, NULL);
+		json_t *t = chat_crisis(&f, now[i]);
 		ASSERT_CONTAINS(turn_reply(t), "call 911 now");
 		ASSERT_CONTAINS(turn_reply(t), "1-800-799-7233");
 		ASSERT(has_reason(t, "danger_screen"));
@@ -45,8 +41,7 @@ TEST(danger_chat_now_runs_the_crisis_protocol)
 					 "severity = 'urgent'"),
 			  1);
 		/* one denial does not end it; the confirming question is about danger */
-		t = chat_say(&f, "I'm fine");
-		ASSERT_STR_EQ(turn_state(t), "safety.confirm");
+		t = chat_expect(&f, "I'm fine", "safety.confirm");
 		ASSERT_CONTAINS(turn_reply(t), "in danger from anyone");
 		json_decref(t);
 		chat_fixture_release(&f);
@@ -56,13 +51,9 @@ TEST(danger_chat_now_runs_the_crisis_protocol)
 TEST(danger_chat_now_inside_a_flow)
 {
 	struct chat_fixture f;
-	chat_fixture_init(&f, NULL);
-	chat_onboard(&f);
+	chat_start(&f, NULL);
 	json_decref(chat_say(&f, "can we do some breathing"));
-	json_t *t = chat_say(&f, "he is going to kill me");
-	ASSERT_STR_EQ(turn_state(t), "safety.crisis");
-	ASSERT(turn_has_action(t, "alert", "crisis_chat"));
-	json_decref(t);
+	json_decref(chat_crisis(&f, "he is going to kill me"));
 	chat_fixture_release(&f);
 }
 
@@ -80,10 +71,8 @@ TEST(danger_chat_disclosures_get_a_safe_answer_and_an_alert)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct chat_fixture f;
-		chat_fixture_init(&f, cases[i].locale);
-		chat_onboard(&f);
-		json_t *t = chat_say(&f, cases[i].text);
-		ASSERT_STR_EQ(turn_state(t), "abuse.answer");
+		chat_start(&f, cases[i].locale);
+		json_t *t = chat_expect(&f, cases[i].text, "abuse.answer");
 		ASSERT_CONTAINS(turn_reply(t), "not your fault");
 		ASSERT_CONTAINS(turn_reply(t), "I believe you");
 		ASSERT_CONTAINS(turn_reply(t), cases[i].line);
@@ -104,10 +93,8 @@ TEST(danger_chat_disclosures_get_a_safe_answer_and_an_alert)
 TEST(danger_chat_someone_else_goes_to_helping_others)
 {
 	struct chat_fixture f;
-	chat_fixture_init(&f, NULL);
-	chat_onboard(&f);
-	json_t *t = chat_say(&f, "my friend's husband hits her");
-	ASSERT_STR_EQ(turn_state(t), "helping_others.you");
+	chat_start(&f, NULL);
+	json_t *t = chat_expect(&f, "my friend's husband hits her", "helping_others.you");
 	ASSERT_CONTAINS(turn_reply(t), "1-800-799-7233");
 	ASSERT(!turn_has_action(t, "alert", NULL));
 	json_decref(t);
@@ -117,8 +104,7 @@ TEST(danger_chat_someone_else_goes_to_helping_others)
 TEST(danger_chat_medication_question_goes_back)
 {
 	struct chat_fixture f;
-	chat_fixture_init(&f, NULL);
-	chat_onboard(&f);
+	chat_start(&f, NULL);
 	json_t *t = chat_say(&f, "I can't sleep");
 	const char *before = turn_state(t);
 	char where[112];
@@ -135,8 +121,7 @@ TEST(danger_chat_medication_question_goes_back)
 	json_decref(t);
 	chat_fixture_release(&f);
 	/* inside an exercise, a plain medication question goes back to the same node */
-	chat_fixture_init(&f, NULL);
-	chat_onboard(&f);
+	chat_start(&f, NULL);
 	t = chat_say(&f, "can we do some breathing");
 	haven_strlcpy(where, turn_state(t), sizeof(where));
 	json_decref(t);
@@ -155,8 +140,7 @@ TEST(danger_chat_figures_of_speech_change_nothing)
 					   "he never hit me"};
 	for (size_t i = 0; i < 4; i++) {
 		struct chat_fixture f;
-		chat_fixture_init(&f, NULL);
-		chat_onboard(&f);
+		chat_start(&f, NULL);
 		json_t *t = chat_say(&f, figs[i]);
 		ASSERT(strncmp(turn_state(t), "safety.", 7));
 		ASSERT(strcmp(turn_state(t), "abuse.answer"));

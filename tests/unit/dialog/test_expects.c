@@ -56,16 +56,14 @@ TEST(expects_yes_no_node_and_the_yes_button_moves_on)
 {
 	struct chat_fixture f;
 	chat_fixture_init(&f, NULL);
-	json_t *t = chat_say(&f, "hello");
-	ASSERT_STR_EQ(turn_state(t), "onboarding.what");
+	json_t *t = chat_expect(&f, "hello", "onboarding.what");
 	json_t *ex = expects_of(&f, t);
 	ASSERT_STR_EQ(kind_of(ex), "yes_no");
 	ASSERT_EQ(json_array_size(json_object_get(ex, "options")), 2);
 	ASSERT_STR_EQ(option_label(ex, 0), "Yes");
 	ASSERT_STR_EQ(option_label(ex, 1), "No");
 	/* Pressing "Yes" sends its value. */
-	json_t *t2 = chat_say(&f, option_value(ex, 0));
-	ASSERT_STR_EQ(turn_state(t2), "onboarding.agreed");
+	json_t *t2 = chat_expect(&f, option_value(ex, 0), "onboarding.agreed");
 	ASSERT(turn_has_action(t2, "onboarding_agreed", NULL));
 	json_t *ex2 = expects_of(&f, t2);
 	ASSERT_STR_EQ(kind_of(ex2), "text");
@@ -80,10 +78,8 @@ TEST(expects_yes_no_node_and_the_yes_button_moves_on)
 TEST(expects_scale_node_with_its_end_labels)
 {
 	struct chat_fixture f;
-	chat_fixture_init(&f, NULL);
-	chat_onboard(&f);
-	json_t *t = chat_say(&f, "can we do some breathing");
-	ASSERT_STR_EQ(turn_state(t), "breathing.intro");
+	chat_start(&f, NULL);
+	json_t *t = chat_expect(&f, "can we do some breathing", "breathing.intro");
 	json_t *ex = expects_of(&f, t);
 	ASSERT_STR_EQ(kind_of(ex), "scale");
 	ASSERT_EQ(json_integer_value(json_object_get(ex, "min")), 0);
@@ -94,15 +90,13 @@ TEST(expects_scale_node_with_its_end_labels)
 	ASSERT_STR_EQ(scale_label(ex, 10), "extremely");
 	ASSERT(json_object_get(ex, "options") == NULL);
 	/* Pressing 7 sends "7": the rating is taken and the exercise goes on. */
-	json_t *t2 = chat_say(&f, "7");
-	ASSERT_STR_EQ(turn_state(t2), "breathing.guide");
+	json_t *t2 = chat_expect(&f, "7", "breathing.guide");
 	json_t *ex2 = expects_of(&f, t2);
 	ASSERT_STR_EQ(kind_of(ex2), "text");
 	json_decref(ex2);
 	json_decref(t2);
 	/* "Tell me when you're done" -> the after rating: a scale without labels. */
-	json_t *t3 = chat_say(&f, "done");
-	ASSERT_STR_EQ(turn_state(t3), "breathing.after");
+	json_t *t3 = chat_expect(&f, "done", "breathing.after");
 	json_t *ex3 = expects_of(&f, t3);
 	ASSERT_STR_EQ(kind_of(ex3), "scale");
 	ASSERT_EQ(json_integer_value(json_object_get(ex3, "max")), 10);
@@ -117,8 +111,7 @@ TEST(expects_scale_node_with_its_end_labels)
 TEST(expects_phq9_item_scale_has_the_answer_words)
 {
 	struct chat_fixture f;
-	chat_fixture_init(&f, NULL);
-	chat_onboard(&f);
+	chat_start(&f, NULL);
 	json_t *t = chat_say(&f, "phq9");
 	/* The questionnaire may introduce itself first; answer yes/no nodes with yes. */
 	for (int i = 0; i < 3 && strcmp(turn_state(t), "phq9.item1"); i++) {
@@ -136,9 +129,7 @@ TEST(expects_phq9_item_scale_has_the_answer_words)
 	ASSERT_EQ(json_array_size(json_object_get(ex, "labels")), 4);
 	ASSERT_STR_EQ(scale_label(ex, 0), "Not at all");
 	ASSERT_STR_EQ(scale_label(ex, 3), "Nearly every day");
-	json_t *t2 = chat_say(&f, "1");
-	ASSERT_STR_EQ(turn_state(t2), "phq9.item2");
-	json_decref(t2);
+	chat_step(&f, "1", "phq9.item2");
 	json_decref(ex);
 	json_decref(t);
 	chat_fixture_release(&f);
@@ -147,22 +138,18 @@ TEST(expects_phq9_item_scale_has_the_answer_words)
 TEST(expects_choice_node_and_an_option_button_moves_on)
 {
 	struct chat_fixture f;
-	chat_fixture_init(&f, NULL);
-	chat_onboard(&f);
-	json_t *t = chat_say(&f, "worry time");
-	ASSERT_STR_EQ(turn_state(t), "worry_time.intro");
+	chat_start(&f, NULL);
+	json_t *t = chat_expect(&f, "worry time", "worry_time.intro");
 	json_t *ex = expects_of(&f, t);
 	ASSERT_STR_EQ(kind_of(ex), "yes_no");
 	json_decref(t);
-	t = chat_say(&f, option_value(ex, 1)); /* "no": straight to sorting a worry */
+	t = chat_expect(&f, option_value(ex, 1), "worry_time.sort"); /* "no": straight to sorting */
 	json_decref(ex);
-	ASSERT_STR_EQ(turn_state(t), "worry_time.sort");
 	ex = expects_of(&f, t);
 	ASSERT_STR_EQ(kind_of(ex), "text");
 	json_decref(ex);
 	json_decref(t);
-	t = chat_say(&f, "whether my train will be late tomorrow");
-	ASSERT_STR_EQ(turn_state(t), "worry_time.kind");
+	t = chat_expect(&f, "whether my train will be late tomorrow", "worry_time.kind");
 	ex = expects_of(&f, t);
 	ASSERT_STR_EQ(kind_of(ex), "choice");
 	ASSERT_EQ(json_array_size(json_object_get(ex, "options")), 2);
@@ -171,9 +158,8 @@ TEST(expects_choice_node_and_an_option_button_moves_on)
 	ASSERT_STR_EQ(option_label(ex, 1), "Hypothetical");
 	ASSERT_STR_EQ(option_value(ex, 1), "hypothetical");
 	/* "Hypothetical" is taken: its advice is said and the flow closes. */
-	json_t *t2 = chat_say(&f, option_value(ex, 1));
+	json_t *t2 = chat_expect(&f, option_value(ex, 1), "home.again");
 	ASSERT_CONTAINS(turn_reply(t2), "can't be solved by thinking harder");
-	ASSERT_STR_EQ(turn_state(t2), "home.again");
 	json_decref(t2);
 	json_decref(ex);
 	json_decref(t);
@@ -183,33 +169,26 @@ TEST(expects_choice_node_and_an_option_button_moves_on)
 TEST(expects_in_the_crisis_protocol)
 {
 	struct chat_fixture f;
-	chat_fixture_init(&f, NULL);
-	chat_onboard(&f);
-	json_t *t = chat_say(&f, "i want to kill myself");
-	ASSERT_STR_EQ(turn_state(t), "safety.crisis");
-	ASSERT_STR_EQ(turn_level(t), "high");
+	chat_start(&f, NULL);
+	json_t *t = chat_crisis(&f, "i want to kill myself");
 	json_t *ex = expects_of(&f, t);
 	/* Free text, with the offer of the safety plan as a suggested reply. */
 	ASSERT_STR_EQ(kind_of(ex), "text");
 	ASSERT_EQ(json_array_size(json_object_get(ex, "options")), 1);
 	ASSERT_STR_EQ(option_value(ex, 0), "show my safety plan");
 	json_decref(t);
-	t = chat_say(&f, option_value(ex, 0));
+	chat_step(&f, option_value(ex, 0), "safety.plan");
 	json_decref(ex);
-	ASSERT_STR_EQ(turn_state(t), "safety.plan");
-	json_decref(t);
 	/* A denial gets the one confirming question: a yes/no, offered as buttons. */
-	t = chat_say(&f, "I'm fine, you misunderstood");
-	ASSERT_STR_EQ(turn_state(t), "safety.confirm");
+	t = chat_expect(&f, "I'm fine, you misunderstood", "safety.confirm");
 	ex = expects_of(&f, t);
 	ASSERT_STR_EQ(kind_of(ex), "yes_no");
 	ASSERT_STR_EQ(option_value(ex, 0), "yes");
 	ASSERT_STR_EQ(option_value(ex, 1), "no");
 	json_decref(t);
 	/* "Yes" keeps the protocol going. */
-	t = chat_say(&f, option_value(ex, 0));
+	t = chat_expect(&f, option_value(ex, 0), "safety.crisis_stay");
 	json_decref(ex);
-	ASSERT_STR_EQ(turn_state(t), "safety.crisis_stay");
 	ex = expects_of(&f, t);
 	ASSERT_STR_EQ(kind_of(ex), "text");
 	ASSERT_STR_EQ(option_value(ex, 0), "show my safety plan");
@@ -221,10 +200,8 @@ TEST(expects_in_the_crisis_protocol)
 TEST(expects_moderate_check_is_yes_no)
 {
 	struct chat_fixture f;
-	chat_fixture_init(&f, NULL);
-	chat_onboard(&f);
-	json_t *t = chat_say(&f, "everyone would be better off without me");
-	ASSERT_STR_EQ(turn_state(t), "safety.check");
+	chat_start(&f, NULL);
+	json_t *t = chat_expect(&f, "everyone would be better off without me", "safety.check");
 	json_t *ex = expects_of(&f, t);
 	ASSERT_STR_EQ(kind_of(ex), "yes_no");
 	json_decref(ex);
