@@ -229,6 +229,50 @@ struct turn_ctx {
 	int64_t message_id;
 };
 
+/* One safety alert raised from a chat message (crisis_chat, abuse_disclosed): its reasons
+ * entry says what happened ("text"), by which rule, with the phrases that fired, the risk
+ * reasons of the turn and the lexicon version; category is added when not NULL. The turn
+ * gets an "alert" action with the alert's kind, id, whether it is new and its severity.
+ * phrases is consumed (NULL when out of memory). */
+struct safety_alert {
+	const char *kind, *severity, *dedup_key;
+	const char *what, *rule, *category, *version;
+	json_t *phrases;
+};
+
+static int raise_safety_alert(struct haven_tx *tx, struct turn_ctx *t, struct haven_step *s,
+			      const char *source, json_t *reasons, struct safety_alert *sa)
+{
+	json_t *rs = sa->phrases ? json_pack("[{s:s,s:s,s:o,s:O,s:s}]", "text", sa->what, "rule",
+					     sa->rule, "phrases", sa->phrases, "reasons", reasons,
+					     "version", sa->version ? sa->version : "")
+				 : NULL;
+	sa->phrases = NULL;
+	if (rs && sa->category &&
+	    json_object_set_new(json_array_get(rs, 0), "category", json_string(sa->category))) {
+		json_decref(rs);
+		rs = NULL;
+	}
+	if (!rs)
+		return HAVEN_ENOMEM;
+	struct haven_alert_new a = {.patient_id = t->who->patient_id,
+				    .kind = sa->kind,
+				    .severity = sa->severity,
+				    .reasons = rs,
+				    .source = source,
+				    .dedup_key = sa->dedup_key};
+	int64_t id = 0;
+	int created = 0;
+	int rc = haven_alert_raise(tx, t->mk, &a, &id, &created);
+	json_decref(rs);
+	if (!rc && json_array_append_new(s->actions,
+					 json_pack("{s:s,s:s,s:I,s:b,s:s}", "type", "alert", "kind",
+						   sa->kind, "id", (json_int_t)id, "new", created,
+						   "severity", sa->severity)))
+		rc = HAVEN_ENOMEM;
+	return rc;
+}
+
 static int raise_alerts(struct haven_tx *tx, struct turn_ctx *t, struct haven_step *s,
 			json_t *reasons)
 {
@@ -237,41 +281,24 @@ static int raise_alerts(struct haven_tx *tx, struct turn_ctx *t, struct haven_st
 	int rc = 0;
 	if (s->raise_crisis) {
 		json_t *sf = json_object_get(s->state, "safety");
-		char dedup[48];
+		char dedup[48], what[200];
 		snprintf(dedup, sizeof(dedup), "crisis-episode-%lld",
 			 (long long)json_integer_value(json_object_get(sf, "episode")));
-		char what[200];
 		snprintf(what, sizeof(what),
 			 "A message in chat was assessed at %s risk (%s); the crisis protocol is "
 			 "running and the person was given the crisis lines for %s.",
 			 haven_risk_level_name(s->level), s->safety_rule, t->region->name);
-		json_t *phrases = json_array();
-		for (size_t i = 0; i < t->nlp->crisis.n_reasons && phrases; i++)
-			json_array_append_new(phrases, json_string(t->nlp->crisis.reasons[i].phrase));
-		json_t *rs = json_pack("[{s:s,s:s,s:o,s:O,s:s}]", "text", what, "rule", s->safety_rule,
-				       "phrases", phrases ? phrases : json_array(), "reasons", reasons,
-				       "version",
-				       t->nlp->crisis.lexicon_version ? t->nlp->crisis.lexicon_version
-								      : "");
-		if (!rs)
-			return HAVEN_ENOMEM;
-		struct haven_alert_new a = {.patient_id = t->who->patient_id,
-					    .kind = "crisis_chat",
-					    .severity = "urgent",
-					    .reasons = rs,
-					    .source = source,
-					    .dedup_key = dedup};
-		int64_t id = 0;
-		int created = 0;
-		rc = haven_alert_raise(tx, t->mk, &a, &id, &created);
-		json_decref(rs);
-		if (!rc)
-			rc = json_array_append_new(s->actions,
-						   json_pack("{s:s,s:s,s:I,s:b}", "type", "alert", "kind",
-							     "crisis_chat", "id", (json_int_t)id,
-							     "new", created))
-				 ? HAVEN_ENOMEM
-				 : 0;
+		struct safety_alert sa = {.kind = "crisis_chat",
+					  .severity = "urgent",
+					  .dedup_key = dedup,
+					  .what = what,
+					  .rule = s->safety_rule,
+					  .version = t->nlp->crisis.lexicon_version,
+					  .phrases = json_array()};
+		for (size_t i = 0; i < t->nlp->crisis.n_reasons && sa.phrases; i++)
+			json_array_append_new(sa.phrases,
+					      json_string(t->nlp->crisis.reasons[i].phrase));
+		rc = raise_safety_alert(tx, t, s, source, reasons, &sa);
 	}
 	/* Abuse disclosed without danger now (danger now runs the crisis protocol and its
 	 * crisis_chat alert): urgent for child abuse, sexual violence, strangling, weapons and
@@ -284,34 +311,19 @@ static int raise_alerts(struct haven_tx *tx, struct turn_ctx *t, struct haven_st
 			 "helplines for %s.",
 			 dg->category, dg->historical ? ", long ago" : "", t->region->name);
 		snprintf(dedup, sizeof(dedup), "abuse-%s", dg->category);
-		json_t *phrases = json_array();
-		for (size_t i = 0; i < dg->n_reasons && phrases; i++)
+		struct safety_alert sa = {.kind = "abuse_disclosed",
+					  .severity = dg->urgent ? "urgent" : "warning",
+					  .dedup_key = dedup,
+					  .what = what,
+					  .rule = dg->rule,
+					  .category = dg->category,
+					  .version = HAVEN_DANGER_VERSION,
+					  .phrases = json_array()};
+		for (size_t i = 0; i < dg->n_reasons && sa.phrases; i++)
 			if (dg->reasons[i].level == dg->level)
-				json_array_append_new(phrases, json_string(dg->reasons[i].phrase));
-		json_t *rs = json_pack("[{s:s,s:s,s:s,s:o,s:O,s:s}]", "text", what, "rule", dg->rule,
-				       "category", dg->category, "phrases",
-				       phrases ? phrases : json_array(), "reasons", reasons, "version",
-				       HAVEN_DANGER_VERSION);
-		if (!rs)
-			return HAVEN_ENOMEM;
-		struct haven_alert_new a = {.patient_id = t->who->patient_id,
-					    .kind = "abuse_disclosed",
-					    .severity = dg->urgent ? "urgent" : "warning",
-					    .reasons = rs,
-					    .source = source,
-					    .dedup_key = dedup};
-		int64_t id = 0;
-		int created = 0;
-		rc = haven_alert_raise(tx, t->mk, &a, &id, &created);
-		json_decref(rs);
-		if (!rc)
-			rc = json_array_append_new(s->actions,
-						   json_pack("{s:s,s:s,s:I,s:b,s:s}", "type", "alert",
-							     "kind", "abuse_disclosed", "id",
-							     (json_int_t)id, "new", created, "severity",
-							     dg->urgent ? "urgent" : "warning"))
-				 ? HAVEN_ENOMEM
-				 : 0;
+				json_array_append_new(sa.phrases,
+						      json_string(dg->reasons[i].phrase));
+		rc = raise_safety_alert(tx, t, s, source, reasons, &sa);
 	}
 	/* A conversational PHQ-9 recorded as an assessment raised its own phq9_item9 alert. */
 	if (!rc && s->raise_item9 && !s->assess) {
