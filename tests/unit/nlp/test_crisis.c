@@ -56,7 +56,7 @@ TEST(crisis_shipped_lexicon_loads)
 	int rc = haven_crisis_lexicon_load(LEXICON, &lex, err, sizeof(err));
 	if (rc)
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.3.0");
+	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.4.0");
 	ASSERT(haven_crisis_lexicon_size(lex) > 300);
 	haven_crisis_lexicon_destroy(&lex);
 	ASSERT(lex == NULL);
@@ -108,7 +108,7 @@ TEST(crisis_categories)
 	ASSERT_EQ(res.reasons[0].start, 2);
 	ASSERT_EQ(res.reasons[0].end, 21);
 	ASSERT(res.reasons[0].lexicon_line > 0);
-	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.3.0");
+	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.4.0");
 	ASSERT(res.model_version == NULL && !res.model_used);
 	ASSERT(res.score >= 0.8 && res.score <= 1.0);
 	EXPECT("wish I could sleep and never wake up", HAVEN_RISK_MODERATE);
@@ -328,6 +328,25 @@ TEST(crisis_any_bytes)
 	haven_crisis_assess(c, big, n, &res);
 	ASSERT(res.flags & HAVEN_CRISIS_TRUNCATED);
 	free(big);
+	haven_crisis_destroy(&c);
+}
+
+/* Lexicon 1.4: a high place visited for the view, a game's drop ship, a will made for a
+ * house, a team that keeps losing; and colleagues, pupils and twins as someone else. The
+ * same places and words with a time and nothing else stay plans. */
+TEST(crisis_views_wills_and_workmates)
+{
+	struct haven_crisis *c = screen();
+	EXPECT("going up to the bridge tomorrow night to watch the fireworks", HAVEN_RISK_NONE);
+	EXPECT("going up to the bridge tomorrow night, this is it", HAVEN_RISK_HIGH);
+	EXPECT("going to the bridge tonight", HAVEN_RISK_HIGH);
+	EXPECT("jumped off the battle bus too early and died instantly", HAVEN_RISK_NONE);
+	EXPECT("wrote my will today cos we're buying a house", HAVEN_RISK_NONE);
+	EXPECT("updated my life insurance now the baby's here", HAVEN_RISK_NONE);
+	EXPECT("if spurs lose again i'm jumping off a bridge 😂", HAVEN_RISK_NONE);
+	EXPECT("one of my staff mentioned ending it all", HAVEN_RISK_LOW);
+	EXPECT("my twin keeps saying she wants to die", HAVEN_RISK_LOW);
+	EXPECT("i want to die", HAVEN_RISK_HIGH);
 	haven_crisis_destroy(&c);
 }
 

@@ -110,7 +110,7 @@ TEST(crisis_eval_dev_and_challenge)
 	/* The blind sets were each run once before any rule was written from them (their
 	 * first-run figures are in docs/crisis.md); since then they are tuned sets too, and
 	 * a change that loses what they taught shows here. */
-	const struct figures *tuned[] = {&blind, &blind2, &blind3, &blind4};
+	const struct figures *tuned[] = {&blind, &blind2, &blind3, &blind4, &blind5};
 	for (size_t i = 0; i < sizeof(tuned) / sizeof(tuned[0]); i++) {
 		ASSERT(tuned[i]->crisis_hit * 100 >= tuned[i]->crisis * 88);
 		ASSERT(tuned[i]->false_alarm * 100 <= tuned[i]->everyday * 6);
