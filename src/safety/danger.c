@@ -678,9 +678,9 @@ void haven_danger_screen(const char *text, size_t len, struct haven_danger_resul
  * CONNECT to 686868 (kidshelpphone.ca); Kids Helpline 1800 55 1800; Women's Aid 1800 341 900
  * (womensaid.ie); National Rape Crisis Helpline 1800 77 88 88 (drcc.ie); ISPCC Childline
  * 1800 66 66 66 (ispcc.ie, under 18). NOT confirmed that day: Rape Crisis England and Wales
- * 0808 500 2222 (its support line's pages were found, without the number) and 1800RESPECT's
- * digits 1800 737 732 (the service and its name were found, the digits only as the keypad
- * spelling of its name). A region or category without a line here gets the international
+ * 0808 500 2222 (its support line's pages were found, without the number). 1800RESPECT's
+ * digits 1800 737 732 were confirmed later that day from a news page (The Daily Aus, January
+ * 2024), not the service's own. A region or category without a line here gets the international
  * directory (Canada has no national line for adults hurt by a partner: the Assaulted Women's
  * Helpline is Ontario's, and its number was not confirmed, so it is not listed). */
 
