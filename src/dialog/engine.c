@@ -471,9 +471,12 @@ static int resume(struct haven_step *s, int depth)
 			rc = enter(s, p, 1, depth + 1);
 		return rc;
 	}
+	/* Nowhere to go back to (the protocol began at home, before any flow, or the node is
+	 * gone from the content): home, at "again". */
 	json_object_del(s->state, "ret");
 	int hf = flow_named(s, "home");
-	jset(s->state, "flow", json_string("home"));
+	if ((rc = jset(s->state, "flow", json_string("home"))))
+		return rc;
 	return enter(s, (struct pos){hf, haven_content_node_index(&C(s)->flows[hf], "again")}, 0,
 		     depth + 1);
 }

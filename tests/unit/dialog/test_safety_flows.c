@@ -2,9 +2,10 @@
  * test_safety_flows.c: the crisis protocol from every flow. For each flow a person can
  * start (its intents), the first example of the intent in content/intents/intents.tsv
  * starts it; then, at its first node and one answer later, a crisis message (explicit,
- * slang, misspelt and indirect in turn) must run the protocol with an urgent alert, and a
- * figure of speech must not. Checked against the shipped content, so a new flow is covered
- * the day it is added.
+ * slang, misspelt and indirect in turn) must run the protocol with an urgent alert, its
+ * end (a clear "no") must go back to the node the person was at, and a figure of speech
+ * must not run it. Checked against the shipped content, so a new flow is covered the day
+ * it is added.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +52,10 @@ static const char *const figures[] = {
     "my feet are killing me",
 };
 
-/* Starts the flow fi in a fresh conversation; 0 when it cannot be started by words. */
-static int start_flow(struct chat_fixture *f, const struct haven_flow *fl, char *said, size_t n)
+/* Starts the flow fi in a fresh conversation; 0 when it cannot be started by words. where
+ * (when not NULL, 112 bytes) gets the state it started at. */
+static int start_flow(struct chat_fixture *f, const struct haven_flow *fl, char *said, size_t n,
+		      char *where)
 {
 	if (!fl->nintents || !example_for(fl->intents[0], said, n))
 		return 0;
@@ -63,6 +66,8 @@ static int start_flow(struct chat_fixture *f, const struct haven_flow *fl, char 
 	if (!ok)
 		haven_test_fail(__FILE__, __LINE__, "\"%s\" did not start %s (state %s)", said,
 				fl->name, turn_state(t));
+	if (where)
+		haven_strlcpy(where, turn_state(t), 112);
 	json_decref(t);
 	return 1;
 }
@@ -78,13 +83,16 @@ TEST(safety_crisis_from_every_flow)
 		for (int depth = 0; depth < 2; depth++) {
 			struct chat_fixture f;
 			chat_fixture_init(&f, NULL);
-			char said[512];
-			if (!start_flow(&f, fl, said, sizeof(said))) {
+			char said[512], where[112];
+			if (!start_flow(&f, fl, said, sizeof(said), where)) {
 				chat_fixture_release(&f);
 				break;
 			}
-			if (depth == 1)
-				json_decref(chat_say(&f, "yes"));
+			if (depth == 1) {
+				json_t *a = chat_say(&f, "yes");
+				haven_strlcpy(where, turn_state(a), sizeof(where));
+				json_decref(a);
+			}
 			const char *msg = crises[k++ % (sizeof(crises) / sizeof(crises[0]))];
 			json_t *t = chat_say(&f, msg);
 			/* (An abuse disclosure with danger now is already in the protocol.) */
@@ -102,6 +110,14 @@ TEST(safety_crisis_from_every_flow)
 			/* One denial does not end it. */
 			t = chat_say(&f, "you misunderstood me");
 			ASSERT_STR_EQ(turn_state(t), "safety.confirm");
+			json_decref(t);
+			/* Its end, a clear "no", goes back to where the person was. */
+			t = chat_say(&f, "no");
+			if (strncmp(where, "safety.", 7) && strncmp(where, "abuse.", 6) &&
+			    strcmp(turn_state(t), where) &&
+			    !(!strncmp(where, "home.", 5) && !strcmp(turn_state(t), "home.again")))
+				haven_test_fail(__FILE__, __LINE__, "flow %s: at %s, back at %s after "
+						"the protocol", fl->name, where, turn_state(t));
 			json_decref(t);
 			tried++;
 			chat_fixture_release(&f);
@@ -122,7 +138,7 @@ TEST(safety_figures_of_speech_in_every_flow)
 		struct chat_fixture f;
 		chat_fixture_init(&f, NULL);
 		char said[512];
-		if (!start_flow(&f, fl, said, sizeof(said))) {
+		if (!start_flow(&f, fl, said, sizeof(said), NULL)) {
 			chat_fixture_release(&f);
 			continue;
 		}
