@@ -539,6 +539,14 @@ static int danger_after(struct turn_ctx *t, struct haven_step *s)
 	int rc = 0;
 	if (!in_protocol && json_is_object(sf))
 		json_object_del(sf, "danger");
+	/* The protocol entered from content that learnt of danger now (the abuse flow's "are
+	 * you in danger right now?" answered yes): from here on it speaks of danger too, so the
+	 * one confirming question asks about danger from anyone, not only about thoughts of
+	 * suicide, and a "no" to the latter alone does not end it. */
+	if (in_protocol && json_is_object(sf) && !state_str(sf, "danger") &&
+	    !strcmp(s->safety_rule, "content_danger") &&
+	    json_object_set_new(sf, "danger", json_string("disclosed")))
+		return HAVEN_ENOMEM;
 	if (dg->level == HAVEN_DANGER_NOW && in_protocol) {
 		if (json_object_set_new(sf, "danger", json_string(dg->category)))
 			return HAVEN_ENOMEM;

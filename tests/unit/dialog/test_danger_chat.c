@@ -90,6 +90,20 @@ TEST(danger_chat_disclosures_get_a_safe_answer_and_an_alert)
 	}
 }
 
+/* A disclosure, then "yes" to "are you in danger right now?": the crisis protocol, whose one
+ * confirming question asks about danger from anyone, not only about thoughts of suicide. */
+TEST(danger_chat_in_danger_after_a_disclosure)
+{
+	struct chat_fixture f;
+	chat_start(&f, NULL);
+	chat_step(&f, "I was raped last week", "abuse.answer");
+	json_decref(chat_crisis(&f, "yes"));
+	json_t *t = chat_expect(&f, "I'm fine", "safety.confirm");
+	ASSERT_CONTAINS(turn_reply(t), "in danger from anyone");
+	json_decref(t);
+	chat_fixture_release(&f);
+}
+
 TEST(danger_chat_someone_else_goes_to_helping_others)
 {
 	struct chat_fixture f;
