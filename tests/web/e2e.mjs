@@ -1136,6 +1136,17 @@ async function axe(page, label) {
 	}));
 	const problems = result.violations.map(v => `${label}: ${v.id} (${v.impact}) at ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`);
 	assert.deepEqual(problems, [], 'no WCAG 2.1 AA violations');
+	// Reflow (WCAG 1.4.10): nothing makes the page scroll sideways; wide tables scroll
+	// inside their own region.
+	const wide = await page.evaluate(() => {
+		const over = document.documentElement.scrollWidth - window.innerWidth;
+		const culprit = [...document.querySelectorAll('body *')].reverse().find(e =>
+			(e.getBoundingClientRect().right > window.innerWidth + 0.5 ||
+				(e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible' && e.clientWidth > 0)) &&
+			!e.parentElement?.closest('.scroll, dialog:not([open])') && !e.classList.contains('scroll'));
+		return {over, culprit: culprit ? `${culprit.tagName.toLowerCase()}.${culprit.className} "${(culprit.textContent || '').trim().slice(0, 40)}"` : ''};
+	});
+	assert.ok(wide.over <= 0, `${label}: the page is ${wide.over}px wider than the window (${wide.culprit})`);
 }
 
 await flow('accessibility: main pages pass axe-core WCAG 2.1 AA at desktop and phone widths', async open => {
