@@ -20,6 +20,10 @@
 #define PATTERN_ITEMS_MAX 24
 #define ALT_TERMS_MAX 8
 #define EXPANSIONS_MAX 200000
+/* An item whose alternatives times what follows it expand to more sequences than this
+ * shares one continuation (insert()); smaller ones are expanded into the trie, where a
+ * walk reads all of them with one lookup per token. */
+#define SHARE_MIN 64
 #define GAP_MAX 3
 #define FUZZY_MIN_LEN 6
 #define SPLIT_MIN_LEN 6    /* joined words: shortest token tried */
@@ -215,6 +219,10 @@ struct trie_node {
 	int32_t gap;             /* child reached through a gap of 0..GAP_MAX tokens, or -1 */
 	uint32_t *terminals;     /* pattern ids ending here */
 	uint32_t nterm, capterm;
+	/* Nodes a walk also continues from without reading a token: the one continuation
+	 * that every alternative of a pattern's item leads to (see insert()). */
+	uint32_t *links;
+	uint32_t nlinks, caplinks;
 };
 
 struct lex_set {
@@ -260,6 +268,7 @@ void haven_crisis_lexicon_destroy(struct haven_crisis_lexicon **plex)
 	for (size_t i = 0; i < lex->nnodes; i++) {
 		free(lex->nodes[i].edges);
 		free(lex->nodes[i].terminals);
+		free(lex->nodes[i].links);
 	}
 	free(lex->nodes);
 	free(lex->patterns);
@@ -682,6 +691,8 @@ static void walk(const struct haven_crisis_lexicon *lex, struct crisis_scan *s,
 {
 	for (uint32_t i = 0; i < n->nterm; i++)
 		add_match(s, first_match, n->terminals[i], first, (uint32_t)pos);
+	for (uint32_t i = 0; i < n->nlinks; i++)
+		walk(lex, s, &lex->nodes[n->links[i]], pos, first, first_match);
 	uint32_t sentence = s->toks[first].sentence;
 	if (pos < s->ntok && s->toks[pos].sentence == sentence) {
 		const struct crisis_token *t = &s->toks[pos];
@@ -699,6 +710,16 @@ static void walk(const struct haven_crisis_lexicon *lex, struct crisis_scan *s,
 			walk(lex, s, g, pos + k, first, first_match);
 		}
 	}
+}
+
+static int cmp_match(const void *a, const void *b)
+{
+	const struct crisis_match *x = a, *y = b;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	if (x->pattern != y->pattern)
+		return x->pattern < y->pattern ? -1 : 1;
+	return x->last < y->last ? -1 : x->last > y->last;
 }
 
 int haven__crisis_scan(const struct haven_crisis_lexicon *lex, const char *text, size_t len,
@@ -726,6 +747,8 @@ int haven__crisis_scan(const struct haven_crisis_lexicon *lex, const char *text,
 				walk(lex, s, c, i + 1, (uint32_t)i, first_match);
 		}
 	}
+	/* One order whatever the trie's shape: by first token, then lexicon line. */
+	qsort(s->matches, s->nmatch, sizeof(*s->matches), cmp_match);
 	if (ctx.njoined) {
 		size_t kept = 0;
 		for (size_t i = 0; i < s->nmatch; i++)
@@ -1033,6 +1056,34 @@ static int node_add_terminal(struct haven_crisis_lexicon *lex, uint32_t node, ui
 	return HAVEN_OK;
 }
 
+/* The number of term sequences items[from..] expand to (a gap counts once), capped. */
+static size_t rest_sequences(const struct item *items, size_t nitems, size_t from)
+{
+	size_t n = 1;
+	for (size_t i = from; i < nitems && n <= SHARE_MIN; i++)
+		if (!items[i].gap)
+			n *= items[i].alts.n;
+	return n;
+}
+
+static int node_add_link(struct haven_crisis_lexicon *lex, uint32_t node, uint32_t to)
+{
+	struct trie_node *n = &lex->nodes[node];
+	for (uint32_t i = 0; i < n->nlinks; i++)
+		if (n->links[i] == to)
+			return HAVEN_OK;
+	if (n->nlinks == n->caplinks) {
+		uint32_t nc = n->caplinks ? n->caplinks * 2 : 1;
+		uint32_t *nl = realloc(n->links, nc * sizeof(*nl));
+		if (!nl)
+			return HAVEN_ENOMEM;
+		n->links = nl;
+		n->caplinks = nc;
+	}
+	n->links[n->nlinks++] = to;
+	return HAVEN_OK;
+}
+
 static int insert(struct parser *p, uint32_t node, const struct item *items, size_t nitems,
 		  size_t i, uint32_t pattern, int consumed)
 {
@@ -1056,6 +1107,16 @@ static int insert(struct parser *p, uint32_t node, const struct item *items, siz
 		g = (uint32_t)lex->nodes[node].gap;
 		return insert(p, g, items, nitems, i + 1, pattern, consumed);
 	}
+	/* Every non-empty alternative of this item leads to one new continuation node (a
+	 * link from the node each alternative reaches), so the rest of the pattern is
+	 * inserted once, not once per alternative: a line's cost is the sum of its items'
+	 * alternatives, not their product. A trie node stands for one sequence of terms, so
+	 * a walk that reaches it has read one of this pattern's prefixes and may go on into
+	 * the continuation; nothing but links leads into it, so no other pattern's path
+	 * runs through it. */
+	uint32_t rest = UINT32_MAX;
+	int share = items[i].alts.n > 1 && i + 1 < nitems &&
+		    items[i].alts.n * rest_sequences(items, nitems, i + 1) > SHARE_MIN;
 	for (size_t k = 0; k < items[i].alts.n; k++) {
 		const struct alt *a = &items[i].alts.v[k];
 		uint32_t cur = node;
@@ -1064,7 +1125,18 @@ static int insert(struct parser *p, uint32_t node, const struct item *items, siz
 				return rc;
 		if (a->n == 0 && consumed == 0 && i + 1 < nitems && items[i + 1].gap)
 			return perr(p, "a pattern cannot start with a gap '*'");
-		if ((rc = insert(p, cur, items, nitems, i + 1, pattern, consumed || a->n)))
+		if (!share || a->n == 0) {
+			if ((rc = insert(p, cur, items, nitems, i + 1, pattern, consumed || a->n)))
+				return rc;
+			continue;
+		}
+		if (rest == UINT32_MAX) {
+			if ((rc = new_node(lex, &rest)))
+				return rc;
+			if ((rc = insert(p, rest, items, nitems, i + 1, pattern, 1)))
+				return rc;
+		}
+		if ((rc = node_add_link(lex, cur, rest)))
 			return rc;
 	}
 	return HAVEN_OK;

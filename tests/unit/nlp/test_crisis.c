@@ -1,8 +1,10 @@
 /* test_crisis.c: the crisis lexicon's format and validation, and the screen's reading of
  * each category, negation, figures of speech, worry about others, hypotheticals, slang and
  * misspellings. The tests run from the repository root (content/lexicon/crisis-v1.txt). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "nlp/crisis.h"
@@ -380,5 +382,43 @@ TEST(crisis_short_classifier_levels)
 		  HAVEN_RISK_NONE);
 	/* A figure of speech the lexicon read is not the classifier's to raise. */
 	ASSERT(level(c, "this commute is killing me") < HAVEN_RISK_MODERATE);
+	haven_crisis_destroy(&c);
+}
+
+/* A line whose items multiply to a hundred million sequences (40^5) loads at once and
+ * matches exactly its sequences: each item's alternatives share one continuation instead
+ * of being expanded one by one (which ran out of memory, or hit the expansion limit). */
+TEST(crisis_lexicon_wide_lines_share_their_continuation)
+{
+	char set[40 * 3 + 16] = "@set A ";
+	size_t o = strlen(set);
+	for (int i = 0; i < 40; i++) {
+		set[o++] = (char)('x' + i / 26);
+		set[o++] = (char)('a' + i % 26);
+		set[o++] = i < 39 ? '|' : '\n';
+	}
+	set[o] = '\0';
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "@version wide\n%sideation high $A $A $A $A $A\nplan high $A * $A zebra\n", set);
+	char path[] = "/tmp/haven-lexicon-XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	ASSERT(f != NULL);
+	fputs(text, f);
+	fclose(f);
+	struct haven_crisis *c;
+	char err[512] = "";
+	if (haven_crisis_create(path, "", &c, err, sizeof(err)))
+		haven_test_fail(__FILE__, __LINE__, "%s", err);
+	unlink(path);
+	EXPECT("xa yb xc yd xe", HAVEN_RISK_HIGH);
+	EXPECT("i said yn yn yn yn yn today", HAVEN_RISK_HIGH);
+	EXPECT("xa yb xc yd", HAVEN_RISK_NONE);
+	EXPECT("xa yb xc yd yo", HAVEN_RISK_NONE); /* "yo" is not in the set */
+	EXPECT("xa yb xc. yd xe", HAVEN_RISK_NONE); /* not across a sentence end */
+	EXPECT("xb then some xc zebra", HAVEN_RISK_HIGH);
+	EXPECT("xb one two three four xc zebra", HAVEN_RISK_NONE); /* gap of at most 3 */
 	haven_crisis_destroy(&c);
 }
