@@ -73,7 +73,7 @@ function consentStep(doc, onAgree) {
 		h('ul', {},
 			h('li', {}, 'You.'),
 			h('li', {}, 'The clinician who invited you and their care team, only if you allow it below.'),
-			h('li', {}, 'Safety concerns always reach your care team, even if you do not allow the rest: if Haven sees signs that you might be in danger, or you answer above 0 to the PHQ-9 question about hurting yourself, your care team is told so that a person can check on you.'),
+			h('li', {}, 'Safety concerns always reach your care team, even if you do not allow the rest: if Haven sees signs that you might be in danger, or you answer above 0 to the PHQ-9 question about hurting yourself, your care team is told so that a person can check on you. If no clinician is on your care team yet, Haven says so and gives you crisis lines to call instead.'),
 			h('li', {}, 'Administrators manage accounts but cannot read what you write.')),
 		doc ? h('details', {class: 'doc'}, h('summary', {}, `The full consent text (version ${doc.version})`), h('p', {}, doc.text)) : null,
 		h('fieldset', {}, h('legend', {}, 'Your choices (you can change them at any time under "My data")'), list),
