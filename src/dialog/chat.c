@@ -408,14 +408,16 @@ static const char *state_str(json_t *o, const char *k)
  * worry time, "give my pills to Ana to keep" in the safety plan) is read by the lexicon and
  * the long-post classifier alone: the short-message classifier, which has learnt words more
  * than meanings, may not turn it into a crisis question there. At home, in onboarding or in
- * the crisis protocol it still may. Its reason stays in the record. */
+ * the crisis protocol it still may. Its reason stays in the record. Since the classifier may
+ * raise a message to high by itself (crisis_short 1.2.0: "tonight after dinner" read high),
+ * this holds for its high as for its moderate. */
 static void answer_in_flow(struct turn_ctx *t, json_t *state)
 {
 	struct haven_crisis_result *cr = &t->nlp->crisis;
 	const char *flow = state_str(state, "flow");
 	const char *mode = state_str(json_object_get(state, "safety"), "mode");
-	if (cr->level != HAVEN_RISK_MODERATE || !flow || !strcmp(flow, "home") ||
-	    !strcmp(flow, "onboarding") || (mode && strcmp(mode, "none")))
+	if (cr->level < HAVEN_RISK_MODERATE || t->danger_raised || !flow ||
+	    !strcmp(flow, "home") || !strcmp(flow, "onboarding") || (mode && strcmp(mode, "none")))
 		return;
 	enum haven_risk_level others = HAVEN_RISK_NONE;
 	int short_only = 0;
