@@ -48,6 +48,13 @@ with open(os.path.join(HERE, "..", "content", "intents", "intents.tsv"), encodin
         text = clean(line.split("\t")[0])
         if text:
             rows.append((text, "none"))
+# Everyday answers to the agent's own questions ("tonight after dinner"): a time or an
+# ordinary plan is not a crisis by itself.
+with open(os.path.join(HERE, "crisis_short_everyday.txt"), encoding="utf-8") as f:
+    for line in f:
+        text = clean(line)
+        if text and not text.startswith("#"):
+            rows.append((text, "none"))
 rows = rows * REPEAT
 go = []
 with open(os.path.join(DATA, "goemotions/original/train.tsv"), encoding="utf-8") as f:
