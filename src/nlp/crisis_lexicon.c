@@ -1038,22 +1038,28 @@ static int node_child(struct haven_crisis_lexicon *lex, uint32_t node, uint32_t 
 	return HAVEN_OK;
 }
 
+/* Appends v to a node's growable array of ids unless it is there already. */
+static int ids_add(uint32_t **ids, uint32_t *n, uint32_t *cap, uint32_t v)
+{
+	for (uint32_t i = 0; i < *n; i++)
+		if ((*ids)[i] == v)
+			return HAVEN_OK;
+	if (*n == *cap) {
+		uint32_t nc = *cap ? *cap * 2 : 1;
+		uint32_t *nv = realloc(*ids, nc * sizeof(*nv));
+		if (!nv)
+			return HAVEN_ENOMEM;
+		*ids = nv;
+		*cap = nc;
+	}
+	(*ids)[(*n)++] = v;
+	return HAVEN_OK;
+}
+
 static int node_add_terminal(struct haven_crisis_lexicon *lex, uint32_t node, uint32_t pattern)
 {
 	struct trie_node *n = &lex->nodes[node];
-	for (uint32_t i = 0; i < n->nterm; i++)
-		if (n->terminals[i] == pattern)
-			return HAVEN_OK;
-	if (n->nterm == n->capterm) {
-		uint32_t nc = n->capterm ? n->capterm * 2 : 1;
-		uint32_t *nt = realloc(n->terminals, nc * sizeof(*nt));
-		if (!nt)
-			return HAVEN_ENOMEM;
-		n->terminals = nt;
-		n->capterm = nc;
-	}
-	n->terminals[n->nterm++] = pattern;
-	return HAVEN_OK;
+	return ids_add(&n->terminals, &n->nterm, &n->capterm, pattern);
 }
 
 /* The number of term sequences items[from..] expand to (a gap counts once), capped. */
@@ -1069,19 +1075,7 @@ static size_t rest_sequences(const struct item *items, size_t nitems, size_t fro
 static int node_add_link(struct haven_crisis_lexicon *lex, uint32_t node, uint32_t to)
 {
 	struct trie_node *n = &lex->nodes[node];
-	for (uint32_t i = 0; i < n->nlinks; i++)
-		if (n->links[i] == to)
-			return HAVEN_OK;
-	if (n->nlinks == n->caplinks) {
-		uint32_t nc = n->caplinks ? n->caplinks * 2 : 1;
-		uint32_t *nl = realloc(n->links, nc * sizeof(*nl));
-		if (!nl)
-			return HAVEN_ENOMEM;
-		n->links = nl;
-		n->caplinks = nc;
-	}
-	n->links[n->nlinks++] = to;
-	return HAVEN_OK;
+	return ids_add(&n->links, &n->nlinks, &n->caplinks, to);
 }
 
 static int insert(struct parser *p, uint32_t node, const struct item *items, size_t nitems,
