@@ -98,6 +98,17 @@ char *haven_buf_detach(struct haven_buf *b, size_t *len)
 	return p;
 }
 
+int haven_buf_append_file(struct haven_buf *b, FILE *f)
+{
+	char chunk[16384];
+	size_t n;
+	int rc;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if ((rc = haven_buf_append(b, chunk, n)))
+			return rc;
+	return ferror(f) ? HAVEN_EIO : HAVEN_OK;
+}
+
 /* ---- arena ---- */
 struct haven_arena_chunk {
 	struct haven_arena_chunk *next;

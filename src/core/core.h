@@ -71,6 +71,9 @@ int haven_buf_printf(struct haven_buf *b, const char *fmt, ...) HAVEN_PRINTF(2, 
 int haven_buf_vprintf(struct haven_buf *b, const char *fmt, va_list ap) HAVEN_WUR;
 /* Hands the bytes to the caller (free() them); the buffer is left empty. */
 char *haven_buf_detach(struct haven_buf *b, size_t *len);
+/* Appends everything f has left to read. HAVEN_ELIMIT past the buffer's maximum,
+ * HAVEN_ENOMEM, or HAVEN_EIO when reading fails; f stays open either way. */
+int haven_buf_append_file(struct haven_buf *b, FILE *f) HAVEN_WUR;
 
 /* ---- Arena: many small allocations freed in one go (h2o's mem pool). ---- */
 struct haven_arena_chunk;

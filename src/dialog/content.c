@@ -848,13 +848,7 @@ static int read_file(const char *path, char **out, size_t *len)
 		return haven_err_from_errno(errno);
 	struct haven_buf b;
 	haven_buf_init(&b, 1u << 20);
-	char tmp[8192];
-	size_t n;
-	int rc = 0;
-	while (!rc && (n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		rc = haven_buf_append(&b, tmp, n);
-	if (!rc && ferror(f))
-		rc = HAVEN_EIO;
+	int rc = haven_buf_append_file(&b, f);
 	fclose(f);
 	if (rc) {
 		haven_buf_release(&b);

@@ -275,13 +275,7 @@ int haven_exercise_texts_load(const char *path, const struct haven_content *c,
 	}
 	struct haven_buf b;
 	haven_buf_init(&b, 1u << 20);
-	char tmp[4096];
-	size_t n;
-	int rc = 0;
-	while (!rc && (n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		rc = haven_buf_append(&b, tmp, n);
-	if (!rc && ferror(f))
-		rc = HAVEN_EIO;
+	int rc = haven_buf_append_file(&b, f);
 	fclose(f);
 	if (!rc)
 		rc = haven_exercise_texts_parse(b.data ? b.data : "", b.len, path, c, out, err,

@@ -1403,21 +1403,15 @@ int haven_crisis_lexicon_load(const char *path, struct haven_crisis_lexicon **ou
 	}
 	struct haven_buf b;
 	haven_buf_init(&b, 16u << 20);
-	char chunk[65536];
-	size_t n;
-	int rc = HAVEN_OK;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if ((rc = haven_buf_append(&b, chunk, n))) {
-			if (err && errlen)
-				snprintf(err, errlen, "%s: the crisis lexicon is larger than 16 MiB",
-					 path);
-			goto out;
-		}
-	}
-	if (ferror(f)) {
-		rc = HAVEN_EIO;
+	int rc = haven_buf_append_file(&b, f);
+	if (rc == HAVEN_EIO) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s: read error", path);
+		goto out;
+	}
+	if (rc) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: the crisis lexicon is larger than 16 MiB", path);
 		goto out;
 	}
 	rc = haven_crisis_lexicon_parse(b.data ? b.data : "", b.len, path, out, err, errlen);

@@ -234,14 +234,7 @@ static int read_file(const char *path, char **out, size_t *len, char *err, size_
 			    "cannot open %s: %s", path, strerror(errno));
 	struct haven_buf b;
 	haven_buf_init(&b, MAX_FILE);
-	char chunk[65536];
-	size_t n;
-	int rc = 0;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if ((rc = haven_buf_append(&b, chunk, n)))
-			break;
-	if (!rc && ferror(f))
-		rc = HAVEN_EIO;
+	int rc = haven_buf_append_file(&b, f);
 	fclose(f);
 	if (rc) {
 		haven_buf_release(&b);

@@ -214,11 +214,7 @@ int haven_crisis_lines_load(const char *path, struct haven_crisis_lines **out, c
 	}
 	struct haven_buf b;
 	haven_buf_init(&b, 1u << 20);
-	char tmp[4096];
-	size_t n;
-	int rc = 0;
-	while (!rc && (n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		rc = haven_buf_append(&b, tmp, n);
+	int rc = haven_buf_append_file(&b, f);
 	fclose(f);
 	if (!rc)
 		rc = haven_crisis_lines_parse(b.data ? b.data : "", b.len, path, out, err, errlen);

@@ -1,5 +1,7 @@
 /* test_core.c: buffers, arenas, UTF-8 and parsing helpers. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/core.h"
 #include "harness.h"
@@ -14,6 +16,29 @@ TEST(buf_append_and_limit)
 	ASSERT_EQ(haven_buf_puts(&b, "xy"), HAVEN_ELIMIT);
 	ASSERT_STR_EQ(b.data, "abcd123");
 	haven_buf_release(&b);
+}
+
+/* A file read whole into a buffer, past chunk boundaries, and one that does not fit. */
+TEST(buf_append_file_reads_all_and_respects_max)
+{
+	FILE *f = tmpfile();
+	ASSERT(f != NULL);
+	for (int i = 0; i < 5000; i++)
+		fprintf(f, "line %04d\n", i);
+	rewind(f);
+	struct haven_buf b;
+	haven_buf_init(&b, 1u << 20);
+	ASSERT_OK(haven_buf_puts(&b, ">"));
+	ASSERT_OK(haven_buf_append_file(&b, f));
+	ASSERT_EQ(b.len, 1 + 5000 * 10);
+	ASSERT(!strncmp(b.data, ">line 0000\n", 11));
+	ASSERT(!strcmp(b.data + b.len - 10, "line 4999\n"));
+	haven_buf_release(&b);
+	rewind(f);
+	haven_buf_init(&b, 20000);
+	ASSERT_EQ(haven_buf_append_file(&b, f), HAVEN_ELIMIT);
+	haven_buf_release(&b);
+	fclose(f);
 }
 
 TEST(arena_allocates_and_respects_max)
