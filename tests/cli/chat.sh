@@ -40,7 +40,7 @@ tail -n 1 "$dir/phq9" | jq -e '.reply | contains("Your total is 8 out of 27")' >
 	fail "phq9 result: $(tail -n 1 "$dir/phq9")"
 "$HAVEN" serve --db "$db" --listen "127.0.0.1:$port" >"$dir/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
+wait_for_server
 tok=$(curl -sS -X POST "$base/auth/login" -H "Content-Type: application/json" \
 	--data '{"email":"pat@clinic.test","password":"patient-password-1"}' | jq -er .token)
 curl -sS "$base/assessments" -H "Authorization: Bearer $tok" |

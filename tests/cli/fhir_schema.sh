@@ -15,7 +15,7 @@ done
 
 HAVEN_PWHASH_FAST=1 "$HAVEN" serve --db "$db" --listen "127.0.0.1:$port" >"$dir/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
+wait_for_server
 echo "clinician-password-1" | HAVEN_PWHASH_FAST=1 "$HAVEN" user add --db "$db" --role clinician --email dr@clinic.test >/dev/null
 
 post() { curl -sS -X POST "$base$1" -H "Content-Type: application/json" ${3:+-H "Authorization: Bearer $3"} --data "$2"; }

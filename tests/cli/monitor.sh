@@ -10,7 +10,7 @@ set -euo pipefail
 
 HAVEN_MONITOR_SWEEP_MS=200 "$HAVEN" serve --db "$db" --listen "127.0.0.1:$port" >"$dir/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
+wait_for_server
 echo "clinician-password-1" | "$HAVEN" user add --db "$db" --role clinician --email dr@clinic.test
 echo "admin-password-1" | "$HAVEN" user add --db "$db" --role admin --email admin@clinic.test
 
@@ -81,7 +81,7 @@ echo "$msg" | grep -q "line 1: unknown feature 'x'" || fail "bad feature message
 
 HAVEN_MONITOR_SWEEP_MS=100000 "$HAVEN" serve --db "$db" --listen "127.0.0.1:$port" >>"$dir/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
+wait_for_server
 src=$(get /monitoring/config "$adm" | jq -r .deterioration_risk.model.source)
 case "$src" in "fitted by haven train on 600 examples"*) ;; *) fail "installed model: $src" ;; esac
 risk=$(get "/patients/$p/risk" "$clin")

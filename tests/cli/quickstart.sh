@@ -8,7 +8,7 @@ set -euo pipefail
 
 "$HAVEN" serve --db "$db" --listen "127.0.0.1:$port" >"$dir/server.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.05; done
+wait_for_server
 curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || fail "server not ready"
 [ "$(stat -c %a "$dir/haven.key")" = 600 ] || fail "master key file is not 0600"
 
