@@ -8,7 +8,7 @@
 set -euo pipefail
 HAVEN=${HAVEN_BIN:-build/asan/haven}
 dir=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
 rport=$((port + 1))
 base=http://127.0.0.1:$port/api/v1
 pid=

@@ -20,8 +20,8 @@ echo "$pw" | "$HAVEN_BIN" user add --role admin --email admin@example.org --db "
 echo "$pw" | "$HAVEN_BIN" user add --role clinician --email doc@example.org --db "$db" >/dev/null
 
 # A free port: pick at random until nothing answers there.
-port=$((20000 + RANDOM % 30000))
-while curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; do port=$((20000 + RANDOM % 30000)); done
+port=$((20000 + RANDOM % 12000))
+while curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; do port=$((20000 + RANDOM % 12000)); done
 cat >"$dir/haven.conf" <<CONF
 # test configuration
 listen = 127.0.0.1:$port

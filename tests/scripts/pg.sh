@@ -15,7 +15,7 @@ start)
 	# and stays writable for everyone.
 	chmod a+x "$(dirname "$dir")"
 	[ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-	port=$(( 20000 + RANDOM % 20000 ))
+	port=$(( 20000 + RANDOM % 12000 )) # below the ephemeral range (32768-)
 	as_pg "$bin/initdb" -D "$dir/data" -U haven -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; exit 1; }
 	as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
