@@ -92,7 +92,7 @@ TEST(crisis_eval_dev_and_challenge)
 	char err[512] = "";
 	if (haven_crisis_create("content/lexicon/crisis-v1.txt", NULL, &c, err, sizeof(err)))
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	struct figures dev, challenge, blind, blind2, blind3, blind4, blind5;
+	struct figures dev, challenge, blind, blind2, blind3, blind4, blind5, blind6;
 	int show = getenv("HAVEN_CRISIS_SHOW") != NULL;
 	evaluate(c, "tests/data/crisis/dev.tsv", &dev, show);
 	evaluate(c, "tests/data/crisis/challenge.tsv", &challenge, show);
@@ -101,15 +101,18 @@ TEST(crisis_eval_dev_and_challenge)
 	evaluate(c, "tests/data/crisis/blind3.tsv", &blind3, show);
 	evaluate(c, "tests/data/crisis/blind4.tsv", &blind4, show);
 	evaluate(c, "tests/data/crisis/blind5.tsv", &blind5, show);
+	evaluate(c, "tests/data/crisis/blind6.tsv", &blind6, show);
 	ASSERT(dev.rows >= 250 && challenge.rows >= 150 && blind.rows >= 400 && blind2.rows >= 400);
 	ASSERT(blind3.rows >= 400 && blind4.rows >= 400 && blind5.rows >= 400);
+	ASSERT(blind6.rows >= 400);
 	/* Issue 3's targets, on the set the rules were tuned on. */
 	ASSERT(dev.crisis_hit * 100 >= dev.crisis * 98);
 	ASSERT(dev.false_alarm * 100 <= dev.everyday * 5);
 	ASSERT_EQ(dev.plan_high, dev.plan);
 	/* The blind sets were each run once before any rule was written from them (their
 	 * first-run figures are in docs/crisis.md); since then they are tuned sets too, and
-	 * a change that loses what they taught shows here. */
+	 * a change that loses what they taught shows here. blind6 is printed only: it has not
+	 * been tuned on. */
 	const struct figures *tuned[] = {&blind, &blind2, &blind3, &blind4, &blind5};
 	for (size_t i = 0; i < sizeof(tuned) / sizeof(tuned[0]); i++) {
 		ASSERT(tuned[i]->crisis_hit * 100 >= tuned[i]->crisis * 88);
