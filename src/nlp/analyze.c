@@ -11,10 +11,12 @@
 #include "nlp/analyze.h"
 #include "nlp/analyze_models.h"
 #include "nlp/crisis.h"
+#include "nlp/nlp_int.h"
 
 struct haven_analyzer {
 	struct haven_crisis *crisis;
 	struct haven__engine_models *models;
+	struct haven__text text; /* the current line, tokenized and hashed once for all models */
 };
 
 int haven_analyzer_create(const char *lexicon, const char *models_dir,
@@ -35,6 +37,7 @@ int haven_analyzer_create(const char *lexicon, const char *models_dir,
 		goto out;
 	if ((rc = haven__engine_models_load(models_dir, &a->models, err, errlen)))
 		goto out;
+	haven__text_init(&a->text, haven__engine_models_text_opts(a->models));
 	rc = HAVEN_OK;
 out:
 	if (rc)
@@ -50,6 +53,7 @@ void haven_analyzer_destroy(struct haven_analyzer **pa)
 		return;
 	haven_crisis_destroy(&a->crisis);
 	haven__engine_models_destroy(&a->models);
+	haven__text_release(&a->text);
 	free(a);
 	*pa = NULL;
 }
@@ -256,12 +260,13 @@ int haven_analyzer_line_json(struct haven_analyzer *a, uint64_t line, const char
 		return rc ? HAVEN_ENOMEM : HAVEN_OK;
 	}
 	struct haven_crisis_result r;
-	haven_crisis_assess(a->crisis, text, len, &r);
+	haven__text_reset(&a->text, text, len);
+	haven__crisis_assess_shared(a->crisis, text, len, &a->text, &r);
 	rc |= HAVEN_JSON_LIT(b, "{\"line\":");
 	rc |= json_uint(b, line);
 	rc |= HAVEN_JSON_LIT(b, ",\"risk\":");
 	rc |= risk_json(&r, a->crisis, b);
-	rc |= haven__engine_models_json(a->models, text, len, b);
+	rc |= haven__engine_models_json(a->models, text, len, &a->text, b);
 	size_t controls = 0;
 	for (size_t k = 0; k < len; k++) {
 		unsigned char ch = (unsigned char)text[k];

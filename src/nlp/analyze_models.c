@@ -10,7 +10,7 @@
 
 #include "nlp/analyze_models.h"
 #include "nlp/explain_fast.h"
-#include "nlp/nlp.h"
+#include "nlp/nlp_int.h"
 
 #define EXPLAIN_TERMS 3
 
@@ -130,15 +130,15 @@ void haven__engine_models_destroy(struct haven__engine_models **pm)
 }
 
 static int one_model_json(struct haven__engine_models *m, size_t i, const char *text, size_t len,
-			  struct haven_buf *b)
+			  struct haven__text *shared, struct haven_buf *b)
 {
 	const struct haven_model *model = m->model[i];
 	struct haven_prediction p;
 	struct haven__term_weight top[EXPLAIN_TERMS];
 	size_t ntop, explained;
 	int rc = 0;
-	if (haven__predict_explain(model, m->ws, text, len, -1, EXPLAIN_TERMS, 0.0f, &p, top,
-				   &ntop, &explained))
+	if (haven__predict_explain(model, m->ws, text, len, shared, -1, EXPLAIN_TERMS, 0.0f, &p,
+				   top, &ntop, &explained))
 		return HAVEN_ENOMEM;
 	rc |= HAVEN_JSON_LIT(b, "{\"status\":\"ok\",\"model\":");
 	rc |= haven_buf_puts(b, m->version[i]);
@@ -179,7 +179,7 @@ static int one_model_json(struct haven__engine_models *m, size_t i, const char *
 }
 
 int haven__engine_models_json(struct haven__engine_models *m, const char *text, size_t len,
-			      struct haven_buf *b)
+			      struct haven__text *shared, struct haven_buf *b)
 {
 	int rc = 0;
 	for (size_t i = 0; i < N_ANALYSES; i++) {
@@ -187,7 +187,7 @@ int haven__engine_models_json(struct haven__engine_models *m, const char *text, 
 		rc |= haven_buf_puts(b, analyses[i].key);
 		rc |= HAVEN_JSON_LIT(b, "\":");
 		if (m->model[i]) {
-			rc |= one_model_json(m, i, text, len, b);
+			rc |= one_model_json(m, i, text, len, shared, b);
 			continue;
 		}
 		rc |= haven_buf_printf(b, "{\"status\":\"missing\",\"name\":\"%s\",\"message\":",
@@ -198,4 +198,12 @@ int haven__engine_models_json(struct haven__engine_models *m, const char *text, 
 		rc |= HAVEN_JSON_LIT(b, "}");
 	}
 	return rc ? HAVEN_ENOMEM : HAVEN_OK;
+}
+
+const struct haven_text_opts *haven__engine_models_text_opts(const struct haven__engine_models *m)
+{
+	for (size_t i = 0; i < N_ANALYSES; i++)
+		if (m->model[i])
+			return &haven_model_info(m->model[i])->text;
+	return NULL;
 }

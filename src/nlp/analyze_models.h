@@ -9,6 +9,8 @@
 #include "core/core.h"
 
 struct haven__engine_models;
+struct haven__text;
+struct haven_text_opts;
 
 /* Looks for <dir>/<name>.hvm for each analysis (dir NULL: models/ under the working
  * directory, then beside the executable). Absent files are recorded as missing; a file
@@ -16,9 +18,13 @@ struct haven__engine_models;
 int haven__engine_models_load(const char *dir, struct haven__engine_models **out, char *err,
 			      size_t errlen) HAVEN_WUR;
 void haven__engine_models_destroy(struct haven__engine_models **m);
-/* Appends ,"emotions":{...},"sentiment":{...},"stress":{...},"distortions":{...}. */
+/* Appends ,"emotions":{...},"sentiment":{...},"stress":{...},"distortions":{...}.
+ * shared (may be NULL): the text tokenized and hashed once for every model (nlp_int.h). */
 int haven__engine_models_json(struct haven__engine_models *m, const char *text, size_t len,
-			      struct haven_buf *b) HAVEN_WUR;
+			      struct haven__text *shared, struct haven_buf *b) HAVEN_WUR;
+/* The text options of the first installed model, or NULL: what a shared text is prepared
+ * with. */
+const struct haven_text_opts *haven__engine_models_text_opts(const struct haven__engine_models *m);
 
 /* Appends a string literal (its length known at compile time). */
 #define HAVEN_JSON_LIT(b, lit) haven_buf_append((b), (lit), sizeof(lit) - 1)

@@ -596,6 +596,12 @@ static int reason_order(const void *a, const void *b)
 void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 			 struct haven_crisis_result *out)
 {
+	haven__crisis_assess_shared(c, text, len, NULL, out);
+}
+
+void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_t len,
+				 struct haven__text *shared, struct haven_crisis_result *out)
+{
 	memset(out, 0, sizeof(*out));
 	out->lexicon_version = c->lexicon_version;
 	out->model_version = c->model ? c->model_version : NULL;
@@ -711,7 +717,7 @@ void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 					       (n_risk > 1 ? 0.6 : 0.4);
 	if (c->model) {
 		struct haven__crisis_model_out mo;
-		haven__crisis_model_predict(c->model, text, len, &mo);
+		haven__crisis_model_predict(c->model, text, len, shared, 1, &mo);
 		out->model_used = 1;
 		out->model_probability = mo.probability;
 		out->n_model_terms = mo.n_terms;
@@ -744,7 +750,7 @@ void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 		    mo.ntokens < SHORT_MODEL_MAX_TOKENS && !discounts &&
 		    !(out->flags & ~(HAVEN_CRISIS_HUMOUR | HAVEN_CRISIS_TRUNCATED))) {
 			struct haven__crisis_model_out so;
-			haven__crisis_model_predict(c->short_model, text, len, &so);
+			haven__crisis_model_predict(c->short_model, text, len, shared, 0, &so);
 			out->short_model_used = 1;
 			out->short_model_probability = so.probability;
 			out->short_model_version = c->short_version;
@@ -766,6 +772,8 @@ void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 							  "or self-harm"
 							: "the wording resembles crisis messages in "
 							  "short chats";
+					/* only here are its n-grams shown */
+					haven__crisis_model_terms(c->short_model, text, len, &so);
 					if (so.n_terms)
 						haven_strlcpy(r->phrase, so.terms[0].text,
 							      sizeof(r->phrase));

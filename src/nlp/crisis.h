@@ -142,4 +142,11 @@ const char *haven_crisis_model_path(const struct haven_crisis *c); /* NULL if no
 void haven_crisis_assess(struct haven_crisis *c, const char *text, size_t len,
 			 struct haven_crisis_result *out);
 
+/* Private to src/nlp (analyze.c): haven_crisis_assess with the classifiers reading the
+ * message's tokens and hashed features from `shared` (nlp_int.h), prepared once for every
+ * model that reads the message. The result is the same as haven_crisis_assess's. */
+struct haven__text;
+void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_t len,
+				 struct haven__text *shared, struct haven_crisis_result *out);
+
 #endif

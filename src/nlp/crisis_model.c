@@ -31,6 +31,7 @@ struct haven__crisis_model {
 	long crisis_label;
 	long distress_label;
 	long high_label; /* "crisis_high": the short-message model tells high from moderate */
+	struct haven_prediction last; /* the last prediction (points into ws) */
 };
 
 int haven__crisis_model_load(const char *path, struct haven__crisis_model **out, char *version,
@@ -96,30 +97,49 @@ static void readable_term(char *dst, size_t n, const char *name)
 	dst[o] = '\0';
 }
 
-void haven__crisis_model_predict(struct haven__crisis_model *m, const char *text, size_t len,
-				 struct haven__crisis_model_out *out)
+/* The n-grams behind the last prediction: towards "crisis_high" when the model rates that
+ * above "crisis", else towards "crisis". */
+static void explain_last(struct haven__crisis_model *m, const char *text, size_t len,
+			 struct haven__crisis_model_out *out)
 {
-	memset(out, 0, sizeof(*out));
-	struct haven_prediction p;
+	struct haven_prediction *p = &m->last;
 	struct haven__term_weight top[HAVEN_CRISIS_MAX_TERMS];
-	size_t ntop = 0, explained;
-	if (haven__predict_explain(m->model, m->ws, text, len, m->crisis_label,
-				   HAVEN_CRISIS_MAX_TERMS, EXPLAIN_P, &p, top, &ntop, &explained))
-		return; /* out of memory: no evidence from the classifier */
-	out->probability = p.prob[m->crisis_label];
-	out->distress_probability = m->distress_label >= 0 ? p.prob[m->distress_label] : 0.0;
-	out->high_probability = m->high_label >= 0 ? p.prob[m->high_label] : 0.0;
-	out->probability += out->high_probability;
-	if (out->high_probability > p.prob[m->crisis_label] &&
-	    haven__predict_explain(m->model, m->ws, text, len, m->high_label,
-				   HAVEN_CRISIS_MAX_TERMS, EXPLAIN_P, &p, top, &ntop, &explained))
-		ntop = 0; /* the n-grams towards "crisis_high" are the ones to show */
-	out->ntokens = p.ntokens;
+	size_t ntop = 0;
+	size_t label = (size_t)m->crisis_label;
+	if (out->high_probability > p->prob[m->crisis_label])
+		label = (size_t)m->high_label;
+	if (haven__explain_fast(m->model, m->ws, text, len, p, label, HAVEN_CRISIS_MAX_TERMS,
+				EXPLAIN_P, top, &ntop))
+		ntop = 0;
+	out->n_terms = 0;
 	for (size_t i = 0; i < ntop; i++) {
 		struct haven_crisis_term *t = &out->terms[out->n_terms++];
 		readable_term(t->text, sizeof(t->text), top[i].name);
 		t->weight = top[i].contribution;
 	}
+}
+
+void haven__crisis_model_predict(struct haven__crisis_model *m, const char *text, size_t len,
+				 struct haven__text *shared, int want_terms,
+				 struct haven__crisis_model_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct haven_prediction *p = &m->last;
+	if (haven__predict_fast(m->model, m->ws, text, len, shared, p))
+		return; /* out of memory: no evidence from the classifier */
+	out->probability = p->prob[m->crisis_label];
+	out->distress_probability = m->distress_label >= 0 ? p->prob[m->distress_label] : 0.0;
+	out->high_probability = m->high_label >= 0 ? p->prob[m->high_label] : 0.0;
+	out->probability += out->high_probability;
+	out->ntokens = p->ntokens;
+	if (want_terms)
+		explain_last(m, text, len, out);
+}
+
+void haven__crisis_model_terms(struct haven__crisis_model *m, const char *text, size_t len,
+			       struct haven__crisis_model_out *out)
+{
+	explain_last(m, text, len, out);
 }
 
 enum haven_risk_level haven__crisis_model_level(const struct haven__crisis_model *m,

@@ -10,6 +10,7 @@
 #include "nlp/crisis.h"
 
 struct haven__crisis_model;
+struct haven__text;
 
 struct haven__crisis_model_out {
 	double probability;          /* calibrated probability of the "crisis" label (with
@@ -26,9 +27,15 @@ struct haven__crisis_model_out {
 int haven__crisis_model_load(const char *path, struct haven__crisis_model **out, char *version,
 			     size_t vlen, char *err, size_t errlen) HAVEN_WUR;
 void haven__crisis_model_destroy(struct haven__crisis_model **m);
-/* Not thread-safe: the model holds one workspace (one struct haven_crisis per thread). */
+/* Not thread-safe: the model holds one workspace (one struct haven_crisis per thread).
+ * shared (may be NULL): the text tokenized and hashed once for every model (nlp_int.h).
+ * Without want_terms the n-grams are left out (n_terms 0); haven__crisis_model_terms adds
+ * them afterwards, for the text of the last prediction. */
 void haven__crisis_model_predict(struct haven__crisis_model *m, const char *text, size_t len,
+				 struct haven__text *shared, int want_terms,
 				 struct haven__crisis_model_out *out);
+void haven__crisis_model_terms(struct haven__crisis_model *m, const char *text, size_t len,
+			       struct haven__crisis_model_out *out);
 /* The level the classifier alone supports for a text of ntokens tokens (see
  * docs/crisis.md: short texts are left to the lexicon). */
 enum haven_risk_level haven__crisis_model_level(const struct haven__crisis_model *m,

@@ -1,6 +1,7 @@
 /* explain_fast.c: prediction plus its top word features from one unnamed feature
- * extraction (see explain_fast.h): the text's words and word pairs are hashed to their
- * buckets as features.c does, looked up among the text's features, and scored. */
+ * extraction (see explain_fast.h): the extraction records which feature each token's word
+ * and word pair went to, so explaining a label is one weight per token. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "nlp/explain_fast.h"
@@ -39,148 +40,142 @@ static void keep_top(struct haven__term_weight *top, uint32_t *top_index, size_t
 	top_index[j] = index;
 }
 
-/* Open-addressing table: feature bucket -> position in f (for a few hundred features). */
-struct slot_table {
-	uint32_t slot[2048];
-	uint32_t mask;
-};
-
-static int table_build(struct slot_table *t, const struct haven_features *f)
+/* The feature a token's occurrence went to, or NULL when the model left it out. An
+ * occurrence of more than 639 bytes is left out too, as it always has been here. */
+static const struct haven_feature *occ_feature(const struct haven_features *f,
+					       const uint32_t *feature_of, uint32_t occ,
+					       size_t bytes)
 {
-	size_t cap = 64;
-	while (cap < 2 * f->n)
-		cap *= 2;
-	if (cap > sizeof(t->slot) / sizeof(t->slot[0]))
-		return -1; /* a long text: fall back to a linear search */
-	t->mask = (uint32_t)(cap - 1);
-	memset(t->slot, 0xFF, cap * sizeof(uint32_t));
-	for (size_t i = 0; i < f->n; i++) {
-		uint32_t h = (f->v[i].index * 2654435761u) & t->mask;
-		while (t->slot[h] != UINT32_MAX)
-			h = (h + 1) & t->mask;
-		t->slot[h] = (uint32_t)i;
-	}
-	return 0;
-}
-
-static const struct haven_feature *table_find(const struct slot_table *t, int built,
-					       const struct haven_features *f, uint32_t index)
-{
-	if (!built) {
-		for (size_t i = 0; i < f->n; i++)
-			if (f->v[i].index == index)
-				return &f->v[i];
+	if (occ == UINT32_MAX || bytes >= 640 || feature_of[occ] == UINT32_MAX)
 		return NULL;
-	}
-	for (uint32_t h = (index * 2654435761u) & t->mask; t->slot[h] != UINT32_MAX;
-	     h = (h + 1) & t->mask)
-		if (f->v[t->slot[h]].index == index)
-			return &f->v[t->slot[h]];
-	return NULL;
-}
-
-/* The bucket of the feature string a+b+c (FNV-1a over the concatenation, as features.c). */
-static uint32_t bucket_of(const char *a, size_t an, const char *b, size_t bn, const char *c,
-			  size_t cn, uint32_t buckets)
-{
-	char s[640];
-	if (an + bn + cn >= sizeof(s))
-		return UINT32_MAX;
-	memcpy(s, a, an);
-	memcpy(s + an, b, bn);
-	memcpy(s + an + bn, c, cn);
-	return haven_feature_hash(s, an + bn + cn) % buckets;
+	return &f->v[feature_of[occ]];
 }
 
 /* Scores the word and word-pair features of the text for one label. */
 static void explain_words(const struct haven_model *m, const struct haven_features *f,
-			  const struct haven_tokens *t, size_t lab, size_t k,
+			  const struct haven_tokens *t, const struct haven__hashed *h,
+			  const uint32_t *feature_of, size_t lab, size_t k,
 			  struct haven__term_weight *top, size_t *ntop)
 {
 	const struct haven_model_info *in = haven_model_info(m);
-	const struct haven_text_opts *o = &in->text;
 	size_t nl = in->nlabels;
 	uint32_t top_index[16];
 	if (k > 16)
 		k = 16;
-	static __thread struct slot_table table;
-	int built = table_build(&table, f) == 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct haven_token *tk = &t->v[i];
 		int neg = (tk->flags & HAVEN_TOK_NEG) != 0;
 		const char *pre = neg ? "w:NEG_" : "w:";
 		size_t pn = neg ? 6 : 2;
-		uint32_t idx = bucket_of(pre, pn, tk->text, tk->len, "", 0, o->buckets);
-		const struct haven_feature *fv = idx == UINT32_MAX ? NULL
-								    : table_find(&table, built, f, idx);
+		const struct haven_feature *fv =
+			occ_feature(f, feature_of, h->word_at[i], pn + tk->len);
 		if (fv) {
-			float c = fv->value * m->lw[(size_t)idx * nl + lab];
+			float c = fv->value * m->lw[(size_t)fv->index * nl + lab];
 			if (c > 0)
-				keep_top(top, top_index, ntop, k, idx, c, pre, pn, tk->text, tk->len,
-					 "", 0);
+				keep_top(top, top_index, ntop, k, fv->index, c, pre, pn, tk->text,
+					 tk->len, "", 0);
 		}
-		if (o->word_ngrams < 2 || i == 0)
+		if (i == 0 || h->pair_at[i] == UINT32_MAX)
 			continue;
 		const struct haven_token *p = &t->v[i - 1];
-		char mid[300];
-		if (p->len + 1 >= sizeof(mid))
-			continue;
-		memcpy(mid, p->text, p->len);
-		mid[p->len] = '|';
-		idx = bucket_of("b:", 2, mid, p->len + 1, tk->text, tk->len, o->buckets);
-		fv = idx == UINT32_MAX ? NULL : table_find(&table, built, f, idx);
+		fv = occ_feature(f, feature_of, h->pair_at[i], 2 + p->len + 1 + tk->len);
 		if (fv) {
-			float c = fv->value * m->lw[(size_t)idx * nl + lab];
-			if (c > 0)
-				keep_top(top, top_index, ntop, k, idx, c, "b:", 2, mid, p->len + 1,
-					 tk->text, tk->len);
+			float c = fv->value * m->lw[(size_t)fv->index * nl + lab];
+			if (c > 0) {
+				char mid[300];
+				memcpy(mid, p->text, p->len);
+				mid[p->len] = '|';
+				keep_top(top, top_index, ntop, k, fv->index, c, "b:", 2, mid,
+					 p->len + 1, tk->text, tk->len);
+			}
 		}
 	}
 }
 
-int haven__predict_explain(const struct haven_model *m, struct haven_nlp_ws *ws,
-			   const char *text, size_t len, long label, size_t k, float min_prob,
-			   struct haven_prediction *p, struct haven__term_weight *top,
-			   size_t *ntop, size_t *explained)
+int haven__predict_fast(const struct haven_model *m, struct haven_nlp_ws *ws, const char *text,
+			size_t len, struct haven__text *shared, struct haven_prediction *p)
+{
+	const struct haven_model_info *in = haven_model_info(m);
+	int rc;
+	ws->last_tok = NULL;
+	ws->last_hashed = NULL;
+	if (in->kind != HAVEN_MODEL_LINEAR)
+		return haven_model_predict(m, ws, text, len, p);
+	const struct haven_tokens *t;
+	const struct haven__hashed *h;
+	const struct haven__text *x = haven__text_get(shared, &in->text, text, len);
+	if (x) {
+		t = &x->tok;
+		h = &x->hashed;
+	} else {
+		if ((rc = haven_tokenize(&in->text, text, len, &ws->tok)) ||
+		    (rc = haven__hash_features(&in->text, &ws->tok, 0, NULL, &ws->hashed)))
+			return rc;
+		t = &ws->tok;
+		h = &ws->hashed;
+	}
+	if (h->n > ws->feature_of_cap) {
+		size_t cap = ws->feature_of_cap ? ws->feature_of_cap : 256;
+		while (cap < h->n)
+			cap *= 2;
+		uint32_t *v = realloc(ws->feature_of, cap * sizeof(*v));
+		if (!v)
+			return HAVEN_ENOMEM;
+		ws->feature_of = v;
+		ws->feature_of_cap = cap;
+	}
+	if ((rc = haven__features_from_hashed(&in->text, h, m->idf, 0, &ws->feat, ws->feature_of)))
+		return rc;
+	if ((rc = haven_model_predict_features(m, ws, &ws->feat, p)))
+		return rc;
+	p->ntokens = t->n;
+	p->truncated = t->truncated;
+	p->replaced = t->replaced;
+	ws->last_tok = t;
+	ws->last_hashed = h;
+	return HAVEN_OK;
+}
+
+int haven__explain_fast(const struct haven_model *m, struct haven_nlp_ws *ws, const char *text,
+			size_t len, struct haven_prediction *p, size_t label, size_t k,
+			float min_prob, struct haven__term_weight *top, size_t *ntop)
 {
 	*ntop = 0;
 	HAVEN_ASSERT(k > 0);
-	const struct haven_model_info *in = haven_model_info(m);
 	int rc;
-	if (in->kind != HAVEN_MODEL_LINEAR) {
-		/* Embedding bags and ensembles: the engine's own explanation. */
-		if ((rc = haven_model_predict(m, ws, text, len, p)))
-			return rc;
-		size_t lab = label >= 0 ? (size_t)label : p->top;
-		*explained = lab;
-		if (p->prob[lab] < min_prob)
-			return HAVEN_OK;
-		struct haven_explanation e;
-		if ((rc = haven_model_explain(m, ws, text, len, lab, k, &e)))
-			return rc;
-		for (size_t i = 0; i < e.n && *ntop < k; i++) {
-			if (e.top[i].contribution <= 0)
-				continue;
-			struct haven__term_weight *w = &top[(*ntop)++];
-			haven_strlcpy(w->name, e.top[i].name ? e.top[i].name : "?", sizeof(w->name));
-			w->contribution = e.top[i].contribution;
-		}
-		/* e and p share the workspace: predict again so p is this text's. */
-		return haven_model_predict(m, ws, text, len, p);
+	if (p->prob[label] < min_prob)
+		return HAVEN_OK;
+	if (haven_model_info(m)->kind == HAVEN_MODEL_LINEAR) {
+		HAVEN_ASSERT(ws->last_hashed);
+		explain_words(m, &ws->feat, ws->last_tok, ws->last_hashed, ws->feature_of, label,
+			      k, top, ntop);
+		return HAVEN_OK;
 	}
-	const struct haven_features *f;
-	if ((rc = haven_model_features(m, ws, text, len, 0, &f)))
+	/* Embedding bags and ensembles: the engine's own explanation. */
+	struct haven_explanation e;
+	if ((rc = haven_model_explain(m, ws, text, len, label, k, &e)))
 		return rc;
-	if ((rc = haven_model_predict_features(m, ws, f, p)))
+	for (size_t i = 0; i < e.n && *ntop < k; i++) {
+		if (e.top[i].contribution <= 0)
+			continue;
+		struct haven__term_weight *w = &top[(*ntop)++];
+		haven_strlcpy(w->name, e.top[i].name ? e.top[i].name : "?", sizeof(w->name));
+		w->contribution = e.top[i].contribution;
+	}
+	/* e and p share the workspace: predict again so p is this text's. */
+	return haven_model_predict(m, ws, text, len, p);
+}
+
+int haven__predict_explain(const struct haven_model *m, struct haven_nlp_ws *ws,
+			   const char *text, size_t len, struct haven__text *shared, long label,
+			   size_t k, float min_prob, struct haven_prediction *p,
+			   struct haven__term_weight *top, size_t *ntop, size_t *explained)
+{
+	*ntop = 0;
+	int rc = haven__predict_fast(m, ws, text, len, shared, p);
+	if (rc)
 		return rc;
-	const struct haven_tokens *toks = haven_nlp_ws_tokens(ws);
-	p->ntokens = toks->n;
-	p->truncated = toks->truncated;
-	p->replaced = toks->replaced;
 	size_t lab = label >= 0 ? (size_t)label : p->top;
 	*explained = lab;
-	if (p->prob[lab] < min_prob)
-		return HAVEN_OK;
-	explain_words(m, f, toks, lab, k, top, ntop);
-	return HAVEN_OK;
+	return haven__explain_fast(m, ws, text, len, p, lab, k, min_prob, top, ntop);
 }

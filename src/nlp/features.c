@@ -29,13 +29,6 @@ uint32_t haven_feature_hash(const char *s, size_t n)
 	return fnv32(FNV32_INIT, s, n);
 }
 
-struct raw {
-	uint32_t index;
-	uint32_t seq;
-	uint32_t name; /* offset into names, or UINT32_MAX */
-	float weight;  /* group weight (char n-grams: char_weight) */
-};
-
 void haven_features_init(struct haven_features *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -45,16 +38,23 @@ void haven_features_release(struct haven_features *f)
 {
 	free(f->v);
 	free(f->names);
+	if (f->scratch)
+		haven__hashed_release(f->scratch);
 	free(f->scratch);
 	memset(f, 0, sizeof(*f));
 }
 
+void haven__hashed_release(struct haven__hashed *h)
+{
+	free(h->v);
+	free(h->word_at);
+	free(h->pair_at);
+	memset(h, 0, sizeof(*h));
+}
+
 struct builder {
-	const struct haven_text_opts *o;
-	struct haven_features *f;
-	struct raw *raw;
-	size_t n, cap;
-	int keep_names;
+	struct haven__hashed *h;
+	struct haven_features *names; /* NULL unless names are kept */
 };
 
 static int names_append(struct haven_features *f, const char *s, size_t n, uint32_t *off)
@@ -76,28 +76,26 @@ static int names_append(struct haven_features *f, const char *s, size_t n, uint3
 	return 0;
 }
 
-/* Adds one occurrence of a feature whose string hashes to h; with names kept, the parts
+/* Adds one occurrence of a feature whose string hashes to hash; with names kept, the parts
  * are concatenated to form its readable name. */
-static int add_hashed(struct builder *b, uint32_t h, float weight, const char *p1, size_t n1,
-		      const char *p2, size_t n2, const char *p3, size_t n3)
+static int add_hashed(struct builder *b, uint32_t hash, enum haven__occ_kind kind,
+		      const char *p1, size_t n1, const char *p2, size_t n2, const char *p3,
+		      size_t n3)
 {
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		struct raw *r = realloc(b->raw, cap * sizeof(*r));
-		if (!r)
+	struct haven__hashed *h = b->h;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 256;
+		struct haven__occ *v = realloc(h->v, cap * sizeof(*v));
+		if (!v)
 			return HAVEN_ENOMEM;
-		b->raw = r;
-		b->cap = cap;
-		b->f->scratch = r;
-		b->f->scratch_cap = cap;
+		h->v = v;
+		h->cap = cap;
 	}
-	struct raw *r = &b->raw[b->n];
-	r->index = h % b->o->buckets;
-	r->seq = (uint32_t)b->n;
-	r->weight = weight;
+	struct haven__occ *r = &h->v[h->n++];
+	r->hash = hash;
+	r->kind = kind;
 	r->name = UINT32_MAX;
-	b->n++;
-	if (b->keep_names) {
+	if (b->names) {
 		char tmp[1100];
 		size_t k = 0;
 		if (n1 + n2 + n3 < sizeof(tmp)) {
@@ -108,20 +106,20 @@ static int add_hashed(struct builder *b, uint32_t h, float weight, const char *p
 			memcpy(tmp + k, p3, n3);
 			k += n3;
 		}
-		if (names_append(b->f, tmp, k, &r->name))
+		if (names_append(b->names, tmp, k, &r->name))
 			return HAVEN_ENOMEM;
 	}
 	return 0;
 }
 
 /* Adds one occurrence; parts are concatenated to form the feature string. */
-static int add(struct builder *b, float weight, const char *p1, size_t n1, const char *p2,
-	       size_t n2, const char *p3, size_t n3)
+static int add(struct builder *b, enum haven__occ_kind kind, const char *p1, size_t n1,
+	       const char *p2, size_t n2, const char *p3, size_t n3)
 {
 	uint32_t h = fnv32(FNV32_INIT, p1, n1);
 	h = fnv32(h, p2, n2);
 	h = fnv32(h, p3, n3);
-	return add_hashed(b, h, weight, p1, n1, p2, n2, p3, n3);
+	return add_hashed(b, h, kind, p1, n1, p2, n2, p3, n3);
 }
 
 /* Start offsets of the code points of s. */
@@ -130,15 +128,20 @@ static size_t cp_offsets(const char *s, size_t n, uint32_t *off, size_t max)
 	size_t k = 0, i = 0;
 	while (i < n && k < max) {
 		off[k++] = (uint32_t)i;
-		uint32_t c;
-		i += haven_utf8_decode(s + i, n - i, &c);
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x80) {
+			i++; /* ASCII: what haven_utf8_decode would say, without the call */
+			continue;
+		}
+		uint32_t cp;
+		i += haven_utf8_decode(s + i, n - i, &cp);
 	}
 	return k;
 }
 
-static int char_ngrams(struct builder *b, const struct haven_token *t)
+static int char_ngrams(struct builder *b, const struct haven_text_opts *o,
+		       const struct haven_token *t)
 {
-	const struct haven_text_opts *o = b->o;
 	char w[300];
 	if (t->len + 2 >= sizeof(w) || o->char_minn == 0)
 		return 0;
@@ -160,7 +163,7 @@ static int char_ngrams(struct builder *b, const struct haven_token *t)
 			done = e;
 			if (len < o->char_minn || len == ncp)
 				continue; /* the whole "<word>" is the unigram already */
-			int rc = add_hashed(b, h, o->char_weight, "c:", 2, w + off[i], e - off[i],
+			int rc = add_hashed(b, h, HAVEN__OCC_CHAR, "c:", 2, w + off[i], e - off[i],
 					    "", 0);
 			if (rc)
 				return rc;
@@ -169,13 +172,32 @@ static int char_ngrams(struct builder *b, const struct haven_token *t)
 	return 0;
 }
 
-int haven_features_extract(const struct haven_text_opts *o, const struct haven_tokens *t,
-			   const float *idf, int keep_names, struct haven_features *f)
+int haven__hash_features(const struct haven_text_opts *o, const struct haven_tokens *t,
+			 int keep_names, struct haven_features *names, struct haven__hashed *h)
 {
 	int rc = 0;
-	struct builder b = {o, f, f->scratch, 0, f->scratch_cap, keep_names};
-	f->n = 0;
-	f->names_len = 0;
+	struct builder b = {h, keep_names ? names : NULL};
+	int chars = o->char_minn && o->char_weight > 0;
+	h->n = 0;
+	h->word_ngrams = o->word_ngrams;
+	h->char_minn = chars ? o->char_minn : 0;
+	h->char_maxn = chars ? o->char_maxn : 0;
+	if (keep_names)
+		names->names_len = 0;
+	if (t->n > h->tok_cap) {
+		size_t cap = h->tok_cap ? h->tok_cap : 64;
+		while (cap < t->n)
+			cap *= 2;
+		uint32_t *w = realloc(h->word_at, cap * sizeof(*w));
+		if (!w)
+			return HAVEN_ENOMEM;
+		h->word_at = w;
+		uint32_t *p = realloc(h->pair_at, cap * sizeof(*p));
+		if (!p)
+			return HAVEN_ENOMEM;
+		h->pair_at = p;
+		h->tok_cap = cap;
+	}
 	int any_elong = 0, any_caps = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct haven_token *k = &t->v[i];
@@ -183,10 +205,12 @@ int haven_features_extract(const struct haven_text_opts *o, const struct haven_t
 			any_elong = 1;
 		if (k->flags & HAVEN_TOK_CAPS)
 			any_caps = 1;
+		h->word_at[i] = (uint32_t)h->n;
+		h->pair_at[i] = UINT32_MAX;
 		if (k->flags & HAVEN_TOK_NEG)
-			rc = add(&b, 1, "w:NEG_", 6, k->text, k->len, "", 0);
+			rc = add(&b, HAVEN__OCC_WORD, "w:NEG_", 6, k->text, k->len, "", 0);
 		else
-			rc = add(&b, 1, "w:", 2, k->text, k->len, "", 0);
+			rc = add(&b, HAVEN__OCC_WORD, "w:", 2, k->text, k->len, "", 0);
 		if (rc)
 			goto out;
 		if (o->word_ngrams >= 2 && i >= 1) {
@@ -195,7 +219,9 @@ int haven_features_extract(const struct haven_text_opts *o, const struct haven_t
 			if (p->len + 1 < sizeof(mid)) {
 				memcpy(mid, p->text, p->len);
 				mid[p->len] = '|';
-				if ((rc = add(&b, 1, "b:", 2, mid, p->len + 1, k->text, k->len)))
+				h->pair_at[i] = (uint32_t)h->n;
+				if ((rc = add(&b, HAVEN__OCC_PAIR, "b:", 2, mid, p->len + 1, k->text,
+					      k->len)))
 					goto out;
 			}
 		}
@@ -207,63 +233,108 @@ int haven_features_extract(const struct haven_text_opts *o, const struct haven_t
 				mid[q->len] = '|';
 				memcpy(mid + q->len + 1, p->text, p->len);
 				mid[q->len + 1 + p->len] = '|';
-				if ((rc = add(&b, 1, "t:", 2, mid, p->len + q->len + 2, k->text,
-					      k->len)))
+				if ((rc = add(&b, HAVEN__OCC_TRIPLE, "t:", 2, mid, p->len + q->len + 2,
+					      k->text, k->len)))
 					goto out;
 			}
 		}
-		if ((k->flags & HAVEN_TOK_WORD) && o->char_minn && o->char_weight > 0)
-			if ((rc = char_ngrams(&b, k)))
+		if ((k->flags & HAVEN_TOK_WORD) && chars)
+			if ((rc = char_ngrams(&b, o, k)))
 				goto out;
 	}
-	if (any_elong && (rc = add(&b, 1, "f:<elong>", 9, "", 0, "", 0)))
+	if (any_elong && (rc = add(&b, HAVEN__OCC_FLAG, "f:<elong>", 9, "", 0, "", 0)))
 		goto out;
-	if (any_caps && (rc = add(&b, 1, "f:<caps>", 8, "", 0, "", 0)))
+	if (any_caps && (rc = add(&b, HAVEN__OCC_FLAG, "f:<caps>", 8, "", 0, "", 0)))
 		goto out;
-	if (b.n == 0)
-		goto out;
+out:
+	if (rc)
+		h->n = 0;
+	return rc;
+}
+
+static int uses_chars(const struct haven_text_opts *o)
+{
+	return o->char_minn && o->char_weight > 0;
+}
+
+int haven__hashed_fits(const struct haven__hashed *h, const struct haven_text_opts *o)
+{
+	if (h->word_ngrams < o->word_ngrams)
+		return 0;
+	if (!uses_chars(o))
+		return 1;
+	return h->char_minn == o->char_minn && h->char_maxn == o->char_maxn;
+}
+
+int haven__features_from_hashed(const struct haven_text_opts *o, const struct haven__hashed *h,
+				const float *idf, int keep_names, struct haven_features *f,
+				uint32_t *feature_of)
+{
+	HAVEN_ASSERT(haven__hashed_fits(h, o));
+	/* which kinds of occurrence o takes */
+	unsigned take = 1u << HAVEN__OCC_WORD | 1u << HAVEN__OCC_FLAG;
+	if (o->word_ngrams >= 2)
+		take |= 1u << HAVEN__OCC_PAIR;
+	if (o->word_ngrams >= 3)
+		take |= 1u << HAVEN__OCC_TRIPLE;
+	if (uses_chars(o))
+		take |= 1u << HAVEN__OCC_CHAR;
+	f->n = 0;
+	size_t n = h->n;
+	if (n == 0)
+		return 0;
 	/* aggregate occurrences per bucket with a small open-addressing table (first
 	   occurrence order; faster than sorting for the few hundred features of a text) */
 	size_t tcap = 64;
-	while (tcap < 2 * b.n)
+	while (tcap < 2 * n)
 		tcap *= 2;
-	size_t need = b.n * sizeof(struct haven_feature) + tcap * sizeof(uint32_t) +
-		      b.n * sizeof(float);
+	size_t need = n * sizeof(struct haven_feature) + tcap * sizeof(uint32_t) +
+		      n * sizeof(float);
 	if (f->cap < need) {
 		void *v = realloc(f->v, need);
-		if (!v) {
-			rc = HAVEN_ENOMEM;
-			goto out;
-		}
+		if (!v)
+			return HAVEN_ENOMEM;
 		f->v = v;
 		f->cap = need;
 	}
-	uint32_t *slot = (uint32_t *)(void *)(f->v + b.n);
+	uint32_t *slot = (uint32_t *)(void *)(f->v + n);
 	float *count = (float *)(void *)(slot + tcap);
 	memset(slot, 0xFF, tcap * sizeof(uint32_t));
 	unsigned shift = 0;
 	while ((1ull << shift) < tcap)
 		shift++;
-	for (size_t i = 0; i < b.n; i++) {
-		uint32_t idx = b.raw[i].index;
-		size_t h = (size_t)((idx * 2654435761u) >> (32 - shift)) & (tcap - 1);
+	const uint32_t buckets = o->buckets;
+	const float char_weight = o->char_weight;
+	for (size_t i = 0; i < n; i++) {
+		const struct haven__occ *r = &h->v[i];
+		if (!(take & 1u << r->kind)) {
+			if (feature_of)
+				feature_of[i] = UINT32_MAX;
+			continue;
+		}
+		uint32_t idx = r->hash % buckets;
+		size_t hs = (size_t)((idx * 2654435761u) >> (32 - shift)) & (tcap - 1);
 		for (;;) {
-			uint32_t s = slot[h];
+			uint32_t s = slot[hs];
 			if (s == UINT32_MAX) {
-				slot[h] = (uint32_t)f->n;
+				slot[hs] = (uint32_t)f->n;
 				struct haven_feature *nf = &f->v[f->n];
 				nf->index = idx;
-				nf->value = b.raw[i].weight;
-				nf->name = keep_names ? (const char *)(uintptr_t)b.raw[i].name : NULL;
+				nf->value = r->kind == HAVEN__OCC_CHAR ? char_weight : 1;
+				nf->name = keep_names ? (const char *)(uintptr_t)r->name : NULL;
 				count[f->n] = 1;
-				f->n++;
+				s = (uint32_t)f->n++;
+				if (feature_of)
+					feature_of[i] = s;
 				break;
 			}
 			if (f->v[s].index == idx) {
 				count[s] += 1;
+				if (feature_of)
+					feature_of[i] = s;
 				break;
 			}
-			h = (h + 1) & (tcap - 1);
+			hs = (hs + 1) & (tcap - 1);
 		}
 	}
 	double norm = 0;
@@ -288,8 +359,85 @@ int haven_features_extract(const struct haven_text_opts *o, const struct haven_t
 	if (keep_names)
 		for (size_t i = 0; i < f->n; i++)
 			f->v[i].name = f->names + (uintptr_t)f->v[i].name;
-out:
-	if (rc)
-		f->n = 0;
-	return rc;
+	return 0;
+}
+
+int haven_features_extract(const struct haven_text_opts *o, const struct haven_tokens *t,
+			   const float *idf, int keep_names, struct haven_features *f)
+{
+	int rc;
+	f->n = 0;
+	if (!f->scratch) {
+		f->scratch = calloc(1, sizeof(struct haven__hashed));
+		if (!f->scratch)
+			return HAVEN_ENOMEM;
+		f->scratch_cap = sizeof(struct haven__hashed);
+	}
+	struct haven__hashed *h = f->scratch;
+	if ((rc = haven__hash_features(o, t, keep_names, f, h)))
+		return rc;
+	return haven__features_from_hashed(o, h, idf, keep_names, f, NULL);
+}
+
+/* ------------------------------------------------------------------ shared text */
+
+static int same_tokenizer(const struct haven_text_opts *a, const struct haven_text_opts *b)
+{
+	return a->lowercase == b->lowercase && a->contractions == b->contractions &&
+	       a->negation == b->negation;
+}
+
+void haven__text_init(struct haven__text *x, const struct haven_text_opts *preferred)
+{
+	memset(x, 0, sizeof(*x));
+	haven_tokens_init(&x->tok);
+	if (preferred) {
+		x->preferred = *preferred;
+		x->has_preferred = 1;
+	}
+}
+
+void haven__text_release(struct haven__text *x)
+{
+	haven_tokens_release(&x->tok);
+	haven__hashed_release(&x->hashed);
+	memset(x, 0, sizeof(*x));
+}
+
+void haven__text_reset(struct haven__text *x, const char *s, size_t len)
+{
+	x->s = s;
+	x->len = len;
+	x->prepared = 0;
+	x->failed = 0;
+}
+
+const struct haven__text *haven__text_get(struct haven__text *x, const struct haven_text_opts *o,
+					  const char *s, size_t len)
+{
+	if (!x || s != x->s || len != x->len || x->failed)
+		return NULL;
+	if (!x->prepared) {
+		const struct haven_text_opts *use = o;
+		if (x->has_preferred && same_tokenizer(&x->preferred, o)) {
+			struct haven__hashed probe = {0};
+			probe.word_ngrams = x->preferred.word_ngrams;
+			if (uses_chars(&x->preferred)) {
+				probe.char_minn = x->preferred.char_minn;
+				probe.char_maxn = x->preferred.char_maxn;
+			}
+			if (haven__hashed_fits(&probe, o))
+				use = &x->preferred;
+		}
+		if (haven_tokenize(use, s, len, &x->tok) ||
+		    haven__hash_features(use, &x->tok, 0, NULL, &x->hashed)) {
+			x->failed = 1;
+			return NULL;
+		}
+		x->opts = *use;
+		x->prepared = 1;
+	}
+	if (!same_tokenizer(&x->opts, o) || !haven__hashed_fits(&x->hashed, o))
+		return NULL;
+	return x;
 }

@@ -628,6 +628,8 @@ void haven_nlp_ws_destroy(struct haven_nlp_ws **wp)
 		return;
 	haven_tokens_release(&ws->tok);
 	haven_features_release(&ws->feat);
+	haven__hashed_release(&ws->hashed);
+	free(ws->feature_of);
 	free(ws->score);
 	free(ws->prob);
 	free(ws->score_bag);

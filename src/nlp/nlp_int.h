@@ -52,9 +52,80 @@ struct haven_model {
 	void *copy;     /* malloc'd copy, or NULL */
 };
 
+/* What a feature string is made of, which decides whether a model's options include it. */
+enum haven__occ_kind {
+	HAVEN__OCC_WORD = 0,   /* "w:word", "w:NEG_word" */
+	HAVEN__OCC_PAIR = 1,   /* "b:first|second" (word_ngrams >= 2) */
+	HAVEN__OCC_TRIPLE = 2, /* "t:a|b|c" (word_ngrams >= 3) */
+	HAVEN__OCC_CHAR = 3,   /* "c:<wo" (char n-grams with a weight above 0) */
+	HAVEN__OCC_FLAG = 4,   /* "f:<elong>", "f:<caps>" */
+};
+
+/* One occurrence of a feature string in a text, before it is given a bucket. */
+struct haven__occ {
+	uint32_t hash; /* haven_feature_hash of the string */
+	uint32_t name; /* offset into the names of the struct haven_features, or UINT32_MAX */
+	uint32_t kind; /* enum haven__occ_kind */
+};
+
+/* The feature strings of one token list, hashed but not yet put in buckets: everything of
+ * feature extraction that does not depend on a model's bucket count, idf or weights, so
+ * several models with the same tokenizer and n-gram options share it. Occurrences are in
+ * the order haven_features_extract makes them. */
+struct haven__hashed {
+	struct haven__occ *v;
+	size_t n, cap;
+	uint32_t *word_at; /* per token: the index in v of its unigram */
+	uint32_t *pair_at; /* per token: its bigram with the previous token, or UINT32_MAX */
+	size_t tok_cap;
+	uint8_t word_ngrams; /* the options it was made with */
+	uint8_t char_minn, char_maxn; /* 0/0: no character n-grams */
+};
+void haven__hashed_release(struct haven__hashed *h);
+
+/* Hashes the features of t under o (names kept in f->names when keep_names). */
+int haven__hash_features(const struct haven_text_opts *o, const struct haven_tokens *t,
+			 int keep_names, struct haven_features *names, struct haven__hashed *h);
+/* Whether haven__features_from_hashed can make o's features from h. */
+int haven__hashed_fits(const struct haven__hashed *h, const struct haven_text_opts *o);
+/* The features of o from occurrences hashed with fitting options: exactly what
+ * haven_features_extract gives. feature_of (h->n entries, may be NULL) receives the index
+ * in f of each occurrence's feature, or UINT32_MAX for one o leaves out. */
+int haven__features_from_hashed(const struct haven_text_opts *o, const struct haven__hashed *h,
+				const float *idf, int keep_names, struct haven_features *f,
+				uint32_t *feature_of) HAVEN_WUR;
+
+/* One text tokenized and hashed once for several models (haven analyze runs six per
+ * message). haven__text_reset starts a new text; the first model that asks prepares it,
+ * with the preferred options when the model's fit them, else with the model's own. A
+ * model whose options do not fit what was prepared makes its own features, as before. */
+struct haven__text {
+	struct haven_text_opts preferred;
+	int has_preferred;
+	const char *s; /* the current text */
+	size_t len;
+	int prepared;
+	int failed; /* out of memory while preparing */
+	struct haven_text_opts opts;
+	struct haven_tokens tok;
+	struct haven__hashed hashed;
+};
+void haven__text_init(struct haven__text *x, const struct haven_text_opts *preferred);
+void haven__text_release(struct haven__text *x);
+void haven__text_reset(struct haven__text *x, const char *s, size_t len);
+/* The prepared tokens and occurrences for a model with options o reading (s, len), or NULL
+ * when they cannot serve it (another text, options that do not fit, out of memory). */
+const struct haven__text *haven__text_get(struct haven__text *x, const struct haven_text_opts *o,
+					  const char *s, size_t len);
+
 struct haven_nlp_ws {
 	struct haven_tokens tok;
 	struct haven_features feat;
+	struct haven__hashed hashed; /* the occurrences behind feat (fast explanations) */
+	uint32_t *feature_of;        /* occurrence -> feature of feat */
+	size_t feature_of_cap;
+	const struct haven_tokens *last_tok;      /* what the last prediction read: ws's own */
+	const struct haven__hashed *last_hashed;  /* or a shared text's */
 	size_t cap_labels, cap_dim;
 	float *score, *prob, *score_bag, *prob_bag, *hidden, *grad;
 	unsigned char *pred;
