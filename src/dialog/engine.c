@@ -474,6 +474,13 @@ static int resume(struct haven_step *s, int depth)
 	/* Nowhere to go back to (the protocol began at home, before any flow, or the node is
 	 * gone from the content): home, at "again". */
 	json_object_del(s->state, "ret");
+	if (!json_is_true(json_object_get(s->state, "onboarded"))) {
+		/* Before the terms are agreed (the very first message, or after declining them)
+		 * there is no home yet: the next message would start onboarding anyway, so the
+		 * way back is the terms, not a menu of exercises that cannot start. */
+		int ob = flow_named(s, "onboarding");
+		return enter(s, (struct pos){ob, C(s)->flows[ob].start}, 0, depth + 1);
+	}
 	int hf = flow_named(s, "home");
 	if ((rc = jset(s->state, "flow", json_string("home"))))
 		return rc;

@@ -702,3 +702,32 @@ TEST(crisis_at_every_step_of_the_protocol)
 	ASSERT_EQ(tried, 20);
 	walk_release(&w);
 }
+
+/* Before the terms are agreed: the very first message, and after declining them. The
+ * protocol runs as anywhere; its end goes back to the terms (there is no home before them:
+ * the next message would start onboarding anyway), not to a menu of exercises. */
+TEST(crisis_before_the_terms_are_agreed)
+{
+	struct chat_fixture f;
+	chat_fixture_init(&f, NULL);
+	chat_add_clinician(&f, 0);
+	const struct haven_content *c = haven_dialog_content(f.d);
+	const struct haven_flow *ob = &c->flows[haven_content_flow_index(c, "onboarding")];
+	const struct haven_node *what = &ob->nodes[haven_content_node_index(ob, "what")];
+	for (int declined = 0; declined < 2; declined++) {
+		const char *where = declined ? "onboarding.declined" : "the first message";
+		if (declined) {
+			new_person(&f, 1);
+			chat_step(&f, "hello", "onboarding.what");
+			chat_step(&f, "no", "onboarding.declined");
+		}
+		const char *msg = crises[declined ? 5 : 1];
+		json_t *t = chat_say(&f, msg);
+		check_crisis_turn(&f, t, where, msg, "safety.crisis", 1);
+		json_decref(t);
+		end_protocol(&f, where, "onboarding.what", what);
+		/* The terms, agreed now, lead on as they always do. */
+		chat_step(&f, "yes", "onboarding.agreed");
+	}
+	chat_fixture_release(&f);
+}
