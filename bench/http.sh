@@ -4,14 +4,15 @@
 # GET /api/v1/me and the encrypted durable write POST /api/v1/checkins (with the clinic's
 # monitoring rules off, then on as shipped); prints requests/s
 # and p50/p99 latency for each, resident memory after start and after load, start-up time.
-# Build first: make build/haven.
+# Build first: make build/haven. SERVE_ARGS="--threads 64" passes options to haven serve;
+# HAVEN=PATH runs another binary (copy build/haven aside to compare two builds).
 kind=${1:-sqlite}
 secs=${2:-10}
 . "$(dirname "$0")/lib.sh"
 trap bench_cleanup EXIT
 bench_db "$kind"
 "$HAVEN" migrate --db "$DB_URL" >/dev/null
-bench_start
+bench_start ${SERVE_ARGS:-}
 rss_start=$(rss_kib)
 anon_start=$(anon_kib)
 startup=$STARTUP_MS

@@ -177,6 +177,7 @@ struct haven_api {
 	struct haven__metrics *metrics;
 	struct haven__throttle *throttle;
 	struct haven__chat *chat; /* the support agent and its per-thread workers */
+	struct haven__sessions *sessions; /* recent session lookups (sessions.c) */
 };
 
 /* The support agent (chat.c): loaded at start (content, models, crisis lines). */
@@ -212,6 +213,19 @@ void haven__static_serve(struct haven_req *r);
 /* Authentication: resolves the bearer token into r->who. 0, HAVEN_EAUTH for a missing,
  * unknown, expired or revoked token, or a store error. */
 int haven__authenticate(struct haven_req *r) HAVEN_WUR;
+
+/* Recent session lookups (sessions.c), kept while haven_store_auth_epoch() says nothing
+ * changed. get fills r->who and returns 1 on a current entry; put keeps r->who as read
+ * under epoch (taken before the read) for a session that expires at expires_at. */
+#define HAVEN_SESSION_LOCALE_MAX 40
+struct haven__sessions;
+int haven__sessions_create(struct haven__sessions **out) HAVEN_WUR;
+void haven__sessions_destroy(struct haven__sessions **c);
+int haven__sessions_get(struct haven__sessions *c, uint64_t epoch, const uint8_t *hash,
+                        int64_t now_ms, struct haven_req *r);
+void haven__sessions_put(struct haven__sessions *c, uint64_t epoch, const uint8_t *hash,
+                         int64_t now_ms, int64_t expires_at, const struct haven_req *r);
+void haven__sessions_stats(struct haven__sessions *c, uint64_t *hits, uint64_t *misses);
 
 /* Login throttling (in memory, per account and per client address). */
 int haven__throttle_create(struct haven__throttle **out) HAVEN_WUR;

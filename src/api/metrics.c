@@ -134,6 +134,19 @@ int haven__metrics_render(struct haven_api *api, struct haven_buf *out)
 	    "# TYPE haven_store_reads_total counter\nhaven_store_reads_total %llu\n",
 	    (unsigned long long)st.writes, (unsigned long long)st.transactions,
 	    (unsigned long long)st.write_errors, (unsigned long long)st.reads);
+	uint64_t hits, misses;
+	haven__sessions_stats(api->sessions, &hits, &misses);
+	rc |= haven_buf_printf(
+	    out,
+	    "# HELP haven_session_lookups_total Session lookups, by where the answer came from "
+	    "(memory while the store can tell nothing changed, else the database).\n"
+	    "# TYPE haven_session_lookups_total counter\n"
+	    "haven_session_lookups_total{from=\"memory\"} %llu\n"
+	    "haven_session_lookups_total{from=\"database\"} %llu\n"
+	    "# HELP haven_session_cache_current 1 while session lookups may be kept in memory.\n"
+	    "# TYPE haven_session_cache_current gauge\nhaven_session_cache_current %d\n",
+	    (unsigned long long)hits, (unsigned long long)misses,
+	    haven_store_auth_epoch(api->store) != 0);
 	struct haven_alert_stats as;
 	if (haven_alert_stats(api->store, &as) == 0)
 		rc |= haven_buf_printf(

@@ -364,17 +364,21 @@ static int checkin_write_tx(struct haven_tx *tx, void *arg)
 	                                   NULL);
 }
 
-struct key_read {
-	const struct haven_master_key *mk;
-	int64_t patient;
+struct checkin_prep {
+	struct checkin_write *w;
 	struct haven_data_key *dk;
 };
 
-static int key_read_tx(struct haven_tx *tx, void *arg)
+/* One read transaction for what a check-in needs before the write: the patient's key
+ * and the monitoring rules' configuration and history. */
+static int checkin_prep_tx(struct haven_tx *tx, void *arg)
 {
-	struct key_read *k = arg;
-	int rc = haven_keyring_get(tx, k->mk, k->patient, &k->dk);
-	return rc == HAVEN_ENOTFOUND ? 0 : rc;
+	struct checkin_prep *k = arg;
+	struct haven_req *r = k->w->r;
+	int rc = haven_keyring_get(tx, r->api->mk, r->who.id, &k->dk);
+	if (rc && rc != HAVEN_ENOTFOUND)
+		return rc;
+	return haven_monitor_checkin_prepare(tx, r->api->mk, r->who.id, k->w->now, &k->w->prep);
 }
 
 /* Seals the payload in the calling worker thread when the patient's key exists, so that
@@ -384,14 +388,15 @@ static int key_read_tx(struct haven_tx *tx, void *arg)
  * the transaction changes nothing about what it can be opened as. */
 static int checkin_seal_early(struct checkin_write *w)
 {
-	struct key_read k = {w->r->api->mk, w->r->who.id, NULL};
+	struct checkin_prep k = {w, NULL};
 	char ad[512];
-	int rc = haven_store_read(w->r->api->store, key_read_tx, &k);
+	int rc = haven_store_read(w->r->api->store, checkin_prep_tx, &k);
 	if (rc || !k.dk)
-		return rc;
+		goto out;
 	rc = haven_crypto_ad(ad, sizeof(ad), "checkins", w->rid, w->r->who.id, "payload");
 	if (!rc)
 		rc = haven_seal(k.dk, ad, w->payload, w->payload_len, &w->ct, &w->ct_len);
+out:
 	haven_data_key_destroy(&k.dk);
 	return rc;
 }
@@ -422,9 +427,6 @@ void haven__h_checkins_create(struct haven_req *r)
 	                          .sleep_hours = b->sleep_hours.d};
 	haven_random_id(w.rid);
 	int rc = checkin_seal_early(&w);
-	if (!rc)
-		rc = haven_monitor_checkin_prepare(r->api->store, r->api->mk, r->who.id, w.now,
-		                                   &w.prep);
 	if (!rc)
 		rc = haven_store_write(r->api->store, checkin_write_tx, &w);
 	haven_secret_free(text, strlen(text));

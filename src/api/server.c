@@ -478,6 +478,14 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 		goto out;
 	if ((rc = haven__throttle_create(&api->throttle)))
 		goto out;
+	if ((rc = haven__sessions_create(&api->sessions)))
+		goto out;
+	/* Session lookups are kept in memory only where the store can announce changes
+	 * (PostgreSQL); elsewhere every request reads its session. */
+	rc = haven_store_watch_auth(store);
+	if (rc && rc != HAVEN_EUNSUPPORTED)
+		haven_log(HAVEN_LOG_WARN, "event=session_cache_off reason=%s", haven_strerror(rc));
+	rc = 0;
 	if ((rc = haven__chat_create(api, &api->chat)))
 		goto out;
 	if (cfg->threads < 1 || cfg->threads > 256) {
@@ -525,6 +533,7 @@ out:
 		haven__chat_destroy(&api->chat);
 		haven__metrics_destroy(&api->metrics);
 		haven__throttle_destroy(&api->throttle);
+		haven__sessions_destroy(&api->sessions);
 		free(api);
 	}
 	return rc;
@@ -559,6 +568,7 @@ void haven_api_stop(struct haven_api **pp)
 	MHD_stop_daemon(api->daemon);
 	haven__metrics_destroy(&api->metrics);
 	haven__throttle_destroy(&api->throttle);
+	haven__sessions_destroy(&api->sessions);
 	haven__chat_destroy(&api->chat);
 	free(api);
 }

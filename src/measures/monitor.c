@@ -260,36 +260,70 @@ json_t *haven_monitor_config_json(const struct haven_monitor_config *c)
 	return root;
 }
 
-struct text_ctx {
-	char *s;
+/* The last stored document this process parsed, and what it parsed to. Every check-in
+ * reads the configuration; parsing it anew each time cost a tenth of a check-in's time.
+ * The row is still read in the caller's transaction (another server process may have
+ * changed it), and only a byte-identical document reuses the parse. */
+static struct {
+	pthread_mutex_t lock;
+	char *text;
+	struct haven_monitor_config c;
+	int rc;
+} parsed = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+struct config_row {
+	struct haven_monitor_config *c;
+	int found, hit, rc;
+	char *text; /* a document not parsed before */
 };
 
-static int text_row(const struct haven_row *row, void *arg)
+static int config_row(const struct haven_row *row, void *arg)
 {
-	struct text_ctx *t = arg;
-	const char *s = haven_row_text(row, 0, NULL);
-	t->s = s ? strdup(s) : NULL;
-	return t->s ? 0 : HAVEN_ENOMEM;
+	struct config_row *t = arg;
+	size_t len = 0;
+	const char *s = haven_row_text(row, 0, &len);
+	if (!s)
+		return 0;
+	t->found = 1;
+	pthread_mutex_lock(&parsed.lock);
+	if (parsed.text && strlen(parsed.text) == len && !memcmp(parsed.text, s, len)) {
+		*t->c = parsed.c;
+		t->rc = parsed.rc;
+		t->hit = 1;
+	}
+	pthread_mutex_unlock(&parsed.lock);
+	if (!t->hit && !(t->text = strndup(s, len)))
+		return HAVEN_ENOMEM;
+	return 0;
 }
 
 int haven_monitor_config_load(struct haven_tx *tx, struct haven_monitor_config *c)
 {
 	haven_monitor_config_default(c);
-	struct text_ctx t = {NULL};
+	struct config_row t = {.c = c};
 	int rc = haven_tx_query(tx, "SELECT config FROM monitoring_config WHERE id = 1", NULL, 0,
-	                        text_row, &t);
-	if (rc || !t.s) {
-		free(t.s);
+	                        config_row, &t);
+	if (rc || !t.found) {
+		free(t.text);
+		if (rc)
+			haven_monitor_config_default(c);
 		return rc;
 	}
+	if (t.hit)
+		return t.rc;
 	json_error_t jerr;
-	json_t *o = json_loads(t.s, 0, &jerr);
-	free(t.s);
+	json_t *o = json_loads(t.text, 0, &jerr);
 	char err[200];
 	rc = o && !haven_monitor_config_apply(c, o, err, sizeof(err)) ? 0 : HAVEN_ECORRUPT;
 	json_decref(o);
 	if (rc)
 		haven_monitor_config_default(c);
+	pthread_mutex_lock(&parsed.lock);
+	free(parsed.text);
+	parsed.text = t.text;
+	parsed.c = *c;
+	parsed.rc = rc;
+	pthread_mutex_unlock(&parsed.lock);
 	return rc;
 }
 
@@ -1033,30 +1067,7 @@ struct haven_monitor_prep {
 	int skip;
 };
 
-struct prep_op {
-	struct haven_monitor_prep *p;
-	int64_t patient, now;
-};
-
-static int prep_tx(struct haven_tx *tx, void *arg)
-{
-	struct prep_op *op = arg;
-	struct haven_monitor_prep *p = op->p;
-	int rc = rules_config(tx, &p->c);
-	if (rc || (!p->c.mood.enabled && !p->c.sleep.enabled && !p->c.risk.enabled)) {
-		p->skip = 1;
-		return rc;
-	}
-	rc = pdata_load(tx, p->mk, op->patient, op->now, window_days(&p->c), p->c.sleep.enabled,
-	                RULE_MAX_CHECKINS, &p->d);
-	if (!rc && p->c.risk.enabled) {
-		rc = load_phq9(tx, p->mk, op->patient, &p->d.ph, &p->d.nph);
-		p->d.ph_loaded = !rc;
-	}
-	return rc;
-}
-
-int haven_monitor_checkin_prepare(struct haven_store *store, const struct haven_master_key *mk,
+int haven_monitor_checkin_prepare(struct haven_tx *tx, const struct haven_master_key *mk,
                                   int64_t patient_id, int64_t now_ms,
                                   struct haven_monitor_prep **out)
 {
@@ -1065,8 +1076,17 @@ int haven_monitor_checkin_prepare(struct haven_store *store, const struct haven_
 	if (!p)
 		return HAVEN_ENOMEM;
 	p->mk = mk;
-	struct prep_op op = {p, patient_id, now_ms};
-	int rc = haven_store_read(store, prep_tx, &op);
+	int rc = rules_config(tx, &p->c);
+	if (rc || (!p->c.mood.enabled && !p->c.sleep.enabled && !p->c.risk.enabled)) {
+		p->skip = 1;
+	} else {
+		rc = pdata_load(tx, mk, patient_id, now_ms, window_days(&p->c), p->c.sleep.enabled,
+		                RULE_MAX_CHECKINS, &p->d);
+		if (!rc && p->c.risk.enabled) {
+			rc = load_phq9(tx, mk, patient_id, &p->d.ph, &p->d.nph);
+			p->d.ph_loaded = !rc;
+		}
+	}
 	if (rc) {
 		haven_monitor_prep_destroy(&p);
 		return rc;

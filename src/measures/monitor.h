@@ -140,12 +140,12 @@ int haven_monitor_after_checkin(struct haven_tx *tx, const struct haven_master_k
                                 int64_t patient_id, int64_t now_ms, json_t *alerts) HAVEN_WUR;
 /* The same rules for a check-in, in two steps so that the store's single writer does
  * only the cheap part: prepare reads the configuration and the person's history
- * (decrypting it) in a read transaction of its own, in the request's thread; apply adds
- * the new check-in (at_ms, mood, sleep_hours) and evaluates and raises inside the
- * check-in's write transaction. A check-in of the same person committed in between is
+ * (decrypting it) inside a read transaction of the caller's, in the request's thread;
+ * apply adds the new check-in (at_ms, mood, sleep_hours) and evaluates and raises inside
+ * the check-in's write transaction. A check-in of the same person committed in between is
  * not in the history (the next check-in sees it). */
 struct haven_monitor_prep;
-int haven_monitor_checkin_prepare(struct haven_store *store, const struct haven_master_key *mk,
+int haven_monitor_checkin_prepare(struct haven_tx *tx, const struct haven_master_key *mk,
                                   int64_t patient_id, int64_t now_ms,
                                   struct haven_monitor_prep **out) HAVEN_WUR;
 int haven_monitor_checkin_apply(struct haven_tx *tx, struct haven_monitor_prep *p, int64_t at_ms,

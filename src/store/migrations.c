@@ -273,6 +273,18 @@
 	"  CHECK (clinician_id <> contact_id));"                                                   \
 	"CREATE INDEX escalation_contacts_contact ON escalation_contacts(contact_id);"
 
+/* PostgreSQL: a notice on channel haven_auth with every change of sessions or accounts,
+ * so that servers may keep session lookups in memory (store.h, haven_store_auth_epoch).
+ * The payload is the table's schema (one PostgreSQL database may hold several Haven
+ * databases, a schema each). Per statement: a sweep of many rows is one notice. */
+#define M11_AUTH_NOTICES_PG                                                                        \
+	"CREATE FUNCTION haven_auth_notice() RETURNS trigger LANGUAGE plpgsql AS $$ "              \
+	"BEGIN PERFORM pg_notify('haven_auth', TG_TABLE_SCHEMA); RETURN NULL; END $$;"               \
+	"CREATE TRIGGER sessions_auth_notice AFTER UPDATE OR DELETE OR TRUNCATE ON sessions "       \
+	"FOR EACH STATEMENT EXECUTE FUNCTION haven_auth_notice();"                                 \
+	"CREATE TRIGGER users_auth_notice AFTER UPDATE OR DELETE OR TRUNCATE ON users "             \
+	"FOR EACH STATEMENT EXECUTE FUNCTION haven_auth_notice();"
+
 static const struct haven__migration migrations[] = {
 	{
 		.version = 1,
@@ -329,6 +341,13 @@ static const struct haven__migration migrations[] = {
 		.name = "alerts: escalation contacts per care team",
 		.sqlite = M10_ESCALATION_CONTACTS,
 		.pg = M10_ESCALATION_CONTACTS,
+	},
+	{
+		.version = 11,
+		.name = "sessions: PostgreSQL announces changes of sessions and accounts",
+		/* SQLite servers keep no session lookups: nothing to announce */
+		.sqlite = "-- nothing",
+		.pg = M11_AUTH_NOTICES_PG,
 	},
 };
 

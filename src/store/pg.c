@@ -23,10 +23,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -52,6 +54,7 @@ struct pconn {
 	PGconn *conn;
 	struct pconn *next_free;
 	int pid; /* the server process the prepared statements belong to */
+	int listening; /* LISTEN haven_auth was sent on this connection (the writer's) */
 	struct prepared *prep;
 	int nprep;
 	unsigned next_id;
@@ -77,6 +80,11 @@ struct pg {
 	struct pwaiter *wait_head, *wait_tail;
 	struct pconn wconn; /* the writer thread's own connection, outside the pool */
 	struct haven__writer writer;
+	/* haven_store_watch_auth(): the listening thread and the pipe that stops it */
+	int watching;
+	char schema[128]; /* current_schema() of this store's connections */
+	pthread_t listener;
+	int stop_pipe[2];
 };
 
 static void quiet_notices(void *arg, const char *message)
@@ -115,6 +123,21 @@ static int simple(PGconn *conn, const char *sql)
 	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
 }
 
+/* Takes every notice libpq has read on conn; 1 when one was about this store's schema
+ * (the triggers send the schema of the changed table: several Haven databases may share
+ * one PostgreSQL database, each in a schema of its own). */
+static int notices_drain(PGconn *conn, const char *schema)
+{
+	int ours = 0;
+	PGnotify *n;
+	while ((n = PQnotifies(conn))) {
+		if (!n->extra || !strcmp(n->extra, schema))
+			ours = 1;
+		PQfreemem(n);
+	}
+	return ours;
+}
+
 /* Per-connection settings, applied after every (re)connect. */
 static int conn_setup(PGconn *conn, char *err, size_t errlen)
 {
@@ -144,12 +167,14 @@ static int conn_ready(struct pg *g, struct pconn *c, char *err, size_t errlen)
 		c->conn = PQconnectdbParams(keys, values, 1);
 		if (!c->conn || PQstatus(c->conn) != CONNECTION_OK)
 			goto bad;
+		c->listening = 0;
 		return conn_setup(c->conn, err, errlen);
 	}
 	if (PQstatus(c->conn) == CONNECTION_BAD) {
 		PQreset(c->conn);
 		if (PQstatus(c->conn) != CONNECTION_OK)
 			goto bad;
+		c->listening = 0;
 		return conn_setup(c->conn, err, errlen);
 	}
 	if (PQpipelineStatus(c->conn) != PQ_PIPELINE_OFF ||
@@ -157,6 +182,7 @@ static int conn_ready(struct pg *g, struct pconn *c, char *err, size_t errlen)
 		PQreset(c->conn);
 		if (PQstatus(c->conn) != CONNECTION_OK)
 			goto bad;
+		c->listening = 0;
 		return conn_setup(c->conn, err, errlen);
 	}
 	return 0;
@@ -821,6 +847,12 @@ static void run_group(void *ctx, struct haven__write_req **group, int n)
 		goto count;
 	}
 	PGconn *conn = g->wconn.conn;
+	/* Listening on the writer's own connection makes a change of sessions or accounts
+	 * this store commits known before its callers are answered (a logout is final in
+	 * this process the moment it is acknowledged), without waiting for the listener. */
+	if (__atomic_load_n(&g->watching, __ATOMIC_ACQUIRE) && !g->wconn.listening &&
+	    !simple(conn, "LISTEN haven_auth"))
+		g->wconn.listening = 1;
 	tx_init(&tx, g->store, &g->wconn, "BEGIN", 0);
 	for (int i = 0; i < n; i++) {
 		struct haven__write_req *r = group[i];
@@ -884,6 +916,8 @@ static void run_group(void *ctx, struct haven__write_req **group, int n)
 			haven__stat_add(&g->store->transactions, 1);
 		}
 	}
+	if (g->wconn.listening && notices_drain(conn, g->schema))
+		haven__auth_changed(g->store);
 count:
 	haven__writer_count(g->store, group, n);
 }
@@ -1013,6 +1047,92 @@ out:
 	return rc;
 }
 
+/* ---- Listening for changes of sessions and accounts ---- */
+
+/* Waits up to ms for the stop pipe; 1 when the store is closing. */
+static int listener_stopping(struct pg *g, int ms)
+{
+	struct pollfd p = {g->stop_pipe[0], POLLIN, 0};
+	return poll(&p, 1, ms) > 0;
+}
+
+/* The listening thread: LISTEN haven_auth on a connection of its own; the store's epoch
+ * moves with every notice, and listening counts as stopped (nothing may be kept) from the
+ * moment the connection fails until it is made again, a second later at the earliest. */
+static void *listener_main(void *arg)
+{
+	struct pg *g = arg;
+	PGconn *conn = NULL;
+	for (;;) {
+		if (!conn) {
+			static const char *const keys[] = {"connect_timeout", "application_name",
+			                                   "dbname", NULL};
+			const char *values[] = {"10", "haven-listen", g->url, NULL};
+			conn = PQconnectdbParams(keys, values, 1);
+			if (conn && PQstatus(conn) == CONNECTION_OK) {
+				PQsetNoticeProcessor(conn, quiet_notices, NULL);
+				if (!simple(conn, "LISTEN haven_auth")) {
+					haven__auth_listening(g->store, 1);
+				} else {
+					PQfinish(conn);
+					conn = NULL;
+				}
+			} else {
+				PQfinish(conn);
+				conn = NULL;
+			}
+			if (!conn) {
+				haven_log(HAVEN_LOG_WARN, "store=postgresql event=listen_failed "
+				                          "retry_ms=1000 sessions_cached=no");
+				if (listener_stopping(g, 1000))
+					break;
+				continue;
+			}
+		}
+		struct pollfd p[2] = {{PQsocket(conn), POLLIN, 0}, {g->stop_pipe[0], POLLIN, 0}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
+			haven__auth_listening(g->store, 0);
+			haven_log(HAVEN_LOG_WARN, "store=postgresql event=listen_lost "
+			                          "sessions_cached=no");
+			PQfinish(conn);
+			conn = NULL;
+			continue;
+		}
+		if (notices_drain(conn, g->schema))
+			haven__auth_changed(g->store);
+	}
+	haven__auth_listening(g->store, 0);
+	PQfinish(conn);
+	return NULL;
+}
+
+static int pg_watch_auth(struct haven_store *s)
+{
+	struct pg *g = s->impl;
+	pthread_mutex_lock(&g->lock);
+	int rc = 0;
+	if (!g->watching) {
+		if (pipe(g->stop_pipe)) {
+			rc = HAVEN_EIO;
+		} else if (pthread_create(&g->listener, NULL, listener_main, g)) {
+			close(g->stop_pipe[0]);
+			close(g->stop_pipe[1]);
+			rc = HAVEN_ENOMEM;
+		} else {
+			__atomic_store_n(&g->watching, 1, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&g->lock);
+	return rc;
+}
+
 static void pg_close(struct haven_store *s);
 
 static int pg_open(struct haven_store *s, const char *url, char *err, size_t errlen)
@@ -1053,7 +1173,15 @@ static int pg_open(struct haven_store *s, const char *url, char *err, size_t err
 			          "committed writes can be lost in a crash\"");
 		PQclear(res);
 	}
+	if (!rc) {
+		PGresult *res = PQexec(c->conn, "SELECT current_schema()");
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+			snprintf(g->schema, sizeof(g->schema), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
 	release(g, c);
+	if (rc)
+		goto out;
 	rc = haven__writer_start(&g->writer, s->group_max, run_group, g);
 	if (rc)
 		snprintf(err, errlen, "postgresql: could not start the writer thread");
@@ -1076,6 +1204,13 @@ static void pg_close(struct haven_store *s)
 	struct pg *g = s->impl;
 	if (!g)
 		return;
+	if (g->watching) {
+		ssize_t w = write(g->stop_pipe[1], "x", 1);
+		(void)w; /* a full pipe would already wake the thread */
+		pthread_join(g->listener, NULL);
+		close(g->stop_pipe[0]);
+		close(g->stop_pipe[1]);
+	}
 	haven__writer_stop(&g->writer);
 	conn_free(&g->wconn);
 	for (int i = 0; i < g->nconns && g->conns; i++)
@@ -1092,4 +1227,5 @@ const struct haven__backend haven__pg_backend = {
     pg_close,
     pg_write,
     pg_read,
+    pg_watch_auth,
 };

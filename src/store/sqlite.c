@@ -778,4 +778,5 @@ const struct haven__backend haven__sqlite_backend = {
     sq_close,
     sq_write,
     sq_read,
+    NULL, /* watch_auth: other processes sharing the file announce nothing */
 };

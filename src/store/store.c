@@ -286,6 +286,29 @@ static int ping_fn(struct haven_tx *tx, void *arg)
 	return rc;
 }
 
+int haven_store_watch_auth(struct haven_store *s)
+{
+	return s->be->watch_auth ? s->be->watch_auth(s) : HAVEN_EUNSUPPORTED;
+}
+
+uint64_t haven_store_auth_epoch(struct haven_store *s)
+{
+	uint64_t e = __atomic_load_n(&s->auth_epoch, __ATOMIC_ACQUIRE);
+	return e & 1 ? e : 0;
+}
+
+void haven__auth_changed(struct haven_store *s)
+{
+	__atomic_add_fetch(&s->auth_epoch, 2, __ATOMIC_ACQ_REL);
+}
+
+void haven__auth_listening(struct haven_store *s, int on)
+{
+	uint64_t e = __atomic_load_n(&s->auth_epoch, __ATOMIC_ACQUIRE);
+	if ((e & 1) != (uint64_t)(on != 0))
+		__atomic_add_fetch(&s->auth_epoch, 1, __ATOMIC_ACQ_REL);
+}
+
 int haven_store_ping(struct haven_store *s)
 {
 	return haven_store_read(s, ping_fn, NULL);

@@ -90,6 +90,21 @@ int haven_store_schema_version(struct haven_store *s, int *version) HAVEN_WUR;
 /* The newest migration this build knows. */
 int haven_store_latest_version(void);
 
+/* ---- Knowing that sessions and accounts did not change ----
+ * Every request looks its session up; a server may keep a recent lookup in memory only
+ * while it can know that no session or account changed since, in any process. On
+ * PostgreSQL, triggers on the sessions and users tables send a notice with every change
+ * (migration 11); haven_store_watch_auth() starts a thread that listens for them on a
+ * connection of its own, and the store's own commits are seen as they return. The epoch
+ * moves with every change seen and whenever listening starts or stops; 0 means changes
+ * cannot be known now (SQLite, whose other processes announce nothing, or PostgreSQL
+ * before listening starts or while its connection is lost), and nothing may be kept.
+ * A lookup kept under epoch E is current while haven_store_auth_epoch() still returns E;
+ * take E before the lookup's read. Another process's change is seen once its notice
+ * arrives (the time of a round trip after its COMMIT). */
+int haven_store_watch_auth(struct haven_store *s) HAVEN_WUR;
+uint64_t haven_store_auth_epoch(struct haven_store *s);
+
 /* Cheap liveness check for /readyz: 0 when a trivial query succeeds. */
 int haven_store_ping(struct haven_store *s);
 

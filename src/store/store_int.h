@@ -84,6 +84,9 @@ struct haven__backend {
 	 * is its own snapshot, so the backend may skip BEGIN and COMMIT. */
 	int (*read)(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
 	            size_t errlen);
+	/* Starts listening for changes of sessions and accounts (haven_store_watch_auth);
+	 * NULL when the backend cannot announce other processes' changes. */
+	int (*watch_auth)(struct haven_store *s);
 };
 
 struct haven_store {
@@ -93,7 +96,15 @@ struct haven_store {
 	int read_pool, group_max, busy_timeout_ms; /* options with defaults resolved */
 	/* Counters, updated with __atomic builtins. */
 	uint64_t writes, transactions, write_errors, reads;
+	/* haven_store_auth_epoch(): odd while the backend is listening for changes; +2 on a
+	 * change, +1 when listening starts or stops. */
+	uint64_t auth_epoch;
 };
+
+/* A change of sessions or accounts was seen (a notice, or the store's own commit). */
+void haven__auth_changed(struct haven_store *s);
+/* Listening for changes started (on = 1) or stopped (on = 0). */
+void haven__auth_listening(struct haven_store *s, int on);
 
 extern const struct haven__backend haven__sqlite_backend;
 extern const struct haven__backend haven__pg_backend;
