@@ -338,6 +338,8 @@ static int enter(struct haven_step *s, struct pos p, int keep_slots, int depth)
 	return rc;
 }
 
+static int resume_from(struct haven_step *s, const char *key, int depth);
+
 static int end_flow(struct haven_step *s, int depth)
 {
 	const char *cur = jstr(s->state, "flow");
@@ -350,6 +352,12 @@ static int end_flow(struct haven_step *s, int depth)
 		json_object_del(s->state, "node");
 		snprintf(s->state_name, sizeof(s->state_name), "onboarding.declined");
 		return 0;
+	}
+	if (json_object_get(s->state, "back")) {
+		/* A flow that interrupted an exercise (an abuse disclosure) has ended: back to the
+		 * exercise, at its step, with what the person had written (engine()). */
+		rc = render(s, "Let's go back to where we were.");
+		return rc ? rc : resume_from(s, "back", depth);
 	}
 	int hf = flow_named(s, "home");
 	struct pos p = {hf, haven_content_node_index(&C(s)->flows[hf], "again")};
@@ -411,16 +419,24 @@ static int go(struct haven_step *s, struct haven_target t, int depth)
 
 /* ---- the safety gate ---- */
 
-static int save_return(struct haven_step *s)
+/* Keeps where the person is (flow, node and what they have written so far) under key:
+ * "ret" while the safety protocol runs, "back" while a flow that interrupted an exercise
+ * runs (an abuse disclosure). The first point kept stays until it is used. */
+static int save_point(struct haven_step *s, const char *key)
 {
-	if (json_object_get(s->state, "ret"))
+	if (json_object_get(s->state, key))
 		return 0;
 	json_t *slots = json_object_get(s->state, "slots");
 	const char *f = jstr(s->state, "flow"), *n = jstr(s->state, "node");
 	if (!f || !n)
 		return 0;
-	return jset(s->state, "ret", json_pack("{s:s,s:s,s:O}", "flow", f, "node", n, "slots",
-					       slots ? slots : json_object()));
+	return jset(s->state, key, json_pack("{s:s,s:s,s:O}", "flow", f, "node", n, "slots",
+					     slots ? slots : json_object()));
+}
+
+static int save_return(struct haven_step *s)
+{
+	return save_point(s, "ret");
 }
 
 static int say_safety(struct haven_step *s, const char *node)
@@ -453,9 +469,8 @@ static int set_mode(struct haven_step *s, enum haven_safety_mode m, int unclear)
 	return rc;
 }
 
-static int resume(struct haven_step *s, int depth)
+static int resume_at(struct haven_step *s, json_t *ret, int depth)
 {
-	json_t *ret = json_object_get(s->state, "ret");
 	struct pos p = {flow_named(s, jstr(ret, "flow")), -1};
 	if (p.flow >= 0)
 		p.node = haven_content_node_index(&C(s)->flows[p.flow],
@@ -466,14 +481,12 @@ static int resume(struct haven_step *s, int depth)
 		rc = jset(s->state, "slots", json_is_object(slots) ? json_incref(slots) : json_object());
 		if (!rc)
 			rc = jset(s->state, "flow", json_string(jstr(ret, "flow")));
-		json_object_del(s->state, "ret");
 		if (!rc)
 			rc = enter(s, p, 1, depth + 1);
 		return rc;
 	}
 	/* Nowhere to go back to (the protocol began at home, before any flow, or the node is
 	 * gone from the content): home, at "again". */
-	json_object_del(s->state, "ret");
 	if (!json_is_true(json_object_get(s->state, "onboarded"))) {
 		/* Before the terms are agreed (the very first message, or after declining them)
 		 * there is no home yet: the next message would start onboarding anyway, so the
@@ -486,6 +499,21 @@ static int resume(struct haven_step *s, int depth)
 		return rc;
 	return enter(s, (struct pos){hf, haven_content_node_index(&C(s)->flows[hf], "again")}, 0,
 		     depth + 1);
+}
+
+/* Goes back to the point kept under key (save_point) and forgets it. */
+static int resume_from(struct haven_step *s, const char *key, int depth)
+{
+	json_t *ret = json_incref(json_object_get(s->state, key));
+	json_object_del(s->state, key);
+	int rc = resume_at(s, ret, depth);
+	json_decref(ret);
+	return rc;
+}
+
+static int resume(struct haven_step *s, int depth)
+{
+	return resume_from(s, "ret", depth);
 }
 
 static int record_safety(struct haven_step *s, const struct haven_safety_result *r)
@@ -543,8 +571,13 @@ static int safety_enter_crisis(struct haven_step *s, int depth)
 	struct haven_safety_input in = {.yesno = -1, .forced_crisis = 1};
 	struct haven_safety_result r;
 	haven_safety_decide(HAVEN_SAFETY_MODE_NONE, 0, &in, &r);
-	/* Return to home afterwards: the flow that led here was about the danger. */
+	/* Afterwards, not back into the flow that led here (it was about the danger): back to
+	 * the exercise that flow interrupted, if any (engine()), else home. */
 	json_object_del(s->state, "ret");
+	json_t *back = json_object_get(s->state, "back");
+	if (back && jset(s->state, "ret", json_incref(back)))
+		return HAVEN_ENOMEM;
+	json_object_del(s->state, "back");
 	int hf = flow_named(s, "home");
 	int rc = set_pos(s, (struct pos){hf, haven_content_node_index(&C(s)->flows[hf], "again")}, 0);
 	return rc ? rc : apply_safety(s, &r, 0, depth);
@@ -898,8 +931,16 @@ static int engine(struct haven_step *s)
 		int sw = p.flow == hf || p.flow == ob ? ip >= 0.5
 			 : n->expect == HAVEN_EXPECT_TEXT ? ip >= 0.85 && interrupts(intent)
 							  : ip >= 0.6 && !a.fits;
-		if (sw)
-			return enter(s, (struct pos){g, start_node(s, g)}, 0, 0);
+		if (sw) {
+			/* An abuse disclosure inside an exercise does not lose the exercise: the
+			 * person goes back to it when the abuse flow ends (end_flow), or when the
+			 * crisis protocol its danger question may start ends, the way the
+			 * protocol goes back to where a crisis message came (DESIGN.md). */
+			int rc = !strcmp(intent, "abuse") && p.flow != hf && p.flow != ob
+				     ? save_point(s, "back")
+				     : 0;
+			return rc ? rc : enter(s, (struct pos){g, start_node(s, g)}, 0, 0);
+		}
 	}
 	for (size_t i = 0; i < n->ntrans; i++) {
 		const struct haven_transition *t = &n->trans[i];

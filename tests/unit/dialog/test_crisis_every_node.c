@@ -731,3 +731,56 @@ TEST(crisis_before_the_terms_are_agreed)
 	}
 	chat_fixture_release(&f);
 }
+
+/* An abuse disclosure at every node of an exercise (every flow but home, onboarding and the
+ * abuse flow itself): the abuse flow runs, raises its alert, and when it ends ("not in danger
+ * now", "no" to the safety plan) the person is back at the node, as after the crisis
+ * protocol. */
+TEST(abuse_disclosure_at_every_node_resumes_it)
+{
+	static const char *const disclosures[] = {
+	    "my partner hits me",
+	    "I was raped last week",
+	    "my husband strangled me last night",
+	    "he won't let me see my friends",
+	};
+	struct walk w;
+	walk_init(&w);
+	const struct haven_content *c = w.se.c;
+	size_t nodes = 0;
+	for (size_t fi = 0; fi < c->nflows; fi++) {
+		const struct haven_flow *fl = &c->flows[fi];
+		if (!strcmp(fl->name, "home") || !strcmp(fl->name, "onboarding") ||
+		    !strcmp(fl->name, "abuse") || !strcmp(fl->name, "safety"))
+			continue;
+		for (size_t ni = 0; ni < fl->nnodes; ni++) {
+			const struct found *fd = &w.found[node_slot(c, (int)fi, (int)ni)];
+			if (fl->nodes[ni].expect == HAVEN_EXPECT_NONE || !fd->reached)
+				continue; /* the first test fails on a node not reached */
+			char where[112];
+			snprintf(where, sizeof(where), "%s.%s", fl->name, fl->nodes[ni].name);
+			new_person(&w.f, nodes % 2);
+			replay(&w.se, fd, where);
+			const char *msg = disclosures[nodes % 4];
+			json_t *t = chat_say(&w.f, msg);
+			if (strcmp(turn_state(t), "abuse.answer") || all_alerts(&w.f) != 1)
+				haven_test_fail(__FILE__, __LINE__,
+						"at %s, \"%s\" gave %s with %lld alerts", where, msg,
+						turn_state(t), (long long)all_alerts(&w.f));
+			json_decref(t);
+			chat_step(&w.f, "no", "abuse.support");
+			t = chat_say(&w.f, "no");
+			if (strcmp(turn_state(t), where) ||
+			    !strstr(turn_reply(t), "Let's go back to where we were.") ||
+			    !says_node(&fl->nodes[ni], turn_reply(t)))
+				haven_test_fail(__FILE__, __LINE__,
+						"at %s: the abuse flow's end went to %s (reply \"%s\")",
+						where, turn_state(t), turn_reply(t));
+			json_decref(t);
+			nodes++;
+		}
+	}
+	printf("     %zu nodes\n", nodes);
+	ASSERT(nodes >= 60);
+	walk_release(&w);
+}
