@@ -31,6 +31,7 @@ struct haven_api_config {
 	int threads;              /* worker threads in the pool */
 	int max_connections;      /* concurrent connections; beyond, new ones are refused */
 	int connection_timeout_s; /* idle connection timeout */
+	int request_timeout_s;    /* to receive one request, headers and body (then closed) */
 	size_t max_body;          /* request body limit in bytes (413 beyond) */
 	size_t max_header;        /* per-connection memory for headers (431 beyond) */
 	int64_t session_ttl_ms;   /* bearer token lifetime */

@@ -178,6 +178,13 @@ struct haven_api {
 	struct haven__throttle *throttle;
 	struct haven__chat *chat; /* the support agent and its per-thread workers */
 	struct haven__sessions *sessions; /* recent session lookups (sessions.c) */
+	/* Connections still receiving a request, for the request deadline (server.c). */
+	pthread_mutex_t conns_lock;
+	pthread_cond_t conns_cond;
+	struct haven__conn *conns;
+	pthread_t watchdog;
+	int watchdog_started;
+	atomic_ullong requests_timed_out;
 };
 
 /* The support agent (chat.c): loaded at start (content, models, crisis lines). */

@@ -71,6 +71,10 @@ int haven_api_config_set(struct haven_api_config *cfg, const char *name, const c
 		if (parse_int_range(value, 1, 3600, &v))
 			return HAVEN_EINVAL;
 		cfg->connection_timeout_s = (int)v;
+	} else if (!strcmp(name, "request_timeout")) {
+		if (parse_int_range(value, 1, 3600, &v))
+			return HAVEN_EINVAL;
+		cfg->request_timeout_s = (int)v;
 	} else if (!strcmp(name, "max_body")) {
 		if (parse_int_range(value, 1024, 64LL << 20, &v))
 			return HAVEN_EINVAL;

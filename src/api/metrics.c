@@ -161,6 +161,12 @@ int haven__metrics_render(struct haven_api *api, struct haven_buf *out)
 		    (long long)as.pending, (double)as.oldest_pending_ms / 1000.0,
 		    (long long)as.open_urgent);
 	rc |= haven_buf_printf(out,
+	                       "# HELP haven_http_requests_timed_out_total Connections closed for "
+	                       "taking longer than request_timeout to send a request.\n"
+	                       "# TYPE haven_http_requests_timed_out_total counter\n"
+	                       "haven_http_requests_timed_out_total %llu\n",
+	                       (unsigned long long)atomic_load(&api->requests_timed_out));
+	rc |= haven_buf_printf(out,
 	                       "# HELP haven_uptime_seconds Seconds since the server started.\n"
 	                       "# TYPE haven_uptime_seconds gauge\nhaven_uptime_seconds %.3f\n"
 	                       "# HELP haven_http_requests_in_flight Requests being handled.\n"

@@ -51,6 +51,7 @@ void haven_api_config_init(struct haven_api_config *cfg)
 	cfg->threads = 16;
 	cfg->max_connections = 1024;
 	cfg->connection_timeout_s = 30;
+	cfg->request_timeout_s = 30;
 	cfg->max_body = 64 * 1024;
 	cfg->max_header = 32 * 1024;
 	cfg->session_ttl_ms = 12LL * 3600 * 1000;
@@ -271,6 +272,123 @@ static enum MHD_Result queue_reply(struct haven_req *r, struct MHD_Connection *c
 	return ret;
 }
 
+/* ---- The request deadline ----
+ * libmicrohttpd's connection timeout is an idle timeout: a client that sends a byte now and
+ * then keeps a connection, and a worker's share of attention, for as long as it likes. So
+ * every connection is tracked from the moment it is added, and a deadline runs while it is
+ * receiving a request (headers and body): from the connection's start, or from the end of
+ * the previous reply on a kept-alive connection, until the request is complete. Time the
+ * server spends answering does not count. A watchdog thread shuts down the socket of a
+ * connection past its deadline; libmicrohttpd then sees the connection fail and closes it
+ * itself. The socket is shut down only while its connection is in the list, under the
+ * lock, and libmicrohttpd closes it only after the connection has left the list, so the
+ * descriptor cannot belong to another connection by then. */
+struct haven__conn {
+	int fd;
+	int64_t deadline_ns; /* 0: not receiving a request */
+	struct haven__conn *prev, *next;
+};
+
+static struct haven__conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Starts (receiving = 1) or stops the deadline of c's connection. */
+static void conn_receiving(struct haven_api *api, struct MHD_Connection *c, int receiving)
+{
+	struct haven__conn *k = conn_of(c);
+	if (!k)
+		return;
+	pthread_mutex_lock(&api->conns_lock);
+	k->deadline_ns = receiving ? haven_monotonic_ns() +
+	                                 (int64_t)api->cfg.request_timeout_s * 1000000000LL
+	                           : 0;
+	pthread_mutex_unlock(&api->conns_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	struct haven_api *api = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct haven__conn *k = ci ? calloc(1, sizeof(*k)) : NULL;
+		if (!k)
+			return; /* untracked: only the idle timeout applies to it */
+		k->fd = ci->connect_fd;
+		k->deadline_ns =
+		    haven_monotonic_ns() + (int64_t)api->cfg.request_timeout_s * 1000000000LL;
+		pthread_mutex_lock(&api->conns_lock);
+		k->next = api->conns;
+		if (api->conns)
+			api->conns->prev = k;
+		api->conns = k;
+		pthread_mutex_unlock(&api->conns_lock);
+		*socket_context = k;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct haven__conn *k = *socket_context;
+		if (!k)
+			return;
+		pthread_mutex_lock(&api->conns_lock);
+		if (k->prev)
+			k->prev->next = k->next;
+		else
+			api->conns = k->next;
+		if (k->next)
+			k->next->prev = k->prev;
+		pthread_mutex_unlock(&api->conns_lock);
+		free(k);
+		*socket_context = NULL;
+	}
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct haven_api *api = arg;
+	pthread_mutex_lock(&api->conns_lock);
+	while (!atomic_load(&api->stopping)) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&api->conns_cond, &api->conns_lock, &until);
+		int64_t now = haven_monotonic_ns();
+		unsigned n = 0;
+		for (struct haven__conn *k = api->conns; k; k = k->next)
+			if (k->deadline_ns && now > k->deadline_ns) {
+				k->deadline_ns = 0;
+				shutdown(k->fd, SHUT_RDWR);
+				n++;
+			}
+		if (n) {
+			atomic_fetch_add(&api->requests_timed_out, n);
+			haven_log(HAVEN_LOG_WARN, "event=request_timeout connections=%u timeout_s=%d", n,
+			          api->cfg.request_timeout_s);
+		}
+	}
+	pthread_mutex_unlock(&api->conns_lock);
+	return NULL;
+}
+
+static void watchdog_stop(struct haven_api *api)
+{
+	if (!api->watchdog_started)
+		return;
+	atomic_store(&api->stopping, 1);
+	pthread_mutex_lock(&api->conns_lock);
+	pthread_cond_signal(&api->conns_cond);
+	pthread_mutex_unlock(&api->conns_lock);
+	pthread_join(api->watchdog, NULL);
+	api->watchdog_started = 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -308,6 +426,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			/* Refuse before reading a byte of it; MHD closes the connection. */
 			r->body_too_large = 1;
 			r->started = 1;
+			conn_receiving(api, c, 0);
 			dispatch(r);
 			return queue_reply(r, c);
 		}
@@ -327,6 +446,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	r->started = 1;
+	conn_receiving(api, c, 0);
 	dispatch(r);
 	return queue_reply(r, c);
 }
@@ -354,6 +474,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	          r->route ? r->route->pattern : (r->is_static ? "(static)" : "(unmatched)"),
 	          r->status, (double)dur / 1e6, r->request_id,
 	          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	/* A kept-alive connection's next request has the whole deadline again. */
+	conn_receiving(api, c, 1);
 	free(r->reply);
 	/* The body may hold a password: wipe it before the memory goes back to malloc. */
 	if (r->raw.data)
@@ -472,6 +594,9 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 	api->started_ms = haven_now_ms();
 	atomic_init(&api->in_flight, 0);
 	atomic_init(&api->stopping, 0);
+	atomic_init(&api->requests_timed_out, 0);
+	pthread_mutex_init(&api->conns_lock, NULL);
+	pthread_cond_init(&api->conns_cond, NULL);
 	size_t nroutes;
 	(void)haven__routes(&nroutes);
 	if ((rc = haven__metrics_create(nroutes, &api->metrics)))
@@ -488,7 +613,7 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 	rc = 0;
 	if ((rc = haven__chat_create(api, &api->chat)))
 		goto out;
-	if (cfg->threads < 1 || cfg->threads > 256) {
+	if (cfg->threads < 1 || cfg->threads > 256 || cfg->request_timeout_s < 1) {
 		rc = HAVEN_EINVAL;
 		goto out;
 	}
@@ -502,7 +627,8 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
 	    (unsigned)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    cfg->max_header, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_END);
+	    cfg->max_header, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, api, MHD_OPTION_END);
 	if (!api->daemon) {
 		rc = HAVEN_EIO;
 		goto out;
@@ -516,6 +642,11 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 	api->port = ntohs(bound.ss_family == AF_INET6
 	                      ? ((struct sockaddr_in6 *)&bound)->sin6_port
 	                      : ((struct sockaddr_in *)&bound)->sin_port);
+	if (pthread_create(&api->watchdog, NULL, watchdog_main, api)) {
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+	api->watchdog_started = 1;
 	if (pthread_create(&api->acceptor, NULL, acceptor_main, api)) {
 		rc = HAVEN_ENOMEM;
 		goto out;
@@ -526,6 +657,7 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 	rc = HAVEN_OK;
 out:
 	if (api) {
+		watchdog_stop(api);
 		if (api->daemon)
 			MHD_stop_daemon(api->daemon);
 		if (api->listen_fd >= 0)
@@ -534,6 +666,8 @@ out:
 		haven__metrics_destroy(&api->metrics);
 		haven__throttle_destroy(&api->throttle);
 		haven__sessions_destroy(&api->sessions);
+		pthread_cond_destroy(&api->conns_cond);
+		pthread_mutex_destroy(&api->conns_lock);
 		free(api);
 	}
 	return rc;
@@ -565,10 +699,13 @@ void haven_api_stop(struct haven_api **pp)
 	int left = atomic_load(&api->in_flight);
 	if (left > 0)
 		haven_log(HAVEN_LOG_WARN, "event=shutdown_timeout in_flight=%d", left);
+	watchdog_stop(api);
 	MHD_stop_daemon(api->daemon);
 	haven__metrics_destroy(&api->metrics);
 	haven__throttle_destroy(&api->throttle);
 	haven__sessions_destroy(&api->sessions);
 	haven__chat_destroy(&api->chat);
+	pthread_cond_destroy(&api->conns_cond);
+	pthread_mutex_destroy(&api->conns_lock);
 	free(api);
 }

@@ -52,7 +52,7 @@ static const char usage_text[] =
 static const char *const env_options[] = {
     "listen",       "threads",        "max_connections", "connection_timeout", "max_body",
     "max_header",   "session_ttl",    "invitation_ttl",  "login_fail_account", "login_fail_address",
-    "login_window", "shutdown_grace", "web_root",        "cookie_secure",
+    "login_window", "shutdown_grace", "web_root",        "cookie_secure",      "request_timeout",
 };
 
 static int apply_env(struct haven_api_config *cfg)

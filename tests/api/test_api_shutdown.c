@@ -1,9 +1,11 @@
 /*
- * test_api_shutdown.c: graceful shutdown. A request whose body is half sent when the
- * server is told to stop still gets its reply; the stop waits for it; new connections
- * are refused meanwhile.
+ * test_api_shutdown.c: connections. Graceful shutdown: a request whose body is half
+ * sent when the server is told to stop still gets its reply; the stop waits for it; new
+ * connections are refused meanwhile. The request deadline: a client that sends its request
+ * too slowly is cut off.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -91,5 +93,75 @@ TEST(api_graceful_shutdown_finishes_in_flight)
 	ASSERT_CONTAINS(reply, "\"token\"");
 	pthread_join(t, NULL);
 	ASSERT_EQ(atomic_load(&stopped), 1);
+	test_server_stop(&s);
+}
+
+/* Sends one byte of a request every 200 ms, well inside the idle timeout, until the server
+ * closes the connection or give_up_ms pass; returns the milliseconds it stayed open. */
+static int trickle_until_closed(int fd, int give_up_ms)
+{
+	static const char req[] = "POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	                          "Content-Type: application/json\r\nContent-Length: 40\r\n\r\n"
+	                          "{\"email\":\"slow@example.org\",\"password\"";
+	int waited = 0;
+	for (size_t i = 0; waited < give_up_ms; i = (i + 1) % (sizeof(req) - 1)) {
+		if (send(fd, req + i, 1, MSG_NOSIGNAL) != 1)
+			return waited;
+		struct timeval tv = {0, 200 * 1000};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		char b[256];
+		ssize_t n = recv(fd, b, sizeof(b), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			return waited;
+		waited += 200;
+	}
+	return waited;
+}
+
+/* The request deadline: a client that sends its request a byte at a time, each byte well
+ * inside the idle timeout, is cut off once the whole request has taken longer than
+ * request_timeout, in the headers or in the body; other clients are answered meanwhile. */
+TEST(api_request_deadline_cuts_slow_senders)
+{
+	struct test_server s;
+	struct haven_api_config cfg;
+	haven_api_config_init(&cfg);
+	cfg.threads = 2;
+	cfg.connection_timeout_s = 60;
+	cfg.request_timeout_s = 1;
+	test_server_start(&s, &cfg);
+	int port = haven_api_port(s.api);
+
+	int fd = connect_to(port);
+	ASSERT(fd >= 0);
+	int open_ms = trickle_until_closed(fd, 8000);
+	close(fd);
+	ASSERT(open_ms >= 600);  /* not before the deadline */
+	ASSERT(open_ms < 8000); /* but cut off, long before the idle timeout */
+
+	/* A kept-alive connection gets the whole deadline again for its next request: two
+	 * requests half a deadline apart on one connection are both answered. */
+	fd = connect_to(port);
+	ASSERT(fd >= 0);
+	static const char get[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	for (int i = 0; i < 2; i++) {
+		sleep_ms(600);
+		ASSERT_EQ(send(fd, get, sizeof(get) - 1, MSG_NOSIGNAL), (ssize_t)(sizeof(get) - 1));
+		char b[1024];
+		struct timeval tv = {5, 0};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		ssize_t n = recv(fd, b, sizeof(b) - 1, 0);
+		ASSERT(n > 12);
+		b[n] = '\0';
+		ASSERT(!strncmp(b, "HTTP/1.1 200", 12));
+	}
+	close(fd);
+
+	struct test_resp r;
+	test_call(&s, "GET", "/metrics", NULL, NULL, &r);
+	ASSERT_EQ(r.status, 200);
+	const char *m = strstr(r.body, "\nhaven_http_requests_timed_out_total ");
+	ASSERT(m && atoll(m + strlen("\nhaven_http_requests_timed_out_total ")) >= 1);
+	test_resp_free(&r);
 	test_server_stop(&s);
 }
