@@ -63,6 +63,7 @@ struct crisis_token {
 	uint16_t joined;      /* 0, or which run-together word this is a piece of (1, 2, ...) */
 	uint8_t nterms;
 	uint32_t terms[CRISIS_TOKEN_TERMS]; /* lexicon term ids this token stands for */
+	uint64_t term_bits; /* the lexicon's filter of these terms (crisis_lexicon.c) */
 };
 
 struct crisis_match {

@@ -241,7 +241,20 @@ struct haven_crisis_lexicon {
 	struct smap del;    /* one-deletion variants of long exact words -> term id */
 	uint32_t nterms;
 	uint8_t prefix_lens[WORD_MAX + 1]; /* which prefix lengths exist */
+	/* Filters made after the build, so that a walk skips the nodes that cannot match at
+	 * a position without reading them (most of them: the trie is larger than the cache,
+	 * and a walk's cost is its reads of nodes). reach[node]: bit 0 when the node or a
+	 * node it links to ends a pattern or has a gap, and for every term a token may
+	 * continue with from the node or a node it links to, bit term_bit(term). A node
+	 * with reach & token_bits(token) == 0 adds nothing at that token. */
+	uint64_t *reach;
+	uint32_t *root_child; /* term -> child of the root, or UINT32_MAX */
 };
+
+static uint64_t term_bit(uint32_t term)
+{
+	return 2ull << (term % 63);
+}
 
 const char *haven_crisis_lexicon_version(const struct haven_crisis_lexicon *lex)
 {
@@ -271,6 +284,8 @@ void haven_crisis_lexicon_destroy(struct haven_crisis_lexicon **plex)
 		free(lex->nodes[i].links);
 	}
 	free(lex->nodes);
+	free(lex->reach);
+	free(lex->root_child);
 	free(lex->patterns);
 	smap_release(&lex->exact);
 	smap_release(&lex->prefix);
@@ -656,8 +671,8 @@ static int scan_emit(void *vctx, const char *norm, size_t nlen, uint32_t start, 
 	return 0;
 }
 
-static const struct trie_node *edge_child(const struct haven_crisis_lexicon *lex,
-					  const struct trie_node *n, uint32_t term)
+/* The child of n along term, or UINT32_MAX. */
+static uint32_t edge_child(const struct trie_node *n, uint32_t term)
 {
 	uint32_t lo = 0, hi = n->nedges;
 	while (lo < hi) {
@@ -667,9 +682,9 @@ static const struct trie_node *edge_child(const struct haven_crisis_lexicon *lex
 		else if (n->edges[mid].term > term)
 			hi = mid;
 		else
-			return &lex->nodes[n->edges[mid].child];
+			return n->edges[mid].child;
 	}
-	return NULL;
+	return UINT32_MAX;
 }
 
 static void add_match(struct crisis_scan *s, size_t first_match, uint32_t pattern,
@@ -686,28 +701,40 @@ static void add_match(struct crisis_scan *s, size_t first_match, uint32_t patter
 		s->matches[s->nmatch++] = (struct crisis_match){pattern, first, last};
 }
 
-static void walk(const struct haven_crisis_lexicon *lex, struct crisis_scan *s,
-		 const struct trie_node *n, size_t pos, uint32_t first, size_t first_match)
+/* Whether a walk at node from token pos (in the start token's sentence) can add anything
+ * (see reach). Past the sentence no token is read, so only bit 0 counts. */
+static int may_match(const struct haven_crisis_lexicon *lex, const struct crisis_scan *s,
+		     uint32_t node, size_t pos, uint32_t sentence)
 {
+	uint64_t bits = pos < s->ntok && s->toks[pos].sentence == sentence ? s->toks[pos].term_bits
+									  : 1;
+	return (lex->reach[node] & bits) != 0;
+}
+
+static void walk(const struct haven_crisis_lexicon *lex, struct crisis_scan *s, uint32_t node,
+		 size_t pos, uint32_t first, size_t first_match, uint32_t sentence)
+{
+	const struct trie_node *n = &lex->nodes[node];
 	for (uint32_t i = 0; i < n->nterm; i++)
 		add_match(s, first_match, n->terminals[i], first, (uint32_t)pos);
 	for (uint32_t i = 0; i < n->nlinks; i++)
-		walk(lex, s, &lex->nodes[n->links[i]], pos, first, first_match);
-	uint32_t sentence = s->toks[first].sentence;
+		if (may_match(lex, s, n->links[i], pos, sentence))
+			walk(lex, s, n->links[i], pos, first, first_match, sentence);
 	if (pos < s->ntok && s->toks[pos].sentence == sentence) {
 		const struct crisis_token *t = &s->toks[pos];
 		for (unsigned k = 0; k < t->nterms; k++) {
-			const struct trie_node *c = edge_child(lex, n, t->terms[k]);
-			if (c)
-				walk(lex, s, c, pos + 1, first, first_match);
+			uint32_t c = edge_child(n, t->terms[k]);
+			if (c != UINT32_MAX && may_match(lex, s, c, pos + 1, sentence))
+				walk(lex, s, c, pos + 1, first, first_match, sentence);
 		}
 	}
 	if (n->gap >= 0) {
-		const struct trie_node *g = &lex->nodes[n->gap];
+		uint32_t g = (uint32_t)n->gap;
 		for (size_t k = 0; k <= GAP_MAX && pos + k < s->ntok; k++) {
 			if (s->toks[pos + k].sentence != sentence)
 				break;
-			walk(lex, s, g, pos + k, first, first_match);
+			if (may_match(lex, s, g, pos + k, sentence))
+				walk(lex, s, g, pos + k, first, first_match, sentence);
 		}
 	}
 }
@@ -737,14 +764,19 @@ int haven__crisis_scan(const struct haven_crisis_lexicon *lex, const char *text,
 	}
 	struct scan_ctx ctx = {lex, s, cap, 0};
 	(void)tokenise(text, len, scan_emit, &ctx);
-	const struct trie_node *root = &lex->nodes[0];
+	for (size_t i = 0; i < s->ntok; i++) {
+		struct crisis_token *t = &s->toks[i];
+		t->term_bits = 1;
+		for (unsigned k = 0; k < t->nterms; k++)
+			t->term_bits |= term_bit(t->terms[k]);
+	}
 	for (size_t i = 0; i < s->ntok && s->nmatch < CRISIS_MAX_MATCHES; i++) {
 		const struct crisis_token *t = &s->toks[i];
 		size_t first_match = s->nmatch;
 		for (unsigned k = 0; k < t->nterms; k++) {
-			const struct trie_node *c = edge_child(lex, root, t->terms[k]);
-			if (c)
-				walk(lex, s, c, i + 1, (uint32_t)i, first_match);
+			uint32_t c = lex->root_child[t->terms[k]];
+			if (c != UINT32_MAX && may_match(lex, s, c, i + 1, t->sentence))
+				walk(lex, s, c, i + 1, (uint32_t)i, first_match, t->sentence);
 		}
 	}
 	/* One order whatever the trie's shape: by first token, then lexicon line. */
@@ -1310,6 +1342,46 @@ out:
 	return rc;
 }
 
+/* reach[node] (see struct haven_crisis_lexicon), following links depth first. state: 0
+ * not seen, 1 on the path (a cycle, which insert() never makes: the node is kept always),
+ * 2 done. */
+static uint64_t node_reach(struct haven_crisis_lexicon *lex, uint8_t *state, uint32_t node)
+{
+	if (state[node] == 2)
+		return lex->reach[node];
+	if (state[node] == 1)
+		return ~0ull;
+	state[node] = 1;
+	const struct trie_node *n = &lex->nodes[node];
+	uint64_t r = n->nterm || n->gap >= 0 ? 1 : 0;
+	for (uint32_t i = 0; i < n->nedges; i++)
+		r |= term_bit(n->edges[i].term);
+	for (uint32_t i = 0; i < n->nlinks; i++)
+		r |= node_reach(lex, state, n->links[i]);
+	lex->reach[node] = r;
+	state[node] = 2;
+	return r;
+}
+
+static int build_filters(struct haven_crisis_lexicon *lex)
+{
+	lex->reach = malloc(lex->nnodes * sizeof(*lex->reach));
+	lex->root_child = malloc((lex->nterms ? lex->nterms : 1) * sizeof(*lex->root_child));
+	uint8_t *state = calloc(lex->nnodes, 1);
+	if (!lex->reach || !lex->root_child || !state) {
+		free(state);
+		return HAVEN_ENOMEM;
+	}
+	for (size_t k = 0; k < lex->nnodes; k++)
+		node_reach(lex, state, (uint32_t)k);
+	free(state);
+	memset(lex->root_child, 0xFF, lex->nterms * sizeof(*lex->root_child));
+	const struct trie_node *root = &lex->nodes[0];
+	for (uint32_t i = 0; i < root->nedges; i++)
+		lex->root_child[root->edges[i].term] = root->edges[i].child;
+	return HAVEN_OK;
+}
+
 static int cmp_edge(const void *a, const void *b)
 {
 	uint32_t x = ((const struct trie_edge *)a)->term, y = ((const struct trie_edge *)b)->term;
@@ -1376,6 +1448,8 @@ int haven_crisis_lexicon_parse(const char *text, size_t len, const char *name,
 		if (n->nedges > 1)
 			qsort(n->edges, n->nedges, sizeof(*n->edges), cmp_edge);
 	}
+	if ((rc = build_filters(p.lex)))
+		goto out;
 	rc = HAVEN_OK;
 out:
 	for (size_t k = 0; k < p.nsets; k++) {

@@ -124,7 +124,8 @@ int haven__predict_fast(const struct haven_model *m, struct haven_nlp_ws *ws, co
 		ws->feature_of = v;
 		ws->feature_of_cap = cap;
 	}
-	if ((rc = haven__features_from_hashed(&in->text, h, m->idf, 0, &ws->feat, ws->feature_of)))
+	if ((rc = haven__features_from_hashed(&in->text, h, m->idf, 0, &ws->feat, ws->feature_of,
+					      m->lw, in->nlabels)))
 		return rc;
 	if ((rc = haven_model_predict_features(m, ws, &ws->feat, p)))
 		return rc;

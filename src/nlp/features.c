@@ -268,7 +268,7 @@ int haven__hashed_fits(const struct haven__hashed *h, const struct haven_text_op
 
 int haven__features_from_hashed(const struct haven_text_opts *o, const struct haven__hashed *h,
 				const float *idf, int keep_names, struct haven_features *f,
-				uint32_t *feature_of)
+				uint32_t *feature_of, const float *warm, size_t warm_len)
 {
 	HAVEN_ASSERT(haven__hashed_fits(h, o));
 	/* which kinds of occurrence o takes */
@@ -321,6 +321,16 @@ int haven__features_from_hashed(const struct haven_text_opts *o, const struct ha
 				struct haven_feature *nf = &f->v[f->n];
 				nf->index = idx;
 				nf->value = r->kind == HAVEN__OCC_CHAR ? char_weight : 1;
+				/* what scaling and scoring read next, fetched while the
+				   rest of the text is aggregated */
+				if (idf)
+					__builtin_prefetch(idf + idx);
+				if (warm) {
+					const float *row = warm + (size_t)idx * warm_len;
+					__builtin_prefetch(row);
+					if (warm_len > 16)
+						__builtin_prefetch(row + 16);
+				}
 				nf->name = keep_names ? (const char *)(uintptr_t)r->name : NULL;
 				count[f->n] = 1;
 				s = (uint32_t)f->n++;
@@ -376,7 +386,7 @@ int haven_features_extract(const struct haven_text_opts *o, const struct haven_t
 	struct haven__hashed *h = f->scratch;
 	if ((rc = haven__hash_features(o, t, keep_names, f, h)))
 		return rc;
-	return haven__features_from_hashed(o, h, idf, keep_names, f, NULL);
+	return haven__features_from_hashed(o, h, idf, keep_names, f, NULL, NULL, 0);
 }
 
 /* ------------------------------------------------------------------ shared text */

@@ -90,10 +90,13 @@ int haven__hash_features(const struct haven_text_opts *o, const struct haven_tok
 int haven__hashed_fits(const struct haven__hashed *h, const struct haven_text_opts *o);
 /* The features of o from occurrences hashed with fitting options: exactly what
  * haven_features_extract gives. feature_of (h->n entries, may be NULL) receives the index
- * in f of each occurrence's feature, or UINT32_MAX for one o leaves out. */
+ * in f of each occurrence's feature, or UINT32_MAX for one o leaves out. warm (may be
+ * NULL): a table of rows of warm_len floats per bucket that is read next (a linear
+ * model's weights); the features' rows are prefetched while the text is aggregated. */
 int haven__features_from_hashed(const struct haven_text_opts *o, const struct haven__hashed *h,
 				const float *idf, int keep_names, struct haven_features *f,
-				uint32_t *feature_of) HAVEN_WUR;
+				uint32_t *feature_of, const float *warm,
+				size_t warm_len) HAVEN_WUR;
 
 /* One text tokenized and hashed once for several models (haven analyze runs six per
  * message). haven__text_reset starts a new text; the first model that asks prepares it,
