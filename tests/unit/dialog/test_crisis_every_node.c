@@ -22,7 +22,10 @@
  * and, on a second replay for another fresh person, a figure of speech at the node runs no
  * protocol (risk below moderate, no safety state) and raises no alert.
  * The protocol's own steps (the flow "safety": the direct question, the crisis, staying in
- * it, the safety plan, the confirming question) are checked by the second test here.
+ * it, the safety plan, the confirming question) are checked by the second test here; the
+ * others walk the same paths with a moderate message (the direct question, then back) and
+ * with an abuse disclosure (the abuse flow, then back to the exercise), and check the
+ * protocol before the terms are agreed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -782,5 +785,49 @@ TEST(abuse_disclosure_at_every_node_resumes_it)
 	}
 	printf("     %zu nodes\n", nodes);
 	ASSERT(nodes >= 60);
+	walk_release(&w);
+}
+
+/* A moderate message (a passive wish to be dead, a burden, a past attempt) at every node
+ * where a conversation can rest: the direct question (safety.check, risk moderate, no alert
+ * yet), and a clear "no" to it goes back to the node. */
+TEST(moderate_risk_at_every_node_asks_and_goes_back)
+{
+	static const char *const moderate[] = {
+	    "sometimes i wish i wasn't alive",
+	    "everyone would be better off without me",
+	    "i tried to kill myself last year",
+	};
+	struct walk w;
+	walk_init(&w);
+	const struct haven_content *c = w.se.c;
+	size_t nodes = 0;
+	for (size_t fi = 0; fi < c->nflows; fi++) {
+		const struct haven_flow *fl = &c->flows[fi];
+		for (size_t ni = 0; ni < fl->nnodes; ni++) {
+			const struct found *fd = &w.found[node_slot(c, (int)fi, (int)ni)];
+			if (fl->nodes[ni].expect == HAVEN_EXPECT_NONE || !fd->reached)
+				continue; /* the first test fails on a node not reached */
+			char where[112], back[112];
+			snprintf(where, sizeof(where), "%s.%s", fl->name, fl->nodes[ni].name);
+			const struct haven_node *bn = back_node(fl, &fl->nodes[ni], back, sizeof(back));
+			new_person(&w.f, 1);
+			replay(&w.se, fd, where);
+			const char *msg = moderate[nodes % 3];
+			json_t *t = chat_say(&w.f, msg);
+			if (strcmp(turn_state(t), "safety.check") || strcmp(turn_level(t), "moderate"))
+				haven_test_fail(__FILE__, __LINE__, "at %s, \"%s\" gave %s, risk %s",
+						where, msg, turn_state(t), turn_level(t));
+			json_decref(t);
+			t = chat_say(&w.f, "no");
+			if (strcmp(turn_state(t), back) || !says_node(bn, turn_reply(t)))
+				haven_test_fail(__FILE__, __LINE__,
+						"at %s: \"no\" to the direct question went to %s", where,
+						turn_state(t));
+			json_decref(t);
+			nodes++;
+		}
+	}
+	ASSERT(nodes >= 100);
 	walk_release(&w);
 }
