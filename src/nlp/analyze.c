@@ -17,6 +17,7 @@ struct haven_analyzer {
 	struct haven_crisis *crisis;
 	struct haven__engine_models *models;
 	struct haven__text text; /* the current line, tokenized and hashed once for all models */
+	struct haven__jw jw;     /* the current line's JSON */
 };
 
 int haven_analyzer_create(const char *lexicon, const char *models_dir,
@@ -58,78 +59,101 @@ void haven_analyzer_destroy(struct haven_analyzer **pa)
 	*pa = NULL;
 }
 
-/* ------------------------------------------------------------------ JSON helpers */
+/* ------------------------------------------------------------------ JSON writer */
 
-int haven__json_str(struct haven_buf *b, const char *s, size_t n)
+void haven__jw_flush(struct haven__jw *w)
+{
+	if (w->n && haven_buf_append(w->out, w->chunk, w->n))
+		w->failed = 1;
+	w->n = 0;
+}
+
+int haven__jw_finish(struct haven__jw *w)
+{
+	haven__jw_flush(w);
+	return w->failed ? HAVEN_ENOMEM : HAVEN_OK;
+}
+
+void haven__jw_str(struct haven__jw *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	char tmp[256];
-	size_t t = 0;
-	int rc;
-	tmp[t++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (t > sizeof(tmp) - 8) {
-			if ((rc = haven_buf_append(b, tmp, t)))
-				return rc;
-			t = 0;
+	size_t i = 0;
+	char *d = haven__jw_room(w, 1);
+	*d = '"';
+	w->n++;
+	while (i < n) {
+		/* a piece at a time, each input byte at most 6 output bytes */
+		size_t piece = n - i < 256 ? n - i : 256;
+		d = haven__jw_room(w, piece * 6 + 1);
+		char *d0 = d;
+		for (size_t end = i + piece; i < end; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+				*d++ = (char)c;
+			} else if (c == '"' || c == '\\') {
+				*d++ = '\\';
+				*d++ = (char)c;
+			} else if (c == '\n') {
+				*d++ = '\\';
+				*d++ = 'n';
+			} else if (c == '\t') {
+				*d++ = '\\';
+				*d++ = 't';
+			} else if (c == '\r') {
+				*d++ = '\\';
+				*d++ = 'r';
+			} else {
+				memcpy(d, "\\u00", 4);
+				d[4] = hex[c >> 4];
+				d[5] = hex[c & 15];
+				d += 6;
+			}
 		}
-		if (c == '"' || c == '\\') {
-			tmp[t++] = '\\';
-			tmp[t++] = (char)c;
-		} else if (c == '\n') {
-			tmp[t++] = '\\';
-			tmp[t++] = 'n';
-		} else if (c == '\t') {
-			tmp[t++] = '\\';
-			tmp[t++] = 't';
-		} else if (c == '\r') {
-			tmp[t++] = '\\';
-			tmp[t++] = 'r';
-		} else if (c < 0x20 || c == 0x7f) {
-			tmp[t++] = '\\';
-			tmp[t++] = 'u';
-			tmp[t++] = '0';
-			tmp[t++] = '0';
-			tmp[t++] = hex[c >> 4];
-			tmp[t++] = hex[c & 15];
-		} else {
-			tmp[t++] = (char)c;
-		}
+		w->n += (size_t)(d - d0);
 	}
-	tmp[t++] = '"';
-	return haven_buf_append(b, tmp, t);
+	d = haven__jw_room(w, 1);
+	*d = '"';
+	w->n++;
 }
 
-int haven__json_cstr(struct haven_buf *b, const char *s)
+void haven__jw_cstr(struct haven__jw *w, const char *s)
 {
-	return haven__json_str(b, s, strlen(s));
+	haven__jw_str(w, s, strlen(s));
 }
 
-/* A probability or score: fixed 4 decimals, locale-independent digits. */
-int haven__json_num(struct haven_buf *b, double v)
+void haven__jw_num(struct haven__jw *w, double v)
 {
-	if (!(v == v))
-		return HAVEN_JSON_LIT(b, "null");
-	if (v >= 1e9 || v <= -1e9)
-		return haven_buf_printf(b, "%.6g", v);
+	char *tmp = haven__jw_room(w, 32);
+	if (!(v == v)) {
+		memcpy(tmp, "null", 4);
+		w->n += 4;
+		return;
+	}
+	if (v >= 1e9 || v <= -1e9) {
+		int k = snprintf(tmp, 32, "%.6g", v);
+		w->n += k > 0 && k < 32 ? (size_t)k : 0;
+		return;
+	}
 	/* Fixed 4 decimals written by hand: snprintf per number is a visible share of the
 	 * time of `haven analyze`. Locale-independent by construction. */
-	char tmp[32];
 	size_t l = 0;
 	int neg = v < 0;
 	unsigned long long scaled = (unsigned long long)((neg ? -v : v) * 10000.0 + 0.5);
 	unsigned long long ip = scaled / 10000, fp = scaled % 10000;
 	if (neg && scaled)
 		tmp[l++] = '-';
-	char digits[24];
-	size_t nd = 0;
-	do {
-		digits[nd++] = (char)('0' + ip % 10);
-		ip /= 10;
-	} while (ip);
-	while (nd)
-		tmp[l++] = digits[--nd];
+	if (ip < 10) {
+		tmp[l++] = (char)('0' + ip);
+	} else {
+		char digits[24];
+		size_t nd = 0;
+		do {
+			digits[nd++] = (char)('0' + ip % 10);
+			ip /= 10;
+		} while (ip);
+		while (nd)
+			tmp[l++] = digits[--nd];
+	}
 	tmp[l++] = '.';
 	tmp[l++] = (char)('0' + fp / 1000);
 	tmp[l++] = (char)('0' + fp / 100 % 10);
@@ -137,11 +161,10 @@ int haven__json_num(struct haven_buf *b, double v)
 	tmp[l++] = (char)('0' + fp % 10);
 	while (tmp[l - 1] == '0' && tmp[l - 2] != '.')
 		l--; /* trailing zeros, keeping one digit after the point */
-	return haven_buf_append(b, tmp, l);
+	w->n += l;
 }
 
-/* An unsigned integer, written by hand (see haven__json_num). */
-static int json_uint(struct haven_buf *b, unsigned long long v)
+void haven__jw_uint(struct haven__jw *w, unsigned long long v)
 {
 	char d[24];
 	size_t n = sizeof(d);
@@ -149,145 +172,146 @@ static int json_uint(struct haven_buf *b, unsigned long long v)
 		d[--n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	return haven_buf_append(b, d + n, sizeof(d) - n);
+	haven__jw_put(w, d + n, sizeof(d) - n);
 }
 
 /* ------------------------------------------------------------------ risk */
 
-static int risk_json(const struct haven_crisis_result *r, const struct haven_crisis *c,
-		     struct haven_buf *b)
+static void flags_json(struct haven__jw *w, unsigned flags)
 {
-	int rc = 0;
-	rc |= HAVEN_JSON_LIT(b, "{\"level\":");
-	rc |= haven__json_cstr(b, haven_risk_level_name(r->level));
-	rc |= HAVEN_JSON_LIT(b, ",\"score\":");
-	rc |= haven__json_num(b, r->score);
-	rc |= HAVEN_JSON_LIT(b, ",\"reasons\":[");
+	int first = 1;
+	for (unsigned bit = 1; bit && bit <= HAVEN_CRISIS_TRUNCATED; bit <<= 1) {
+		if (!(flags & bit))
+			continue;
+		if (!first)
+			HAVEN_JW_LIT(w, ",");
+		first = 0;
+		haven__jw_cstr(w, haven_crisis_flag_name(bit));
+	}
+}
+
+static void risk_json(const struct haven_crisis_result *r, struct haven__jw *w)
+{
+	HAVEN_JW_LIT(w, "{\"level\":");
+	haven__jw_cstr(w, haven_risk_level_name(r->level));
+	HAVEN_JW_LIT(w, ",\"score\":");
+	haven__jw_num(w, r->score);
+	HAVEN_JW_LIT(w, ",\"reasons\":[");
 	for (size_t i = 0; i < r->n_reasons; i++) {
 		const struct haven_crisis_reason *x = &r->reasons[i];
 		if (i)
-			rc |= HAVEN_JSON_LIT(b, ",");
-		rc |= HAVEN_JSON_LIT(b, "{\"rule\":");
-		rc |= haven__json_cstr(b, x->rule);
-		rc |= HAVEN_JSON_LIT(b, ",\"description\":");
-		rc |= haven__json_cstr(b, x->description);
-		rc |= HAVEN_JSON_LIT(b, ",\"source\":");
-		rc |= haven__json_cstr(b, x->lexicon_line ? "lexicon" : "classifier");
+			HAVEN_JW_LIT(w, ",");
+		HAVEN_JW_LIT(w, "{\"rule\":");
+		haven__jw_cstr(w, x->rule);
+		HAVEN_JW_LIT(w, ",\"description\":");
+		haven__jw_cstr(w, x->description);
 		if (x->lexicon_line) {
-			rc |= HAVEN_JSON_LIT(b, ",\"phrase\":");
-			rc |= haven__json_cstr(b, x->phrase);
-			rc |= HAVEN_JSON_LIT(b, ",\"span\":[");
-			rc |= json_uint(b, x->start);
-			rc |= HAVEN_JSON_LIT(b, ",");
-			rc |= json_uint(b, x->end);
-			rc |= HAVEN_JSON_LIT(b, "],\"lexicon_line\":");
-			rc |= json_uint(b, x->lexicon_line);
+			HAVEN_JW_LIT(w, ",\"source\":\"lexicon\",\"phrase\":");
+			haven__jw_cstr(w, x->phrase);
+			HAVEN_JW_LIT(w, ",\"span\":[");
+			haven__jw_uint(w, x->start);
+			HAVEN_JW_LIT(w, ",");
+			haven__jw_uint(w, x->end);
+			HAVEN_JW_LIT(w, "],\"lexicon_line\":");
+			haven__jw_uint(w, x->lexicon_line);
+		} else {
+			HAVEN_JW_LIT(w, ",\"source\":\"classifier\"");
 		}
-		rc |= HAVEN_JSON_LIT(b, ",\"rule_level\":");
-		rc |= haven__json_cstr(b, haven_risk_level_name(x->rule_level));
-		rc |= HAVEN_JSON_LIT(b, ",\"level\":");
-		rc |= haven__json_cstr(b, haven_risk_level_name(x->level));
-		rc |= HAVEN_JSON_LIT(b, ",\"discounted_by\":[");
-		int first = 1;
-		for (unsigned bit = 1; bit && bit <= HAVEN_CRISIS_TRUNCATED; bit <<= 1) {
-			if (!(x->discounted_by & bit))
-				continue;
-			if (!first)
-				rc |= HAVEN_JSON_LIT(b, ",");
-			first = 0;
-			rc |= haven__json_cstr(b, haven_crisis_flag_name(bit));
-		}
-		rc |= HAVEN_JSON_LIT(b, "]}");
+		HAVEN_JW_LIT(w, ",\"rule_level\":");
+		haven__jw_cstr(w, haven_risk_level_name(x->rule_level));
+		HAVEN_JW_LIT(w, ",\"level\":");
+		haven__jw_cstr(w, haven_risk_level_name(x->level));
+		HAVEN_JW_LIT(w, ",\"discounted_by\":[");
+		flags_json(w, x->discounted_by);
+		HAVEN_JW_LIT(w, "]}");
 	}
-	rc |= HAVEN_JSON_LIT(b, "],\"flags\":[");
-	int first = 1;
-	for (unsigned bit = 1; bit && bit <= HAVEN_CRISIS_TRUNCATED; bit <<= 1) {
-		if (!(r->flags & bit))
-			continue;
-		if (!first)
-			rc |= HAVEN_JSON_LIT(b, ",");
-		first = 0;
-		rc |= haven__json_cstr(b, haven_crisis_flag_name(bit));
-	}
-	rc |= HAVEN_JSON_LIT(b, "],\"lexicon_version\":");
-	rc |= haven__json_cstr(b, r->lexicon_version);
-	rc |= HAVEN_JSON_LIT(b, ",\"model\":");
+	HAVEN_JW_LIT(w, "],\"flags\":[");
+	flags_json(w, r->flags);
+	HAVEN_JW_LIT(w, "],\"lexicon_version\":");
+	haven__jw_cstr(w, r->lexicon_version);
+	HAVEN_JW_LIT(w, ",\"model\":");
 	if (r->model_used) {
-		rc |= HAVEN_JSON_LIT(b, "{\"status\":\"ok\",\"version\":");
-		rc |= haven__json_cstr(b, r->model_version ? r->model_version : "");
-		rc |= HAVEN_JSON_LIT(b, ",\"probability\":");
-		rc |= haven__json_num(b, r->model_probability);
-		rc |= HAVEN_JSON_LIT(b, ",\"top_terms\":[");
+		HAVEN_JW_LIT(w, "{\"status\":\"ok\",\"version\":");
+		haven__jw_cstr(w, r->model_version ? r->model_version : "");
+		HAVEN_JW_LIT(w, ",\"probability\":");
+		haven__jw_num(w, r->model_probability);
+		HAVEN_JW_LIT(w, ",\"top_terms\":[");
 		for (size_t i = 0; i < r->n_model_terms; i++) {
 			if (i)
-				rc |= HAVEN_JSON_LIT(b, ",");
-			rc |= HAVEN_JSON_LIT(b, "{\"term\":");
-			rc |= haven__json_cstr(b, r->model_terms[i].text);
-			rc |= HAVEN_JSON_LIT(b, ",\"weight\":");
-			rc |= haven__json_num(b, r->model_terms[i].weight);
-			rc |= HAVEN_JSON_LIT(b, "}");
+				HAVEN_JW_LIT(w, ",");
+			HAVEN_JW_LIT(w, "{\"term\":");
+			haven__jw_cstr(w, r->model_terms[i].text);
+			HAVEN_JW_LIT(w, ",\"weight\":");
+			haven__jw_num(w, r->model_terms[i].weight);
+			HAVEN_JW_LIT(w, "}");
 		}
-		rc |= HAVEN_JSON_LIT(b, "]}");
+		HAVEN_JW_LIT(w, "]}");
 	} else {
-		rc |= haven_buf_puts(b, "{\"status\":\"missing\",\"name\":\"crisis\",\"message\":"
-					"\"no crisis classifier installed (models/crisis.hvm); the "
-					"level comes from the lexicon alone\"}");
+		HAVEN_JW_LIT(w, "{\"status\":\"missing\",\"name\":\"crisis\",\"message\":"
+				"\"no crisis classifier installed (models/crisis.hvm); the "
+				"level comes from the lexicon alone\"}");
 	}
 	if (r->short_model_used) {
-		rc |= HAVEN_JSON_LIT(b, ",\"short_model\":{\"version\":");
-		rc |= haven__json_cstr(b, r->short_model_version ? r->short_model_version : "");
-		rc |= HAVEN_JSON_LIT(b, ",\"probability\":");
-		rc |= haven__json_num(b, r->short_model_probability);
-		rc |= HAVEN_JSON_LIT(b, "}");
+		HAVEN_JW_LIT(w, ",\"short_model\":{\"version\":");
+		haven__jw_cstr(w, r->short_model_version ? r->short_model_version : "");
+		HAVEN_JW_LIT(w, ",\"probability\":");
+		haven__jw_num(w, r->short_model_probability);
+		HAVEN_JW_LIT(w, "}");
 	}
-	(void)c;
-	rc |= HAVEN_JSON_LIT(b, "}");
-	return rc ? HAVEN_ENOMEM : HAVEN_OK;
+	HAVEN_JW_LIT(w, "}");
 }
 
 int haven_analyzer_line_json(struct haven_analyzer *a, uint64_t line, const char *text,
 			     size_t len, int cut, int replaced, size_t raw_len,
 			     struct haven_buf *b)
 {
-	int rc = 0;
 	size_t i = 0;
 	while (i < len && (text[i] == ' ' || text[i] == '\t'))
 		i++;
 	if (i == len) {
-		rc |= haven_buf_printf(b, "{\"line\":%llu,\"error\":{\"code\":\"empty_line\","
-					  "\"message\":\"line %llu is empty; nothing to analyse\"}}\n",
-				       (unsigned long long)line, (unsigned long long)line);
+		int rc = haven_buf_printf(b, "{\"line\":%llu,\"error\":{\"code\":\"empty_line\","
+					     "\"message\":\"line %llu is empty; nothing to "
+					     "analyse\"}}\n",
+					  (unsigned long long)line, (unsigned long long)line);
 		return rc ? HAVEN_ENOMEM : HAVEN_OK;
 	}
 	struct haven_crisis_result r;
+	struct haven__jw *w = &a->jw;
+	haven__jw_init(w, b);
 	haven__text_reset(&a->text, text, len);
 	haven__crisis_assess_shared(a->crisis, text, len, &a->text, &r);
-	rc |= HAVEN_JSON_LIT(b, "{\"line\":");
-	rc |= json_uint(b, line);
-	rc |= HAVEN_JSON_LIT(b, ",\"risk\":");
-	rc |= risk_json(&r, a->crisis, b);
-	rc |= haven__engine_models_json(a->models, text, len, &a->text, b);
+	HAVEN_JW_LIT(w, "{\"line\":");
+	haven__jw_uint(w, line);
+	HAVEN_JW_LIT(w, ",\"risk\":");
+	risk_json(&r, w);
+	int rc = haven__engine_models_json(a->models, text, len, &a->text, w);
 	size_t controls = 0;
 	for (size_t k = 0; k < len; k++) {
 		unsigned char ch = (unsigned char)text[k];
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
 			controls++;
 	}
-	rc |= HAVEN_JSON_LIT(b, ",\"input\":{\"bytes\":");
-	rc |= json_uint(b, raw_len);
+	HAVEN_JW_LIT(w, ",\"input\":{\"bytes\":");
+	haven__jw_uint(w, raw_len);
 	if (cut || (r.flags & HAVEN_CRISIS_TRUNCATED))
-		rc |= HAVEN_JSON_LIT(b, ",\"truncated\":true");
+		HAVEN_JW_LIT(w, ",\"truncated\":true");
 	else
-		rc |= HAVEN_JSON_LIT(b, ",\"truncated\":false");
-	if (cut)
-		rc |= haven_buf_printf(b, ",\"message\":\"line longer than %zu bytes; only the "
-					  "first %zu were analysed\"", raw_len, raw_len);
+		HAVEN_JW_LIT(w, ",\"truncated\":false");
+	if (cut) {
+		char msg[160];
+		int k = snprintf(msg, sizeof(msg),
+				 ",\"message\":\"line longer than %zu bytes; only the first %zu "
+				 "were analysed\"",
+				 raw_len, raw_len);
+		haven__jw_put(w, msg, k > 0 && (size_t)k < sizeof(msg) ? (size_t)k : 0);
+	}
 	if (replaced)
-		rc |= HAVEN_JSON_LIT(b, ",\"invalid_utf8_replaced\":true");
+		HAVEN_JW_LIT(w, ",\"invalid_utf8_replaced\":true");
 	else
-		rc |= HAVEN_JSON_LIT(b, ",\"invalid_utf8_replaced\":false");
-	rc |= HAVEN_JSON_LIT(b, ",\"control_characters\":");
-	rc |= json_uint(b, controls);
-	rc |= HAVEN_JSON_LIT(b, "}}\n");
-	return rc ? HAVEN_ENOMEM : HAVEN_OK;
+		HAVEN_JW_LIT(w, ",\"invalid_utf8_replaced\":false");
+	HAVEN_JW_LIT(w, ",\"control_characters\":");
+	haven__jw_uint(w, controls);
+	HAVEN_JW_LIT(w, "}}\n");
+	int frc = haven__jw_finish(w);
+	return rc || frc ? HAVEN_ENOMEM : HAVEN_OK;
 }

@@ -28,32 +28,58 @@ static const struct {
 struct haven__engine_models {
 	char path[N_ANALYSES][PATH_MAX];
 	struct haven_model *model[N_ANALYSES];
-	struct haven_buf keys[N_ANALYSES]; /* "label": for every label, pre-escaped, NUL-separated */
-	char version[N_ANALYSES][160];     /* "name version", pre-escaped with quotes */
+	/* Pre-escaped at load, the scores object being most of analyze's output: */
+	struct haven_buf keys[N_ANALYSES]; /* "label" of every label, one after the other */
+	uint32_t *key_end[N_ANALYSES];     /* where each label's ends in keys */
+	struct haven_buf head[N_ANALYSES]; /* ,"key":{"status":"ok","model":"name version" */
+	struct haven_buf missing[N_ANALYSES]; /* ,"key":{"status":"missing",...} */
 	struct haven_nlp_ws *ws;
 };
 
-/* Escapes each label once at load: the scores object is most of analyze's output. */
+/* Escapes each label once at load. */
 static int prepare_keys(struct haven__engine_models *m, size_t i)
 {
 	const struct haven_model *model = m->model[i];
 	const struct haven_model_info *info = haven_model_info(model);
-	struct haven_buf *b = &m->keys[i];
-	struct haven_buf v;
-	int rc = 0;
-	haven_buf_init(b, 1u << 20);
+	struct haven__jw w;
+	haven_buf_init(&m->keys[i], 1u << 20);
+	m->key_end[i] = calloc(info->nlabels ? info->nlabels : 1, sizeof(uint32_t));
+	if (!m->key_end[i])
+		return HAVEN_ENOMEM;
+	haven__jw_init(&w, &m->keys[i]);
 	for (size_t k = 0; k < info->nlabels; k++) {
-		rc |= haven__json_cstr(b, haven_model_label(model, k));
-		rc |= haven_buf_append(b, ":", 2); /* with the NUL separator */
+		haven__jw_cstr(&w, haven_model_label(model, k));
+		haven__jw_flush(&w);
+		m->key_end[i][k] = (uint32_t)m->keys[i].len;
 	}
-	haven_buf_init(&v, sizeof(m->version[i]) - 1);
+	int rc = haven__jw_finish(&w);
+	haven_buf_init(&m->head[i], 1u << 16);
+	haven__jw_init(&w, &m->head[i]);
+	HAVEN_JW_LIT(&w, ",\"");
+	haven__jw_put(&w, analyses[i].key, strlen(analyses[i].key));
+	HAVEN_JW_LIT(&w, "\":{\"status\":\"ok\",\"model\":");
 	char ver[160];
 	snprintf(ver, sizeof(ver), "%s %s", info->name, info->version);
-	rc |= haven__json_cstr(&v, ver);
-	if (!rc)
-		haven_strlcpy(m->version[i], v.data, sizeof(m->version[i]));
-	haven_buf_release(&v);
-	return rc ? HAVEN_ENOMEM : HAVEN_OK;
+	haven__jw_cstr(&w, ver);
+	return rc || haven__jw_finish(&w) ? HAVEN_ENOMEM : HAVEN_OK;
+}
+
+/* The whole entry of a model that is not installed: the same in every line. */
+static int prepare_missing(struct haven__engine_models *m, size_t i)
+{
+	struct haven__jw w;
+	char msg[PATH_MAX + 64];
+	haven_buf_init(&m->missing[i], 1u << 16);
+	haven__jw_init(&w, &m->missing[i]);
+	HAVEN_JW_LIT(&w, ",\"");
+	haven__jw_put(&w, analyses[i].key, strlen(analyses[i].key));
+	HAVEN_JW_LIT(&w, "\":{\"status\":\"missing\",\"name\":\"");
+	haven__jw_put(&w, analyses[i].name, strlen(analyses[i].name));
+	HAVEN_JW_LIT(&w, "\",\"message\":");
+	snprintf(msg, sizeof(msg), "%s: model not installed", m->path[i]);
+	haven__jw_cstr(&w, msg);
+	HAVEN_JW_LIT(&w, "}");
+	return haven__jw_finish(&w);
 }
 
 static void models_dir_default(char *out, size_t n)
@@ -98,8 +124,11 @@ int haven__engine_models_load(const char *dir, struct haven__engine_models **out
 			rc = HAVEN_EINVAL;
 			goto out;
 		}
-		if (access(m->path[i], F_OK) != 0)
+		if (access(m->path[i], F_OK) != 0) {
+			if ((rc = prepare_missing(m, i)))
+				goto out;
 			continue; /* missing: said so in every line */
+		}
 		if ((rc = haven_model_load(m->path[i], &m->model[i], err, errlen)))
 			goto out;
 		if ((rc = prepare_keys(m, i)))
@@ -123,6 +152,9 @@ void haven__engine_models_destroy(struct haven__engine_models **pm)
 	for (size_t i = 0; i < N_ANALYSES; i++) {
 		haven_model_destroy(&m->model[i]);
 		haven_buf_release(&m->keys[i]);
+		free(m->key_end[i]);
+		haven_buf_release(&m->head[i]);
+		haven_buf_release(&m->missing[i]);
 	}
 	haven_nlp_ws_destroy(&m->ws);
 	free(m);
@@ -130,72 +162,64 @@ void haven__engine_models_destroy(struct haven__engine_models **pm)
 }
 
 static int one_model_json(struct haven__engine_models *m, size_t i, const char *text, size_t len,
-			  struct haven__text *shared, struct haven_buf *b)
+			  struct haven__text *shared, struct haven__jw *w)
 {
 	const struct haven_model *model = m->model[i];
 	struct haven_prediction p;
 	struct haven__term_weight top[EXPLAIN_TERMS];
 	size_t ntop, explained;
-	int rc = 0;
 	if (haven__predict_explain(model, m->ws, text, len, shared, -1, EXPLAIN_TERMS, 0.0f, &p,
 				   top, &ntop, &explained))
 		return HAVEN_ENOMEM;
-	rc |= HAVEN_JSON_LIT(b, "{\"status\":\"ok\",\"model\":");
-	rc |= haven_buf_puts(b, m->version[i]);
-	rc |= HAVEN_JSON_LIT(b, ",\"predicted\":[");
+	const char *keys = m->keys[i].data;
+	const uint32_t *end = m->key_end[i];
+	haven__jw_put(w, m->head[i].data, m->head[i].len);
+	HAVEN_JW_LIT(w, ",\"predicted\":[");
 	int first = 1;
 	for (size_t k = 0; k < p.nlabels; k++) {
 		if (!p.predicted[k])
 			continue;
 		if (!first)
-			rc |= HAVEN_JSON_LIT(b, ",");
+			HAVEN_JW_LIT(w, ",");
 		first = 0;
-		rc |= haven__json_cstr(b, haven_model_label(model, k));
+		size_t start = k ? end[k - 1] : 0;
+		haven__jw_put(w, keys + start, end[k] - start);
 	}
-	rc |= HAVEN_JSON_LIT(b, "],\"scores\":{");
-	const char *key = m->keys[i].data;
+	HAVEN_JW_LIT(w, "],\"scores\":{");
 	for (size_t k = 0; k < p.nlabels; k++) {
-		size_t kl = strlen(key);
+		size_t start = k ? end[k - 1] : 0;
 		if (k)
-			rc |= HAVEN_JSON_LIT(b, ",");
-		rc |= haven_buf_append(b, key, kl);
-		rc |= haven__json_num(b, p.prob[k]);
-		key += kl + 1;
+			HAVEN_JW_LIT(w, ",");
+		haven__jw_put(w, keys + start, end[k] - start);
+		HAVEN_JW_LIT(w, ":");
+		haven__jw_num(w, p.prob[k]);
 	}
-	rc |= HAVEN_JSON_LIT(b, "},\"explanation\":{\"label\":");
-	rc |= haven__json_cstr(b, haven_model_label(model, explained));
-	rc |= HAVEN_JSON_LIT(b, ",\"terms\":[");
+	HAVEN_JW_LIT(w, "},\"explanation\":{\"label\":");
+	size_t start = explained ? end[explained - 1] : 0;
+	haven__jw_put(w, keys + start, end[explained] - start);
+	HAVEN_JW_LIT(w, ",\"terms\":[");
 	for (size_t k = 0; k < ntop; k++) {
 		if (k)
-			rc |= HAVEN_JSON_LIT(b, ",");
-		rc |= HAVEN_JSON_LIT(b, "{\"term\":");
-		rc |= haven__json_cstr(b, top[k].name);
-		rc |= HAVEN_JSON_LIT(b, ",\"weight\":");
-		rc |= haven__json_num(b, top[k].contribution);
-		rc |= HAVEN_JSON_LIT(b, "}");
+			HAVEN_JW_LIT(w, ",");
+		HAVEN_JW_LIT(w, "{\"term\":");
+		haven__jw_cstr(w, top[k].name);
+		HAVEN_JW_LIT(w, ",\"weight\":");
+		haven__jw_num(w, top[k].contribution);
+		HAVEN_JW_LIT(w, "}");
 	}
-	rc |= HAVEN_JSON_LIT(b, "]}}");
-	return rc ? HAVEN_ENOMEM : HAVEN_OK;
+	HAVEN_JW_LIT(w, "]}}");
+	return HAVEN_OK;
 }
 
 int haven__engine_models_json(struct haven__engine_models *m, const char *text, size_t len,
-			      struct haven__text *shared, struct haven_buf *b)
+			      struct haven__text *shared, struct haven__jw *w)
 {
 	int rc = 0;
 	for (size_t i = 0; i < N_ANALYSES; i++) {
-		rc |= HAVEN_JSON_LIT(b, ",\"");
-		rc |= haven_buf_puts(b, analyses[i].key);
-		rc |= HAVEN_JSON_LIT(b, "\":");
-		if (m->model[i]) {
-			rc |= one_model_json(m, i, text, len, shared, b);
-			continue;
-		}
-		rc |= haven_buf_printf(b, "{\"status\":\"missing\",\"name\":\"%s\",\"message\":",
-				       analyses[i].name);
-		char msg[PATH_MAX + 64];
-		snprintf(msg, sizeof(msg), "%s: model not installed", m->path[i]);
-		rc |= haven__json_cstr(b, msg);
-		rc |= HAVEN_JSON_LIT(b, "}");
+		if (m->model[i])
+			rc |= one_model_json(m, i, text, len, shared, w);
+		else
+			haven__jw_put(w, m->missing[i].data, m->missing[i].len);
 	}
 	return rc ? HAVEN_ENOMEM : HAVEN_OK;
 }
