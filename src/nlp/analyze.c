@@ -154,13 +154,15 @@ void haven__jw_num(struct haven__jw *w, double v)
 		while (nd)
 			tmp[l++] = digits[--nd];
 	}
-	tmp[l++] = '.';
-	tmp[l++] = (char)('0' + fp / 1000);
-	tmp[l++] = (char)('0' + fp / 100 % 10);
-	tmp[l++] = (char)('0' + fp / 10 % 10);
-	tmp[l++] = (char)('0' + fp % 10);
-	while (tmp[l - 1] == '0' && tmp[l - 2] != '.')
-		l--; /* trailing zeros, keeping one digit after the point */
+	/* the decimals, trailing zeros dropped but one digit kept */
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
+	tmp[l] = '.';
+	memcpy(tmp + l + 1, pairs + 2 * (fp / 100), 2);
+	memcpy(tmp + l + 3, pairs + 2 * (fp % 100), 2);
+	l += fp % 10 ? 5 : fp % 100 ? 4 : fp % 1000 ? 3 : 2;
 	w->n += l;
 }
 

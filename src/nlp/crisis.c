@@ -193,7 +193,16 @@ struct judged {
 struct context {
 	const struct haven_crisis_lexicon *lex;
 	const struct crisis_scan *scan;
+	uint32_t present; /* bit c: some match has category c (most cues are absent, and a
+			     question about one is then answered without a loop) */
 };
+
+_Static_assert(CRISIS_CAT__COUNT <= 32, "struct context's present is 32 bits");
+
+static int cat_present(const struct context *cx, enum crisis_cat cat)
+{
+	return (cx->present >> cat) & 1;
+}
 
 static uint8_t cat_of(const struct context *cx, const struct crisis_match *m)
 {
@@ -213,6 +222,8 @@ static uint32_t clause_of(const struct context *cx, uint32_t tok)
 /* Is there a cue of category `cat` covering the token? */
 static int token_has_cue(const struct context *cx, uint32_t tok, enum crisis_cat cat)
 {
+	if (!cat_present(cx, cat))
+		return 0;
 	for (size_t i = 0; i < cx->scan->nmatch; i++) {
 		const struct crisis_match *c = &cx->scan->matches[i];
 		if (cat_of(cx, c) == cat && c->first <= tok && tok < c->last)
@@ -224,6 +235,8 @@ static int token_has_cue(const struct context *cx, uint32_t tok, enum crisis_cat
 static int cue_in_sentence(const struct context *cx, const struct crisis_match *m,
 			   enum crisis_cat cat, int before_only)
 {
+	if (!cat_present(cx, cat))
+		return 0;
 	uint32_t s = sentence_of(cx, m->first);
 	for (size_t i = 0; i < cx->scan->nmatch; i++) {
 		const struct crisis_match *c = &cx->scan->matches[i];
@@ -238,14 +251,13 @@ static int cue_in_sentence(const struct context *cx, const struct crisis_match *
 
 static int cue_anywhere(const struct context *cx, enum crisis_cat cat)
 {
-	for (size_t i = 0; i < cx->scan->nmatch; i++)
-		if (cat_of(cx, &cx->scan->matches[i]) == cat)
-			return 1;
-	return 0;
+	return cat_present(cx, cat);
 }
 
 static int time_outside(const struct context *cx, const struct crisis_match *m)
 {
+	if (!cat_present(cx, CRISIS_CAT_TIME))
+		return 0;
 	for (size_t i = 0; i < cx->scan->nmatch; i++) {
 		const struct crisis_match *t = &cx->scan->matches[i];
 		if (cat_of(cx, t) == CRISIS_CAT_TIME && (t->last <= m->first || t->first >= m->last))
@@ -262,6 +274,8 @@ static int is_subject_cue(uint8_t cat)
 
 static int negated(const struct context *cx, const struct crisis_match *m)
 {
+	if (!cat_present(cx, CRISIS_CAT_NEGATION))
+		return 0;
 	uint32_t cl = clause_of(cx, m->first);
 	for (size_t i = 0; i < cx->scan->nmatch; i++) {
 		const struct crisis_match *n = &cx->scan->matches[i];
@@ -290,6 +304,8 @@ static int negated(const struct context *cx, const struct crisis_match *m)
 
 static int resolved_after(const struct context *cx, const struct crisis_match *m)
 {
+	if (!cat_present(cx, CRISIS_CAT_RESOLVED))
+		return 0;
 	uint32_t s = sentence_of(cx, m->first);
 	for (size_t i = 0; i < cx->scan->nmatch; i++) {
 		const struct crisis_match *c = &cx->scan->matches[i];
@@ -620,7 +636,9 @@ void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_
 	}
 	if (scan.truncated)
 		out->flags |= HAVEN_CRISIS_TRUNCATED;
-	struct context cx = {c->lex, &scan};
+	struct context cx = {c->lex, &scan, 0};
+	for (size_t i = 0; i < scan.nmatch; i++)
+		cx.present |= 1u << haven__crisis_pattern(c->lex, scan.matches[i].pattern)->cat;
 	js = calloc(scan.nmatch ? scan.nmatch : 1, sizeof(*js));
 	if (!js) {
 		out->level = HAVEN_RISK_MODERATE;

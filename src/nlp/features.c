@@ -303,7 +303,11 @@ int haven__features_from_hashed(const struct haven_text_opts *o, const struct ha
 	unsigned shift = 0;
 	while ((1ull << shift) < tcap)
 		shift++;
+	/* hash % buckets without a division per occurrence: a mask for a power of two
+	   (every shipped model), else Lemire's exact 32-bit remainder by multiplication */
 	const uint32_t buckets = o->buckets;
+	const uint32_t mask = (buckets & (buckets - 1)) == 0 ? buckets - 1 : 0;
+	const uint64_t magic = mask ? 0 : UINT64_MAX / buckets + 1;
 	const float char_weight = o->char_weight;
 	for (size_t i = 0; i < n; i++) {
 		const struct haven__occ *r = &h->v[i];
@@ -312,7 +316,8 @@ int haven__features_from_hashed(const struct haven_text_opts *o, const struct ha
 				feature_of[i] = UINT32_MAX;
 			continue;
 		}
-		uint32_t idx = r->hash % buckets;
+		uint32_t idx = mask ? r->hash & mask
+				    : (uint32_t)(((unsigned __int128)(magic * r->hash) * buckets) >> 64);
 		size_t hs = (size_t)((idx * 2654435761u) >> (32 - shift)) & (tcap - 1);
 		for (;;) {
 			uint32_t s = slot[hs];

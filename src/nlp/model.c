@@ -680,14 +680,49 @@ int haven__ws_reserve(struct haven_nlp_ws *ws, size_t nlabels, size_t dim)
 
 /* ---- prediction ---- */
 
-/* The hot loop of prediction: vectorised even in -O2 builds. */
+/* The hot loop of prediction: vectorised even in -O2 builds. With nl known at compile
+ * time (the switch below) the scores stay in registers; each is still summed in feature
+ * order, so the result is the same float as the general loop's. */
+static inline __attribute__((always_inline)) void
+linear_scores_n(const float *w, size_t stride, const float *b, size_t nl,
+		const struct haven_features *f, float *score)
+{
+	float acc[32];
+	HAVEN_ASSERT(nl <= 32);
+	for (size_t l = 0; l < nl; l++)
+		acc[l] = b[l];
+	/* rows are scattered over the table: fetch a few features ahead */
+	for (size_t i = 0; i < f->n && i < 8; i++)
+		__builtin_prefetch(w + (size_t)f->v[i].index * stride);
+	for (size_t i = 0; i < f->n; i++) {
+		if (i + 8 < f->n) {
+			const float *ahead = w + (size_t)f->v[i + 8].index * stride;
+			__builtin_prefetch(ahead);
+			if (nl > 16)
+				__builtin_prefetch(ahead + 16);
+		}
+		const float *row = w + (size_t)f->v[i].index * stride;
+		float v = f->v[i].value;
+		for (size_t l = 0; l < nl; l++)
+			acc[l] += v * row[l];
+	}
+	memcpy(score, acc, nl * sizeof(float));
+}
+
 __attribute__((optimize("O3"))) void haven__linear_scores(const float *w, const float *b,
 							   size_t nl,
 							   const struct haven_features *f,
 							   float *score)
 {
+	switch (nl) {
+	case 2: linear_scores_n(w, 2, b, 2, f, score); return;
+	case 3: linear_scores_n(w, 3, b, 3, f, score); return;
+	case 4: linear_scores_n(w, 4, b, 4, f, score); return;
+	case 11: linear_scores_n(w, 11, b, 11, f, score); return;
+	case 28: linear_scores_n(w, 28, b, 28, f, score); return;
+	default: break;
+	}
 	memcpy(score, b, nl * sizeof(float));
-	/* rows are scattered over the table: fetch a few features ahead */
 	for (size_t i = 0; i < f->n && i < 8; i++)
 		__builtin_prefetch(w + (size_t)f->v[i].index * nl);
 	for (size_t i = 0; i < f->n; i++) {
