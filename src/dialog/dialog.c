@@ -18,6 +18,9 @@ struct haven_dialog {
 	struct haven_crisis_lines *lines;
 	struct haven_exercise_texts *exercise_texts;
 	struct haven_model *intent, *emotion, *distortion;
+	/* The crisis screen as loaded at start; each worker clones it (its lexicon and
+	 * models shared, its scratch space its own). */
+	struct haven_crisis *crisis;
 	char default_locale[16];
 };
 
@@ -79,6 +82,7 @@ void haven_dialog_destroy(struct haven_dialog **pd)
 	haven_model_destroy(&d->intent);
 	haven_model_destroy(&d->emotion);
 	haven_model_destroy(&d->distortion);
+	haven_crisis_destroy(&d->crisis);
 	free(d);
 	*pd = NULL;
 }
@@ -118,6 +122,8 @@ int haven_dialog_create(const struct haven_dialog_config *cfg, struct haven_dial
 	if ((rc = load_model(models, "intent", 1, &d->intent, err, errlen)) ||
 	    (rc = load_model(models, "emotion", 0, &d->emotion, err, errlen)) ||
 	    (rc = load_model(models, "distortion", 0, &d->distortion, err, errlen)))
+		goto out;
+	if ((rc = haven_crisis_create(NULL, NULL, &d->crisis, err, errlen)))
 		goto out;
 	for (size_t i = 0; i < d->content->nintents; i++)
 		if (haven_model_label_index(d->intent, d->content->intents[i]) < 0) {
@@ -167,7 +173,9 @@ int haven_dialog_worker_create(struct haven_dialog *d, struct haven_dialog_worke
 	if (!w)
 		return HAVEN_ENOMEM;
 	w->d = d;
-	int rc = haven_crisis_create(NULL, NULL, &w->crisis, err, errlen);
+	int rc = haven_crisis_clone(d->crisis, &w->crisis);
+	if (rc)
+		snprintf(err, errlen, "the crisis screen: %s", haven_strerror(rc));
 	if (!rc)
 		rc = haven_nlp_ws_create(&w->ws);
 	if (rc) {

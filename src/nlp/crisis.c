@@ -26,6 +26,7 @@ struct haven_crisis {
 	/* The short-message classifier, beside the main model (NULL when absent). */
 	struct haven__crisis_model *short_model;
 	char short_version[128];
+	int clone; /* the lexicon and models belong to the instance this was cloned from */
 };
 
 /* The short-message classifier is trained on the chat messages written for Haven
@@ -160,12 +161,35 @@ out:
 	return rc;
 }
 
+int haven_crisis_clone(const struct haven_crisis *base, struct haven_crisis **out)
+{
+	*out = NULL;
+	struct haven_crisis *c = malloc(sizeof(*c));
+	if (!c)
+		return HAVEN_ENOMEM;
+	*c = *base;
+	c->clone = 1;
+	c->model = c->short_model = NULL;
+	int rc = 0;
+	if (base->model)
+		rc = haven__crisis_model_clone(base->model, &c->model);
+	if (!rc && base->short_model)
+		rc = haven__crisis_model_clone(base->short_model, &c->short_model);
+	if (rc) {
+		haven_crisis_destroy(&c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
 void haven_crisis_destroy(struct haven_crisis **pc)
 {
 	struct haven_crisis *c = pc ? *pc : NULL;
 	if (!c)
 		return;
-	haven_crisis_lexicon_destroy(&c->lex);
+	if (!c->clone)
+		haven_crisis_lexicon_destroy(&c->lex);
 	haven__crisis_model_destroy(&c->model);
 	haven__crisis_model_destroy(&c->short_model);
 	free(c);

@@ -16,6 +16,9 @@
  * with fixed-size fields: nothing in it needs freeing, and it keeps no pointer into the
  * text. A struct haven_crisis holds the classifier's scratch space: use one per thread
  * (the lexicon alone, struct haven_crisis_lexicon, is read-only and may be shared).
+ * haven_crisis_clone gives another thread an instance that shares the lexicon and the
+ * loaded models (parsing the lexicon and checking the model files once, not per thread)
+ * with scratch space of its own; destroy clones before the instance they came from.
  *
  *   struct haven_crisis *c;
  *   char err[256];
@@ -132,6 +135,7 @@ struct haven_crisis;
  * says so); a model that is present but corrupt is an error. */
 int haven_crisis_create(const char *lexicon_path, const char *model_path,
 			struct haven_crisis **out, char *err, size_t errlen) HAVEN_WUR;
+int haven_crisis_clone(const struct haven_crisis *base, struct haven_crisis **out) HAVEN_WUR;
 void haven_crisis_destroy(struct haven_crisis **c);
 const char *haven_crisis_model_path(const struct haven_crisis *c); /* NULL if none */
 

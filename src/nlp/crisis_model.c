@@ -26,7 +26,8 @@
 #define EXPLAIN_P 0.25     /* below this the top n-grams are not reported */
 
 struct haven__crisis_model {
-	struct haven_model *model;
+	struct haven_model *model; /* a clone's belongs to the model it was cloned from */
+	int borrowed;
 	struct haven_nlp_ws *ws;
 	long crisis_label;
 	long distress_label;
@@ -74,13 +75,35 @@ out:
 	return rc;
 }
 
+int haven__crisis_model_clone(const struct haven__crisis_model *base,
+                              struct haven__crisis_model **out)
+{
+	*out = NULL;
+	struct haven__crisis_model *m = calloc(1, sizeof(*m));
+	if (!m)
+		return HAVEN_ENOMEM;
+	m->model = base->model;
+	m->borrowed = 1;
+	m->crisis_label = base->crisis_label;
+	m->distress_label = base->distress_label;
+	m->high_label = base->high_label;
+	int rc = haven_nlp_ws_create(&m->ws);
+	if (rc) {
+		free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
 void haven__crisis_model_destroy(struct haven__crisis_model **pm)
 {
 	struct haven__crisis_model *m = pm ? *pm : NULL;
 	if (!m)
 		return;
 	haven_nlp_ws_destroy(&m->ws);
-	haven_model_destroy(&m->model);
+	if (!m->borrowed)
+		haven_model_destroy(&m->model);
 	free(m);
 	*pm = NULL;
 }

@@ -26,6 +26,10 @@ struct haven__crisis_model_out {
  * HAVEN_ECORRUPT. version receives "<name> <version>". */
 int haven__crisis_model_load(const char *path, struct haven__crisis_model **out, char *version,
 			     size_t vlen, char *err, size_t errlen) HAVEN_WUR;
+/* A second instance sharing base's loaded model (read-only) with a workspace of its own,
+ * for another thread; destroy it before base. */
+int haven__crisis_model_clone(const struct haven__crisis_model *base,
+                              struct haven__crisis_model **out) HAVEN_WUR;
 void haven__crisis_model_destroy(struct haven__crisis_model **m);
 /* Not thread-safe: the model holds one workspace (one struct haven_crisis per thread).
  * shared (may be NULL): the text tokenized and hashed once for every model (nlp_int.h).
