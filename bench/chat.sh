@@ -28,3 +28,5 @@ run "saturation (no pause between turns)" 0
 run "paced (each conversation pauses 50 ms between turns)" 50
 pat=$(head -n 1 "$TOKENS")
 echo "turns stored for one conversation: $(api GET /chat/messages "$pat" | jq '.messages | length')"
+echo "resident memory after the load: $(( $(rss_kib) / 1024 )) MiB (peak $(( $(hwm_kib) / 1024 )) MiB," \
+	"of which the server's own allocations, without mapped model files: $(( $(anon_kib) / 1024 )) MiB)"
