@@ -578,8 +578,20 @@ out:
 
 /* ---- Opening ---- */
 
+/* SQLite counts every allocation under one process-wide mutex unless told not to; with
+ * many threads each using a connection of its own, that mutex is the one they all share.
+ * Haven never reads those counts. The setting must come before SQLite initialises; when
+ * something else initialised it first, sqlite3_config refuses and nothing changes. */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_configure(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int open_conn(struct sq *q, struct sconn *c, int readonly, char *err, size_t errlen)
 {
+	pthread_once(&sqlite_once, sqlite_configure);
 	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
 	            SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	int rc = sqlite3_open_v2(q->path, &c->db, flags, NULL);
