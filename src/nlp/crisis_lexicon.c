@@ -152,15 +152,22 @@ static struct smap_entry *smap_slot(const struct smap *m, const char *k, size_t 
 	}
 }
 
-static int smap_get(const struct smap *m, const char *k, size_t n, uint32_t *val)
+/* Looks k up by its hash_bytes h. */
+static int smap_get_hashed(const struct smap *m, const char *k, size_t n, uint64_t h,
+			   uint32_t *val)
 {
 	if (!m->cap)
 		return 0;
-	struct smap_entry *e = smap_slot(m, k, n, hash_bytes(k, n));
+	struct smap_entry *e = smap_slot(m, k, n, h);
 	if (!e->key)
 		return 0;
 	*val = e->val;
 	return 1;
+}
+
+static int smap_get(const struct smap *m, const char *k, size_t n, uint32_t *val)
+{
+	return smap_get_hashed(m, k, n, hash_bytes(k, n), val);
 }
 
 static int smap_grow(struct smap *m)
@@ -225,6 +232,16 @@ struct trie_node {
 	uint32_t nlinks, caplinks;
 };
 
+/* A node of the finished trie, read by the walk: its edges, terminals and links are runs of
+ * shared arrays (lex->edges, lex->ids: terminals then links), so a node is 24 bytes and
+ * what a walk reads of it sits together instead of in four separate allocations. */
+struct walk_node {
+	uint32_t edges, nedges; /* run in lex->edges, sorted by term */
+	uint32_t ids;           /* run in lex->ids: nterm pattern ids, then nlinks node ids */
+	uint32_t nterm, nlinks;
+	int32_t gap;
+};
+
 struct lex_set {
 	char name[32];
 	struct alt_list *alts;
@@ -249,6 +266,10 @@ struct haven_crisis_lexicon {
 	 * with reach & token_bits(token) == 0 adds nothing at that token. */
 	uint64_t *reach;
 	uint32_t *root_child; /* term -> child of the root, or UINT32_MAX */
+	/* The finished trie (the build's nodes are freed once it is made). */
+	struct walk_node *walk_nodes;
+	struct trie_edge *edges;
+	uint32_t *ids;
 };
 
 static uint64_t term_bit(uint32_t term)
@@ -278,12 +299,15 @@ void haven_crisis_lexicon_destroy(struct haven_crisis_lexicon **plex)
 	struct haven_crisis_lexicon *lex = plex ? *plex : NULL;
 	if (!lex)
 		return;
-	for (size_t i = 0; i < lex->nnodes; i++) {
+	for (size_t i = 0; lex->nodes && i < lex->nnodes; i++) {
 		free(lex->nodes[i].edges);
 		free(lex->nodes[i].terminals);
 		free(lex->nodes[i].links);
 	}
 	free(lex->nodes);
+	free(lex->walk_nodes);
+	free(lex->edges);
+	free(lex->ids);
 	free(lex->reach);
 	free(lex->root_child);
 	free(lex->patterns);
@@ -523,9 +547,14 @@ static void lookup_terms(const struct haven_crisis_lexicon *lex, const char *w, 
 	int exact = smap_get(&lex->exact, w, n, &id);
 	if (exact)
 		token_add_term(t, id);
-	for (size_t pl = 1; pl <= n && pl <= WORD_MAX; pl++)
-		if (lex->prefix_lens[pl] && smap_get(&lex->prefix, w, pl, &id))
+	/* the prefixes' hashes, one byte at a time (hash_bytes is FNV-1a) */
+	uint64_t h = 1469598103934665603ull;
+	for (size_t pl = 1; pl <= n && pl <= WORD_MAX; pl++) {
+		h ^= (unsigned char)w[pl - 1];
+		h *= 1099511628211ull;
+		if (lex->prefix_lens[pl] && smap_get_hashed(&lex->prefix, w, pl, h, &id))
 			token_add_term(t, id);
+	}
 	if (exact || t->nterms || n < FUZZY_MIN_LEN - 1 || n >= WORD_MAX || !ascii_word(w, n))
 		return;
 	/* One edit away from a long vocabulary word, and only when unambiguous. */
@@ -672,17 +701,19 @@ static int scan_emit(void *vctx, const char *norm, size_t nlen, uint32_t start, 
 }
 
 /* The child of n along term, or UINT32_MAX. */
-static uint32_t edge_child(const struct trie_node *n, uint32_t term)
+static uint32_t edge_child(const struct haven_crisis_lexicon *lex, const struct walk_node *n,
+			   uint32_t term)
 {
+	const struct trie_edge *e = lex->edges + n->edges;
 	uint32_t lo = 0, hi = n->nedges;
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
-		if (n->edges[mid].term < term)
+		if (e[mid].term < term)
 			lo = mid + 1;
-		else if (n->edges[mid].term > term)
+		else if (e[mid].term > term)
 			hi = mid;
 		else
-			return n->edges[mid].child;
+			return e[mid].child;
 	}
 	return UINT32_MAX;
 }
@@ -714,16 +745,17 @@ static int may_match(const struct haven_crisis_lexicon *lex, const struct crisis
 static void walk(const struct haven_crisis_lexicon *lex, struct crisis_scan *s, uint32_t node,
 		 size_t pos, uint32_t first, size_t first_match, uint32_t sentence)
 {
-	const struct trie_node *n = &lex->nodes[node];
+	const struct walk_node *n = &lex->walk_nodes[node];
+	const uint32_t *terminals = lex->ids + n->ids, *links = terminals + n->nterm;
 	for (uint32_t i = 0; i < n->nterm; i++)
-		add_match(s, first_match, n->terminals[i], first, (uint32_t)pos);
+		add_match(s, first_match, terminals[i], first, (uint32_t)pos);
 	for (uint32_t i = 0; i < n->nlinks; i++)
-		if (may_match(lex, s, n->links[i], pos, sentence))
-			walk(lex, s, n->links[i], pos, first, first_match, sentence);
+		if (may_match(lex, s, links[i], pos, sentence))
+			walk(lex, s, links[i], pos, first, first_match, sentence);
 	if (pos < s->ntok && s->toks[pos].sentence == sentence) {
 		const struct crisis_token *t = &s->toks[pos];
 		for (unsigned k = 0; k < t->nterms; k++) {
-			uint32_t c = edge_child(n, t->terms[k]);
+			uint32_t c = edge_child(lex, n, t->terms[k]);
 			if (c != UINT32_MAX && may_match(lex, s, c, pos + 1, sentence))
 				walk(lex, s, c, pos + 1, first, first_match, sentence);
 		}
@@ -1382,6 +1414,46 @@ static int build_filters(struct haven_crisis_lexicon *lex)
 	return HAVEN_OK;
 }
 
+/* Makes the walk's trie (struct walk_node) from the build's and frees the build's. */
+static int finish_trie(struct haven_crisis_lexicon *lex)
+{
+	size_t nedges = 0, nids = 0;
+	for (size_t k = 0; k < lex->nnodes; k++) {
+		const struct trie_node *n = &lex->nodes[k];
+		nedges += n->nedges;
+		nids += (size_t)n->nterm + n->nlinks;
+	}
+	if (nedges >= UINT32_MAX || nids >= UINT32_MAX)
+		return HAVEN_ENOMEM;
+	lex->walk_nodes = malloc(lex->nnodes * sizeof(*lex->walk_nodes));
+	lex->edges = malloc((nedges ? nedges : 1) * sizeof(*lex->edges));
+	lex->ids = malloc((nids ? nids : 1) * sizeof(*lex->ids));
+	if (!lex->walk_nodes || !lex->edges || !lex->ids)
+		return HAVEN_ENOMEM;
+	size_t e = 0, d = 0;
+	for (size_t k = 0; k < lex->nnodes; k++) {
+		struct trie_node *n = &lex->nodes[k];
+		struct walk_node *w = &lex->walk_nodes[k];
+		*w = (struct walk_node){(uint32_t)e, n->nedges, (uint32_t)d, n->nterm, n->nlinks,
+					n->gap};
+		if (n->nedges)
+			memcpy(lex->edges + e, n->edges, n->nedges * sizeof(*lex->edges));
+		e += n->nedges;
+		if (n->nterm)
+			memcpy(lex->ids + d, n->terminals, n->nterm * sizeof(*lex->ids));
+		d += n->nterm;
+		if (n->nlinks)
+			memcpy(lex->ids + d, n->links, n->nlinks * sizeof(*lex->ids));
+		d += n->nlinks;
+		free(n->edges);
+		free(n->terminals);
+		free(n->links);
+	}
+	free(lex->nodes);
+	lex->nodes = NULL;
+	return HAVEN_OK;
+}
+
 static int cmp_edge(const void *a, const void *b)
 {
 	uint32_t x = ((const struct trie_edge *)a)->term, y = ((const struct trie_edge *)b)->term;
@@ -1448,7 +1520,7 @@ int haven_crisis_lexicon_parse(const char *text, size_t len, const char *name,
 		if (n->nedges > 1)
 			qsort(n->edges, n->nedges, sizeof(*n->edges), cmp_edge);
 	}
-	if ((rc = build_filters(p.lex)))
+	if ((rc = build_filters(p.lex)) || (rc = finish_trie(p.lex)))
 		goto out;
 	rc = HAVEN_OK;
 out:

@@ -7,13 +7,20 @@
 #include "nlp/explain_fast.h"
 #include "nlp/nlp_int.h"
 
+/* A candidate term: its name is made only for the k kept at the end. */
+struct candidate {
+	float contribution;
+	uint32_t index; /* feature bucket */
+	uint32_t tok;   /* the token (a pair: its second token) */
+	int pair;
+};
+
 /* Keeps the k strongest positive contributions, largest first, one entry per feature. */
-static void keep_top(struct haven__term_weight *top, uint32_t *top_index, size_t *n, size_t k,
-		     uint32_t index, float contribution, const char *a, size_t an, const char *b,
-		     size_t bn, const char *c, size_t cn)
+static void keep_top(struct candidate *top, size_t *n, size_t k, uint32_t index,
+		     float contribution, uint32_t tok, int pair)
 {
 	for (size_t i = 0; i < *n; i++)
-		if (top_index[i] == index)
+		if (top[i].index == index)
 			return; /* the same word twice */
 	size_t j = *n < k ? (*n)++ : k;
 	if (j == k) {
@@ -23,21 +30,19 @@ static void keep_top(struct haven__term_weight *top, uint32_t *top_index, size_t
 	}
 	while (j > 0 && top[j - 1].contribution < contribution) {
 		top[j] = top[j - 1];
-		top_index[j] = top_index[j - 1];
 		j--;
 	}
-	size_t o = 0;
-	char *d = top[j].name;
-	size_t cap = sizeof(top[j].name);
-	for (size_t i = 0; i < an && o + 1 < cap; i++)
-		d[o++] = a[i];
-	for (size_t i = 0; i < bn && o + 1 < cap; i++)
-		d[o++] = b[i];
-	for (size_t i = 0; i < cn && o + 1 < cap; i++)
-		d[o++] = c[i];
-	d[o] = '\0';
-	top[j].contribution = contribution;
-	top_index[j] = index;
+	top[j] = (struct candidate){contribution, index, tok, pair};
+}
+
+/* Appends s to a term's name, as much as fits. */
+static void name_add(char *d, size_t *o, size_t cap, const char *s, size_t n)
+{
+	size_t room = cap - 1 - *o;
+	if (n > room)
+		n = room;
+	memcpy(d + *o, s, n);
+	*o += n;
 }
 
 /* The feature a token's occurrence went to, or NULL when the model left it out. An
@@ -51,6 +56,12 @@ static const struct haven_feature *occ_feature(const struct haven_features *f,
 	return &f->v[feature_of[occ]];
 }
 
+/* The weight of bucket index for label lab. */
+static float weight(const struct haven_model *m, uint32_t index, size_t nl, size_t lab)
+{
+	return m->lw[(size_t)index * nl + lab];
+}
+
 /* Scores the word and word-pair features of the text for one label. */
 static void explain_words(const struct haven_model *m, const struct haven_features *f,
 			  const struct haven_tokens *t, const struct haven__hashed *h,
@@ -59,37 +70,49 @@ static void explain_words(const struct haven_model *m, const struct haven_featur
 {
 	const struct haven_model_info *in = haven_model_info(m);
 	size_t nl = in->nlabels;
-	uint32_t top_index[16];
+	struct candidate best[16];
+	size_t nbest = 0;
 	if (k > 16)
 		k = 16;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct haven_token *tk = &t->v[i];
-		int neg = (tk->flags & HAVEN_TOK_NEG) != 0;
-		const char *pre = neg ? "w:NEG_" : "w:";
-		size_t pn = neg ? 6 : 2;
+		size_t pn = tk->flags & HAVEN_TOK_NEG ? 6 : 2;
 		const struct haven_feature *fv =
 			occ_feature(f, feature_of, h->word_at[i], pn + tk->len);
 		if (fv) {
-			float c = fv->value * m->lw[(size_t)fv->index * nl + lab];
+			float c = fv->value * weight(m, fv->index, nl, lab);
 			if (c > 0)
-				keep_top(top, top_index, ntop, k, fv->index, c, pre, pn, tk->text,
-					 tk->len, "", 0);
+				keep_top(best, &nbest, k, fv->index, c, (uint32_t)i, 0);
 		}
 		if (i == 0 || h->pair_at[i] == UINT32_MAX)
 			continue;
 		const struct haven_token *p = &t->v[i - 1];
 		fv = occ_feature(f, feature_of, h->pair_at[i], 2 + p->len + 1 + tk->len);
 		if (fv) {
-			float c = fv->value * m->lw[(size_t)fv->index * nl + lab];
-			if (c > 0) {
-				char mid[300];
-				memcpy(mid, p->text, p->len);
-				mid[p->len] = '|';
-				keep_top(top, top_index, ntop, k, fv->index, c, "b:", 2, mid,
-					 p->len + 1, tk->text, tk->len);
-			}
+			float c = fv->value * weight(m, fv->index, nl, lab);
+			if (c > 0)
+				keep_top(best, &nbest, k, fv->index, c, (uint32_t)i, 1);
 		}
 	}
+	for (size_t j = 0; j < nbest; j++) {
+		const struct haven_token *tk = &t->v[best[j].tok];
+		char *d = top[j].name;
+		size_t o = 0, cap = sizeof(top[j].name);
+		if (best[j].pair) {
+			const struct haven_token *p = tk - 1;
+			name_add(d, &o, cap, "b:", 2);
+			name_add(d, &o, cap, p->text, p->len);
+			name_add(d, &o, cap, "|", 1);
+		} else if (tk->flags & HAVEN_TOK_NEG) {
+			name_add(d, &o, cap, "w:NEG_", 6);
+		} else {
+			name_add(d, &o, cap, "w:", 2);
+		}
+		name_add(d, &o, cap, tk->text, tk->len);
+		d[o] = '\0';
+		top[j].contribution = best[j].contribution;
+	}
+	*ntop = nbest;
 }
 
 int haven__predict_fast(const struct haven_model *m, struct haven_nlp_ws *ws, const char *text,
