@@ -433,8 +433,10 @@ static void answer_in_flow(struct turn_ctx *t, json_t *state)
 
 /* Before the step. Only when the crisis gate would let the turn through (no protocol running,
  * below moderate, no overdose): a disclosure goes to the abuse flow, worry about someone else
- * to the helping-others flow, a medication question to its answer. Returns 1 when the turn is
- * a medication question inside an exercise, answered without leaving it. */
+ * to the helping-others flow, a medication question to its answer. Inside an exercise the
+ * first and the last are asides (engine.c): answered, then back to the exercise's step.
+ * Returns 1 when the turn is a medication question inside a flow other than home and
+ * onboarding, whose rule the turn records (danger_after). */
 static int danger_route(struct turn_ctx *t, json_t *state)
 {
 	const struct haven_danger_result *dg = t->danger;
@@ -448,18 +450,16 @@ static int danger_route(struct turn_ctx *t, json_t *state)
 	case HAVEN_DANGER_DISCLOSED:
 		haven_strlcpy(nlp->intent, "abuse", sizeof(nlp->intent));
 		nlp->intent_p = 1.0;
+		nlp->routed = 1;
 		return 0;
 	case HAVEN_DANGER_OTHER:
 		nlp->crisis.flags |= HAVEN_CRISIS_ABOUT_OTHER;
 		return 0;
 	case HAVEN_DANGER_MEDICATION:
-		if (!flow || !strcmp(flow, "home") || !strcmp(flow, "onboarding") ||
-		    !strcmp(flow, "medication")) {
-			haven_strlcpy(nlp->intent, "medication", sizeof(nlp->intent));
-			nlp->intent_p = 1.0;
-			return 0;
-		}
-		return 1;
+		haven_strlcpy(nlp->intent, "medication", sizeof(nlp->intent));
+		nlp->intent_p = 1.0;
+		nlp->routed = 1;
+		return flow && strcmp(flow, "home") && strcmp(flow, "onboarding");
 	default:
 		return 0;
 	}
@@ -486,40 +486,6 @@ static int medication_text(struct turn_ctx *t, struct haven_buf *b)
 	return rc;
 }
 
-/* The medication answer inside an exercise: the refusal to advise, then back to where the
- * person was (the state stays at the node that was waiting). */
-static int medication_stay(struct turn_ctx *t, struct haven_step *s)
-{
-	json_t *st = s->state;
-	const struct haven_content *c = haven_dialog_content(t->d);
-	json_t *turns = json_object_get(st, "turns");
-	int rc = json_object_set_new(st, "turns",
-				     json_integer((json_is_integer(turns) ? json_integer_value(turns)
-									  : 0) +
-						  1))
-		     ? HAVEN_ENOMEM
-		     : 0;
-	if (!rc)
-		rc = medication_text(t, &s->reply);
-	if (!rc)
-		rc = haven_buf_puts(&s->reply, " When you're ready, let's carry on where we were.");
-	const char *flow = state_str(st, "flow"), *node = state_str(st, "node");
-	int fi = flow ? haven_content_flow_index(c, flow) : -1;
-	int ni = fi >= 0 && node ? haven_content_node_index(&c->flows[fi], node) : -1;
-	if (!rc && ni >= 0 && !strchr(c->flows[fi].nodes[ni].says[0], '{'))
-		rc = haven_buf_printf(&s->reply, " %s", c->flows[fi].nodes[ni].says[0]);
-	snprintf(s->state_name, sizeof(s->state_name), "%s.%s", flow ? flow : "home",
-		 node ? node : "start");
-	s->safety_rule = "medication_question";
-	if (!rc && json_array_append_new(s->actions, json_pack("{s:s,s:s,s:s,s:s}", "type",
-							       "safety", "rule",
-							       "medication_question", "mode", "none",
-							       "level",
-							       haven_risk_level_name(s->level))))
-		rc = HAVEN_ENOMEM;
-	return rc;
-}
-
 /* Replaces (or, with append, adds to) the step's reply with a danger reply. */
 static int danger_say(struct turn_ctx *t, struct haven_step *s, const char *which, int append)
 {
@@ -531,8 +497,9 @@ static int danger_say(struct turn_ctx *t, struct haven_step *s, const char *whic
 				  s->care_team, &s->reply);
 }
 
-/* After the step: the words for danger and abuse, the level, the protocol's reason. */
-static int danger_after(struct turn_ctx *t, struct haven_step *s)
+/* After the step: the words for danger and abuse, the level, the protocol's reason.
+ * medication_in_flow: danger_route's answer. */
+static int danger_after(struct turn_ctx *t, struct haven_step *s, int medication_in_flow)
 {
 	const struct haven_danger_result *dg = t->danger;
 	json_t *sf = json_object_get(s->state, "safety");
@@ -598,6 +565,17 @@ static int danger_after(struct turn_ctx *t, struct haven_step *s)
 		haven_buf_release(&nb);
 		return rc;
 	}
+	if (dg->level == HAVEN_DANGER_MEDICATION && medication_in_flow) {
+		/* Answered inside a flow, and back at its step (engine.c, asides): recorded
+		 * as the screen's, as the turn's reasons say. */
+		s->safety_rule = "medication_question";
+		return json_array_append_new(s->actions,
+					     json_pack("{s:s,s:s,s:s,s:s}", "type", "safety", "rule",
+						       "medication_question", "mode", "none",
+						       "level", haven_risk_level_name(s->level)))
+			   ? HAVEN_ENOMEM
+			   : 0;
+	}
 	if (dg->level == HAVEN_DANGER_OTHER && !strcmp(s->state_name, "helping_others.start")) {
 		/* The helping-others flow, with words for someone being hurt. */
 		if (json_object_set_new(s->state, "node", json_string("you")))
@@ -661,11 +639,8 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 	 * was told when there is none (docs/chat.md). */
 	if ((rc = haven_care_team_active(tx, patient, &s.care_team)))
 		goto out;
-	if (danger_route(t, state)) {
-		s.level = t->nlp->crisis.level;
-		if ((rc = medication_stay(t, &s)))
-			goto out;
-	} else if ((rc = haven_dialog_step(&s)) || (rc = danger_after(t, &s)))
+	int medication_in_flow = danger_route(t, state);
+	if ((rc = haven_dialog_step(&s)) || (rc = danger_after(t, &s, medication_in_flow)))
 		goto out;
 	if (!(reasons = risk_reasons(t->nlp, s.safety_rule, t->danger))) {
 		rc = HAVEN_ENOMEM;

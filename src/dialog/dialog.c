@@ -421,6 +421,7 @@ int haven_dialog_analyze(struct haven_dialog_worker *w, const char *text, size_t
 	haven_crisis_assess(w->crisis, text, len, &out->crisis);
 	out->overdose = haven_safety_overdose_taken(text, len);
 	out->denial = haven_safety_is_denial(text, len);
+	out->asks_lines = haven_safety_asks_for_lines(text, len);
 	out->yesno = haven_parse_yesno(text, len);
 	long n;
 	out->has_number = haven_parse_number(text, len, &n);

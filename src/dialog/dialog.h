@@ -69,6 +69,10 @@ struct haven_turn_nlp {
 	struct haven_crisis_result crisis;
 	int overdose; /* haven_safety_overdose_taken */
 	int denial;   /* haven_safety_is_denial */
+	int asks_lines; /* haven_safety_asks_for_lines: the crisis lines are asked for */
+	/* 1 when a rule, not the intent classifier, chose intent (the danger screen's abuse and
+	 * medication routes, chat.c): the request interrupts whatever node is waiting. */
+	int routed;
 	char intent[48];
 	double intent_p;
 	int yesno;      /* 1 yes, 0 no, -1 neither */

@@ -354,8 +354,9 @@ static int end_flow(struct haven_step *s, int depth)
 		return 0;
 	}
 	if (json_object_get(s->state, "back")) {
-		/* A flow that interrupted an exercise (an abuse disclosure) has ended: back to the
-		 * exercise, at its step, with what the person had written (engine()). */
+		/* A flow that interrupted an exercise (an aside: an abuse disclosure, a question
+		 * about diagnosis or medication, the safety plan, help: engine()) has ended: back
+		 * to the exercise, at its step, with what the person had written. */
 		rc = render(s, "Let's go back to where we were.");
 		return rc ? rc : resume_from(s, "back", depth);
 	}
@@ -419,19 +420,36 @@ static int go(struct haven_step *s, struct haven_target t, int depth)
 
 /* ---- the safety gate ---- */
 
+/* How many asides may wait inside one another ("back" within "back"). */
+#define MAX_BACK 4
+
 /* Keeps where the person is (flow, node and what they have written so far) under key:
  * "ret" while the safety protocol runs, "back" while a flow that interrupted an exercise
- * runs (an abuse disclosure). The first point kept stays until it is used. */
+ * runs (an aside, engine()). The first "ret" kept stays until it is used. A "back" kept
+ * while another waits (an aside asked inside an aside: a medication question at the abuse
+ * flow's danger question) holds the older one, up to MAX_BACK deep, so each is gone back
+ * to in turn (resume_from). */
 static int save_point(struct haven_step *s, const char *key)
 {
-	if (json_object_get(s->state, key))
+	json_t *old = json_object_get(s->state, key);
+	int nest = !strcmp(key, "back");
+	if (old && !nest)
 		return 0;
+	for (int d = 1; old; old = json_object_get(old, "back"))
+		if (++d > MAX_BACK)
+			return 0;
+	old = json_object_get(s->state, key);
 	json_t *slots = json_object_get(s->state, "slots");
 	const char *f = jstr(s->state, "flow"), *n = jstr(s->state, "node");
 	if (!f || !n)
 		return 0;
-	return jset(s->state, key, json_pack("{s:s,s:s,s:O}", "flow", f, "node", n, "slots",
-					     slots ? slots : json_object()));
+	json_t *pt = json_pack("{s:s,s:s,s:O}", "flow", f, "node", n, "slots",
+			       slots ? slots : json_object());
+	if (pt && old && json_object_set(pt, "back", old)) {
+		json_decref(pt);
+		pt = NULL;
+	}
+	return jset(s->state, key, pt);
 }
 
 static int save_return(struct haven_step *s)
@@ -501,12 +519,16 @@ static int resume_at(struct haven_step *s, json_t *ret, int depth)
 		     depth + 1);
 }
 
-/* Goes back to the point kept under key (save_point) and forgets it. */
+/* Goes back to the point kept under key (save_point) and forgets it; an older "back" it
+ * holds (an aside that was waiting when another began) waits again. */
 static int resume_from(struct haven_step *s, const char *key, int depth)
 {
 	json_t *ret = json_incref(json_object_get(s->state, key));
 	json_object_del(s->state, key);
-	int rc = resume_at(s, ret, depth);
+	json_t *older = json_object_get(ret, "back");
+	int rc = older ? jset(s->state, "back", json_incref(older)) : 0;
+	if (!rc)
+		rc = resume_at(s, ret, depth);
 	json_decref(ret);
 	return rc;
 }
@@ -884,6 +906,66 @@ static int interrupts(const char *intent)
 	return 0;
 }
 
+/* Requests that, made inside an exercise, do not lose it: asides. The person goes back to
+ * the exercise's step with what they had written, as after the crisis protocol (DESIGN.md):
+ * the point is kept under "back" (save_point) and end_flow goes back to it. An aside whose
+ * flow runs is answered by its whole flow first, with what that flow asks: an abuse
+ * disclosure (are you in danger now?), going through the safety plan. The others are answered
+ * in the same turn (aside_answer). Choosing another exercise, or "stop", is no aside: it
+ * replaces the exercise, as it always did. The crisis lines asked for are an answered aside
+ * too (engine(), flow crisis_lines). */
+static const struct {
+	const char *intent;
+	int runs;
+} asides[] = {
+    {"abuse", 1},     {"safety_plan", 1}, {"diagnosis", 0},    {"medication", 0},
+    {"show_plan", 0}, {"help", 0},        {"out_of_scope", 0},
+};
+
+/* -1: no aside; 0: answered at once; 1: its flow runs, then back. */
+static int aside_kind(const char *intent)
+{
+	for (size_t i = 0; i < sizeof(asides) / sizeof(asides[0]); i++)
+		if (!strcmp(asides[i].intent, intent))
+			return asides[i].runs;
+	return -1;
+}
+
+/* Starts flow g as an aside from p. Inside an exercise (not home, not onboarding) the point
+ * is kept; an answered aside then says g's words up to the first node that would wait (the
+ * diagnosis flow's offer of a questionnaire is for when nothing else is going on) and goes
+ * straight back. At home its flow runs as it always did; before the terms are agreed (the
+ * crisis lines asked for as the very first message) the terms follow. */
+static int aside(struct haven_step *s, struct pos p, int g, int runs)
+{
+	const struct haven_flow *gf = &C(s)->flows[g];
+	int hf = flow_named(s, "home"), ob = flow_named(s, "onboarding");
+	int onboarded = json_is_true(json_object_get(s->state, "onboarded"));
+	int kept = p.flow >= 0 && p.flow != hf && p.flow != ob;
+	int rc = kept ? save_point(s, "back") : 0;
+	struct pos q = {g, start_node(s, g)};
+	if (rc || runs || (!kept && onboarded) || gf->nodes[q.node].expect != HAVEN_EXPECT_NONE)
+		return rc ? rc : enter(s, q, 0, 0);
+	for (int hops = 0;; hops++) {
+		const struct haven_node *n = &gf->nodes[q.node];
+		if (hops > MAX_HOPS)
+			return HAVEN_ELIMIT;
+		if ((rc = set_pos(s, q, 0)) || (rc = say_node(s, n)))
+			return rc;
+		if (n->next.flow != g || n->next.at_start ||
+		    gf->nodes[n->next.node].expect != HAVEN_EXPECT_NONE)
+			break;
+		q.node = n->next.node;
+	}
+	if (!kept) {
+		/* Not agreed yet: the terms again, as after the protocol (resume_at). */
+		json_object_del(s->state, "flow");
+		json_object_del(s->state, "node");
+		return enter(s, (struct pos){ob, C(s)->flows[ob].start}, 0, 1);
+	}
+	return end_flow(s, 1);
+}
+
 static int flow_for_intent(struct haven_step *s, const char *intent)
 {
 	const struct haven_content *c = C(s);
@@ -900,6 +982,12 @@ static int engine(struct haven_step *s)
 	int onboarded = json_is_true(json_object_get(s->state, "onboarded"));
 	struct pos p = get_pos(s);
 	int ob = flow_named(s, "onboarding");
+	/* The crisis lines asked for ("what's the crisis number"): given wherever the person is,
+	 * even before the terms are agreed, and then back to where they were. A rule, not the
+	 * intent model, finds the request; the flow is optional content. */
+	int lf = flow_named(s, "crisis_lines");
+	if (s->nlp->asks_lines && lf >= 0 && p.flow != lf)
+		return aside(s, p, lf, 0);
 	if (!onboarded && p.flow != ob)
 		return enter(s, (struct pos){ob, c->flows[ob].start}, 0, 0);
 	int hf = flow_named(s, "home");
@@ -928,18 +1016,23 @@ static int engine(struct haven_step *s)
 	/* Another flow, when the person asks for it. */
 	int g = flow_for_intent(s, intent);
 	if (g >= 0 && g != p.flow && (p.flow != ob || onboarded)) {
-		int sw = p.flow == hf || p.flow == ob ? ip >= 0.5
+		/* A rule's request (s->nlp->routed) interrupts any node: a disclosure or a
+		 * medication question is never taken for a rating or an answer. */
+		int sw = s->nlp->routed			  ? 1
+			 : p.flow == hf || p.flow == ob	  ? ip >= 0.5
 			 : n->expect == HAVEN_EXPECT_TEXT ? ip >= 0.85 && interrupts(intent)
 							  : ip >= 0.6 && !a.fits;
 		if (sw) {
-			/* An abuse disclosure inside an exercise does not lose the exercise: the
-			 * person goes back to it when the abuse flow ends (end_flow), or when the
-			 * crisis protocol its danger question may start ends, the way the
-			 * protocol goes back to where a crisis message came (DESIGN.md). */
-			int rc = !strcmp(intent, "abuse") && p.flow != hf && p.flow != ob
-				     ? save_point(s, "back")
-				     : 0;
-			return rc ? rc : enter(s, (struct pos){g, start_node(s, g)}, 0, 0);
+			/* An out-of-scope request inside an exercise does not lose the exercise
+			 * (aside); the abuse flow's danger question may start the crisis
+			 * protocol, whose end goes back there too (safety_enter_crisis). */
+			int kind = aside_kind(intent);
+			if (kind >= 0)
+				return aside(s, p, g, kind);
+			/* Another exercise chosen: it replaces this one, and whatever an aside
+			 * was to go back to. */
+			json_object_del(s->state, "back");
+			return enter(s, (struct pos){g, start_node(s, g)}, 0, 0);
 		}
 	}
 	for (size_t i = 0; i < n->ntrans; i++) {

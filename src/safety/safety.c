@@ -383,6 +383,31 @@ int haven_safety_is_unsure(const char *text, size_t len)
 	return says_any(text, len, hedges);
 }
 
+int haven_safety_asks_for_lines(const char *text, size_t len)
+{
+	/* Substrings of the normalised text: " crisis line" is also " crisis lines ". */
+	static const char *const lines[] = {
+	    " crisis number", " crisis line", " crisis hotline", " crisis text line",
+	    " crisis service", " crisis phone", " hotline", " helpline", " help line",
+	    " suicide line", " suicide number", " suicide prevention line", " lifeline ",
+	    " samaritans number", " emergency number", " number to call", " numbers to call",
+	    " line to call", " someone to call", " who can i call ", " who do i call ",
+	    " who should i call ", " who can i ring ", " who do i ring ", " who can i text ",
+	    NULL};
+	static const char *const request[] = {
+	    " what ", " whats ", " which ", " where ", " who ", " give me ", " tell me ",
+	    " send me ", " show me ", " can i have ", " can i get ", " could i have ",
+	    " can you give ", " could you give ", " i need ", " need a ", " need the ",
+	    " need some ", " is there ", " are there ", " do you have ", " how do i ",
+	    " how can i ", " number for ", " numbers for ", " please ", NULL};
+	char norm[512];
+	size_t n = len < 400 ? len : 400;
+	normalise(text, n, norm, sizeof(norm));
+	if (!has_any(norm, lines))
+		return 0;
+	return memchr(text, '?', n) != NULL || has_any(norm, request);
+}
+
 /* ---- The protocol ---- */
 
 const char *haven_safety_mode_name(enum haven_safety_mode m)

@@ -83,6 +83,11 @@ int haven_safety_wants_to_end(const char *text, size_t len);
 /* 1 when an answer hedges ("I don't know", "maybe later", "not sure", "kind of", "I guess"):
  * such a "no" is not the clear answer that ends the protocol or the direct question. */
 int haven_safety_is_unsure(const char *text, size_t len);
+/* 1 when text asks for the crisis lines ("what's the crisis number", "give me a helpline",
+ * "who can I call?"): words for a line or a number to call, with a request's words or a
+ * question mark. A line named in an answer ("my GP and the crisis line") is no request.
+ * The lines are then given wherever the person is (docs/chat.md). */
+int haven_safety_asks_for_lines(const char *text, size_t len);
 
 /* ---- The protocol ---- */
 enum haven_safety_mode {

@@ -24,8 +24,10 @@
  * The protocol's own steps (the flow "safety": the direct question, the crisis, staying in
  * it, the safety plan, the confirming question) are checked by the second test here; the
  * others walk the same paths with a moderate message (the direct question, then back) and
- * with an abuse disclosure (the abuse flow, then back to the exercise), and check the
- * protocol before the terms are agreed.
+ * with an abuse disclosure (the abuse flow, then back to the exercise), and with the other
+ * out-of-scope requests (diagnosis, medication, the safety plan, the crisis number: answered,
+ * then back to the exercise's step with its slots), and check the protocol before the terms
+ * are agreed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +166,7 @@ static size_t message_index(struct search *se, const char *text)
 	if (dg.level == HAVEN_DANGER_DISCLOSED) {
 		haven_strlcpy(m->nlp.intent, "abuse", sizeof(m->nlp.intent));
 		m->nlp.intent_p = 1.0;
+		m->nlp.routed = 1;
 	}
 	return se->nmsgs++;
 }
@@ -829,5 +832,154 @@ TEST(moderate_risk_at_every_node_asks_and_goes_back)
 		}
 	}
 	ASSERT(nodes >= 100);
+	walk_release(&w);
+}
+
+/* ---- out-of-scope requests inside an exercise (asides, engine.c) ---- */
+
+/* One out-of-scope request a node, in rotation: the words its answer must have and must not
+ * have (no diagnosis, no advice on medication), and the flow that answers it (a node of that
+ * flow gets the next request). */
+static const struct {
+	const char *text, *flow;
+	const char *must[3], *never[4];
+} out_of_scope[] = {
+    {"do i have depression?",
+     "diagnosis",
+     {"I can't diagnose", "doctor", NULL},
+     {"you have depression", "you are depressed", "you do have", "Would you like to do one"}},
+    {"should i stop taking my sertraline",
+     "medication",
+     {"I can't give advice about medication", "pharmacist", NULL},
+     {"you should stop", "you can stop", "stop taking it", "safe to stop"}},
+    {"can i see my safety plan", "show_plan", {"Here is your safety plan", "988", NULL}, {NULL}},
+    {"what's the crisis number",
+     "crisis_lines",
+     {"988", "911", "not an emergency service"},
+     {"outside what I can help with", NULL}},
+};
+#define NOUT (sizeof(out_of_scope) / sizeof(out_of_scope[0]))
+
+/* The analysis of text as the chat turn hands it to the engine (chat.c's danger route: a
+ * medication question or a disclosure is the rule's, not the classifier's). */
+static void routed_nlp(struct chat_fixture *f, const char *text, struct haven_turn_nlp *nlp)
+{
+	ASSERT_OK(haven_dialog_analyze(f->w, text, strlen(text), nlp));
+	struct haven_danger_result dg;
+	haven_danger_screen(text, strlen(text), &dg);
+	const char *intent = dg.level == HAVEN_DANGER_MEDICATION  ? "medication"
+			     : dg.level == HAVEN_DANGER_DISCLOSED ? "abuse"
+								  : NULL;
+	if (intent) {
+		haven_strlcpy(nlp->intent, intent, sizeof(nlp->intent));
+		nlp->intent_p = 1.0;
+		nlp->routed = 1;
+	}
+}
+
+/* The slots at the end of fd's path and after text, through the pure engine (the sealed
+ * state of a real turn is not read here); 1 when they are the same. */
+static int slots_kept(struct walk *w, const struct found *fd, const char *text)
+{
+	json_t *state = json_object(), *plan = json_object();
+	ASSERT(state && plan);
+	json_t *before = NULL;
+	for (size_t i = 0; i <= fd->plen; i++) {
+		struct haven_turn_nlp nlp;
+		const char *msg = i < fd->plen ? w->se.msgs[fd->path[i]].text : text;
+		if (i < fd->plen)
+			nlp = w->se.msgs[fd->path[i]].nlp;
+		else {
+			before = json_deep_copy(json_object_get(state, "slots"));
+			routed_nlp(&w->f, text, &nlp);
+		}
+		struct haven_step s = {.d = w->f.d,
+				       .nlp = &nlp,
+				       .text = msg,
+				       .len = strlen(msg),
+				       .region = w->se.region,
+				       .seed = 1,
+				       .care_team = 1,
+				       .state = state,
+				       .plan = plan};
+		ASSERT_OK(haven_step_init(&s));
+		ASSERT_OK(haven_dialog_step(&s));
+		haven_step_release(&s);
+	}
+	json_t *after = json_object_get(state, "slots");
+	int same = before ? json_equal(before, after) : !after || !json_object_size(after);
+	json_decref(before);
+	json_decref(state);
+	json_decref(plan);
+	return same;
+}
+
+/* At every node where a conversation can rest inside a flow (not home, onboarding or the
+ * protocol), one out-of-scope request in rotation: a safe answer (its words, none of the
+ * words of a diagnosis or of advice on medication), no protocol, no new alert, and the person
+ * back at the node in the same turn, its words said again after "Let's go back to where we
+ * were.", with the slots of the exercise as they were. */
+TEST(out_of_scope_at_every_node_answers_and_resumes_it)
+{
+	struct walk w;
+	walk_init(&w);
+	const struct haven_content *c = w.se.c;
+	size_t nodes = 0, k = 0, per[NOUT] = {0};
+	for (size_t fi = 0; fi < c->nflows; fi++) {
+		const struct haven_flow *fl = &c->flows[fi];
+		if (!strcmp(fl->name, "home") || !strcmp(fl->name, "onboarding") ||
+		    !strcmp(fl->name, "safety"))
+			continue;
+		for (size_t ni = 0; ni < fl->nnodes; ni++) {
+			const struct found *fd = &w.found[node_slot(c, (int)fi, (int)ni)];
+			if (fl->nodes[ni].expect == HAVEN_EXPECT_NONE || !fd->reached)
+				continue; /* the first test fails on a node not reached */
+			size_t r = k++ % NOUT;
+			if (!strcmp(out_of_scope[r].flow, fl->name))
+				r = k++ % NOUT; /* asked where it is answered: the next one */
+			char where[112];
+			snprintf(where, sizeof(where), "%s.%s", fl->name, fl->nodes[ni].name);
+			new_person(&w.f, nodes % 2);
+			replay(&w.se, fd, where);
+			const char *msg = out_of_scope[r].text;
+			int64_t alerts = all_alerts(&w.f); /* the path's own (abuse.answer) */
+			json_t *t = chat_say(&w.f, msg);
+			const char *reply = turn_reply(t);
+			for (size_t i = 0; i < 3 && out_of_scope[r].must[i]; i++)
+				if (!strstr(reply, out_of_scope[r].must[i]))
+					haven_test_fail(__FILE__, __LINE__,
+							"at %s, \"%s\": the reply lacks \"%s\" (\"%s\")",
+							where, msg, out_of_scope[r].must[i], reply);
+			for (size_t i = 0; i < 4 && out_of_scope[r].never[i]; i++)
+				if (strcasestr(reply, out_of_scope[r].never[i]))
+					haven_test_fail(__FILE__, __LINE__,
+							"at %s, \"%s\": the reply has \"%s\" (\"%s\")",
+							where, msg, out_of_scope[r].never[i], reply);
+			if (strcmp(turn_state(t), where) ||
+			    !strstr(reply, "Let's go back to where we were.") ||
+			    !says_node(&fl->nodes[ni], strstr(reply, "Let's go back to where we were.")))
+				haven_test_fail(__FILE__, __LINE__,
+						"at %s, \"%s\" went to %s (reply \"%s\")", where, msg,
+						turn_state(t), reply);
+			if (!strcmp(turn_level(t), "high") || all_alerts(&w.f) != alerts ||
+			    turn_has_action(t, "alert", NULL))
+				haven_test_fail(__FILE__, __LINE__,
+						"at %s, \"%s\": risk %s, %lld alerts", where, msg,
+						turn_level(t), (long long)all_alerts(&w.f));
+			json_decref(t);
+			if (!slots_kept(&w, fd, msg))
+				haven_test_fail(__FILE__, __LINE__,
+						"at %s, \"%s\" changed the exercise's slots", where,
+						msg);
+			per[r]++;
+			nodes++;
+		}
+	}
+	printf("     %zu nodes (%zu diagnosis, %zu medication, %zu safety plan, %zu crisis "
+	       "number)\n",
+	       nodes, per[0], per[1], per[2], per[3]);
+	ASSERT(nodes >= 60);
+	for (size_t i = 0; i < NOUT; i++)
+		ASSERT(per[i] >= 10);
 	walk_release(&w);
 }

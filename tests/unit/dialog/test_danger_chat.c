@@ -141,7 +141,7 @@ TEST(danger_chat_medication_question_goes_back)
 	json_decref(t);
 	t = chat_say(&f, "can I stop taking my antidepressants");
 	ASSERT_CONTAINS(turn_reply(t), "pharmacist");
-	ASSERT_CONTAINS(turn_reply(t), "carry on where we were");
+	ASSERT_CONTAINS(turn_reply(t), "go back to where we were");
 	ASSERT_STR_EQ(turn_state(t), where);
 	json_decref(t);
 	chat_fixture_release(&f);
