@@ -395,6 +395,12 @@ static const struct rule rules[] = {
     {"medication_question", HAVEN_DANGER_MEDICATION_Q, K_MED, F_NONEG,
      "how many|much * @meds|@drug * should|can|do|to",
      "asks how much medication to take"},
+    /* an amount between the verb and the medicine ("take 2 more of my sleeping pills")
+     * can be longer than one gap */
+    {"medication_question", HAVEN_DANGER_MEDICATION_Q, K_MED, F_NONEG,
+     "should|can|could|shall|ok|okay|safe|allowed|fine * take|have|use * more|extra|another|"
+     "less|fewer|half * @meds|@drug",
+     "asks whether to take more or less medication"},
     {"medication_question", HAVEN_DANGER_MEDICATION_Q, K_MED, F_NONEG,
      "what dose|dosage", "asks about a dose"},
     {"medication_question", HAVEN_DANGER_MEDICATION_Q, K_MED, F_NONEG,

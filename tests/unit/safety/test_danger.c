@@ -136,6 +136,11 @@ TEST(danger_medication_questions)
 	    {"how many mg of melatonin should I take", HAVEN_DANGER_MEDICATION, NULL},
 	    {"what dose of zoloft is normal", HAVEN_DANGER_MEDICATION, NULL},
 	    {"can I mix xanax with my antidepressants", HAVEN_DANGER_MEDICATION, NULL},
+	    /* an amount longer than one gap between the verb and the medicine */
+	    {"should I take 2 more of my sleeping pills", HAVEN_DANGER_MEDICATION,
+	     HAVEN_DANGER_MEDICATION_Q},
+	    {"can i have another 2 of my diazepam tonight", HAVEN_DANGER_MEDICATION, NULL},
+	    {"is it ok to take an extra half of my zopiclone", HAVEN_DANGER_MEDICATION, NULL},
 	};
 	check(e, N(e));
 }
