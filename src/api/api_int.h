@@ -190,6 +190,8 @@ struct haven_api {
 /* The support agent (chat.c): loaded at start (content, models, crisis lines). */
 int haven__chat_create(struct haven_api *api, struct haven__chat **out) HAVEN_WUR;
 void haven__chat_destroy(struct haven__chat **c);
+/* Makes the agent's first worker in the background (haven_api_start, once listening). */
+void haven__chat_warm(struct haven__chat *c);
 /* The agent the server loaded (read-only, shared by every thread; exercises.c lists its
  * content). */
 struct haven_dialog;

@@ -20,7 +20,24 @@ struct haven__chat {
 	pthread_mutex_t lock;
 	struct haven_dialog_worker *free_workers[POOL_MAX];
 	size_t nfree;
+	pthread_t warm; /* makes the first worker (and loads the crisis screen) */
+	int warming;
 };
+
+static int worker_get(struct haven__chat *c, struct haven_dialog_worker **w);
+static void worker_put(struct haven__chat *c, struct haven_dialog_worker *w);
+
+/* The first worker is made in the background once the server is up, so the crisis
+ * screen's load (the longest part of start-up) does not delay listening, and the first
+ * conversation turn rarely waits for it: one that comes sooner waits for the load. */
+static void *warm_main(void *arg)
+{
+	struct haven__chat *c = arg;
+	struct haven_dialog_worker *w = NULL;
+	if (worker_get(c, &w) == 0)
+		worker_put(c, w);
+	return NULL;
+}
 
 int haven__chat_create(struct haven_api *api, struct haven__chat **out)
 {
@@ -42,11 +59,19 @@ int haven__chat_create(struct haven_api *api, struct haven__chat **out)
 	return 0;
 }
 
+void haven__chat_warm(struct haven__chat *c)
+{
+	if (!c->warming)
+		c->warming = pthread_create(&c->warm, NULL, warm_main, c) == 0;
+}
+
 void haven__chat_destroy(struct haven__chat **pc)
 {
 	struct haven__chat *c = *pc;
 	if (!c)
 		return;
+	if (c->warming)
+		pthread_join(c->warm, NULL);
 	for (size_t i = 0; i < c->nfree; i++)
 		haven_dialog_worker_destroy(&c->free_workers[i]);
 	haven_dialog_destroy(&c->dialog);

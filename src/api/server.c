@@ -656,6 +656,7 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 		goto out;
 	}
 	api->acceptor_started = 1;
+	haven__chat_warm(api->chat);
 	*out = api;
 	api = NULL;
 	rc = HAVEN_OK;

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,15 @@ struct haven_dialog {
 	struct haven_crisis_lines *lines;
 	struct haven_exercise_texts *exercise_texts;
 	struct haven_model *intent, *emotion, *distortion;
-	/* The crisis screen as loaded at start; each worker clones it (its lexicon and
-	 * models shared, its scratch space its own). */
+	/* The crisis screen, loaded once when the first worker is made; each worker clones
+	 * it (its lexicon and models shared, its scratch space its own). Loading it takes
+	 * longer than the rest of start-up (the lexicon's trie, two model files checked), so
+	 * it is not part of haven_dialog_create; `haven serve` makes its first worker in the
+	 * background as soon as it listens (src/api/chat.c). */
+	pthread_mutex_t crisis_lock;
 	struct haven_crisis *crisis;
+	int crisis_rc; /* the load's result once tried (it is not tried again) */
+	char crisis_err[256];
 	char default_locale[16];
 };
 
@@ -83,6 +90,7 @@ void haven_dialog_destroy(struct haven_dialog **pd)
 	haven_model_destroy(&d->emotion);
 	haven_model_destroy(&d->distortion);
 	haven_crisis_destroy(&d->crisis);
+	pthread_mutex_destroy(&d->crisis_lock);
 	free(d);
 	*pd = NULL;
 }
@@ -97,6 +105,7 @@ int haven_dialog_create(const struct haven_dialog_config *cfg, struct haven_dial
 	struct haven_dialog *d = haven_calloc(1, sizeof(*d));
 	if (!d)
 		return HAVEN_ENOMEM;
+	pthread_mutex_init(&d->crisis_lock, NULL);
 	char root[PATH_MAX], path[PATH_MAX + 32], models[PATH_MAX];
 	int rc = 0;
 	if (cfg->content_dir)
@@ -122,8 +131,6 @@ int haven_dialog_create(const struct haven_dialog_config *cfg, struct haven_dial
 	if ((rc = load_model(models, "intent", 1, &d->intent, err, errlen)) ||
 	    (rc = load_model(models, "emotion", 0, &d->emotion, err, errlen)) ||
 	    (rc = load_model(models, "distortion", 0, &d->distortion, err, errlen)))
-		goto out;
-	if ((rc = haven_crisis_create(NULL, NULL, &d->crisis, err, errlen)))
 		goto out;
 	for (size_t i = 0; i < d->content->nintents; i++)
 		if (haven_model_label_index(d->intent, d->content->intents[i]) < 0) {
@@ -173,9 +180,19 @@ int haven_dialog_worker_create(struct haven_dialog *d, struct haven_dialog_worke
 	if (!w)
 		return HAVEN_ENOMEM;
 	w->d = d;
-	int rc = haven_crisis_clone(d->crisis, &w->crisis);
+	pthread_mutex_lock(&d->crisis_lock);
+	if (!d->crisis && !d->crisis_rc) {
+		d->crisis_rc = haven_crisis_create(NULL, NULL, &d->crisis, d->crisis_err,
+		                                   sizeof(d->crisis_err));
+		if (!d->crisis && !d->crisis_rc)
+			d->crisis_rc = HAVEN_ENOMEM;
+	}
+	int rc = d->crisis_rc;
 	if (rc)
+		snprintf(err, errlen, "%s", d->crisis_err);
+	else if ((rc = haven_crisis_clone(d->crisis, &w->crisis)))
 		snprintf(err, errlen, "the crisis screen: %s", haven_strerror(rc));
+	pthread_mutex_unlock(&d->crisis_lock);
 	if (!rc)
 		rc = haven_nlp_ws_create(&w->ws);
 	if (rc) {
