@@ -27,6 +27,10 @@ struct haven_crisis {
 	struct haven__crisis_model *short_model;
 	char short_version[128];
 	int clone; /* the lexicon and models belong to the instance this was cloned from */
+	/* Scratch kept from one message to the next (never shared with a clone). */
+	struct crisis_scan scan;
+	struct judged *js;
+	size_t js_cap;
 };
 
 /* The short-message classifier is trained on the chat messages written for Haven
@@ -170,6 +174,9 @@ int haven_crisis_clone(const struct haven_crisis *base, struct haven_crisis **ou
 	*c = *base;
 	c->clone = 1;
 	c->model = c->short_model = NULL;
+	memset(&c->scan, 0, sizeof(c->scan));
+	c->js = NULL;
+	c->js_cap = 0;
 	int rc = 0;
 	if (base->model)
 		rc = haven__crisis_model_clone(base->model, &c->model);
@@ -192,6 +199,8 @@ void haven_crisis_destroy(struct haven_crisis **pc)
 		haven_crisis_lexicon_destroy(&c->lex);
 	haven__crisis_model_destroy(&c->model);
 	haven__crisis_model_destroy(&c->short_model);
+	haven__crisis_scan_release(&c->scan);
+	free(c->js);
 	free(c);
 	*pc = NULL;
 }
@@ -649,38 +658,47 @@ void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_
 		len = HAVEN_CRISIS_MAX_TEXT;
 		out->flags |= HAVEN_CRISIS_TRUNCATED;
 	}
-	struct crisis_scan scan;
-	memset(&scan, 0, sizeof(scan));
+	struct crisis_scan *sp = &c->scan;
 	struct judged *js = NULL;
-	if (haven__crisis_scan(c->lex, text, len, &scan)) {
+	if (haven__crisis_scan(c->lex, text, len, sp)) {
 		/* Out of memory: fail safe, towards asking. */
 		out->level = HAVEN_RISK_MODERATE;
 		out->score = 0.5;
 		goto out;
 	}
-	if (scan.truncated)
+	if (sp->truncated)
 		out->flags |= HAVEN_CRISIS_TRUNCATED;
-	struct context cx = {c->lex, &scan, 0};
-	for (size_t i = 0; i < scan.nmatch; i++)
-		cx.present |= 1u << haven__crisis_pattern(c->lex, scan.matches[i].pattern)->cat;
-	js = calloc(scan.nmatch ? scan.nmatch : 1, sizeof(*js));
-	if (!js) {
-		out->level = HAVEN_RISK_MODERATE;
-		out->score = 0.5;
-		goto out;
+	struct context cx = {c->lex, sp, 0};
+	for (size_t i = 0; i < sp->nmatch; i++)
+		cx.present |= 1u << haven__crisis_pattern(c->lex, sp->matches[i].pattern)->cat;
+	if (sp->nmatch > c->js_cap) {
+		size_t cap = c->js_cap ? c->js_cap : 16;
+		while (cap < sp->nmatch)
+			cap *= 2;
+		struct judged *v = realloc(c->js, cap * sizeof(*v));
+		if (!v) {
+			out->level = HAVEN_RISK_MODERATE;
+			out->score = 0.5;
+			goto out;
+		}
+		c->js = v;
+		c->js_cap = cap;
 	}
+	js = c->js;
+	if (sp->nmatch)
+		memset(js, 0, sp->nmatch * sizeof(*js));
 	size_t nj = 0;
 	enum haven_risk_level lex_level = HAVEN_RISK_NONE;
 	unsigned discounts = 0;
 	int n_risk = 0;
-	for (size_t i = 0; i < scan.nmatch; i++) {
-		const struct crisis_pattern *pat = haven__crisis_pattern(c->lex, scan.matches[i].pattern);
+	for (size_t i = 0; i < sp->nmatch; i++) {
+		const struct crisis_pattern *pat = haven__crisis_pattern(c->lex, sp->matches[i].pattern);
 		if (pat->cat == CRISIS_CAT_FIGURATIVE)
 			out->flags |= HAVEN_CRISIS_FIGURATIVE;
 		if (pat->cat >= CRISIS_CAT__RISK_END)
 			continue;
 		struct judged *j = &js[nj++];
-		j->m = &scan.matches[i];
+		j->m = &sp->matches[i];
 		j->pat = pat;
 		judge(&cx, j, &j->flags);
 	}
@@ -724,7 +742,8 @@ void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_
 		combined = 1;
 		lex_level = HAVEN_RISK_MODERATE;
 	}
-	qsort(js, nj, sizeof(*js), reason_order);
+	if (nj > 1)
+		qsort(js, nj, sizeof(*js), reason_order);
 	for (size_t i = 0; i < nj && out->n_reasons < HAVEN_CRISIS_MAX_REASONS; i++) {
 		if (js[i].dropped)
 			continue;
@@ -732,8 +751,8 @@ void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_
 		r->rule = haven__crisis_cat_name((enum crisis_cat)js[i].pat->cat);
 		r->description = haven__crisis_cat_description((enum crisis_cat)js[i].pat->cat);
 		r->lexicon_line = js[i].pat->line;
-		r->start = scan.toks[js[i].m->first].start;
-		r->end = scan.toks[js[i].m->last - 1].end;
+		r->start = sp->toks[js[i].m->first].start;
+		r->end = sp->toks[js[i].m->last - 1].end;
 		copy_phrase(r->phrase, sizeof(r->phrase), text, r->start, r->end);
 		r->rule_level = (enum haven_risk_level)js[i].pat->level;
 		r->level = js[i].level;
@@ -831,7 +850,5 @@ void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_
 		score = 1.0;
 	out->level = level;
 	out->score = round(score * 1000.0) / 1000.0;
-out:
-	free(js);
-	haven__crisis_scan_release(&scan);
+out:;
 }

@@ -74,14 +74,15 @@ struct crisis_match {
 
 struct crisis_scan {
 	struct crisis_token *toks;
-	size_t ntok;
+	size_t ntok, toks_cap;
 	struct crisis_match *matches;
 	size_t nmatch;
 	int truncated;
 };
 
-/* Tokenises text and finds every lexicon match (and the cues). scan must be zeroed; free
- * with haven__crisis_scan_release. Returns HAVEN_ENOMEM only. */
+/* Tokenises text and finds every lexicon match (and the cues). scan must be zeroed before
+ * its first use; it may then be used for text after text (its buffers are kept). Free
+ * with haven__crisis_scan_release. Returns HAVEN_ENOMEM only (scan is then released). */
 int haven__crisis_scan(const struct haven_crisis_lexicon *lex, const char *text, size_t len,
 		       struct crisis_scan *scan);
 void haven__crisis_scan_release(struct crisis_scan *scan);

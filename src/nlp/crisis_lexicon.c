@@ -788,8 +788,16 @@ int haven__crisis_scan(const struct haven_crisis_lexicon *lex, const char *text,
 	size_t cap = len / 2 + 2;
 	if (cap > CRISIS_MAX_TOKENS)
 		cap = CRISIS_MAX_TOKENS;
-	s->toks = malloc(cap * sizeof(*s->toks));
-	s->matches = malloc(CRISIS_MAX_MATCHES * sizeof(*s->matches));
+	s->ntok = 0;
+	s->nmatch = 0;
+	s->truncated = 0;
+	if (cap > s->toks_cap) { /* the buffers of the last text serve when large enough */
+		free(s->toks);
+		s->toks = malloc(cap * sizeof(*s->toks));
+		s->toks_cap = s->toks ? cap : 0;
+	}
+	if (!s->matches)
+		s->matches = malloc(CRISIS_MAX_MATCHES * sizeof(*s->matches));
 	if (!s->toks || !s->matches) {
 		haven__crisis_scan_release(s);
 		return HAVEN_ENOMEM;
