@@ -58,7 +58,7 @@ TEST(crisis_shipped_lexicon_loads)
 	int rc = haven_crisis_lexicon_load(LEXICON, &lex, err, sizeof(err));
 	if (rc)
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.4.0");
+	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.5.0");
 	ASSERT(haven_crisis_lexicon_size(lex) > 300);
 	haven_crisis_lexicon_destroy(&lex);
 	ASSERT(lex == NULL);
@@ -102,7 +102,7 @@ TEST(crisis_categories)
 	ASSERT_EQ(res.reasons[0].start, 2);
 	ASSERT_EQ(res.reasons[0].end, 21);
 	ASSERT(res.reasons[0].lexicon_line > 0);
-	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.4.0");
+	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.5.0");
 	ASSERT(res.model_version == NULL && !res.model_used);
 	ASSERT(res.score >= 0.8 && res.score <= 1.0);
 	EXPECT("wish I could sleep and never wake up", HAVEN_RISK_MODERATE);
@@ -341,6 +341,92 @@ TEST(crisis_views_wills_and_workmates)
 	EXPECT("one of my staff mentioned ending it all", HAVEN_RISK_LOW);
 	EXPECT("my twin keeps saying she wants to die", HAVEN_RISK_LOW);
 	EXPECT("i want to die", HAVEN_RISK_HIGH);
+	haven_crisis_destroy(&c);
+}
+
+/* Lexicon 1.5, written from the kinds of phrasing blind6's first run missed, checked here
+ * on other wordings of the same kinds (not blind6's own messages), and the everyday uses
+ * of the same words that must stay quiet. */
+TEST(crisis_acts_arrangements_and_safety)
+{
+	struct haven_crisis *c = screen();
+	/* An overdose or poison already taken, told by amount, substance or symptoms. */
+	EXPECT("i just took 25 of my citalopram", HAVEN_RISK_HIGH);
+	EXPECT("i took the lot like 10 mins ago", HAVEN_RISK_HIGH);
+	EXPECT("i swallowed all of them and now im so dizzy", HAVEN_RISK_HIGH);
+	EXPECT("drank some weedkiller from the shed", HAVEN_RISK_HIGH);
+	EXPECT("what happens if you take 50 sertraline cause i already did", HAVEN_RISK_HIGH);
+	EXPECT("i took all of them to school 20 min ago", HAVEN_RISK_NONE);
+	EXPECT("drank some bleach by accident, just the smell really", HAVEN_RISK_NONE);
+	/* Preparations that name no death. */
+	EXPECT("he doesnt know its forever. i left him my bike", HAVEN_RISK_HIGH);
+	EXPECT("ive been giving my records away, wont need them", HAVEN_RISK_HIGH);
+	EXPECT("passwords and the will are in the drawer for whoever finds me", HAVEN_RISK_HIGH);
+	EXPECT("left the door unlocked so the police find me not my kids", HAVEN_RISK_HIGH);
+	EXPECT("i already wrote the goodbye letters", HAVEN_RISK_HIGH);
+	EXPECT("been giving my old clothes away to charity, wont need them in the new flat",
+	       HAVEN_RISK_NONE);
+	EXPECT("finished my letter of recommendation for her", HAVEN_RISK_NONE);
+	/* Plans as a condition or a place; means gathered as an errand. */
+	EXPECT("waiting for my wife to go to work then its done", HAVEN_RISK_HIGH);
+	EXPECT("thinking the viaduct, when nobodys around", HAVEN_RISK_HIGH);
+	EXPECT("im gonna be gone for good and i dont mean moving", HAVEN_RISK_HIGH);
+	EXPECT("been hiding my sleeping tablets instead of taking them", HAVEN_RISK_HIGH);
+	EXPECT("stocked up on co codamol", HAVEN_RISK_HIGH);
+	EXPECT("stocked up on paracetamol for flu season", HAVEN_RISK_NONE);
+	EXPECT("sunday is the one day i get to rest", HAVEN_RISK_NONE);
+	/* A time alone, a deadline, a goodbye with no death word. */
+	EXPECT("tonight. thats all im saying", HAVEN_RISK_HIGH);
+	EXPECT("i give myself till the end of the month then im done", HAVEN_RISK_HIGH);
+	EXPECT("if i stop replying its because im dead", HAVEN_RISK_HIGH);
+	EXPECT("please tell my mum it wasnt her fault", HAVEN_RISK_HIGH);
+	EXPECT("i have till friday then i stop working for the holidays", HAVEN_RISK_NONE);
+	EXPECT("its time for me to go now, my bus is here", HAVEN_RISK_NONE);
+	EXPECT("counting down the days till christmas, 3 days left", HAVEN_RISK_NONE);
+	/* Oblique questions about methods; one's own safety. */
+	EXPECT("does it hurt to hang yourself", HAVEN_RISK_HIGH);
+	EXPECT("what floor does a fall have to be from to be fatal", HAVEN_RISK_HIGH);
+	EXPECT("i cant guarantee ill stay safe tonight", HAVEN_RISK_HIGH);
+	EXPECT("i dont feel safe around myself right now", HAVEN_RISK_HIGH);
+	EXPECT("im not safe tonight", HAVEN_RISK_HIGH);
+	EXPECT("im not safe driving in this snow", HAVEN_RISK_NONE);
+	EXPECT("i dont trust myself with money", HAVEN_RISK_NONE);
+	/* Caribbean and second-language English; passive wishes. */
+	EXPECT("mi waan dead", HAVEN_RISK_HIGH);
+	EXPECT("me cyaan take it no more", HAVEN_RISK_MODERATE);
+	EXPECT("i am finished, my life has no meaning", HAVEN_RISK_MODERATE);
+	EXPECT("heaven would be better than this life", HAVEN_RISK_MODERATE);
+	EXPECT("i would welcome a car crash honestly", HAVEN_RISK_MODERATE);
+	EXPECT("i dont want to die i just want to stop existing", HAVEN_RISK_MODERATE);
+	EXPECT("id rather be dead than go back there", HAVEN_RISK_MODERATE);
+	EXPECT("id rather be dead than wear crocs", HAVEN_RISK_NONE);
+	EXPECT("dont know how long i can keep going", HAVEN_RISK_MODERATE);
+	EXPECT("dunno how much longer i can hold on at this job", HAVEN_RISK_NONE);
+	/* Self-harm told by its marks or a household object. */
+	EXPECT("20 new lines on my thigh", HAVEN_RISK_HIGH);
+	EXPECT("been burning my arm with a lighter", HAVEN_RISK_HIGH);
+	EXPECT("ive been burning myself with the iron, so clumsy", HAVEN_RISK_NONE);
+	/* Intent stays high beside laughter; a joke about a trivial thing is not a crisis. */
+	EXPECT("im gonna neck myself lmao", HAVEN_RISK_HIGH);
+	EXPECT("need to kms fr haha", HAVEN_RISK_HIGH);
+	EXPECT("if i have to go to church again im gonna unalive myself lol", HAVEN_RISK_NONE);
+	EXPECT("writing my will before i try the one chip challenge", HAVEN_RISK_NONE);
+	EXPECT("tell everyone i loved them, im going to ikea on a saturday 💀", HAVEN_RISK_NONE);
+	EXPECT("got an 8am tomorrow, goodbye cruel world", HAVEN_RISK_NONE);
+	EXPECT("i want to die this is so embarrassing", HAVEN_RISK_NONE);
+	EXPECT("this traffic will be the death of me", HAVEN_RISK_NONE);
+	/* Everyday trying, recovery milestones. */
+	EXPECT("tried pilates, hated it, will try again next week", HAVEN_RISK_NONE);
+	EXPECT("tried the breathing exercise last night", HAVEN_RISK_NONE);
+	EXPECT("6 months self harm free today", HAVEN_RISK_NONE);
+	/* Someone else's goodbye or arrangements: the helping-others flow. */
+	EXPECT("my brother keeps giving his things away and i'm scared", HAVEN_RISK_LOW);
+	ASSERT(res.flags & HAVEN_CRISIS_ABOUT_OTHER);
+	EXPECT("my mate sent me thanks for everything and now hes not answering", HAVEN_RISK_LOW);
+	ASSERT(res.flags & HAVEN_CRISIS_ABOUT_OTHER);
+	/* Distress about one thing, without a death wish. */
+	EXPECT("theres no way out of this overdraft", HAVEN_RISK_NONE);
+	EXPECT("whats the point of revising for maths", HAVEN_RISK_NONE);
 	haven_crisis_destroy(&c);
 }
 
