@@ -112,9 +112,16 @@ static const char *const file_cat_names[CRISIS_CAT__COUNT] = {
 
 /* ------------------------------------------------------------------ string map */
 
+/* A key of up to 8 bytes is kept in the entry itself: most words are, and a lookup then
+ * compares bytes in the line it has already read instead of following a pointer. */
+#define SMAP_INLINE 8
+
 struct smap_entry {
-	char *key; /* NULL = empty slot */
-	uint32_t klen;
+	union {
+		char *ptr;                 /* longer keys: a copy of their own */
+		char bytes[SMAP_INLINE];   /* short keys */
+	} key;
+	uint32_t klen1; /* key length + 1; 0 = empty slot */
 	uint32_t val;
 	uint64_t hash;
 };
@@ -123,6 +130,11 @@ struct smap {
 	struct smap_entry *e;
 	size_t cap, n;
 };
+
+static const char *entry_key(const struct smap_entry *e)
+{
+	return e->klen1 - 1 <= SMAP_INLINE ? e->key.bytes : e->key.ptr;
+}
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
@@ -137,7 +149,8 @@ static uint64_t hash_bytes(const char *s, size_t n)
 static void smap_release(struct smap *m)
 {
 	for (size_t i = 0; i < m->cap; i++)
-		free(m->e[i].key);
+		if (m->e[i].klen1 - 1 > SMAP_INLINE && m->e[i].klen1)
+			free(m->e[i].key.ptr);
 	free(m->e);
 	memset(m, 0, sizeof(*m));
 }
@@ -147,7 +160,8 @@ static struct smap_entry *smap_slot(const struct smap *m, const char *k, size_t 
 	size_t mask = m->cap - 1;
 	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
 		struct smap_entry *e = &m->e[i];
-		if (!e->key || (e->hash == h && e->klen == n && !memcmp(e->key, k, n)))
+		if (!e->klen1 ||
+		    (e->hash == h && e->klen1 == n + 1 && !memcmp(entry_key(e), k, n)))
 			return e;
 	}
 }
@@ -159,7 +173,7 @@ static int smap_get_hashed(const struct smap *m, const char *k, size_t n, uint64
 	if (!m->cap)
 		return 0;
 	struct smap_entry *e = smap_slot(m, k, n, h);
-	if (!e->key)
+	if (!e->klen1)
 		return 0;
 	*val = e->val;
 	return 1;
@@ -180,9 +194,9 @@ static int smap_grow(struct smap *m)
 	m->e = ne;
 	m->cap = ncap;
 	for (size_t i = 0; i < old.cap; i++) {
-		if (!old.e[i].key)
+		if (!old.e[i].klen1)
 			continue;
-		*smap_slot(m, old.e[i].key, old.e[i].klen, old.e[i].hash) = old.e[i];
+		*smap_slot(m, entry_key(&old.e[i]), old.e[i].klen1 - 1, old.e[i].hash) = old.e[i];
 	}
 	free(old.e);
 	return HAVEN_OK;
@@ -196,17 +210,22 @@ static int smap_put(struct smap *m, const char *k, size_t n, uint32_t val, int m
 		return HAVEN_ENOMEM;
 	uint64_t h = hash_bytes(k, n);
 	struct smap_entry *e = smap_slot(m, k, n, h);
-	if (e->key) {
+	if (e->klen1) {
 		if (mark_ambiguous && e->val != val)
 			e->val = TERM_AMBIGUOUS;
 		return HAVEN_OK;
 	}
-	e->key = malloc(n + 1);
-	if (!e->key)
-		return HAVEN_ENOMEM;
-	memcpy(e->key, k, n);
-	e->key[n] = '\0';
-	e->klen = (uint32_t)n;
+	if (n >= UINT32_MAX)
+		return HAVEN_EINVAL;
+	if (n <= SMAP_INLINE) {
+		memcpy(e->key.bytes, k, n);
+	} else {
+		e->key.ptr = malloc(n);
+		if (!e->key.ptr)
+			return HAVEN_ENOMEM;
+		memcpy(e->key.ptr, k, n);
+	}
+	e->klen1 = (uint32_t)n + 1;
 	e->val = val;
 	e->hash = h;
 	m->n++;
