@@ -723,18 +723,17 @@ static int scan_emit(void *vctx, const char *norm, size_t nlen, uint32_t start, 
 static uint32_t edge_child(const struct haven_crisis_lexicon *lex, const struct walk_node *n,
 			   uint32_t term)
 {
+	/* branch-free binary search: the comparisons are unpredictable, a select is not */
 	const struct trie_edge *e = lex->edges + n->edges;
-	uint32_t lo = 0, hi = n->nedges;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (e[mid].term < term)
-			lo = mid + 1;
-		else if (e[mid].term > term)
-			hi = mid;
-		else
-			return e[mid].child;
+	uint32_t len = n->nedges;
+	if (len == 0)
+		return UINT32_MAX;
+	while (len > 1) {
+		uint32_t half = len / 2;
+		e = e[half].term <= term ? e + half : e;
+		len -= half;
 	}
-	return UINT32_MAX;
+	return e->term == term ? e->child : UINT32_MAX;
 }
 
 static void add_match(struct crisis_scan *s, size_t first_match, uint32_t pattern,
