@@ -1,9 +1,13 @@
 /* test_crisis_eval.c: the crisis screen on the evaluation sets of short chat messages
- * written for Haven (tests/data/crisis/). The dev set's figures are asserted (the rules
- * were tuned on it); the challenge and blind sets' figures are printed, never asserted,
- * and are reported in models/crisis.md and docs/crisis.md. Uses the shipped classifier when models/crisis.hvm exists.
+ * written for Haven (tests/data/crisis/). Every set's figures are printed and reported in
+ * models/crisis.md and docs/crisis.md. The dev set is held to issue 3's targets (the rules
+ * were tuned on it); the blind sets (blind to blind6), each run once blind and then tuned
+ * on, are held to recall >= 0.88 and false alarms on everyday and figurative messages
+ * <= 6%; the challenge set is printed only. Uses the shipped classifiers
+ * (models/crisis.hvm, models/crisis_short.hvm) when they are installed.
  *
- *   build/asan/haven-tests crisis_eval      # prints both sets' figures
+ *   build/asan/haven-tests crisis_eval                       # every set's figures
+ *   HAVEN_CRISIS_SHOW=1 build/asan/haven-tests crisis_eval   # also every disagreement
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,9 +115,8 @@ TEST(crisis_eval_dev_and_challenge)
 	ASSERT_EQ(dev.plan_high, dev.plan);
 	/* The blind sets were each run once before any rule was written from them (their
 	 * first-run figures are in docs/crisis.md); since then they are tuned sets too, and
-	 * a change that loses what they taught shows here. blind6 is printed only: it has not
-	 * been tuned on. */
-	const struct figures *tuned[] = {&blind, &blind2, &blind3, &blind4, &blind5};
+	 * a change that loses what they taught shows here. */
+	const struct figures *tuned[] = {&blind, &blind2, &blind3, &blind4, &blind5, &blind6};
 	for (size_t i = 0; i < sizeof(tuned) / sizeof(tuned[0]); i++) {
 		ASSERT(tuned[i]->crisis_hit * 100 >= tuned[i]->crisis * 88);
 		ASSERT(tuned[i]->false_alarm * 100 <= tuned[i]->everyday * 6);
