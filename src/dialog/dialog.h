@@ -128,6 +128,10 @@ struct haven_step {
 	const struct haven_instrument *assess;
 	int assess_answers[HAVEN_MEASURES_MAX_ITEMS];
 	size_t assess_n;
+	/* private to engine.c: 1 while a step is said again (resumed after the safety protocol
+	 * or an aside, or after an answer that did not fit), so {feeling} names the feeling kept
+	 * with the flow's slots, not one heard in the latest message */
+	int saying_again;
 };
 
 /* Initialises out fields; the caller sets the in fields and state/plan. */

@@ -267,6 +267,26 @@ static int render_menu(struct haven_step *s, struct haven_buf *b)
 	return rc;
 }
 
+/* The key under which a step's {feeling} is kept with the flow's slots. A content slot
+ * name is a-z, 0-9 and _, so this one cannot be taken by a flow. */
+#define HEARD_FEELING "heard:feeling"
+
+/* {feeling}: the feeling the person expressed at this step. When the step is first said
+ * it is the one the emotion model heard in the answer that led here, and it is kept with
+ * the flow's slots; when the step is said again (after the crisis protocol or an aside
+ * took the person away and brought them back, or after an answer that did not fit) it is
+ * the one kept, never the one in the latest message ("no", or the crisis message itself).
+ * With none kept, no feeling is named. */
+static int render_feeling(struct haven_step *s, json_t *slots, struct haven_buf *b)
+{
+	const char *f = s->nlp->feeling;
+	if (s->saying_again)
+		f = jstr(slots, HEARD_FEELING);
+	else if (json_is_object(slots) && json_object_set_new(slots, HEARD_FEELING, json_string(f)))
+		return HAVEN_ENOMEM;
+	return haven_buf_puts(b, f && *f ? f : "a mix of things");
+}
+
 static int render(struct haven_step *s, const char *text)
 {
 	struct haven_buf *b = &s->reply;
@@ -295,8 +315,7 @@ static int render(struct haven_step *s, const char *text)
 		if (sv)
 			rc = haven_buf_puts(b, sv);
 		else if (!strcmp(name, "feeling"))
-			rc = haven_buf_puts(b, s->nlp->feeling[0] ? s->nlp->feeling
-								  : "a mix of things");
+			rc = render_feeling(s, slots, b);
 		else if (!strcmp(name, "lines"))
 			rc = haven_region_lines_text(lines, s->region, b);
 		else if (!strcmp(name, "emergency"))
@@ -499,8 +518,12 @@ static int resume_at(struct haven_step *s, json_t *ret, int depth)
 		rc = jset(s->state, "slots", json_is_object(slots) ? json_incref(slots) : json_object());
 		if (!rc)
 			rc = jset(s->state, "flow", json_string(jstr(ret, "flow")));
-		if (!rc)
+		if (!rc) {
+			/* The step is said again: its feeling is the one kept with its slots. */
+			s->saying_again = 1;
 			rc = enter(s, p, 1, depth + 1);
+			s->saying_again = 0;
+		}
 		return rc;
 	}
 	/* Nowhere to go back to (the protocol began at home, before any flow, or the node is
@@ -1077,8 +1100,11 @@ static int engine(struct haven_step *s)
 	int rc = jset(s->state, "misses", json_integer(misses));
 	if (!rc)
 		rc = render(s, n->reprompt ? n->reprompt : "Sorry, I didn't quite catch that.");
-	if (!rc)
+	if (!rc) {
+		s->saying_again = 1;
 		rc = say_node(s, n);
+		s->saying_again = 0;
+	}
 	return rc;
 }
 
@@ -1091,6 +1117,7 @@ int haven_step_init(struct haven_step *s)
 	s->safety_rule = "pass";
 	s->safety_answer = NULL;
 	s->raise_crisis = s->raise_item9 = s->item9_value = s->plan_changed = 0;
+	s->saying_again = 0;
 	s->assess = NULL;
 	s->assess_n = 0;
 	return s->actions ? 0 : HAVEN_ENOMEM;
