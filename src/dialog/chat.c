@@ -736,6 +736,9 @@ int haven_chat_turn(struct haven_store *st, const struct haven_master_key *mk,
 			nlp.crisis.score = 0.8;
 		danger_raised = 1;
 	}
+	nlp.danger_now = danger.level == HAVEN_DANGER_NOW;
+	nlp.danger_raised = danger_raised;
+	nlp.danger_bits = danger.level >= HAVEN_DANGER_DISCLOSED ? danger.categories : 0;
 	const struct haven_dialog *d = haven_dialog_worker_dialog(w);
 	/* The person's own locale when they chose one, else the deployment's, else en-US. */
 	const char *locale = haven_locale_effective(who->locale, haven_dialog_default_locale(d));

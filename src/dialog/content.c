@@ -17,7 +17,8 @@
 /* Built-in placeholders the engine fills (docs/content.md, "Placeholders"). */
 static const char *const builtins[] = {"feeling", "lines",     "emergency", "total",
                                        "band",    "recommend", "trap",      "trap_hint",
-                                       "plan",    "menu",      "directory", NULL};
+                                       "plan",    "menu",      "directory", "helplines",
+                                       NULL};
 
 /* Flows the engine itself relies on. */
 static const char *const required_flows[] = {"home", "onboarding", "safety", "helping_others",
@@ -26,6 +27,8 @@ static const char *const required_flows[] = {"home", "onboarding", "safety", "he
 static const char *const safety_nodes[] = {"check",          "check_no",           "crisis",
                                            "crisis_stay",    "confirm",            "confirm_no",
                                            "plan",           "crisis_no_team",     "confirm_no_no_team",
+                                           "confirm_no_danger", "confirm_no_danger_no_team",
+                                           "confirm_no_both",   "confirm_no_both_no_team",
                                            NULL};
 
 static char *xstrdup(const char *s, size_t n)

@@ -73,6 +73,14 @@ struct haven_turn_nlp {
 	/* 1 when a rule, not the intent classifier, chose intent (the danger screen's abuse and
 	 * medication routes, chat.c): the request interrupts whatever node is waiting. */
 	int routed;
+	/* From the danger-and-abuse screen (src/safety/danger.c), set by the chat turn:
+	 * danger_now, danger from someone now; danger_raised, the crisis level is high only
+	 * because of it (the crisis screen alone read less); danger_bits, the categories
+	 * (HAVEN_DANGER_BIT_*) of abuse or danger against the person, 0 for none. The safety
+	 * protocol's closing words follow why it ran (engine.c, say_safety). */
+	int danger_now;
+	int danger_raised;
+	unsigned danger_bits;
 	char intent[48];
 	double intent_p;
 	int yesno;      /* 1 yes, 0 no, -1 neither */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dialog/dialog.h"
+#include "safety/danger.h"
 
 #define MAX_HOPS 12
 
@@ -322,6 +323,12 @@ static int render(struct haven_step *s, const char *text)
 			rc = haven_buf_puts(b, s->region->emergency);
 		else if (!strcmp(name, "directory"))
 			rc = haven_buf_puts(b, lines->intl->directory);
+		else if (!strcmp(name, "helplines"))
+			/* The helplines for the abuse or danger the person told of (the last
+			 * categories kept, haven_dialog_step), as the danger replies give them. */
+			rc = haven_danger_helplines(
+			    lines, s->region,
+			    (unsigned)jint(json_object_get(s->state, "safety"), "danger_bits", 0), b);
 		else if (!strcmp(name, "recommend"))
 			rc = recommend(s, b);
 		else if (!strcmp(name, "plan"))
@@ -482,6 +489,20 @@ static int say_safety(struct haven_step *s, const char *node)
 	const struct haven_flow *f = &C(s)->flows[sf];
 	int ni = haven_content_node_index(f, node);
 	HAVEN_ASSERT(ni >= 0); /* checked when the content was linked */
+	const char *state = node; /* the state keeps the protocol's step, whichever words */
+	char why[64];
+	json_t *st = json_object_get(s->state, "safety");
+	if (!strcmp(node, "confirm_no") && json_is_true(json_object_get(st, "for_danger"))) {
+		/* The closing words fit why the protocol ran: danger from someone else
+		 * ("confirm_no_danger"), or that and thoughts of suicide or self-harm
+		 * ("confirm_no_both"); "confirm_no" speaks of those thoughts alone. */
+		snprintf(why, sizeof(why), "%s_%s", node,
+			 json_is_true(json_object_get(st, "for_thoughts")) ? "both" : "danger");
+		int wi = haven_content_node_index(f, why);
+		HAVEN_ASSERT(wi >= 0); /* required by the content loader */
+		ni = wi;
+		node = why;
+	}
 	if (!s->care_team) {
 		/* No clinician will see an alert: the node's words without a care team, so the
 		 * agent never says it told one ("crisis_no_team", "confirm_no_no_team"). */
@@ -491,7 +512,7 @@ static int say_safety(struct haven_step *s, const char *node)
 		if (ai >= 0)
 			ni = ai;
 	}
-	snprintf(s->state_name, sizeof(s->state_name), "safety.%s", node);
+	snprintf(s->state_name, sizeof(s->state_name), "safety.%s", state);
 	return say_node(s, &f->nodes[ni]);
 }
 
@@ -578,6 +599,36 @@ static int record_safety(struct haven_step *s, const struct haven_safety_result 
 	return action(s, a);
 }
 
+/* Why the crisis protocol runs, for its closing words (say_safety): "for_danger", danger
+ * from someone else (the danger screen's danger now, or "yes, I'm in danger" to the abuse
+ * flow: rule content_danger); "for_thoughts", the person's own risk (anything else that
+ * starts the protocol, or a message of the crisis screen's own at moderate or above, or an
+ * overdose, while it runs). Kept for one episode. */
+static int note_why(struct haven_step *s, json_t *sf, const struct haven_safety_result *r,
+		    int was_crisis)
+{
+	const struct haven_turn_nlp *nlp = s->nlp;
+	int running = was_crisis || r->mode == HAVEN_SAFETY_MODE_CONFIRM;
+	int danger = (r->mode == HAVEN_SAFETY_MODE_CRISIS && !strcmp(r->rule, "content_danger")) ||
+		     nlp->danger_now;
+	int own = (nlp->crisis.level >= HAVEN_RISK_MODERATE && !nlp->danger_raised) ||
+		  nlp->overdose;
+	int rc = 0;
+	if (r->mode == HAVEN_SAFETY_MODE_CRISIS && !was_crisis) {
+		rc = jset(sf, "for_danger", json_boolean(danger));
+		if (!rc)
+			rc = jset(sf, "for_thoughts", json_boolean(!danger || own));
+		return rc;
+	}
+	if (!running)
+		return 0;
+	if (danger)
+		rc = jset(sf, "for_danger", json_true());
+	if (!rc && own)
+		rc = jset(sf, "for_thoughts", json_true());
+	return rc;
+}
+
 /* Applies a gate decision other than PASS. */
 static int apply_safety(struct haven_step *s, const struct haven_safety_result *r, int unclear,
 			int depth)
@@ -598,6 +649,8 @@ static int apply_safety(struct haven_step *s, const struct haven_safety_result *
 		return HAVEN_ENOMEM;
 	if (r->mode == HAVEN_SAFETY_MODE_CRISIS && !was_crisis &&
 	    (rc = jset(sf, "episode", json_integer(jint(s->state, "turns", 0)))))
+		return rc;
+	if ((rc = note_why(s, sf, r, was_crisis)))
 		return rc;
 	if ((rc = set_mode(s, r->mode, !strcmp(r->rule, "check_unclear") ? unclear + 1 : 0)))
 		return rc;
@@ -1156,6 +1209,13 @@ int haven_dialog_step(struct haven_step *s)
 	int rc = jset(s->state, "turns", json_integer(jint(s->state, "turns", 0) + 1));
 	if (rc)
 		return rc;
+	if (nlp->danger_bits) {
+		/* The abuse or danger told of, for the helplines of the protocol's closing
+		 * words ({helplines}): kept until another such message. */
+		json_t *st = jobj(s->state, "safety");
+		if (!st || (rc = jset(st, "danger_bits", json_integer(nlp->danger_bits))))
+			return rc ? rc : HAVEN_ENOMEM;
+	}
 	if (r.step != HAVEN_SAFETY_PASS)
 		rc = apply_safety(s, &r, unclear, 0);
 	else {

@@ -24,7 +24,11 @@
 	"node confirm_no\nsay cn\nnext end\n"                                                      \
 	"node plan\nsay {plan}\nexpect text\non any -> crisis_stay\n"                              \
 	"node crisis_no_team\nsay {lines}\nexpect text\non any -> crisis_stay\n"                   \
-	"node confirm_no_no_team\nsay cnt\nnext end\n"
+	"node confirm_no_no_team\nsay cnt\nnext end\n"                                              \
+	"node confirm_no_danger\nsay {helplines}\nnext end\n"                                      \
+	"node confirm_no_danger_no_team\nsay {helplines}\nnext end\n"                              \
+	"node confirm_no_both\nsay {helplines} {lines}\nnext end\n"                                \
+	"node confirm_no_both_no_team\nsay {helplines} {lines}\nnext end\n"
 
 /* Parses MINIMAL followed by extra as one file; returns the error text (static). */
 static int try_parse(const char *extra, char *err, size_t errlen)
@@ -165,11 +169,15 @@ TEST(content_follow_up_and_direction_parse)
 }
 
 /* The safety flow must say the protocol without a care team too: a content without those
- * words is refused, so the agent can never fall back to claiming the care team was told. */
+ * words is refused, so the agent can never fall back to claiming the care team was told.
+ * Likewise the closing words after danger from someone else (and after both), so they can
+ * never fall back to speaking of thoughts of suicide the person did not have. */
 TEST(content_requires_the_no_team_safety_nodes)
 {
-	static const char *const nodes[] = {"node crisis_no_team\n", "node confirm_no_no_team\n"};
-	for (size_t i = 0; i < 2; i++) {
+	static const char *const nodes[] = {"node crisis_no_team\n", "node confirm_no_no_team\n",
+					    "node confirm_no_danger_no_team\n",
+					    "node confirm_no_both_no_team\n"};
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
 		char *text = strdup(MINIMAL);
 		ASSERT(text);
 		char *at = strstr(text, nodes[i]);

@@ -121,3 +121,94 @@ TEST(resume_wording_checkin_heard_keeps_its_feeling)
 	json_decref(t);
 	chat_fixture_release(&f);
 }
+
+/* ---- the protocol's closing words ---- */
+
+static const char *const thoughts_close = "If those thoughts come back";
+
+/* After thoughts of suicide: the words about those thoughts and the crisis lines. */
+TEST(resume_wording_close_after_thoughts_of_suicide)
+{
+	for (int team = 0; team < 2; team++) {
+		struct chat_fixture f;
+		chat_start(&f, NULL);
+		if (team)
+			chat_add_clinician(&f, 0);
+		chat_step(&f, "can we do some breathing", "breathing.intro");
+		json_decref(chat_crisis(&f, "i want to kill myself"));
+		chat_step(&f, "I'm fine, you misunderstood", "safety.confirm");
+		json_t *t = chat_expect(&f, "no", "breathing.intro");
+		ASSERT_CONTAINS(turn_reply(t), thoughts_close);
+		ASSERT_CONTAINS(turn_reply(t), "988");
+		ASSERT(!strstr(turn_reply(t), "1-800-799-7233"));
+		ASSERT(!strstr(turn_reply(t), "in danger from anyone"));
+		ASSERT(!strstr(turn_reply(t), team ? "If you see a doctor" : "care team has been told"));
+		json_decref(t);
+		chat_fixture_release(&f);
+	}
+}
+
+/* After danger from someone now, and after "yes, I'm in danger" to the abuse flow: nothing
+ * about "those thoughts"; the emergency number and the helplines for what was disclosed;
+ * the care-team words only when there is one. */
+TEST(resume_wording_close_after_danger_from_someone_else)
+{
+	static const struct {
+		const char *locale, *disclosure, *line, *emergency;
+		int via_abuse_flow;
+	} cases[] = {
+	    {"en-US", "he is going to kill me", "1-800-799-7233", "911", 0},
+	    {"en-GB", "he's outside with a knife", "0808 2000 247", "999", 0},
+	    {"en-US", "my partner hits me", "1-800-799-7233", "911", 1},
+	    {"en-US", "I was raped last week", "1-800-656-4673", "911", 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		for (int team = 0; team < 2; team++) {
+			struct chat_fixture f;
+			chat_start(&f, cases[i].locale);
+			if (team)
+				chat_add_clinician(&f, 0);
+			chat_step(&f, "can we do some breathing", "breathing.intro");
+			if (cases[i].via_abuse_flow) {
+				chat_step(&f, cases[i].disclosure, "abuse.answer");
+				json_decref(chat_crisis(&f, "yes"));
+			} else
+				json_decref(chat_crisis(&f, cases[i].disclosure));
+			chat_step(&f, "I'm fine", "safety.confirm");
+			json_t *t = chat_expect(&f, "no", "breathing.intro");
+			const char *r = turn_reply(t);
+			ASSERT(!strcasestr(r, "those thoughts"));
+			ASSERT(!strcasestr(r, "thoughts come back"));
+			ASSERT_CONTAINS(r, "never your fault");
+			ASSERT_CONTAINS(r, cases[i].line);
+			ASSERT_CONTAINS(r, cases[i].emergency);
+			ASSERT_CONTAINS(r, "Let's go back to where we were.");
+			if (team)
+				ASSERT_CONTAINS(r, "care team has been told");
+			else
+				ASSERT(!strstr(r, "care team"));
+			json_decref(t);
+			chat_fixture_release(&f);
+		}
+}
+
+/* Both: thoughts of suicide, then danger from someone in the same protocol: the closing
+ * words speak of both, with the crisis lines and the helplines. */
+TEST(resume_wording_close_after_thoughts_and_danger)
+{
+	struct chat_fixture f;
+	chat_start(&f, NULL);
+	chat_step(&f, "can we do some breathing", "breathing.intro");
+	json_decref(chat_crisis(&f, "i want to kill myself"));
+	json_t *t = chat_say(&f, "and he is going to kill me");
+	ASSERT(!strncmp(turn_state(t), "safety.", 7));
+	json_decref(t);
+	chat_step(&f, "I'm fine", "safety.confirm");
+	t = chat_expect(&f, "no", "breathing.intro");
+	ASSERT_CONTAINS(turn_reply(t), "988");
+	ASSERT_CONTAINS(turn_reply(t), "1-800-799-7233");
+	ASSERT_CONTAINS(turn_reply(t), "ever in danger");
+	ASSERT_CONTAINS(turn_reply(t), "thoughts");
+	json_decref(t);
+	chat_fixture_release(&f);
+}
