@@ -709,7 +709,14 @@ linear_scores_n(const float *w, size_t stride, const float *b, size_t nl,
 	memcpy(score, acc, nl * sizeof(float));
 }
 
-__attribute__((optimize("O3"))) void haven__linear_scores(const float *w, const float *b,
+/* gcc only: clang (the fuzz build) has no per-function optimize attribute. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HAVEN_HOT_O3 __attribute__((optimize("O3")))
+#else
+#define HAVEN_HOT_O3
+#endif
+
+HAVEN_HOT_O3 void haven__linear_scores(const float *w, const float *b,
 							   size_t nl,
 							   const struct haven_features *f,
 							   float *score)
