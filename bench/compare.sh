@@ -4,7 +4,9 @@
 # once). For each binary: a fresh server and database, 16 patients, the clinic's check-in
 # rules off, 64 connections (wrk, 2 threads) for SECONDS against ENDPOINT (`checkins` or
 # `me`); prints requests/s, p50, p99 and the server's CPU time per request.
-# Copy build/haven aside before rebuilding to keep an older build to compare with.
+# Copy build/haven aside before rebuilding to keep an older build to compare with. Every
+# binary reads content/ and models/ from the current directory: compare builds that
+# accept the same content (an older build may refuse newer content and not start).
 secs=${1:?seconds}
 ep=${2:?endpoint: checkins or me}
 shift 2
