@@ -44,6 +44,11 @@ json_t *chat_expect_at(const char *file, int line, struct chat_fixture *f, const
 #define chat_crisis(f, text) chat_crisis_at(__FILE__, __LINE__, f, text)
 json_t *chat_crisis_at(const char *file, int line, struct chat_fixture *f, const char *text);
 int64_t chat_count(struct chat_fixture *f, const char *sql);
+/* Behavioural activation from home up to its question "when", with "a walk by the river"
+ * written as the activity; and the rest of it, checking that the activity written before
+ * an interruption is in the plan's summary. */
+void chat_activation_to_when(struct chat_fixture *f);
+void chat_activation_finish(struct chat_fixture *f);
 /* Runs one SQL statement (no parameters) in a write transaction. */
 void chat_exec(struct chat_fixture *f, const char *sql);
 /* Puts a clinician (disabled or not) on the patient's care team; returns their id. The

@@ -191,3 +191,18 @@ void chat_set_consent(struct chat_fixture *f, int granted)
 		 (long long)f->patient, granted ? 1 : 0);
 	chat_exec(f, sql);
 }
+
+void chat_activation_to_when(struct chat_fixture *f)
+{
+	chat_step(f, "can we plan an activity", "activation.intro");
+	chat_step(f, "4", "activation.idea");
+	chat_step(f, "a walk by the river", "activation.when");
+}
+
+void chat_activation_finish(struct chat_fixture *f)
+{
+	chat_step(f, "saturday at ten", "activation.obstacle");
+	json_t *t = chat_say(f, "rain, so I'll take a coat");
+	ASSERT_CONTAINS(turn_reply(t), "Your plan: a walk by the river, saturday at ten.");
+	json_decref(t);
+}

@@ -12,23 +12,6 @@
 #include "dialog_test.h"
 #include "harness.h"
 
-/* A planned activity up to the question "when", with "a walk by the river" written. */
-static void activation_to_when(struct chat_fixture *f)
-{
-	chat_step(f, "can we plan an activity", "activation.intro");
-	chat_step(f, "4", "activation.idea");
-	chat_step(f, "a walk by the river", "activation.when");
-}
-
-/* The rest of the plan: the activity written before the disclosure is in its summary. */
-static void activation_finish(struct chat_fixture *f)
-{
-	chat_step(f, "saturday at ten", "activation.obstacle");
-	json_t *t = chat_say(f, "rain, so I'll take a coat");
-	ASSERT_CONTAINS(turn_reply(t), "Your plan: a walk by the river, saturday at ten.");
-	json_decref(t);
-}
-
 static int64_t abuse_alerts(struct chat_fixture *f)
 {
 	return chat_count(f, "SELECT COUNT(*) FROM alerts WHERE kind = 'abuse_disclosed'");
@@ -39,7 +22,7 @@ TEST(abuse_disclosure_in_an_exercise_resumes_it)
 	struct chat_fixture f;
 	chat_start(&f, NULL);
 	chat_add_clinician(&f, 0);
-	activation_to_when(&f);
+	chat_activation_to_when(&f);
 	json_t *t = chat_expect(&f, "my partner hits me", "abuse.answer");
 	ASSERT_CONTAINS(turn_reply(t), "not your fault");
 	json_decref(t);
@@ -50,7 +33,7 @@ TEST(abuse_disclosure_in_an_exercise_resumes_it)
 	ASSERT_CONTAINS(turn_reply(t), "Let's go back to where we were.");
 	ASSERT_CONTAINS(turn_reply(t), "When exactly will you do it?");
 	json_decref(t);
-	activation_finish(&f);
+	chat_activation_finish(&f);
 	chat_fixture_release(&f);
 }
 
@@ -72,7 +55,7 @@ TEST(abuse_danger_now_in_an_exercise_ends_the_protocol_back_in_it)
 	struct chat_fixture f;
 	chat_start(&f, NULL);
 	chat_add_clinician(&f, 0);
-	activation_to_when(&f);
+	chat_activation_to_when(&f);
 	chat_step(&f, "my partner hits me", "abuse.answer");
 	json_decref(chat_crisis(&f, "yes"));
 	chat_step(&f, "I'm fine", "safety.confirm");
@@ -83,7 +66,7 @@ TEST(abuse_danger_now_in_an_exercise_ends_the_protocol_back_in_it)
 	ASSERT_EQ(chat_count(&f, "SELECT COUNT(*) FROM alerts WHERE kind = 'crisis_chat' AND "
 				 "status = 'open'"),
 		  1);
-	activation_finish(&f);
+	chat_activation_finish(&f);
 	chat_fixture_release(&f);
 }
 

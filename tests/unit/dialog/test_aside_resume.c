@@ -16,23 +16,6 @@
 static const char BACK[] = "Let's go back to where we were.";
 static const char WHEN[] = "When exactly will you do it?";
 
-/* A planned activity up to the question "when", with "a walk by the river" written. */
-static void activation_to_when(struct chat_fixture *f)
-{
-	chat_step(f, "can we plan an activity", "activation.intro");
-	chat_step(f, "4", "activation.idea");
-	chat_step(f, "a walk by the river", "activation.when");
-}
-
-/* The rest of the plan: the activity written before the request is in its summary. */
-static void activation_finish(struct chat_fixture *f)
-{
-	chat_step(f, "saturday at ten", "activation.obstacle");
-	json_t *t = chat_say(f, "rain, so I'll take a coat");
-	ASSERT_CONTAINS(turn_reply(t), "Your plan: a walk by the river, saturday at ten.");
-	json_decref(t);
-}
-
 static int64_t alerts(struct chat_fixture *f)
 {
 	return chat_count(f, "SELECT COUNT(*) FROM alerts");
@@ -53,7 +36,7 @@ TEST(aside_diagnosis_in_an_exercise_resumes_it)
 {
 	struct chat_fixture f;
 	chat_start(&f, NULL);
-	activation_to_when(&f);
+	chat_activation_to_when(&f);
 	json_t *t = chat_expect(&f, "do i have depression?", "activation.when");
 	assert_back(t, "I can't diagnose anything", WHEN);
 	ASSERT_CONTAINS(turn_reply(t), "your doctor can help");
@@ -63,7 +46,7 @@ TEST(aside_diagnosis_in_an_exercise_resumes_it)
 	ASSERT(strcmp(turn_level(t), "moderate") && strcmp(turn_level(t), "high"));
 	json_decref(t);
 	ASSERT_EQ(alerts(&f), 0);
-	activation_finish(&f);
+	chat_activation_finish(&f);
 	chat_fixture_release(&f);
 }
 
@@ -84,7 +67,7 @@ TEST(aside_medication_in_an_exercise_resumes_it)
 {
 	struct chat_fixture f;
 	chat_start(&f, NULL);
-	activation_to_when(&f);
+	chat_activation_to_when(&f);
 	json_t *t = chat_expect(&f, "should i stop taking my sertraline", "activation.when");
 	assert_back(t, "I can't give advice about medication", WHEN);
 	ASSERT_CONTAINS(turn_reply(t), "pharmacist");
@@ -94,7 +77,7 @@ TEST(aside_medication_in_an_exercise_resumes_it)
 	ASSERT(turn_has_action(t, "safety", NULL)); /* rule medication_question */
 	json_decref(t);
 	ASSERT_EQ(alerts(&f), 0);
-	activation_finish(&f);
+	chat_activation_finish(&f);
 	chat_fixture_release(&f);
 }
 
@@ -115,12 +98,12 @@ TEST(aside_show_safety_plan_in_an_exercise_resumes_it)
 {
 	struct chat_fixture f;
 	chat_start(&f, NULL);
-	activation_to_when(&f);
+	chat_activation_to_when(&f);
 	json_t *t = chat_expect(&f, "can i see my safety plan", "activation.when");
 	assert_back(t, "Here is your safety plan.", WHEN);
 	ASSERT_CONTAINS(turn_reply(t), "988");
 	json_decref(t);
-	activation_finish(&f);
+	chat_activation_finish(&f);
 	chat_fixture_release(&f);
 }
 
@@ -157,7 +140,7 @@ TEST(aside_crisis_number_anywhere)
 	struct chat_fixture f;
 	/* Inside an exercise, at a free-text question: the lines, then back. */
 	chat_start(&f, "en-GB");
-	activation_to_when(&f);
+	chat_activation_to_when(&f);
 	json_t *t = chat_expect(&f, "what's the crisis number", "activation.when");
 	assert_back(t, "116 123", WHEN);
 	ASSERT_CONTAINS(turn_reply(t), "999");
@@ -165,7 +148,7 @@ TEST(aside_crisis_number_anywhere)
 	ASSERT_STR_EQ(turn_level(t), "none");
 	json_decref(t);
 	ASSERT_EQ(alerts(&f), 0);
-	activation_finish(&f);
+	chat_activation_finish(&f);
 	chat_fixture_release(&f);
 	/* At home: the lines, and home. */
 	chat_start(&f, NULL);
@@ -222,7 +205,7 @@ TEST(aside_inside_an_aside_goes_back_to_each)
 {
 	struct chat_fixture f;
 	chat_start(&f, NULL);
-	activation_to_when(&f);
+	chat_activation_to_when(&f);
 	chat_step(&f, "my partner hits me", "abuse.answer");
 	json_t *t = chat_expect(&f, "should i stop taking my sertraline", "abuse.answer");
 	assert_back(t, "I can't give advice about medication", "Are you in danger right now?");
@@ -231,7 +214,7 @@ TEST(aside_inside_an_aside_goes_back_to_each)
 	t = chat_expect(&f, "no", "activation.when");
 	ASSERT_CONTAINS(turn_reply(t), WHEN);
 	json_decref(t);
-	activation_finish(&f);
+	chat_activation_finish(&f);
 	chat_fixture_release(&f);
 }
 
@@ -241,13 +224,13 @@ TEST(aside_overdose_taken_runs_the_protocol_and_resumes)
 {
 	struct chat_fixture f;
 	chat_start(&f, NULL);
-	activation_to_when(&f);
+	chat_activation_to_when(&f);
 	json_decref(chat_crisis(&f, "I took all my pills an hour ago"));
 	chat_step(&f, "I'm fine", "safety.confirm");
 	json_t *t = chat_expect(&f, "no", "activation.when");
 	ASSERT_CONTAINS(turn_reply(t), WHEN);
 	json_decref(t);
-	activation_finish(&f);
+	chat_activation_finish(&f);
 	chat_fixture_release(&f);
 }
 
@@ -256,7 +239,7 @@ TEST(aside_stop_and_another_exercise_still_end_it)
 {
 	struct chat_fixture f;
 	chat_start(&f, NULL);
-	activation_to_when(&f);
+	chat_activation_to_when(&f);
 	json_t *t = chat_expect(&f, "stop", "home.again");
 	ASSERT(!strstr(turn_reply(t), BACK));
 	json_decref(t);
