@@ -96,26 +96,33 @@ TEST(api_graceful_shutdown_finishes_in_flight)
 	test_server_stop(&s);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Sends one byte of a request every 200 ms, well inside the idle timeout, until the server
- * closes the connection or give_up_ms pass; returns the milliseconds it stayed open. */
+ * closes the connection or give_up_ms pass; returns the milliseconds (by the clock) it
+ * stayed open. */
 static int trickle_until_closed(int fd, int give_up_ms)
 {
 	static const char req[] = "POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	                          "Content-Type: application/json\r\nContent-Length: 40\r\n\r\n"
 	                          "{\"email\":\"slow@example.org\",\"password\"";
-	int waited = 0;
-	for (size_t i = 0; waited < give_up_ms; i = (i + 1) % (sizeof(req) - 1)) {
+	int64_t start = mono_ms();
+	for (size_t i = 0; mono_ms() - start < give_up_ms; i = (i + 1) % (sizeof(req) - 1)) {
 		if (send(fd, req + i, 1, MSG_NOSIGNAL) != 1)
-			return waited;
+			break;
 		struct timeval tv = {0, 200 * 1000};
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		char b[256];
 		ssize_t n = recv(fd, b, sizeof(b), 0);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
-			return waited;
-		waited += 200;
+			break;
 	}
-	return waited;
+	return (int)(mono_ms() - start);
 }
 
 /* The request deadline: a client that sends its request a byte at a time, each byte well
