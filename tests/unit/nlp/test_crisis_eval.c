@@ -3,7 +3,7 @@
  * models/crisis.md and docs/crisis.md. The dev set is held to issue 3's targets (the rules
  * were tuned on it); the blind sets (blind to blind6), each run once blind and then tuned
  * on, are held to recall >= 0.88 and false alarms on everyday and figurative messages
- * <= 6%; the challenge set is printed only. Uses the shipped classifiers
+ * <= 6%; blind7 (run once blind, not tuned on) and the challenge set are printed only. Uses the shipped classifiers
  * (models/crisis.hvm, models/crisis_short.hvm) when they are installed.
  *
  *   build/asan/haven-tests crisis_eval                       # every set's figures
@@ -96,7 +96,7 @@ TEST(crisis_eval_dev_and_challenge)
 	char err[512] = "";
 	if (haven_crisis_create("content/lexicon/crisis-v1.txt", NULL, &c, err, sizeof(err)))
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	struct figures dev, challenge, blind, blind2, blind3, blind4, blind5, blind6;
+	struct figures dev, challenge, blind, blind2, blind3, blind4, blind5, blind6, blind7;
 	int show = getenv("HAVEN_CRISIS_SHOW") != NULL;
 	evaluate(c, "tests/data/crisis/dev.tsv", &dev, show);
 	evaluate(c, "tests/data/crisis/challenge.tsv", &challenge, show);
@@ -106,16 +106,18 @@ TEST(crisis_eval_dev_and_challenge)
 	evaluate(c, "tests/data/crisis/blind4.tsv", &blind4, show);
 	evaluate(c, "tests/data/crisis/blind5.tsv", &blind5, show);
 	evaluate(c, "tests/data/crisis/blind6.tsv", &blind6, show);
+	evaluate(c, "tests/data/crisis/blind7.tsv", &blind7, show);
 	ASSERT(dev.rows >= 250 && challenge.rows >= 150 && blind.rows >= 400 && blind2.rows >= 400);
 	ASSERT(blind3.rows >= 400 && blind4.rows >= 400 && blind5.rows >= 400);
-	ASSERT(blind6.rows >= 400);
+	ASSERT(blind6.rows >= 400 && blind7.rows >= 400);
 	/* Issue 3's targets, on the set the rules were tuned on. */
 	ASSERT(dev.crisis_hit * 100 >= dev.crisis * 98);
 	ASSERT(dev.false_alarm * 100 <= dev.everyday * 5);
 	ASSERT_EQ(dev.plan_high, dev.plan);
 	/* The blind sets were each run once before any rule was written from them (their
 	 * first-run figures are in docs/crisis.md); since then they are tuned sets too, and
-	 * a change that loses what they taught shows here. */
+	 * a change that loses what they taught shows here. blind7 is printed only: it has not
+	 * been tuned on. */
 	const struct figures *tuned[] = {&blind, &blind2, &blind3, &blind4, &blind5, &blind6};
 	for (size_t i = 0; i < sizeof(tuned) / sizeof(tuned[0]); i++) {
 		ASSERT(tuned[i]->crisis_hit * 100 >= tuned[i]->crisis * 88);
