@@ -21,7 +21,7 @@
 #define MODERATE_P 0.60    /* classifier alone: "moderate" (ask) */
 #define HIGH_P 0.85        /* classifier alone: "high", long posts only */
 #define LOW_P 0.50         /* crisis + distress: "low" */
-#define MIN_TOKENS_MODERATE 6
+#define MIN_TOKENS_MODERATE 10 /* docs/crisis.md: under 10 it only added false alarms */
 #define MIN_TOKENS_HIGH 40
 #define EXPLAIN_P 0.25     /* below this the top n-grams are not reported */
 
