@@ -153,39 +153,39 @@ static int conn_setup(PGconn *conn, char *err, size_t errlen)
 	return 0;
 }
 
+/* A new connection to g's server, named application_name in pg_stat_activity; the caller
+ * checks PQstatus. Defaults first: parameters in the URL, expanded from dbname, override
+ * them. Without a connect timeout an unreachable server would hang the caller for the
+ * kernel's TCP timeout. */
+static PGconn *connect_to(const struct pg *g, const char *application_name)
+{
+	static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+	const char *values[] = {"10", application_name, g->url, NULL};
+	return PQconnectdbParams(keys, values, 1);
+}
+
 /* Makes sure c holds a working connection in no transaction. */
 static int conn_ready(struct pg *g, struct pconn *c, char *err, size_t errlen)
 {
 	char m[HAVEN__ERRLEN];
 	if (!c->conn) {
-		/* Defaults first: parameters in the URL, expanded from dbname, override them.
-		 * Without a connect timeout an unreachable server would hang the caller for
-		 * the kernel's TCP timeout. */
-		static const char *const keys[] = {"connect_timeout", "application_name", "dbname",
-		                                   NULL};
-		const char *values[] = {"10", "haven", g->url, NULL};
-		c->conn = PQconnectdbParams(keys, values, 1);
+		c->conn = connect_to(g, "haven");
 		if (!c->conn || PQstatus(c->conn) != CONNECTION_OK)
 			goto bad;
-		c->listening = 0;
-		return conn_setup(c->conn, err, errlen);
+		goto fresh;
 	}
-	if (PQstatus(c->conn) == CONNECTION_BAD) {
-		PQreset(c->conn);
-		if (PQstatus(c->conn) != CONNECTION_OK)
-			goto bad;
-		c->listening = 0;
-		return conn_setup(c->conn, err, errlen);
-	}
-	if (PQpipelineStatus(c->conn) != PQ_PIPELINE_OFF ||
+	if (PQstatus(c->conn) == CONNECTION_BAD ||
+	    PQpipelineStatus(c->conn) != PQ_PIPELINE_OFF ||
 	    (PQtransactionStatus(c->conn) != PQTRANS_IDLE && simple(c->conn, "ROLLBACK"))) {
 		PQreset(c->conn);
 		if (PQstatus(c->conn) != CONNECTION_OK)
 			goto bad;
-		c->listening = 0;
-		return conn_setup(c->conn, err, errlen);
+		goto fresh;
 	}
 	return 0;
+fresh:
+	c->listening = 0; /* a new server session: LISTEN and settings are to be sent again */
+	return conn_setup(c->conn, err, errlen);
 bad:
 	copy_conn_error(c->conn, m, sizeof(m));
 	snprintf(err, errlen, "postgresql: cannot connect: %s", m);
@@ -1065,10 +1065,7 @@ static void *listener_main(void *arg)
 	PGconn *conn = NULL;
 	for (;;) {
 		if (!conn) {
-			static const char *const keys[] = {"connect_timeout", "application_name",
-			                                   "dbname", NULL};
-			const char *values[] = {"10", "haven-listen", g->url, NULL};
-			conn = PQconnectdbParams(keys, values, 1);
+			conn = connect_to(g, "haven-listen");
 			if (conn && PQstatus(conn) == CONNECTION_OK) {
 				PQsetNoticeProcessor(conn, quiet_notices, NULL);
 				if (!simple(conn, "LISTEN haven_auth")) {
