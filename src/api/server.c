@@ -300,6 +300,12 @@ static struct haven__conn *conn_of(struct MHD_Connection *c)
 	return ci ? ci->socket_context : NULL;
 }
 
+/* The deadline of a request whose receiving starts now. */
+static int64_t deadline_from_now(const struct haven_api *api)
+{
+	return haven_monotonic_ns() + (int64_t)api->cfg.request_timeout_s * 1000000000LL;
+}
+
 /* Starts (receiving = 1) or stops the deadline of c's connection. */
 static void conn_receiving(struct haven_api *api, struct MHD_Connection *c, int receiving)
 {
@@ -307,9 +313,7 @@ static void conn_receiving(struct haven_api *api, struct MHD_Connection *c, int 
 	if (!k)
 		return;
 	pthread_mutex_lock(&api->conns_lock);
-	k->deadline_ns = receiving ? haven_monotonic_ns() +
-	                                 (int64_t)api->cfg.request_timeout_s * 1000000000LL
-	                           : 0;
+	k->deadline_ns = receiving ? deadline_from_now(api) : 0;
 	pthread_mutex_unlock(&api->conns_lock);
 }
 
@@ -324,8 +328,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		if (!k)
 			return; /* untracked: only the idle timeout applies to it */
 		k->fd = ci->connect_fd;
-		k->deadline_ns =
-		    haven_monotonic_ns() + (int64_t)api->cfg.request_timeout_s * 1000000000LL;
+		k->deadline_ns = deadline_from_now(api);
 		pthread_mutex_lock(&api->conns_lock);
 		k->next = api->conns;
 		if (api->conns)

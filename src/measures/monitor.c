@@ -267,6 +267,7 @@ json_t *haven_monitor_config_json(const struct haven_monitor_config *c)
 static struct {
 	pthread_mutex_t lock;
 	char *text;
+	size_t len;
 	struct haven_monitor_config c;
 	int rc;
 } parsed = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -275,6 +276,7 @@ struct config_row {
 	struct haven_monitor_config *c;
 	int found, hit, rc;
 	char *text; /* a document not parsed before */
+	size_t len;
 };
 
 static int config_row(const struct haven_row *row, void *arg)
@@ -286,7 +288,7 @@ static int config_row(const struct haven_row *row, void *arg)
 		return 0;
 	t->found = 1;
 	pthread_mutex_lock(&parsed.lock);
-	if (parsed.text && strlen(parsed.text) == len && !memcmp(parsed.text, s, len)) {
+	if (parsed.text && parsed.len == len && !memcmp(parsed.text, s, len)) {
 		*t->c = parsed.c;
 		t->rc = parsed.rc;
 		t->hit = 1;
@@ -294,6 +296,7 @@ static int config_row(const struct haven_row *row, void *arg)
 	pthread_mutex_unlock(&parsed.lock);
 	if (!t->hit && !(t->text = strndup(s, len)))
 		return HAVEN_ENOMEM;
+	t->len = len;
 	return 0;
 }
 
@@ -321,6 +324,7 @@ int haven_monitor_config_load(struct haven_tx *tx, struct haven_monitor_config *
 	pthread_mutex_lock(&parsed.lock);
 	free(parsed.text);
 	parsed.text = t.text;
+	parsed.len = t.len;
 	parsed.c = *c;
 	parsed.rc = rc;
 	pthread_mutex_unlock(&parsed.lock);

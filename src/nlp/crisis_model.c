@@ -122,8 +122,8 @@ static void readable_term(char *dst, size_t n, const char *name)
 
 /* The n-grams behind the last prediction: towards "crisis_high" when the model rates that
  * above "crisis", else towards "crisis". */
-static void explain_last(struct haven__crisis_model *m, const char *text, size_t len,
-			 struct haven__crisis_model_out *out)
+void haven__crisis_model_terms(struct haven__crisis_model *m, const char *text, size_t len,
+			       struct haven__crisis_model_out *out)
 {
 	struct haven_prediction *p = &m->last;
 	struct haven__term_weight top[HAVEN_CRISIS_MAX_TERMS];
@@ -156,13 +156,7 @@ void haven__crisis_model_predict(struct haven__crisis_model *m, const char *text
 	out->probability += out->high_probability;
 	out->ntokens = p->ntokens;
 	if (want_terms)
-		explain_last(m, text, len, out);
-}
-
-void haven__crisis_model_terms(struct haven__crisis_model *m, const char *text, size_t len,
-			       struct haven__crisis_model_out *out)
-{
-	explain_last(m, text, len, out);
+		haven__crisis_model_terms(m, text, len, out);
 }
 
 enum haven_risk_level haven__crisis_model_level(const struct haven__crisis_model *m,
