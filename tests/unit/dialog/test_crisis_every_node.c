@@ -565,6 +565,20 @@ static void walk_release(struct walk *w)
 	chat_fixture_release(&w->f);
 }
 
+/* The path found to node ni of flow fi when a conversation rests there and the search
+ * reached it, else NULL (the first test fails on a node not reached); where receives
+ * "flow.node". */
+static const struct found *resting_node(const struct walk *w, size_t fi, size_t ni,
+					char where[112])
+{
+	const struct haven_flow *fl = &w->se.c->flows[fi];
+	const struct found *fd = &w->found[node_slot(w->se.c, (int)fi, (int)ni)];
+	if (fl->nodes[ni].expect == HAVEN_EXPECT_NONE || !fd->reached)
+		return NULL;
+	snprintf(where, 112, "%s.%s", fl->name, fl->nodes[ni].name);
+	return fd;
+}
+
 /* Where the protocol's end goes from a node of flow: the node, or home's "again" (home is
  * where the person was; its question, if any, was about what to do next). */
 static const struct haven_node *back_node(const struct haven_flow *fl, const struct haven_node *n,
@@ -760,11 +774,10 @@ TEST(abuse_disclosure_at_every_node_resumes_it)
 		    !strcmp(fl->name, "abuse") || !strcmp(fl->name, "safety"))
 			continue;
 		for (size_t ni = 0; ni < fl->nnodes; ni++) {
-			const struct found *fd = &w.found[node_slot(c, (int)fi, (int)ni)];
-			if (fl->nodes[ni].expect == HAVEN_EXPECT_NONE || !fd->reached)
-				continue; /* the first test fails on a node not reached */
 			char where[112];
-			snprintf(where, sizeof(where), "%s.%s", fl->name, fl->nodes[ni].name);
+			const struct found *fd = resting_node(&w, fi, ni, where);
+			if (!fd)
+				continue;
 			new_person(&w.f, nodes % 2);
 			replay(&w.se, fd, where);
 			const char *msg = disclosures[nodes % 4];
@@ -808,11 +821,10 @@ TEST(moderate_risk_at_every_node_asks_and_goes_back)
 	for (size_t fi = 0; fi < c->nflows; fi++) {
 		const struct haven_flow *fl = &c->flows[fi];
 		for (size_t ni = 0; ni < fl->nnodes; ni++) {
-			const struct found *fd = &w.found[node_slot(c, (int)fi, (int)ni)];
-			if (fl->nodes[ni].expect == HAVEN_EXPECT_NONE || !fd->reached)
-				continue; /* the first test fails on a node not reached */
 			char where[112], back[112];
-			snprintf(where, sizeof(where), "%s.%s", fl->name, fl->nodes[ni].name);
+			const struct found *fd = resting_node(&w, fi, ni, where);
+			if (!fd)
+				continue;
 			const struct haven_node *bn = back_node(fl, &fl->nodes[ni], back, sizeof(back));
 			new_person(&w.f, 1);
 			replay(&w.se, fd, where);
@@ -931,14 +943,13 @@ TEST(out_of_scope_at_every_node_answers_and_resumes_it)
 		    !strcmp(fl->name, "safety"))
 			continue;
 		for (size_t ni = 0; ni < fl->nnodes; ni++) {
-			const struct found *fd = &w.found[node_slot(c, (int)fi, (int)ni)];
-			if (fl->nodes[ni].expect == HAVEN_EXPECT_NONE || !fd->reached)
-				continue; /* the first test fails on a node not reached */
+			char where[112];
+			const struct found *fd = resting_node(&w, fi, ni, where);
+			if (!fd)
+				continue;
 			size_t r = k++ % NOUT;
 			if (!strcmp(out_of_scope[r].flow, fl->name))
 				r = k++ % NOUT; /* asked where it is answered: the next one */
-			char where[112];
-			snprintf(where, sizeof(where), "%s.%s", fl->name, fl->nodes[ni].name);
 			new_person(&w.f, nodes % 2);
 			replay(&w.se, fd, where);
 			const char *msg = out_of_scope[r].text;
