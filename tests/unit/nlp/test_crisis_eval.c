@@ -96,7 +96,7 @@ TEST(crisis_eval_dev_and_challenge)
 	char err[512] = "";
 	if (haven_crisis_create("content/lexicon/crisis-v1.txt", NULL, &c, err, sizeof(err)))
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	struct figures dev, challenge, blind, blind2, blind3, blind4, blind5, blind6, blind7;
+	struct figures dev, challenge, blind, blind2, blind3, blind4, blind5, blind6, blind7, blind8;
 	int show = getenv("HAVEN_CRISIS_SHOW") != NULL;
 	evaluate(c, "tests/data/crisis/dev.tsv", &dev, show);
 	evaluate(c, "tests/data/crisis/challenge.tsv", &challenge, show);
@@ -107,9 +107,10 @@ TEST(crisis_eval_dev_and_challenge)
 	evaluate(c, "tests/data/crisis/blind5.tsv", &blind5, show);
 	evaluate(c, "tests/data/crisis/blind6.tsv", &blind6, show);
 	evaluate(c, "tests/data/crisis/blind7.tsv", &blind7, show);
+	evaluate(c, "tests/data/crisis/blind8.tsv", &blind8, show && getenv("HAVEN_CRISIS_SHOW_BLIND8"));
 	ASSERT(dev.rows >= 250 && challenge.rows >= 150 && blind.rows >= 400 && blind2.rows >= 400);
 	ASSERT(blind3.rows >= 400 && blind4.rows >= 400 && blind5.rows >= 400);
-	ASSERT(blind6.rows >= 400 && blind7.rows >= 400);
+	ASSERT(blind6.rows >= 400 && blind7.rows >= 400 && blind8.rows >= 400);
 	/* Issue 3's targets, on the set the rules were tuned on. */
 	ASSERT(dev.crisis_hit * 100 >= dev.crisis * 98);
 	ASSERT(dev.false_alarm * 100 <= dev.everyday * 5);
