@@ -42,6 +42,9 @@ struct haven_crisis {
 #define SHORT_MODEL_P 0.60
 #define SHORT_MODEL_HIGH_P 0.60 /* p("crisis_high") for "high" (models/crisis_short.md) */
 #define SHORT_MODEL_MAX_TOKENS 40
+/* A figure of speech anywhere, or words aimed at or about someone else: the classifiers,
+ * which read the whole message, would take them for the writer's own. */
+#define CONTEXT_READ (HAVEN_CRISIS_FIGURATIVE | HAVEN_CRISIS_DIRECTED | HAVEN_CRISIS_ABOUT_OTHER)
 
 const char *haven_risk_level_name(enum haven_risk_level level)
 {
@@ -382,6 +385,12 @@ static enum subject subject_of(const struct context *cx, const struct crisis_mat
 		if (!is_subject_cue(cat_of(cx, c)) || c->last > m->first ||
 		    sentence_of(cx, c->first) != s)
 			continue;
+		/* After a preposition a person is an object: "argued with dad and went and
+		 * cut again" is the writer's own. */
+		if (cat_of(cx, c) == CRISIS_CAT_SUBJECT_OTHER && c->first > 0 &&
+		    token_has_cue(cx, c->first - 1, CRISIS_CAT_OBJECT) &&
+		    !cue_in_sentence(cx, m, CRISIS_CAT_ABOUT_OTHER, 0))
+			continue;
 		/* In a preparation, "my (little) brother" is whom it is for, not who does it. */
 		if (audience && cat_of(cx, c) == CRISIS_CAT_SUBJECT_OTHER &&
 		    c->last - c->first == 1 &&
@@ -429,9 +438,15 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 	enum haven_risk_level level = (enum haven_risk_level)j->pat->level;
 
 	/* 1. A figure of speech that overlaps the phrase ("want to end things with him",
-	 * "overdosed on caffeine"), unless the phrase starts before it and reaches past its
-	 * end, i.e. the figure is only the phrase's tail ("starve myself to death"). */
-	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+	 * "overdosed on caffeine"), unless the phrase contains it and is longer, i.e. the
+	 * figure is only part of what the phrase says ("starve myself to death"). An act, a
+	 * plan or slang said to be meant in the same sentence ("burned myself with the iron
+	 * on purpose", "catch the bus tonight if you know what i mean") is neither an
+	 * accident, a figure nor a hypothetical. */
+	int deliberate = (cat == CRISIS_CAT_SELF_HARM || cat == CRISIS_CAT_PLAN ||
+			  cat == CRISIS_CAT_MEANS || cat == CRISIS_CAT_SLANG) &&
+			 cue_in_sentence(cx, m, CRISIS_CAT_DELIBERATE, 0);
+	for (size_t i = 0; i < cx->scan->nmatch && !deliberate; i++) {
 		const struct crisis_match *f = &cx->scan->matches[i];
 		if (cat_of(cx, f) != CRISIS_CAT_FIGURATIVE)
 			continue;
@@ -489,8 +504,9 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 		j->discounted_by = HAVEN_CRISIS_ABOUT_OTHER;
 		return;
 	}
-	int hypothetical = cue_in_sentence(cx, m, CRISIS_CAT_HYPOTHETICAL, 0);
-	if (subj == SUBJECT_GENERIC) {
+	/* "if you know what i mean" addresses the reader; it is no "you" in general. */
+	int hypothetical = cue_in_sentence(cx, m, CRISIS_CAT_HYPOTHETICAL, 0) && !deliberate;
+	if (subj == SUBJECT_GENERIC && !deliberate) {
 		j->level = hypothetical ? HAVEN_RISK_NONE : step_down(level);
 		j->discounted_by = HAVEN_CRISIS_HYPOTHETICAL;
 		return;
@@ -725,7 +741,10 @@ void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_
 		if (js[i].dropped)
 			continue;
 		out->flags |= js[i].flags | js[i].discounted_by;
-		discounts |= js[i].discounted_by;
+		/* Context read around risk words keeps the classifiers out; a negated
+		 * or reported distress word ("im not scared anymore") does not. */
+		if (js[i].pat->level >= HAVEN_RISK_MODERATE)
+			discounts |= js[i].flags | js[i].discounted_by;
 		if (js[i].level > lex_level)
 			lex_level = js[i].level;
 		if (js[i].level >= HAVEN_RISK_MODERATE)
@@ -784,7 +803,7 @@ void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_
 		out->n_model_terms = mo.n_terms;
 		memcpy(out->model_terms, mo.terms, sizeof(out->model_terms));
 		enum haven_risk_level ml = haven__crisis_model_level(c->model, &mo, mo.ntokens);
-		if (discounts || (out->flags & ~(HAVEN_CRISIS_HUMOUR | HAVEN_CRISIS_TRUNCATED)))
+		if (discounts || (out->flags & CONTEXT_READ))
 			ml = HAVEN_RISK_NONE; /* the lexicon has read these words in context */
 		if (ml > level) {
 			level = ml;
@@ -809,7 +828,7 @@ void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_
 		 * crisis protocol ("high"). */
 		if (c->short_model && level < HAVEN_RISK_HIGH &&
 		    mo.ntokens < SHORT_MODEL_MAX_TOKENS && !discounts &&
-		    !(out->flags & ~(HAVEN_CRISIS_HUMOUR | HAVEN_CRISIS_TRUNCATED))) {
+		    !(out->flags & CONTEXT_READ)) {
 			struct haven__crisis_model_out so;
 			haven__crisis_model_predict(c->short_model, text, len, shared, 0, &so);
 			out->short_model_used = 1;

@@ -39,6 +39,8 @@ enum crisis_cat {
 	CRISIS_CAT_WEAK,     /* a weak sign: counts only beside another sign */
 	CRISIS_CAT_RESOLVED, /* "but not anymore": what came before is over */
 	CRISIS_CAT_TRIVIAL,  /* an everyday annoyance: with laughter, a joke */
+	CRISIS_CAT_DELIBERATE, /* "on purpose": an act is not an accident or a figure */
+	CRISIS_CAT_OBJECT,     /* "argued with (my) dad": the person after it is no subject */
 	CRISIS_CAT__COUNT
 };
 const char *haven__crisis_cat_name(enum crisis_cat cat);

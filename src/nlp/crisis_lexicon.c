@@ -66,6 +66,8 @@ static const struct {
 	[CRISIS_CAT_WEAK] = {"weak_sign", "a weak sign that counts only beside another"},
 	[CRISIS_CAT_RESOLVED] = {"resolved", "says it is over"},
 	[CRISIS_CAT_TRIVIAL] = {"trivial", "an everyday annoyance"},
+	[CRISIS_CAT_DELIBERATE] = {"deliberate", "says it was done on purpose"},
+	[CRISIS_CAT_OBJECT] = {"object", "a preposition: the person after it is not the subject"},
 };
 
 const char *haven__crisis_cat_name(enum crisis_cat cat)
@@ -108,6 +110,8 @@ static const char *const file_cat_names[CRISIS_CAT__COUNT] = {
 	[CRISIS_CAT_WEAK] = "weak",
 	[CRISIS_CAT_RESOLVED] = "resolved",
 	[CRISIS_CAT_TRIVIAL] = "trivial",
+	[CRISIS_CAT_DELIBERATE] = "deliberate",
+	[CRISIS_CAT_OBJECT] = "object",
 };
 
 /* ------------------------------------------------------------------ string map */

@@ -58,7 +58,7 @@ TEST(crisis_shipped_lexicon_loads)
 	int rc = haven_crisis_lexicon_load(LEXICON, &lex, err, sizeof(err));
 	if (rc)
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.5.0");
+	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.6.0");
 	ASSERT(haven_crisis_lexicon_size(lex) > 300);
 	haven_crisis_lexicon_destroy(&lex);
 	ASSERT(lex == NULL);
@@ -102,7 +102,7 @@ TEST(crisis_categories)
 	ASSERT_EQ(res.reasons[0].start, 2);
 	ASSERT_EQ(res.reasons[0].end, 21);
 	ASSERT(res.reasons[0].lexicon_line > 0);
-	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.5.0");
+	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.6.0");
 	ASSERT(res.model_version == NULL && !res.model_used);
 	ASSERT(res.score >= 0.8 && res.score <= 1.0);
 	EXPECT("wish I could sleep and never wake up", HAVEN_RISK_MODERATE);
@@ -427,6 +427,61 @@ TEST(crisis_acts_arrangements_and_safety)
 	/* Distress about one thing, without a death wish. */
 	EXPECT("theres no way out of this overdraft", HAVEN_RISK_NONE);
 	EXPECT("whats the point of revising for maths", HAVEN_RISK_NONE);
+	haven_crisis_destroy(&c);
+}
+
+/* Lexicon 1.6 (written from blind7's first run, checked here on other wordings of each
+ * kind): an act said to be meant is no accident or figure; euphemisms and plans as a place
+ * or a means; intent with only a pronoun; a command voice; self-harm under way; passive
+ * wishes in religious and bodily terms; recovery milestones; hyperbole about trifles. */
+TEST(crisis_meant_acts_euphemisms_and_milestones)
+{
+	struct haven_crisis *c = screen();
+	/* Meant: "on purpose" undoes the accident reading, "if you know what i mean" the
+	 * figure and the "you". */
+	EXPECT("held my hand on the hob on purpose to feel something", HAVEN_RISK_HIGH);
+	EXPECT("burnt myself on the kettle deliberately again", HAVEN_RISK_HIGH);
+	EXPECT("burnt myself on the kettle making tea, ouch", HAVEN_RISK_NONE);
+	EXPECT("might take the train tonight if you know what i mean", HAVEN_RISK_HIGH);
+	EXPECT("taking the train tonight to see my gran", HAVEN_RISK_NONE);
+	EXPECT("been thinking of catching the train lately, the permanent kind", HAVEN_RISK_MODERATE);
+	/* Plans as a means or a place and no way back. */
+	EXPECT("the plan is the rope in the garage", HAVEN_RISK_HIGH);
+	EXPECT("my plan is to take all my tablets at once", HAVEN_RISK_HIGH);
+	EXPECT("my plan is to take my tablets with breakfast from now on", HAVEN_RISK_NONE);
+	EXPECT("gonna walk out to the cliffs and never come back", HAVEN_RISK_MODERATE);
+	EXPECT("gonna walk to the cliffs tomorrow and never come back", HAVEN_RISK_HIGH);
+	EXPECT("i wish i could go on holiday and never come back", HAVEN_RISK_NONE);
+	/* Intent with only a pronoun; acting on the thoughts; a command voice. */
+	EXPECT("it was only thoughts for months but now i'm going to do it", HAVEN_RISK_HIGH);
+	EXPECT("i think im finally going to act on the urges", HAVEN_RISK_HIGH);
+	EXPECT("the voices keep telling me to end it all", HAVEN_RISK_HIGH);
+	/* Self-harm under way or just done, told as an act. */
+	EXPECT("im cutting rn and i cant stop", HAVEN_RISK_HIGH);
+	EXPECT("argued with dad and went and cut again", HAVEN_RISK_HIGH);
+	EXPECT("ended up cutting the grass before the rain", HAVEN_RISK_NONE);
+	/* Passive wishes: religious, bodily, after complaints. */
+	EXPECT("dear god please just take me home", HAVEN_RISK_MODERATE);
+	EXPECT("my heart is failing and honestly i dont care", HAVEN_RISK_MODERATE);
+	EXPECT("i hope my heart just stops in my sleep", HAVEN_RISK_MODERATE);
+	EXPECT("long day, sore back, and i wouldnt mind if i didnt wake up", HAVEN_RISK_MODERATE);
+	/* A dialect goodbye: two weak signs together ask. */
+	EXPECT("ahm off tae be wi ma mam now. dinnae greet", HAVEN_RISK_MODERATE);
+	/* Recovery milestones and wishes said to be over. */
+	EXPECT("one year clean from self harm today", HAVEN_RISK_NONE);
+	EXPECT("three years since my overdose and im thriving", HAVEN_RISK_NONE);
+	EXPECT("i used to want to die every day but havent for months", HAVEN_RISK_NONE);
+	EXPECT("i used to want to die every day and i still do", HAVEN_RISK_HIGH);
+	EXPECT("around this time last year i felt awful", HAVEN_RISK_LOW);
+	EXPECT("by this time next week i wont be here", HAVEN_RISK_HIGH);
+	EXPECT("this time i will get the recipe right", HAVEN_RISK_NONE);
+	EXPECT("this time it will work, i've got enough tablets", HAVEN_RISK_HIGH);
+	/* Hyperbole about trifles; someone (or something) else wanting to harm me. */
+	EXPECT("that spin class nearly finished me off", HAVEN_RISK_NONE);
+	EXPECT("this staircase is how i'll die honestly", HAVEN_RISK_NONE);
+	EXPECT("melting out here, i'm dying in this heat", HAVEN_RISK_NONE);
+	EXPECT("twelve hour shift, kill me now lol", HAVEN_RISK_NONE);
+	EXPECT("my toddler looks like she wants to murder me when i say no", HAVEN_RISK_NONE);
 	haven_crisis_destroy(&c);
 }
 
