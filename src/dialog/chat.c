@@ -407,10 +407,14 @@ static const char *state_str(json_t *o, const char *k)
 /* An answer to the agent's own question inside an exercise ("tonight after dinner" for
  * worry time, "give my pills to Ana to keep" in the safety plan) is read by the lexicon and
  * the long-post classifier alone: the short-message classifier, which has learnt words more
- * than meanings, may not turn it into a crisis question there. At home, in onboarding or in
- * the crisis protocol it still may. Its reason stays in the record. Since the classifier may
- * raise a message to high by itself (crisis_short 1.2.0: "tonight after dinner" read high),
- * this holds for its high as for its moderate. */
+ * than meanings, may not turn it into a crisis question there, unless it is all but sure
+ * of a plan, means, preparation, goodbye or self-harm (p(crisis_high) >= 0.80; held out on
+ * answers written as if inside exercises, tests/data/crisis/train4.tsv, that caught 55 of
+ * the crisis answers only it recognised and raised none of 365 everyday ones, where its
+ * ordinary threshold raised 5, and "the chair, the floor, my sleeve, the air" in
+ * grounding; models/crisis_short.md). At home, in onboarding or in the crisis protocol it
+ * always may. Its reason stays in the record. */
+#define IN_FLOW_SHORT_HIGH_P 0.80
 static void answer_in_flow(struct turn_ctx *t, json_t *state)
 {
 	struct haven_crisis_result *cr = &t->nlp->crisis;
@@ -427,7 +431,8 @@ static void answer_in_flow(struct turn_ctx *t, json_t *state)
 		else if (cr->reasons[i].level > others)
 			others = cr->reasons[i].level;
 	}
-	if (short_only && others < HAVEN_RISK_MODERATE)
+	if (short_only && others < HAVEN_RISK_MODERATE &&
+	    cr->short_model_high_probability < IN_FLOW_SHORT_HIGH_P)
 		cr->level = others;
 }
 

@@ -844,6 +844,7 @@ void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_
 			haven__crisis_model_predict(c->short_model, text, len, shared, 0, &so);
 			out->short_model_used = 1;
 			out->short_model_probability = so.probability;
+			out->short_model_high_probability = so.high_probability;
 			out->short_model_version = c->short_version;
 			enum haven_risk_level sl = so.high_probability >= SHORT_MODEL_HIGH_P
 							   ? HAVEN_RISK_HIGH

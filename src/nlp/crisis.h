@@ -102,9 +102,12 @@ struct haven_crisis_result {
 	const char *lexicon_version; /* owned by the struct haven_crisis */
 	const char *model_version;   /* NULL when no model is loaded */
 	/* The short-message classifier (models/crisis_short.hvm), when loaded and asked:
-	 * only for short messages the lexicon left below "moderate" and did not discount. */
+	 * only for short messages the lexicon left below "high" and did not discount.
+	 * short_model_probability is p(crisis) + p(crisis_high), short_model_high_probability
+	 * p(crisis_high). */
 	int short_model_used;
 	double short_model_probability;
+	double short_model_high_probability;
 	const char *short_model_version; /* NULL when not loaded */
 };
 

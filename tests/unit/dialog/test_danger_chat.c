@@ -163,3 +163,37 @@ TEST(danger_chat_figures_of_speech_change_nothing)
 		chat_fixture_release(&f);
 	}
 }
+
+/* Inside an exercise the short-message classifier is set aside unless it is all but sure
+ * (p(crisis_high) >= 0.80, src/dialog/chat.c): a plan told only in words the lexicon does
+ * not name starts the crisis protocol from worry time, and an everyday worry with a train and
+ * a time in it ("whether my train will be late tomorrow", which the classifier alone reads
+ * as high at home) stays the exercise's answer. */
+TEST(danger_chat_sure_short_classifier_inside_an_exercise)
+{
+	struct chat_fixture f;
+	chat_start(&f, NULL);
+	chat_step(&f, "worry time", "worry_time.intro");
+	chat_step(&f, "no", "worry_time.sort");
+	json_t *t = chat_expect(&f, "whether my train will be late tomorrow", "worry_time.kind");
+	json_decref(t);
+	chat_fixture_release(&f);
+
+	chat_start(&f, NULL);
+	chat_step(&f, "worry time", "worry_time.intro");
+	chat_step(&f, "no", "worry_time.sort");
+	t = chat_crisis(&f, "i know where i'm going after work and i won't be coming back");
+	int found = 0;
+	json_t *rs = json_object_get(json_object_get(t, "risk"), "reasons");
+	size_t i;
+	json_t *r;
+	json_array_foreach(rs, i, r)
+	{
+		const char *rule = json_string_value(json_object_get(r, "rule"));
+		found |= rule && !strcmp(rule, "short_classifier");
+	}
+	ASSERT(found);
+	json_decref(t);
+	ASSERT_EQ(chat_count(&f, "SELECT COUNT(*) FROM alerts WHERE kind = 'crisis_chat'"), 1);
+	chat_fixture_release(&f);
+}
