@@ -26,10 +26,17 @@ local lines = {
   "stop",
 }
 -- DELAY_MS (optional): the pause each connection takes before its next turn, for latency
--- at a paced load instead of at saturation.
+-- at a paced load instead of at saturation. With JITTER=1 the pause is drawn uniformly from
+-- 0 to twice DELAY_MS (the same mean), as independent people typing would be: a fixed
+-- pause keeps the 64 conversations in step, so their turns arrive in bursts of 64.
 local pause = tonumber(os.getenv("DELAY_MS") or "0")
+local jitter = os.getenv("JITTER") == "1"
 if pause > 0 then
-  delay = function() return pause end
+  if jitter then
+    delay = function() return math.random(0, 2 * pause) end
+  else
+    delay = function() return pause end
+  end
 end
 local pos = {}
 local n = 0

@@ -131,9 +131,15 @@ int haven__metrics_render(struct haven_api *api, struct haven_buf *out)
 	    "# TYPE haven_store_write_errors_total counter\n"
 	    "haven_store_write_errors_total %llu\n"
 	    "# HELP haven_store_reads_total Read transactions.\n"
-	    "# TYPE haven_store_reads_total counter\nhaven_store_reads_total %llu\n",
+	    "# TYPE haven_store_reads_total counter\nhaven_store_reads_total %llu\n"
+	    "# HELP haven_store_checkpoints_total SQLite WAL checkpoints, by who ran them (the "
+	    "checkpoint thread, or the writer when the WAL grew past 64 MiB).\n"
+	    "# TYPE haven_store_checkpoints_total counter\n"
+	    "haven_store_checkpoints_total{by=\"thread\"} %llu\n"
+	    "haven_store_checkpoints_total{by=\"writer\"} %llu\n",
 	    (unsigned long long)st.writes, (unsigned long long)st.transactions,
-	    (unsigned long long)st.write_errors, (unsigned long long)st.reads);
+	    (unsigned long long)st.write_errors, (unsigned long long)st.reads,
+	    (unsigned long long)st.checkpoints, (unsigned long long)st.writer_checkpoints);
 	uint64_t hits, misses;
 	haven__sessions_stats(api->sessions, &hits, &misses);
 	rc |= haven_buf_printf(

@@ -58,6 +58,14 @@ struct sq {
 
 	struct haven__writer writer;
 
+	/* Checkpoints run on a connection and thread of their own (see wal_hook). */
+	struct sconn cconn;
+	pthread_t ckpt_thread;
+	int ckpt_started;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_cond;
+	int ckpt_wanted, ckpt_stop;
+
 	pthread_mutex_t rlock; /* guards free_readers and the waiters */
 	struct sconn *readers;
 	int nreaders;
@@ -681,6 +689,87 @@ static int check_path(const char *path, char *err, size_t errlen)
 
 static void sq_close(struct haven_store *s);
 
+/* WAL checkpoints. SQLite's own autocheckpoint runs in the committing connection, so every
+ * thousandth page or so one commit of the writer also copied the WAL into the database and
+ * fsynced it, and every request of that group waited: it made most of the p99 of a chat
+ * turn (bench/README.md, 2026-12-07). Here
+ * the writer's commit only notes the WAL's size; past CKPT_PAGES a thread with its own
+ * connection runs a PASSIVE checkpoint (it never blocks the writer or readers; the WAL
+ * restarts from its beginning at the first write after a complete one, which under a
+ * steady load rarely comes). Past CKPT_HARD_PAGES (64 MiB, the journal_size_limit) the
+ * writer checkpoints itself, as SQLite would, copying what the thread has not yet copied,
+ * and the WAL restarts: it cannot grow without bound. Both are counted in /metrics. */
+#define CKPT_PAGES 1000
+#define CKPT_HARD_PAGES 16000
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct sq *q = arg;
+	if (pages >= CKPT_HARD_PAGES) {
+		if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) ==
+		    SQLITE_OK)
+			haven__stat_add(&q->store->writer_checkpoints, 1);
+	} else if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&q->ckpt_lock);
+		if (!q->ckpt_wanted) {
+			q->ckpt_wanted = 1;
+			pthread_cond_signal(&q->ckpt_cond);
+		}
+		pthread_mutex_unlock(&q->ckpt_lock);
+	}
+	return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+	struct sq *q = arg;
+	for (;;) {
+		pthread_mutex_lock(&q->ckpt_lock);
+		while (!q->ckpt_wanted && !q->ckpt_stop)
+			pthread_cond_wait(&q->ckpt_cond, &q->ckpt_lock);
+		int stop = q->ckpt_stop;
+		q->ckpt_wanted = 0;
+		pthread_mutex_unlock(&q->ckpt_lock);
+		if (stop)
+			break;
+		/* SQLITE_BUSY (another checkpoint under way) or an I/O error: the next
+		 * commit past CKPT_PAGES asks again. */
+		if (sqlite3_wal_checkpoint_v2(q->cconn.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+		                              NULL) == SQLITE_OK)
+			haven__stat_add(&q->store->checkpoints, 1);
+	}
+	return NULL;
+}
+
+static int ckpt_start(struct sq *q, char *err, size_t errlen)
+{
+	int rc = open_conn(q, &q->cconn, 0, err, errlen);
+	if (rc)
+		return rc;
+	if (pthread_create(&q->ckpt_thread, NULL, ckpt_main, q)) {
+		snprintf(err, errlen, "sqlite: could not start the checkpoint thread");
+		return HAVEN_ENOMEM;
+	}
+	q->ckpt_started = 1;
+	/* Replaces the autocheckpoint (which is itself a WAL hook). */
+	sqlite3_wal_hook(q->wconn.db, wal_hook, q);
+	return 0;
+}
+
+static void ckpt_stop(struct sq *q)
+{
+	if (q->ckpt_started) {
+		sqlite3_wal_hook(q->wconn.db, NULL, NULL);
+		pthread_mutex_lock(&q->ckpt_lock);
+		q->ckpt_stop = 1;
+		pthread_cond_signal(&q->ckpt_cond);
+		pthread_mutex_unlock(&q->ckpt_lock);
+		pthread_join(q->ckpt_thread, NULL);
+		q->ckpt_started = 0;
+	}
+	conn_close(&q->cconn);
+}
+
 static int sq_open(struct haven_store *s, const char *url, char *err, size_t errlen)
 {
 	const char *path = url + strlen("sqlite:");
@@ -709,6 +798,8 @@ static int sq_open(struct haven_store *s, const char *url, char *err, size_t err
 	s->impl = q;
 	q->store = s;
 	pthread_mutex_init(&q->rlock, NULL);
+	pthread_mutex_init(&q->ckpt_lock, NULL);
+	pthread_cond_init(&q->ckpt_cond, NULL);
 	q->path = strdup(path);
 	q->readers = haven_calloc((size_t)s->read_pool, sizeof(*q->readers));
 	if (!q->path || !q->readers) {
@@ -760,6 +851,9 @@ static int sq_open(struct haven_store *s, const char *url, char *err, size_t err
 		q->free_readers = c;
 	}
 
+	rc = ckpt_start(q, err, errlen);
+	if (rc)
+		goto out;
 	rc = haven__writer_start(&q->writer, s->group_max, run_group, q);
 	if (rc)
 		snprintf(err, errlen, "sqlite: could not start the writer thread");
@@ -775,10 +869,13 @@ static void sq_close(struct haven_store *s)
 	if (!q)
 		return;
 	haven__writer_stop(&q->writer);
+	ckpt_stop(q);
 	for (int i = 0; i < q->nreaders; i++)
 		conn_close(&q->readers[i]);
 	conn_close(&q->wconn);
 	pthread_mutex_destroy(&q->rlock);
+	pthread_mutex_destroy(&q->ckpt_lock);
+	pthread_cond_destroy(&q->ckpt_cond);
 	free(q->readers);
 	free(q->path);
 	free(q);

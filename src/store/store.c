@@ -275,6 +275,8 @@ void haven_store_stats(struct haven_store *s, struct haven_store_stats *out)
 	out->transactions = __atomic_load_n(&s->transactions, __ATOMIC_RELAXED);
 	out->write_errors = __atomic_load_n(&s->write_errors, __ATOMIC_RELAXED);
 	out->reads = __atomic_load_n(&s->reads, __ATOMIC_RELAXED);
+	out->checkpoints = __atomic_load_n(&s->checkpoints, __ATOMIC_RELAXED);
+	out->writer_checkpoints = __atomic_load_n(&s->writer_checkpoints, __ATOMIC_RELAXED);
 }
 
 static int ping_fn(struct haven_tx *tx, void *arg)

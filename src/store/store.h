@@ -177,6 +177,8 @@ struct haven_store_stats {
 	uint64_t transactions;    /* group transactions committed */
 	uint64_t write_errors;
 	uint64_t reads;
+	uint64_t checkpoints;        /* SQLite: WAL checkpoints run by the checkpoint thread */
+	uint64_t writer_checkpoints; /* SQLite: ... run by the writer (the WAL grew too far) */
 };
 void haven_store_stats(struct haven_store *s, struct haven_store_stats *out);
 

@@ -96,6 +96,7 @@ struct haven_store {
 	int read_pool, group_max, busy_timeout_ms; /* options with defaults resolved */
 	/* Counters, updated with __atomic builtins. */
 	uint64_t writes, transactions, write_errors, reads;
+	uint64_t checkpoints, writer_checkpoints; /* SQLite: by the checkpoint thread, by the writer */
 	/* haven_store_auth_epoch(): odd while the backend is listening for changes; +2 on a
 	 * change, +1 when listening starts or stops. */
 	uint64_t auth_epoch;

@@ -1363,3 +1363,48 @@ TEST(store_newer_schema_is_refused)
 	ASSERT_CONTAINS(haven_store_last_error(), "newer than this build");
 	haven_store_destroy(&s);
 }
+
+/* SQLite checkpoints run on a thread of their own (src/store/sqlite.c, wal_hook), not in
+ * the writer's commits: after 26 MB written in 640 commits the thread has checkpointed and
+ * the writer has not (its own checkpoint comes only past 64 MiB of WAL). Then 80 MB more:
+ * the writer's checkpoint bounds the WAL, which would otherwise hold everything. */
+static int insert_ten_blobs(struct haven_tx *tx, void *arg)
+{
+	static unsigned char blob[4096];
+	for (int i = 0; i < 10; i++) {
+		struct haven_param p[1] = {HAVEN_P_BLOB(blob, sizeof(blob))};
+		int rc = haven_tx_exec(tx, "INSERT INTO items (b) VALUES (?)", p, 1, NULL);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+TEST(store_sqlite_checkpoints_off_the_writer_and_bounded)
+{
+	const char *path = haven_test_tmpfile("checkpoints.db");
+	char url[600], wal[600];
+	struct stat st;
+	struct haven_store *s = NULL;
+	struct haven_store_stats stats;
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	ASSERT_OK(haven_store_open(url, NULL, &s));
+	ASSERT_OK(haven_store_write(s, create_items, NULL));
+	for (int i = 0; i < 640; i++)
+		ASSERT_OK(haven_store_write(s, insert_ten_blobs, NULL));
+	haven_store_stats(s, &stats);
+	ASSERT(stats.checkpoints > 0);
+	ASSERT_EQ(stats.writer_checkpoints, 0);
+	for (int i = 0; i < 2000; i++)
+		ASSERT_OK(haven_store_write(s, insert_ten_blobs, NULL));
+	ASSERT_EQ(items_count(s), 26400);
+	haven_store_stats(s, &stats);
+	ASSERT(stats.writer_checkpoints > 0);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ASSERT_OK(stat(wal, &st));
+	ASSERT(st.st_size < 72 * 1024 * 1024);
+	haven_store_destroy(&s);
+	/* Closed, everything is in the database file. */
+	ASSERT_OK(stat(path, &st));
+	ASSERT(st.st_size > 108 * 1000 * 1000);
+}
