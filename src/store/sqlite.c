@@ -760,11 +760,7 @@ static void ckpt_stop(struct sq *q)
 {
 	if (q->ckpt_started) {
 		sqlite3_wal_hook(q->wconn.db, NULL, NULL);
-		pthread_mutex_lock(&q->ckpt_lock);
-		q->ckpt_stop = 1;
-		pthread_cond_signal(&q->ckpt_cond);
-		pthread_mutex_unlock(&q->ckpt_lock);
-		pthread_join(q->ckpt_thread, NULL);
+		haven__thread_stop(&q->ckpt_lock, &q->ckpt_cond, &q->ckpt_stop, q->ckpt_thread);
 		q->ckpt_started = 0;
 	}
 	conn_close(&q->cconn);

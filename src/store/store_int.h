@@ -116,6 +116,9 @@ extern _Thread_local int haven__in_closure;
 /* Fills tx->errmsg (printf-style) and returns rc. */
 int haven__tx_fail(struct haven_tx *tx, int rc, const char *fmt, ...) HAVEN_PRINTF(3, 4);
 void haven__stat_add(uint64_t *counter, uint64_t n);
+/* Sets *flag under lock, wakes the thread waiting on cond and joins it (the writer and the
+ * SQLite checkpoint thread stop so). */
+void haven__thread_stop(pthread_mutex_t *lock, pthread_cond_t *cond, int *flag, pthread_t thread);
 
 /* SQL text scanning shared by the statement splitter and the PostgreSQL placeholder
  * rewriter: if sql[i] starts a quoted literal ('...'), a quoted identifier ("..."), a

@@ -110,15 +110,20 @@ int haven__writer_submit(struct haven__writer *w, haven_tx_fn fn, void *arg, int
 	return r.rc;
 }
 
+void haven__thread_stop(pthread_mutex_t *lock, pthread_cond_t *cond, int *flag, pthread_t thread)
+{
+	pthread_mutex_lock(lock);
+	*flag = 1;
+	pthread_cond_signal(cond);
+	pthread_mutex_unlock(lock);
+	pthread_join(thread, NULL);
+}
+
 void haven__writer_stop(struct haven__writer *w)
 {
 	if (w->started) {
 		/* The writer drains the queue before it sees stopping and exits. */
-		pthread_mutex_lock(&w->lock);
-		w->stopping = 1;
-		pthread_cond_signal(&w->work);
-		pthread_mutex_unlock(&w->lock);
-		pthread_join(w->thread, NULL);
+		haven__thread_stop(&w->lock, &w->work, &w->stopping, w->thread);
 		w->started = 0;
 	}
 	if (w->initialised) {
