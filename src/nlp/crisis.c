@@ -448,11 +448,11 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 	enum haven_risk_level level = (enum haven_risk_level)j->pat->level;
 
 	/* 1. A figure of speech that overlaps the phrase ("want to end things with him",
-	 * "overdosed on caffeine"), unless the phrase contains it and is longer, i.e. the
-	 * figure is only part of what the phrase says ("starve myself to death"). An act, a
-	 * plan or slang said to be meant in the same sentence ("burned myself with the iron
-	 * on purpose", "catch the bus tonight if you know what i mean") is neither an
-	 * accident, a figure nor a hypothetical. */
+	 * "overdosed on caffeine"), unless the phrase starts before it and reaches past its
+	 * end, i.e. the figure is only the phrase's tail ("starve myself to death"). An act,
+	 * a plan, means or slang said to be meant in the same sentence ("burned myself with
+	 * the iron on purpose", "catch the bus tonight if you know what i mean") is neither
+	 * an accident nor a figure, and below neither a hypothetical nor "you" in general. */
 	int deliberate = (cat == CRISIS_CAT_SELF_HARM || cat == CRISIS_CAT_PLAN ||
 			  cat == CRISIS_CAT_MEANS || cat == CRISIS_CAT_SLANG) &&
 			 cue_in_sentence(cx, m, CRISIS_CAT_DELIBERATE, 0);

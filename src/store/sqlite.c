@@ -692,9 +692,8 @@ static void sq_close(struct haven_store *s);
 /* WAL checkpoints. SQLite's own autocheckpoint runs in the committing connection, so every
  * thousandth page or so one commit of the writer also copied the WAL into the database and
  * fsynced it, and every request of that group waited: it made most of the p99 of a chat
- * turn (bench/README.md, 2026-12-07). Here
- * the writer's commit only notes the WAL's size; past CKPT_PAGES a thread with its own
- * connection runs a PASSIVE checkpoint (it never blocks the writer or readers; the WAL
+ * turn (bench/README.md, 2026-12-07). Here the writer's commit only notes the WAL's size;
+ * past CKPT_PAGES a thread with its own connection runs a PASSIVE checkpoint (it never blocks the writer or readers; the WAL
  * restarts from its beginning at the first write after a complete one, which under a
  * steady load rarely comes). Past CKPT_HARD_PAGES (64 MiB, the journal_size_limit) the
  * writer checkpoints itself, as SQLite would, copying what the thread has not yet copied,

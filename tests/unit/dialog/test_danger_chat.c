@@ -11,18 +11,25 @@
 #include "dialog_test.h"
 #include "harness.h"
 
-static int has_reason(json_t *turn, const char *source)
+/* Whether the turn's risk has a reason, not discounted, whose field (source, rule) is
+ * value. */
+static int has_reason_where(json_t *turn, const char *field, const char *value)
 {
 	json_t *rs = json_object_get(json_object_get(turn, "risk"), "reasons");
 	size_t i;
 	json_t *r;
 	json_array_foreach(rs, i, r)
 	{
-		const char *s = json_string_value(json_object_get(r, "source"));
-		if (s && !strcmp(s, source) && !json_object_get(r, "discounted_by"))
+		const char *s = json_string_value(json_object_get(r, field));
+		if (s && !strcmp(s, value) && !json_object_get(r, "discounted_by"))
 			return 1;
 	}
 	return 0;
+}
+
+static int has_reason(json_t *turn, const char *source)
+{
+	return has_reason_where(turn, "source", source);
 }
 
 TEST(danger_chat_now_runs_the_crisis_protocol)
@@ -169,30 +176,24 @@ TEST(danger_chat_figures_of_speech_change_nothing)
  * not name starts the crisis protocol from worry time, and an everyday worry with a train and
  * a time in it ("whether my train will be late tomorrow", which the classifier alone reads
  * as high at home) stays the exercise's answer. */
+/* A fresh conversation at worry time's first question (what the worry is). */
+static void start_at_worry(struct chat_fixture *f)
+{
+	chat_start(f, NULL);
+	chat_step(f, "worry time", "worry_time.intro");
+	chat_step(f, "no", "worry_time.sort");
+}
+
 TEST(danger_chat_sure_short_classifier_inside_an_exercise)
 {
 	struct chat_fixture f;
-	chat_start(&f, NULL);
-	chat_step(&f, "worry time", "worry_time.intro");
-	chat_step(&f, "no", "worry_time.sort");
-	json_t *t = chat_expect(&f, "whether my train will be late tomorrow", "worry_time.kind");
-	json_decref(t);
+	start_at_worry(&f);
+	chat_step(&f, "whether my train will be late tomorrow", "worry_time.kind");
 	chat_fixture_release(&f);
 
-	chat_start(&f, NULL);
-	chat_step(&f, "worry time", "worry_time.intro");
-	chat_step(&f, "no", "worry_time.sort");
-	t = chat_crisis(&f, "i know where i'm going after work and i won't be coming back");
-	int found = 0;
-	json_t *rs = json_object_get(json_object_get(t, "risk"), "reasons");
-	size_t i;
-	json_t *r;
-	json_array_foreach(rs, i, r)
-	{
-		const char *rule = json_string_value(json_object_get(r, "rule"));
-		found |= rule && !strcmp(rule, "short_classifier");
-	}
-	ASSERT(found);
+	start_at_worry(&f);
+	json_t *t = chat_crisis(&f, "i know where i'm going after work and i won't be coming back");
+	ASSERT(has_reason_where(t, "rule", "short_classifier"));
 	json_decref(t);
 	ASSERT_EQ(chat_count(&f, "SELECT COUNT(*) FROM alerts WHERE kind = 'crisis_chat'"), 1);
 	chat_fixture_release(&f);
