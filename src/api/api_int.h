@@ -24,6 +24,7 @@
 struct haven_req;
 struct MHD_Connection;
 typedef void (*haven_handler_fn)(struct haven_req *r);
+typedef void (*haven_then_fn)(struct haven_req *r, void *arg, int rc, const char *err);
 
 /* ---- Declarative body decoding ----
  * A body schema is a list of fields; decoding fills a struct of struct haven_jv members
@@ -133,7 +134,26 @@ struct haven_req {
 	const char *etag;
 	int audited;               /* a handler already audited this request's refusal */
 	const char *audit_subject; /* for refusals audited by the dispatcher */
+
+	/* Deferred reply (haven__write_then); defer and defer_suspended are guarded by
+	 * api->defer_lock. */
+	int defer; /* HAVEN__DEFER_... */
+	int defer_suspended;
+	haven_then_fn then;
+	void *then_arg;
+	int then_rc;
+	char then_err[256];
 };
+
+/* ---- Deferred replies ----
+ * A handler whose work ends in a durable write need not hold its worker thread while
+ * the write's group commits: as its last step it calls haven__write_then() instead of
+ * haven_store_write() and returns without replying. The connection is then suspended
+ * (no worker waits for it); once the group has committed or failed, then(r, arg, rc,
+ * err) runs on a worker thread and replies as a handler does. arg, and whatever then
+ * needs, must live in r->arena (or be owned by arg), not on the handler's stack. */
+enum { HAVEN__DEFER_NONE, HAVEN__DEFER_QUEUED, HAVEN__DEFER_FINISHED, HAVEN__DEFER_REPLIED };
+void haven__write_then(struct haven_req *r, haven_tx_fn fn, void *arg, haven_then_fn then);
 
 /* Sends obj (consumed) with status. */
 void haven_reply_json(struct haven_req *r, int status, json_t *obj);
@@ -185,6 +205,10 @@ struct haven_api {
 	pthread_t watchdog;
 	int watchdog_started;
 	atomic_ullong requests_timed_out;
+	/* Deferred replies (server.c): guards each request's defer state; suspended counts
+	 * connections waiting for their write, which must be none when the daemon stops. */
+	pthread_mutex_t defer_lock;
+	int suspended;
 };
 
 /* The support agent (chat.c): loaded at start (content, models, crisis lines). */

@@ -135,6 +135,37 @@ static int add_expects(const struct haven_dialog *d, json_t *turn)
 	return ex && !json_object_set_new(turn, "expects", ex) ? 0 : HAVEN_ENOMEM;
 }
 
+/* A turn whose write is queued: the dialog worker stays the turn's until it is written. */
+struct chat_post {
+	struct haven_dialog_worker *w;
+	struct haven_chat_turn *turn;
+};
+
+static int chat_post_tx(struct haven_tx *tx, void *arg)
+{
+	struct chat_post *p = arg;
+	return haven_chat_turn_tx(tx, p->turn);
+}
+
+static void chat_written(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct chat_post *p = arg;
+	(void)err;
+	json_t *turn = haven_chat_turn_end(&p->turn);
+	worker_put(r->api->chat, p->w);
+	if (rc) {
+		json_decref(turn);
+		haven_reply_err(r, rc, "storing the chat turn");
+		return;
+	}
+	if ((rc = add_expects(r->api->chat->dialog, turn))) {
+		json_decref(turn);
+		haven_reply_err(r, rc, "describing the chat turn");
+		return;
+	}
+	haven_reply_json(r, 200, turn);
+}
+
 void haven__h_chat_post(struct haven_req *r)
 {
 	const struct chat_body *b = r->body;
@@ -153,27 +184,27 @@ void haven__h_chat_post(struct haven_req *r)
 		                  HAVEN_CHAT_MAX_TEXT);
 		return;
 	}
-	struct haven_dialog_worker *w = NULL;
-	int rc = worker_get(r->api->chat, &w);
+	struct chat_post *p = haven_arena_alloc(&r->arena, sizeof(*p));
+	if (!p) {
+		haven_reply_err(r, HAVEN_ENOMEM, "preparing the agent");
+		return;
+	}
+	memset(p, 0, sizeof(*p));
+	int rc = worker_get(r->api->chat, &p->w);
 	if (rc) {
 		haven_reply_err(r, rc, "preparing the agent");
 		return;
 	}
 	struct haven_chat_who who = {
 	    .patient_id = r->who.id, .locale = r->who.locale, .request_id = r->request_id};
-	json_t *turn = NULL;
-	rc = haven_chat_turn(r->api->store, r->api->mk, w, &who, b->text.s, b->text.len, &turn);
-	worker_put(r->api->chat, w);
+	rc = haven_chat_turn_begin(r->api->mk, p->w, &who, b->text.s, b->text.len, &p->turn);
 	if (rc) {
-		haven_reply_err(r, rc, "storing the chat turn");
+		chat_written(r, p, rc, "");
 		return;
 	}
-	if ((rc = add_expects(r->api->chat->dialog, turn))) {
-		json_decref(turn);
-		haven_reply_err(r, rc, "describing the chat turn");
-		return;
-	}
-	haven_reply_json(r, 200, turn);
+	/* The write (dialog step, sealing, audit, any alert) runs on the store's writer; no
+	 * HTTP worker waits for it (haven__write_then). */
+	haven__write_then(r, chat_post_tx, p, chat_written);
 }
 
 struct history_op {

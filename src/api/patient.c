@@ -330,6 +330,8 @@ struct checkin_write {
 	int64_t mood;
 	double sleep_hours;
 	struct haven_monitor_prep *prep; /* the monitoring rules' history, read ahead */
+	json_t *reply;                   /* the check-in as stored, without id and time */
+	char *text;                      /* its JSON, to be wiped */
 };
 
 static int checkin_write_tx(struct haven_tx *tx, void *arg)
@@ -401,45 +403,58 @@ out:
 	return rc;
 }
 
+/* After the write (a deferred reply: no worker waits while the group commits). */
+static void checkin_written(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct checkin_write *w = arg;
+	(void)err;
+	haven_secret_free(w->text, strlen(w->text));
+	haven_monitor_prep_destroy(&w->prep);
+	free(w->ct);
+	if (rc) {
+		json_decref(w->reply);
+		haven_reply_err(r, rc, "storing the check-in");
+		return;
+	}
+	json_object_set_new(w->reply, "id", json_integer(w->id));
+	json_object_set_new(w->reply, "created_at", haven__json_time(w->now));
+	haven_reply_json(r, 201, w->reply);
+}
+
 void haven__h_checkins_create(struct haven_req *r)
 {
 	const struct checkin_body *b = r->body;
 	json_t *payload =
 	    json_pack("{s:I,s:f}", "mood", (json_int_t)b->mood.i, "sleep_hours", b->sleep_hours.d);
 	char *text = NULL;
+	struct checkin_write *w = haven_arena_alloc(&r->arena, sizeof(*w));
 	if (payload && b->note.present &&
 	    json_object_set_new(payload, "note", json_stringn(b->note.s, b->note.len))) {
 		json_decref(payload);
 		payload = NULL;
 	}
-	if (payload)
+	if (payload && w)
 		text = json_dumps(payload, JSON_COMPACT);
 	if (!text) {
 		json_decref(payload);
 		haven_reply_err(r, HAVEN_ENOMEM, "encoding the check-in");
 		return;
 	}
-	struct checkin_write w = {.r = r,
-	                          .payload = text,
-	                          .payload_len = strlen(text),
-	                          .now = haven_now_ms(),
-	                          .mood = b->mood.i,
-	                          .sleep_hours = b->sleep_hours.d};
-	haven_random_id(w.rid);
-	int rc = checkin_seal_early(&w);
-	if (!rc)
-		rc = haven_store_write(r->api->store, checkin_write_tx, &w);
-	haven_secret_free(text, strlen(text));
-	haven_monitor_prep_destroy(&w.prep);
-	free(w.ct);
+	*w = (struct checkin_write){.r = r,
+	                            .payload = text,
+	                            .payload_len = strlen(text),
+	                            .now = haven_now_ms(),
+	                            .mood = b->mood.i,
+	                            .sleep_hours = b->sleep_hours.d,
+	                            .reply = payload,
+	                            .text = text};
+	haven_random_id(w->rid);
+	int rc = checkin_seal_early(w);
 	if (rc) {
-		json_decref(payload);
-		haven_reply_err(r, rc, "storing the check-in");
+		checkin_written(r, w, rc, "");
 		return;
 	}
-	json_object_set_new(payload, "id", json_integer(w.id));
-	json_object_set_new(payload, "created_at", haven__json_time(w.now));
-	haven_reply_json(r, 201, payload);
+	haven__write_then(r, checkin_write_tx, w, checkin_written);
 }
 
 struct checkin_read {

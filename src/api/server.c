@@ -396,6 +396,70 @@ static void watchdog_stop(struct haven_api *api)
 	api->watchdog_started = 0;
 }
 
+/* ---- Deferred replies (api_int.h) ----
+ * The handler queued its write (haven__write_then). If the write has already finished,
+ * then() replies at once; otherwise the connection is suspended under defer_lock, and
+ * write_finished(), on the store's writer thread, resumes it under the same lock, so a
+ * resume never comes before its suspend. libmicrohttpd then calls on_request again
+ * for the connection, which comes back here and runs then(). */
+static enum MHD_Result reply_or_wait(struct haven_req *r, struct MHD_Connection *c)
+{
+	struct haven_api *api = r->api;
+	pthread_mutex_lock(&api->defer_lock);
+	int state = r->defer;
+	if (state == HAVEN__DEFER_QUEUED) {
+		if (!r->defer_suspended) {
+			r->defer_suspended = 1;
+			api->suspended++;
+			MHD_suspend_connection(c);
+		}
+		pthread_mutex_unlock(&api->defer_lock);
+		return MHD_YES;
+	}
+	if (state == HAVEN__DEFER_FINISHED)
+		r->defer = HAVEN__DEFER_REPLIED;
+	pthread_mutex_unlock(&api->defer_lock);
+	if (state == HAVEN__DEFER_FINISHED) {
+		r->then(r, r->then_arg, r->then_rc, r->then_err);
+		HAVEN_ASSERT(r->defer == HAVEN__DEFER_REPLIED);
+	} else if (state == HAVEN__DEFER_REPLIED) {
+		return MHD_YES; /* the reply is queued */
+	}
+	return queue_reply(r, c);
+}
+
+static void write_finished(void *ctx, int rc, const char *err)
+{
+	struct haven_req *r = ctx;
+	struct haven_api *api = r->api;
+	pthread_mutex_lock(&api->defer_lock);
+	r->then_rc = rc;
+	haven_strlcpy(r->then_err, err, sizeof(r->then_err));
+	r->defer = HAVEN__DEFER_FINISHED;
+	if (r->defer_suspended) {
+		r->defer_suspended = 0;
+		api->suspended--;
+		MHD_resume_connection(r->conn);
+	}
+	/* r may be freed as soon as the lock is released: no more touching it. */
+	pthread_mutex_unlock(&api->defer_lock);
+}
+
+void haven__write_then(struct haven_req *r, haven_tx_fn fn, void *arg, haven_then_fn then)
+{
+	HAVEN_ASSERT(r->defer == HAVEN__DEFER_NONE && then);
+	r->then = then;
+	r->then_arg = arg;
+	r->defer = HAVEN__DEFER_QUEUED;
+	int rc = haven_store_write_async(r->api->store, fn, arg, write_finished, r);
+	if (rc) {
+		/* Nothing was queued: then() runs as soon as the handler returns. */
+		r->then_rc = rc;
+		haven_strlcpy(r->then_err, haven_store_last_error(), sizeof(r->then_err));
+		r->defer = HAVEN__DEFER_FINISHED;
+	}
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -441,9 +505,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	r->conn = c;
 	if (r->started) {
-		/* A reply is already queued (413); drop whatever else arrives. */
+		/* Resumed after a deferred write (reply_or_wait), or a reply is already queued
+		 * (413): then drop whatever else arrives. */
 		*upload_data_size = 0;
-		return MHD_YES;
+		return r->defer ? reply_or_wait(r, c) : MHD_YES;
 	}
 	if (*upload_data_size) {
 		if (!r->body_too_large &&
@@ -455,7 +520,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	r->started = 1;
 	conn_receiving(api, c, 0);
 	dispatch(r);
-	return queue_reply(r, c);
+	return reply_or_wait(r, c);
 }
 
 const char *haven__query_arg(struct haven_req *r, const char *name)
@@ -604,6 +669,7 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 	atomic_init(&api->requests_timed_out, 0);
 	pthread_mutex_init(&api->conns_lock, NULL);
 	pthread_cond_init(&api->conns_cond, NULL);
+	pthread_mutex_init(&api->defer_lock, NULL);
 	size_t nroutes;
 	(void)haven__routes(&nroutes);
 	if ((rc = haven__metrics_create(nroutes, &api->metrics)))
@@ -628,7 +694,7 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 		goto out;
 
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-	                 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+	                 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	api->daemon = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
@@ -676,6 +742,7 @@ out:
 		haven__sessions_destroy(&api->sessions);
 		pthread_cond_destroy(&api->conns_cond);
 		pthread_mutex_destroy(&api->conns_lock);
+		pthread_mutex_destroy(&api->defer_lock);
 		free(api);
 	}
 	return rc;
@@ -707,6 +774,17 @@ void haven_api_stop(struct haven_api **pp)
 	int left = atomic_load(&api->in_flight);
 	if (left > 0)
 		haven_log(HAVEN_LOG_WARN, "event=shutdown_timeout in_flight=%d", left);
+	/* libmicrohttpd must not be stopped with a connection suspended: wait for every
+	 * deferred write still queued (the store is open, so each one finishes). */
+	for (;;) {
+		pthread_mutex_lock(&api->defer_lock);
+		int waiting = api->suspended;
+		pthread_mutex_unlock(&api->defer_lock);
+		if (!waiting)
+			break;
+		struct timespec ts = {0, 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
 	watchdog_stop(api);
 	MHD_stop_daemon(api->daemon);
 	haven__metrics_destroy(&api->metrics);
@@ -715,5 +793,6 @@ void haven_api_stop(struct haven_api **pp)
 	haven__chat_destroy(&api->chat);
 	pthread_cond_destroy(&api->conns_cond);
 	pthread_mutex_destroy(&api->conns_lock);
+	pthread_mutex_destroy(&api->defer_lock);
 	free(api);
 }

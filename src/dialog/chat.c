@@ -717,55 +717,101 @@ out:
 	return rc;
 }
 
+/* A turn between its analysis and its write (haven_chat_turn_begin): what turn_tx reads,
+ * kept together on the heap so the write may run after the caller has returned. */
+struct haven_chat_turn {
+	struct turn_ctx t;
+	struct haven_chat_who who;
+	struct haven_turn_nlp nlp;
+	struct haven_danger_result danger;
+};
+
+int haven_chat_turn_begin(const struct haven_master_key *mk, struct haven_dialog_worker *w,
+			  const struct haven_chat_who *who, const char *text, size_t len,
+			  struct haven_chat_turn **out)
+{
+	*out = NULL;
+	size_t bad;
+	if (!len || len > HAVEN_CHAT_MAX_TEXT || !haven_utf8_valid(text, len, &bad) ||
+	    memchr(text, '\0', len))
+		return HAVEN_EINVAL;
+	struct haven_chat_turn *c = haven_calloc(1, sizeof(*c));
+	if (!c)
+		return HAVEN_ENOMEM;
+	struct haven_turn_nlp *nlp = &c->nlp;
+	int rc = haven_dialog_analyze(w, text, len, nlp);
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	/* The danger-and-abuse screen beside the crisis screen: danger from someone now runs the
+	 * crisis protocol. It only ever raises the crisis level. */
+	struct haven_danger_result *danger = &c->danger;
+	haven_danger_screen(text, len, danger);
+	int danger_raised = 0;
+	if (danger->level == HAVEN_DANGER_NOW && nlp->crisis.level < HAVEN_RISK_HIGH) {
+		nlp->crisis.level = HAVEN_RISK_HIGH;
+		if (nlp->crisis.score < 0.8)
+			nlp->crisis.score = 0.8;
+		danger_raised = 1;
+	}
+	nlp->danger_now = danger->level == HAVEN_DANGER_NOW;
+	nlp->danger_raised = danger_raised;
+	nlp->danger_bits = danger->level >= HAVEN_DANGER_DISCLOSED ? danger->categories : 0;
+	const struct haven_dialog *d = haven_dialog_worker_dialog(w);
+	c->who = *who;
+	/* The person's own locale when they chose one, else the deployment's, else en-US. */
+	const char *locale = haven_locale_effective(who->locale, haven_dialog_default_locale(d));
+	c->t = (struct turn_ctx){.mk = mk,
+				 .w = w,
+				 .d = d,
+				 .who = &c->who,
+				 .text = text,
+				 .len = len,
+				 .nlp = nlp,
+				 .danger = danger,
+				 .danger_raised = danger_raised,
+				 .region = haven_crisis_lines_for(haven_dialog_lines(d), locale)};
+	haven_random_id(c->t.msg_rid);
+	haven_random_id(c->t.new_conv_rid);
+	haven_random_id(c->t.new_plan_rid);
+	*out = c;
+	return 0;
+}
+
+int haven_chat_turn_tx(struct haven_tx *tx, void *turn)
+{
+	struct haven_chat_turn *c = turn;
+	return turn_tx(tx, &c->t);
+}
+
+json_t *haven_chat_turn_end(struct haven_chat_turn **turn)
+{
+	struct haven_chat_turn *c = *turn;
+	if (!c)
+		return NULL;
+	json_t *out = c->t.turn;
+	free(c);
+	*turn = NULL;
+	return out;
+}
+
 int haven_chat_turn(struct haven_store *st, const struct haven_master_key *mk,
 		    struct haven_dialog_worker *w, const struct haven_chat_who *who,
 		    const char *text, size_t len, json_t **turn)
 {
 	*turn = NULL;
-	size_t bad;
-	if (!len || len > HAVEN_CHAT_MAX_TEXT || !haven_utf8_valid(text, len, &bad) ||
-	    memchr(text, '\0', len))
-		return HAVEN_EINVAL;
-	struct haven_turn_nlp nlp;
-	int rc = haven_dialog_analyze(w, text, len, &nlp);
+	struct haven_chat_turn *c;
+	int rc = haven_chat_turn_begin(mk, w, who, text, len, &c);
 	if (rc)
 		return rc;
-	/* The danger-and-abuse screen beside the crisis screen: danger from someone now runs the
-	 * crisis protocol. It only ever raises the crisis level. */
-	struct haven_danger_result danger;
-	haven_danger_screen(text, len, &danger);
-	int danger_raised = 0;
-	if (danger.level == HAVEN_DANGER_NOW && nlp.crisis.level < HAVEN_RISK_HIGH) {
-		nlp.crisis.level = HAVEN_RISK_HIGH;
-		if (nlp.crisis.score < 0.8)
-			nlp.crisis.score = 0.8;
-		danger_raised = 1;
-	}
-	nlp.danger_now = danger.level == HAVEN_DANGER_NOW;
-	nlp.danger_raised = danger_raised;
-	nlp.danger_bits = danger.level >= HAVEN_DANGER_DISCLOSED ? danger.categories : 0;
-	const struct haven_dialog *d = haven_dialog_worker_dialog(w);
-	/* The person's own locale when they chose one, else the deployment's, else en-US. */
-	const char *locale = haven_locale_effective(who->locale, haven_dialog_default_locale(d));
-	struct turn_ctx t = {.mk = mk,
-			     .w = w,
-			     .d = d,
-			     .who = who,
-			     .text = text,
-			     .len = len,
-			     .nlp = &nlp,
-			     .danger = &danger,
-			     .danger_raised = danger_raised,
-			     .region = haven_crisis_lines_for(haven_dialog_lines(d), locale)};
-	haven_random_id(t.msg_rid);
-	haven_random_id(t.new_conv_rid);
-	haven_random_id(t.new_plan_rid);
-	rc = haven_store_write(st, turn_tx, &t);
+	rc = haven_store_write(st, haven_chat_turn_tx, c);
+	json_t *out = haven_chat_turn_end(&c);
 	if (rc) {
-		json_decref(t.turn);
+		json_decref(out);
 		return rc;
 	}
-	*turn = t.turn;
+	*turn = out;
 	return 0;
 }
 

@@ -197,6 +197,17 @@ int haven_locale_check(const char *in, char out[HAVEN_LOCALE_MAX], const char **
 int haven_chat_turn(struct haven_store *s, const struct haven_master_key *mk,
 		    struct haven_dialog_worker *w, const struct haven_chat_who *who,
 		    const char *text, size_t len, json_t **turn) HAVEN_WUR;
+/* The same in three steps, for a caller that queues the write (haven_store_write_async)
+ * instead of waiting for it: _begin analyses text and keeps what the write needs (text, w
+ * and mk must stay valid until _end); haven_chat_turn_tx(tx, turn) is the write's closure;
+ * _end frees the turn and returns its reply (NULL unless the write committed; the caller
+ * json_decrefs). Between _begin and _end, w is the turn's alone. */
+struct haven_chat_turn;
+int haven_chat_turn_begin(const struct haven_master_key *mk, struct haven_dialog_worker *w,
+			  const struct haven_chat_who *who, const char *text, size_t len,
+			  struct haven_chat_turn **out) HAVEN_WUR;
+int haven_chat_turn_tx(struct haven_tx *tx, void *turn);
+json_t *haven_chat_turn_end(struct haven_chat_turn **turn);
 
 /* The messages of a patient, oldest first, as a JSON array (inside tx, which the caller
  * audits). Each: {"id","created_at","text","reply","state","risk":{...},"actions"}; with

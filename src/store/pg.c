@@ -922,11 +922,10 @@ count:
 	haven__writer_count(g->store, group, n);
 }
 
-static int pg_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
-                    size_t errlen)
+static struct haven__writer *pg_writer(struct haven_store *s)
 {
 	struct pg *g = s->impl;
-	return haven__writer_submit(&g->writer, fn, arg, flags, err, errlen);
+	return &g->writer;
 }
 
 static int pg_read(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
@@ -1222,7 +1221,7 @@ static void pg_close(struct haven_store *s)
 const struct haven__backend haven__pg_backend = {
     pg_open,
     pg_close,
-    pg_write,
+    pg_writer,
     pg_read,
     pg_watch_auth,
 };

@@ -509,11 +509,10 @@ count:
 	haven__writer_count(q->store, group, n);
 }
 
-static int sq_write(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
-                    size_t errlen)
+static struct haven__writer *sq_writer(struct haven_store *s)
 {
 	struct sq *q = s->impl;
-	return haven__writer_submit(&q->writer, fn, arg, flags, err, errlen);
+	return &q->writer;
 }
 
 /* ---- Readers ---- */
@@ -880,7 +879,7 @@ static void sq_close(struct haven_store *s)
 const struct haven__backend haven__sqlite_backend = {
     sq_open,
     sq_close,
-    sq_write,
+    sq_writer,
     sq_read,
     NULL, /* watch_auth: other processes sharing the file announce nothing */
 };

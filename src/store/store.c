@@ -142,7 +142,19 @@ int haven_store_write(struct haven_store *s, haven_tx_fn fn, void *arg)
 	if (haven__in_closure)
 		return set_last_error(HAVEN_EINVAL,
 		                      "haven_store_write called inside a store closure");
-	int rc = s->be->write(s, fn, arg, 0, err, sizeof(err));
+	int rc = haven__writer_submit(s->be->writer(s), fn, arg, 0, err, sizeof(err));
+	return set_last_error(rc, err);
+}
+
+int haven_store_write_async(struct haven_store *s, haven_tx_fn fn, void *arg,
+                            haven_write_done_fn done, void *ctx)
+{
+	char err[HAVEN__ERRLEN] = "";
+	HAVEN_ASSERT(s && fn && done);
+	if (haven__in_closure)
+		return set_last_error(HAVEN_EINVAL,
+		                      "haven_store_write_async called inside a store closure");
+	int rc = haven__writer_submit_async(s->be->writer(s), fn, arg, done, ctx, err, sizeof(err));
 	return set_last_error(rc, err);
 }
 
@@ -605,7 +617,8 @@ int haven__store_migrate_list(struct haven_store *s, const struct haven__migrati
 			continue;
 		struct migrate_step step = {&ms[i], 0};
 		/* No closure check here: haven_store_schema_version() above refused already. */
-		rc = s->be->write(s, migrate_fn, &step, HAVEN__WRITE_ALONE, err, sizeof(err));
+		rc = haven__writer_submit(s->be->writer(s), migrate_fn, &step, HAVEN__WRITE_ALONE, err,
+		                          sizeof(err));
 		if (rc)
 			set_last_error(rc, err);
 		else

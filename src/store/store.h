@@ -121,6 +121,15 @@ typedef int (*haven_row_fn)(const struct haven_row *row, void *arg);
  * store error. A non-zero fn result must be negative (a haven_err) to be told apart
  * from success by the usual `if (rc < 0)` checks; positive values are passed through. */
 int haven_store_write(struct haven_store *s, haven_tx_fn fn, void *arg) HAVEN_WUR;
+/* haven_store_write without waiting, for callers that must not hold a thread while the
+ * group commits (the HTTP server's deferred replies, docs/storage.md): queues fn and
+ * returns 0 at once; done(ctx, rc, err) then runs on the store's writer thread after
+ * fn's group has committed (rc 0) or failed (rc and a message in err). done must be
+ * quick and must not call the store; arg must stay valid until done runs. A non-zero
+ * return means nothing was queued and done will not run (the store is closing). */
+typedef void (*haven_write_done_fn)(void *ctx, int rc, const char *err);
+int haven_store_write_async(struct haven_store *s, haven_tx_fn fn, void *arg,
+                            haven_write_done_fn done, void *ctx) HAVEN_WUR;
 int haven_store_read(struct haven_store *s, haven_tx_fn fn, void *arg) HAVEN_WUR;
 /* haven_store_read for a closure that runs exactly one statement (a second one fails with
  * HAVEN_EINVAL): the statement is its own snapshot, so no BEGIN or COMMIT is sent. On

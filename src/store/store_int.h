@@ -77,9 +77,8 @@ struct haven__backend {
 	int (*open)(struct haven_store *s, const char *url, char *err, size_t errlen);
 	/* Waits for queued work, closes every connection, frees s->impl. */
 	void (*close)(struct haven_store *s);
-	/* Runs fn in a durable write transaction; on failure fills err. */
-	int (*write)(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
-	             size_t errlen);
+	/* The writer thread that runs every write transaction (group commit, writer.c). */
+	struct haven__writer *(*writer)(struct haven_store *s);
 	/* Runs fn in a read-only snapshot; with HAVEN__READ_ONE fn runs one statement, which
 	 * is its own snapshot, so the backend may skip BEGIN and COMMIT. */
 	int (*read)(struct haven_store *s, haven_tx_fn fn, void *arg, int flags, char *err,
@@ -141,6 +140,10 @@ struct haven__write_req {
 	int flags;
 	int rc; /* set by run_group: 0 when the closure's changes were committed */
 	int done;
+	/* Asynchronous requests (haven_store_write_async): the writer calls done_fn after
+	 * the group and frees the request; a waiting caller's request has done_fn NULL. */
+	haven_write_done_fn done_fn;
+	void *done_ctx;
 	char err[HAVEN__ERRLEN];
 	pthread_cond_t cond;
 	struct haven__write_req *next;
@@ -167,6 +170,11 @@ int haven__writer_start(struct haven__writer *w, int group_max, haven__run_group
 /* Queues a closure and waits until its group has committed or failed. */
 int haven__writer_submit(struct haven__writer *w, haven_tx_fn fn, void *arg, int flags,
                          char *err, size_t errlen);
+/* Queues a closure and returns at once; done(ctx, rc, err) runs on the writer thread
+ * once its group has committed or failed. Non-zero (done never called) when the writer
+ * is closing or memory is short. */
+int haven__writer_submit_async(struct haven__writer *w, haven_tx_fn fn, void *arg,
+                               haven_write_done_fn done, void *ctx, char *err, size_t errlen);
 /* Runs what is queued, stops the thread and frees the writer's memory. */
 void haven__writer_stop(struct haven__writer *w);
 void haven__write_req_fail(struct haven__write_req *r, int rc, const char *msg);

@@ -3,7 +3,9 @@
  * (store_int.h). Callers queue a request and sleep on its condition variable; the writer
  * takes up to group_max queued requests (a request flagged ALONE goes by itself) and
  * hands them to the backend's run_group, which runs them in one transaction with one
- * durable commit, then wakes every caller of the group.
+ * durable commit, then wakes every caller of the group. An asynchronous request
+ * (haven_store_write_async) has no caller waiting: the writer calls its done function
+ * after the group instead, and frees it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,14 +47,27 @@ static void *writer_main(void *p)
 
 		w->run_group(w->ctx, w->group, n);
 
+		/* Waiting callers are woken under the lock; the asynchronous requests are
+		 * moved to the front of the group and finished after it. */
+		int nasync = 0;
 		pthread_mutex_lock(&w->lock);
 		for (int i = 0; i < n; i++) {
+			struct haven__write_req *r = w->group[i];
+			if (r->done_fn) {
+				w->group[nasync++] = r;
+				continue;
+			}
 			/* The caller frees its request as soon as it sees done, so touch it
 			 * no more after this. */
-			w->group[i]->done = 1;
-			pthread_cond_signal(&w->group[i]->cond);
+			r->done = 1;
+			pthread_cond_signal(&r->cond);
 		}
 		pthread_mutex_unlock(&w->lock);
+		for (int i = 0; i < nasync; i++) {
+			struct haven__write_req *r = w->group[i];
+			r->done_fn(r->done_ctx, r->rc, r->rc ? (r->err[0] ? r->err : haven_strerror(r->rc)) : "");
+			free(r);
+		}
 	}
 	return NULL;
 }
@@ -76,6 +91,23 @@ int haven__writer_start(struct haven__writer *w, int group_max, haven__run_group
 	return 0;
 }
 
+/* Appends r to the queue and wakes the writer; the caller holds w->lock. */
+static int enqueue_locked(struct haven__writer *w, struct haven__write_req *r, char *err,
+                          size_t errlen)
+{
+	if (w->stopping || !w->started) {
+		snprintf(err, errlen, "the store is closing");
+		return HAVEN_ECLOSED;
+	}
+	if (w->tail)
+		w->tail->next = r;
+	else
+		w->head = r;
+	w->tail = r;
+	pthread_cond_signal(&w->work);
+	return 0;
+}
+
 int haven__writer_submit(struct haven__writer *w, haven_tx_fn fn, void *arg, int flags,
                          char *err, size_t errlen)
 {
@@ -89,18 +121,12 @@ int haven__writer_submit(struct haven__writer *w, haven_tx_fn fn, void *arg, int
 		return HAVEN_ENOMEM;
 	}
 	pthread_mutex_lock(&w->lock);
-	if (w->stopping || !w->started) {
+	int rc = enqueue_locked(w, &r, err, errlen);
+	if (rc) {
 		pthread_mutex_unlock(&w->lock);
 		pthread_cond_destroy(&r.cond);
-		snprintf(err, errlen, "the store is closing");
-		return HAVEN_ECLOSED;
+		return rc;
 	}
-	if (w->tail)
-		w->tail->next = &r;
-	else
-		w->head = &r;
-	w->tail = &r;
-	pthread_cond_signal(&w->work);
 	while (!r.done)
 		pthread_cond_wait(&r.cond, &w->lock);
 	pthread_mutex_unlock(&w->lock);
@@ -108,6 +134,26 @@ int haven__writer_submit(struct haven__writer *w, haven_tx_fn fn, void *arg, int
 	if (r.rc)
 		snprintf(err, errlen, "%s", r.err[0] ? r.err : haven_strerror(r.rc));
 	return r.rc;
+}
+
+int haven__writer_submit_async(struct haven__writer *w, haven_tx_fn fn, void *arg,
+                               haven_write_done_fn done, void *ctx, char *err, size_t errlen)
+{
+	struct haven__write_req *r = haven_calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, errlen, "out of memory queueing a write");
+		return HAVEN_ENOMEM;
+	}
+	r->fn = fn;
+	r->arg = arg;
+	r->done_fn = done;
+	r->done_ctx = ctx;
+	pthread_mutex_lock(&w->lock);
+	int rc = enqueue_locked(w, r, err, errlen);
+	pthread_mutex_unlock(&w->lock);
+	if (rc)
+		free(r);
+	return rc;
 }
 
 void haven__thread_stop(pthread_mutex_t *lock, pthread_cond_t *cond, int *flag, pthread_t thread)

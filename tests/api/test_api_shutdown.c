@@ -2,7 +2,8 @@
  * test_api_shutdown.c: connections. Graceful shutdown: a request whose body is half
  * sent when the server is told to stop still gets its reply; the stop waits for it; new
  * connections are refused meanwhile. The request deadline: a client that sends its request
- * too slowly is cut off.
+ * too slowly is cut off. A deferred write holds no worker while it waits for its commit,
+ * and the stop waits for it too.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -170,5 +171,134 @@ TEST(api_request_deadline_cuts_slow_senders)
 	const char *m = strstr(r.body, "\nhaven_http_requests_timed_out_total ");
 	ASSERT(m && atoll(m + strlen("\nhaven_http_requests_timed_out_total ")) >= 1);
 	test_resp_free(&r);
+	test_server_stop(&s);
+}
+
+/* ---- Deferred writes (api_int.h, haven__write_then) ---- */
+
+/* A closure that holds the store's writer until the test opens the gate (or 10 s pass). */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int entered, open, finished;
+};
+
+static int hold_writer_tx(struct haven_tx *tx, void *arg)
+{
+	struct gate *g = arg;
+	(void)tx;
+	pthread_mutex_lock(&g->lock);
+	g->entered = 1;
+	pthread_cond_broadcast(&g->cond);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	while (!g->open && pthread_cond_timedwait(&g->cond, &g->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&g->lock);
+	return 0;
+}
+
+static void hold_writer_done(void *ctx, int rc, const char *err)
+{
+	struct gate *g = ctx;
+	(void)rc;
+	(void)err;
+	pthread_mutex_lock(&g->lock);
+	g->finished = 1;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_open(struct gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->open = 1;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+struct checkin_call {
+	struct test_server *s;
+	const char *tok;
+	struct test_resp r;
+	atomic_int done;
+};
+
+static void *post_checkin(void *arg)
+{
+	struct checkin_call *c = arg;
+	test_call(c->s, "POST", "/api/v1/checkins", c->tok, "{\"mood\":6,\"sleep_hours\":7}",
+	          &c->r);
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+/* A check-in waits for its group commit without holding an HTTP worker: with one worker
+ * and the store's writer held, the check-in stays pending while another connection is
+ * answered; once the writer goes on, the check-in is stored and answered 201. A server
+ * told to stop meanwhile waits for the pending check-in (libmicrohttpd must not be stopped
+ * with a connection suspended). */
+TEST(api_deferred_write_holds_no_worker)
+{
+	struct test_server s;
+	struct haven_api_config cfg;
+	haven_api_config_init(&cfg);
+	cfg.threads = 1;
+	test_server_start(&s, &cfg);
+	test_make_user(&s, "clinician", "c@example.org");
+	char *ctok = test_login(&s, "c@example.org");
+	test_register(&s, ctok, "p@example.org", 1);
+	char *ptok = test_login(&s, "p@example.org");
+
+	for (int round = 0; round < 2; round++) {
+		struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+		ASSERT_OK(haven_store_write_async(s.store, hold_writer_tx, &g, hold_writer_done, &g));
+		pthread_mutex_lock(&g.lock);
+		while (!g.entered)
+			pthread_cond_wait(&g.cond, &g.lock);
+		pthread_mutex_unlock(&g.lock);
+
+		struct checkin_call c = {.s = &s, .tok = ptok};
+		pthread_t t;
+		ASSERT_OK(pthread_create(&t, NULL, post_checkin, &c));
+		sleep_ms(300); /* the check-in reaches the writer's queue */
+		if (round == 0) {
+			/* The one worker is free: another request is answered meanwhile. */
+			struct test_resp h;
+			test_call(&s, "GET", "/healthz", NULL, NULL, &h);
+			ASSERT_EQ(h.status, 200);
+			test_resp_free(&h);
+			/* Answered while the writer is still held: had the worker waited for the
+			 * check-in's commit, it could only have answered after the hold ended. */
+			pthread_mutex_lock(&g.lock);
+			int held = !g.finished;
+			pthread_mutex_unlock(&g.lock);
+			ASSERT(held);
+			ASSERT_EQ(atomic_load(&c.done), 0); /* the check-in is still waiting */
+			gate_open(&g);
+		} else {
+			/* Stopping waits for the pending check-in. */
+			atomic_store(&stopped, 0);
+			pthread_t st;
+			ASSERT_OK(pthread_create(&st, NULL, stopper, &s.api));
+			sleep_ms(300);
+			ASSERT_EQ(atomic_load(&stopped), 0);
+			gate_open(&g);
+			pthread_join(st, NULL);
+			ASSERT_EQ(atomic_load(&stopped), 1);
+		}
+		pthread_join(t, NULL);
+		ASSERT_EQ(c.r.status, 201);
+		ASSERT(json_integer_value(json_object_get(c.r.json, "id")) > 0);
+		test_resp_free(&c.r);
+		pthread_mutex_lock(&g.lock);
+		while (!g.finished)
+			pthread_cond_wait(&g.cond, &g.lock);
+		pthread_mutex_unlock(&g.lock);
+	}
+	ASSERT_EQ(test_count(&s, "checkins"), 2);
+	free(ctok);
+	free(ptok);
 	test_server_stop(&s);
 }
