@@ -52,7 +52,7 @@ void haven_api_config_init(struct haven_api_config *cfg)
 	 * worker adds one write to a commit group at most, and its other clients queue for a
 	 * group each (bench/README.md: 16 workers for 64 connections capped the durable write
 	 * near 16 per group). Idle workers cost a stack and an epoll set. */
-	cfg->threads = 64;
+	cfg->threads = 4;
 	cfg->max_connections = 1024;
 	cfg->connection_timeout_s = 30;
 	cfg->request_timeout_s = 30;
