@@ -554,6 +554,17 @@ TEST(crisis_understated_wishes_tools_and_everyday_words)
 	EXPECT("washed the car and bought a new hose for the garden", HAVEN_RISK_NONE);
 	EXPECT("goodbye cruel world the coffee machine has run out", HAVEN_RISK_NONE);
 	EXPECT("i die liao lah this essay", HAVEN_RISK_NONE);
+	/* Everyday trips that name a station or a coast. */
+	EXPECT("i'm going to the train station", HAVEN_RISK_NONE);
+	EXPECT("walking the dog along the cliffs", HAVEN_RISK_NONE);
+	EXPECT("going to the train station to jump in front of the express", HAVEN_RISK_HIGH);
+	/* An accident welcomed, intent stated or said to be meant, a time when others sleep. */
+	EXPECT("if the bus hit me i wouldnt be too fussed", HAVEN_RISK_MODERATE);
+	EXPECT("when i get off this shift im ending it", HAVEN_RISK_HIGH);
+	EXPECT("gonna sewer slide fr this time", HAVEN_RISK_HIGH);
+	EXPECT("ill do it when everyone goes to bed", HAVEN_RISK_MODERATE);
+	EXPECT("ill do the dishes after my mom goes to sleep", HAVEN_RISK_NONE);
+	EXPECT("mera mann karta hai sab khatam kar du", HAVEN_RISK_MODERATE);
 	haven_crisis_destroy(&c);
 }
 
