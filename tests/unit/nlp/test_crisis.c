@@ -565,6 +565,21 @@ TEST(crisis_understated_wishes_tools_and_everyday_words)
 	EXPECT("ill do it when everyone goes to bed", HAVEN_RISK_MODERATE);
 	EXPECT("ill do the dishes after my mom goes to sleep", HAVEN_RISK_NONE);
 	EXPECT("mera mann karta hai sab khatam kar du", HAVEN_RISK_MODERATE);
+	/* Terse messages about voices, eating, prison and sleeping rough. */
+	EXPECT("the voices say i deserve to die", HAVEN_RISK_HIGH);
+	EXPECT("the voices want me dead", HAVEN_RISK_HIGH);
+	EXPECT("the voices say its tonight", HAVEN_RISK_HIGH);
+	EXPECT("im going to do what the voices say", HAVEN_RISK_HIGH);
+	EXPECT("i hear voices sometimes, meds help", HAVEN_RISK_NONE);
+	EXPECT("gonna starve until i disappear", HAVEN_RISK_MODERATE);
+	EXPECT("took a whole box of laxatives", HAVEN_RISK_HIGH);
+	EXPECT("took laxatives for constipation", HAVEN_RISK_NONE);
+	EXPECT("made a ligature out of my sheet", HAVEN_RISK_HIGH);
+	EXPECT("dont think ill make it to my release", HAVEN_RISK_MODERATE);
+	EXPECT("i dont think ill make it to my date", HAVEN_RISK_NONE);
+	EXPECT("the only way im leaving here is in a body bag", HAVEN_RISK_MODERATE);
+	EXPECT("hope i freeze out here tonight", HAVEN_RISK_MODERATE);
+	EXPECT("i hope i dont freeze tonight", HAVEN_RISK_NONE);
 	haven_crisis_destroy(&c);
 }
 
