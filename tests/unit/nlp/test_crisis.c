@@ -58,7 +58,7 @@ TEST(crisis_shipped_lexicon_loads)
 	int rc = haven_crisis_lexicon_load(LEXICON, &lex, err, sizeof(err));
 	if (rc)
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.6.0");
+	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.7.0");
 	ASSERT(haven_crisis_lexicon_size(lex) > 300);
 	haven_crisis_lexicon_destroy(&lex);
 	ASSERT(lex == NULL);
@@ -102,7 +102,7 @@ TEST(crisis_categories)
 	ASSERT_EQ(res.reasons[0].start, 2);
 	ASSERT_EQ(res.reasons[0].end, 21);
 	ASSERT(res.reasons[0].lexicon_line > 0);
-	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.6.0");
+	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.7.0");
 	ASSERT(res.model_version == NULL && !res.model_used);
 	ASSERT(res.score >= 0.8 && res.score <= 1.0);
 	EXPECT("wish I could sleep and never wake up", HAVEN_RISK_MODERATE);
@@ -482,6 +482,104 @@ TEST(crisis_meant_acts_euphemisms_and_milestones)
 	EXPECT("melting out here, i'm dying in this heat", HAVEN_RISK_NONE);
 	EXPECT("twelve hour shift, kill me now lol", HAVEN_RISK_NONE);
 	EXPECT("my toddler looks like she wants to murder me when i say no", HAVEN_RISK_NONE);
+	haven_crisis_destroy(&c);
+}
+
+/* Lexicon 1.7.0 (written from blind8's and blind9's first runs): other wordings of each new
+ * frame, and the everyday sentences that share their words. */
+TEST(crisis_understated_wishes_tools_and_everyday_words)
+{
+	struct haven_crisis *c = screen();
+	/* "noose" and "nose" normalise alike: everyday noses are figures, a noose is not. */
+	EXPECT("my nose wont stop running, this cold is the worst", HAVEN_RISK_NONE);
+	EXPECT("blew my nose so much its red raw", HAVEN_RISK_NONE);
+	EXPECT("i bought a noose", HAVEN_RISK_HIGH);
+	/* Understated passive wishes. */
+	EXPECT("i would quite like to be dead most of the time", HAVEN_RISK_MODERATE);
+	EXPECT("sometimes i just want to go to sleep and never wake up again", HAVEN_RISK_MODERATE);
+	EXPECT("i should have just died that night", HAVEN_RISK_MODERATE);
+	EXPECT("why do i even keep waking up", HAVEN_RISK_MODERATE);
+	EXPECT("why do i keep waking up at 4am every night", HAVEN_RISK_NONE);
+	EXPECT("not much point carrying on like this", HAVEN_RISK_MODERATE);
+	EXPECT("no point carrying on with this diet", HAVEN_RISK_NONE);
+	EXPECT("if they deport me i would rather die here", HAVEN_RISK_MODERATE);
+	EXPECT("i would happily accept being dead", HAVEN_RISK_MODERATE);
+	EXPECT("i wish the crash had killed me", HAVEN_RISK_MODERATE);
+	EXPECT("the river has been calling me lately", HAVEN_RISK_MODERATE);
+	EXPECT("counting down till its all over", HAVEN_RISK_MODERATE);
+	EXPECT("counting down till the exams are over", HAVEN_RISK_NONE);
+	/* On one's mind; Hindi and Spanish. */
+	EXPECT("suicide has been on my mind all week", HAVEN_RISK_HIGH);
+	EXPECT("dying has been on my mind lately", HAVEN_RISK_MODERATE);
+	EXPECT("main mar jaana chahta hoon", HAVEN_RISK_HIGH);
+	EXPECT("jeena nahi chahta yaar", HAVEN_RISK_HIGH);
+	EXPECT("ya no aguanto mas", HAVEN_RISK_MODERATE);
+	EXPECT("quiero morir", HAVEN_RISK_HIGH);
+	/* Self-harm told by the tool and the place on the body; shaving is a figure. */
+	EXPECT("carved his name into my arm with a compass", HAVEN_RISK_HIGH);
+	EXPECT("nicked my wrist with a razor on purpose", HAVEN_RISK_HIGH);
+	EXPECT("nicked my leg shaving this morning", HAVEN_RISK_NONE);
+	EXPECT("my thighs are 🔪 again", HAVEN_RISK_HIGH);
+	/* Plans and intent: a window that opens, a shot unheard, trains timed, calm after
+	 * deciding, no future with me in it. */
+	EXPECT("the window on the 12th floor opens all the way", HAVEN_RISK_HIGH);
+	EXPECT("no one will hear the shot", HAVEN_RISK_HIGH);
+	EXPECT("the thunder will cover the noise", HAVEN_RISK_MODERATE);
+	EXPECT("went down to the railway line to time the trains", HAVEN_RISK_HIGH);
+	EXPECT("i feel so calm now that ive decided", HAVEN_RISK_HIGH);
+	EXPECT("ive decided to quit my job and feel calm now", HAVEN_RISK_NONE);
+	EXPECT("theres no version of next month where im still here", HAVEN_RISK_HIGH);
+	/* Means: taken from work, kept close, ordered, saved. */
+	EXPECT("got the euthanasia drugs in my locker", HAVEN_RISK_HIGH);
+	EXPECT("keeping the shotgun under my pillow now", HAVEN_RISK_HIGH);
+	EXPECT("ordered the chemical online, the one people use", HAVEN_RISK_HIGH);
+	EXPECT("six weeks of codeine stashed in a sock drawer", HAVEN_RISK_HIGH);
+	/* Preparations: not needing things where one is going, unless a holiday is named. */
+	EXPECT("wont need my clothes where im going", HAVEN_RISK_HIGH);
+	EXPECT("wont need my coat where im going, spain here i come", HAVEN_RISK_NONE);
+	/* "end it with" needs the person to be a break-up. */
+	EXPECT("tried to end it with a belt last year", HAVEN_RISK_MODERATE);
+	EXPECT("ended it with him last night, feeling sad", HAVEN_RISK_LOW);
+	EXPECT("my cellmate keeps talking about ending it", HAVEN_RISK_LOW);
+	/* Everyday words and figures. */
+	EXPECT("this cold is killing me", HAVEN_RISK_NONE);
+	EXPECT("im gonna unalive my sister if she takes my charger again", HAVEN_RISK_NONE);
+	EXPECT("that is the hill i will die on", HAVEN_RISK_NONE);
+	EXPECT("my succulents are committing mass suicide", HAVEN_RISK_NONE);
+	EXPECT("skipping the meeting would be career suicide", HAVEN_RISK_NONE);
+	EXPECT("if my boss plays that playlist one more time im walking into the sea",
+	       HAVEN_RISK_NONE);
+	EXPECT("bought rope to support the tomatoes", HAVEN_RISK_NONE);
+	EXPECT("our hours have been cut again this month", HAVEN_RISK_NONE);
+	EXPECT("washed the car and bought a new hose for the garden", HAVEN_RISK_NONE);
+	EXPECT("goodbye cruel world the coffee machine has run out", HAVEN_RISK_NONE);
+	EXPECT("i die liao lah this essay", HAVEN_RISK_NONE);
+	/* Everyday trips that name a station or a coast. */
+	EXPECT("i'm going to the train station", HAVEN_RISK_NONE);
+	EXPECT("walking the dog along the cliffs", HAVEN_RISK_NONE);
+	EXPECT("going to the train station to jump in front of the express", HAVEN_RISK_HIGH);
+	/* An accident welcomed, intent stated or said to be meant, a time when others sleep. */
+	EXPECT("if the bus hit me i wouldnt be too fussed", HAVEN_RISK_MODERATE);
+	EXPECT("when i get off this shift im ending it", HAVEN_RISK_HIGH);
+	EXPECT("gonna sewer slide fr this time", HAVEN_RISK_HIGH);
+	EXPECT("ill do it when everyone goes to bed", HAVEN_RISK_MODERATE);
+	EXPECT("ill do the dishes after my mom goes to sleep", HAVEN_RISK_NONE);
+	EXPECT("mera mann karta hai sab khatam kar du", HAVEN_RISK_MODERATE);
+	/* Terse messages about voices, eating, prison and sleeping rough. */
+	EXPECT("the voices say i deserve to die", HAVEN_RISK_HIGH);
+	EXPECT("the voices want me dead", HAVEN_RISK_HIGH);
+	EXPECT("the voices say its tonight", HAVEN_RISK_HIGH);
+	EXPECT("im going to do what the voices say", HAVEN_RISK_HIGH);
+	EXPECT("i hear voices sometimes, meds help", HAVEN_RISK_NONE);
+	EXPECT("gonna starve until i disappear", HAVEN_RISK_MODERATE);
+	EXPECT("took a whole box of laxatives", HAVEN_RISK_HIGH);
+	EXPECT("took laxatives for constipation", HAVEN_RISK_NONE);
+	EXPECT("made a ligature out of my sheet", HAVEN_RISK_HIGH);
+	EXPECT("dont think ill make it to my release", HAVEN_RISK_MODERATE);
+	EXPECT("i dont think ill make it to my date", HAVEN_RISK_NONE);
+	EXPECT("the only way im leaving here is in a body bag", HAVEN_RISK_MODERATE);
+	EXPECT("hope i freeze out here tonight", HAVEN_RISK_MODERATE);
+	EXPECT("i hope i dont freeze tonight", HAVEN_RISK_NONE);
 	haven_crisis_destroy(&c);
 }
 
