@@ -107,7 +107,7 @@ int haven_alert_raise(struct haven_tx *tx, const struct haven_master_key *mk,
 	if (!text)
 		return HAVEN_ENOMEM;
 	char rid[33];
-	haven_random_id(rid);
+	haven_record_id(rid);
 	uint8_t *ct = NULL;
 	size_t ct_len = 0;
 	rc = haven_keyring_seal(tx, mk, a->patient_id, "alerts", rid, "reasons", text, strlen(text),

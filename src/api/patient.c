@@ -448,7 +448,7 @@ void haven__h_checkins_create(struct haven_req *r)
 	                            .sleep_hours = b->sleep_hours.d,
 	                            .reply = payload,
 	                            .text = text};
-	haven_random_id(w->rid);
+	haven_record_id(w->rid);
 	int rc = checkin_seal_early(w);
 	if (rc) {
 		checkin_written(r, w, rc, "");

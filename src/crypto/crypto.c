@@ -669,6 +669,16 @@ void haven_random_id(char out[33])
 	haven_hex_encode(raw, sizeof(raw), out);
 }
 
+void haven_record_id(char out[33])
+{
+	uint8_t raw[16];
+	uint64_t ms = (uint64_t)haven_now_ms();
+	for (int i = 0; i < 6; i++)
+		raw[i] = (uint8_t)(ms >> (8 * (5 - i)));
+	randombytes_buf(raw + 6, sizeof(raw) - 6);
+	haven_hex_encode(raw, sizeof(raw), out);
+}
+
 void haven_blake2b(const void *data, size_t len, const uint8_t *key, size_t keylen, uint8_t out[32])
 {
 	HAVEN_ASSERT(keylen == 0 || (keylen >= crypto_generichash_KEYBYTES_MIN &&

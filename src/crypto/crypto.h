@@ -111,8 +111,15 @@ void haven_token_hash(const char *token, size_t len, uint8_t out[HAVEN_TOKEN_HAS
 
 /* Random bytes and ids. */
 void haven_random_bytes(void *p, size_t n);
-/* A random 128-bit record id as 32 hex digits plus NUL. */
+/* A random 128-bit id as 32 hex digits plus NUL (secrets, idempotency keys). */
 void haven_random_id(char out[33]);
+/* A record id (the rid column) as 32 hex digits plus NUL: the time in milliseconds (12
+ * digits) then 80 random bits (20 digits). Ids made one after another sort together, so
+ * a row's entry in the rid index lands beside the last one's: random ids put each insert
+ * on a different page of the index, and every one of those pages went to the WAL at
+ * every commit (docs/storage.md). The time it shows is the row's created_at, which is
+ * stored in the clear beside it anyway. */
+void haven_record_id(char out[33]);
 
 /* BLAKE2b-256 of data (optionally keyed), for the audit chain and ids. */
 void haven_blake2b(const void *data, size_t len, const uint8_t *key, size_t keylen,

@@ -772,9 +772,9 @@ int haven_chat_turn_begin(const struct haven_master_key *mk, struct haven_dialog
 				 .danger = danger,
 				 .danger_raised = danger_raised,
 				 .region = haven_crisis_lines_for(haven_dialog_lines(d), locale)};
-	haven_random_id(c->t.msg_rid);
-	haven_random_id(c->t.new_conv_rid);
-	haven_random_id(c->t.new_plan_rid);
+	haven_record_id(c->t.msg_rid);
+	haven_record_id(c->t.new_conv_rid);
+	haven_record_id(c->t.new_plan_rid);
 	*out = c;
 	return 0;
 }
@@ -1016,7 +1016,7 @@ int haven_safety_plan_put(struct haven_tx *tx, const struct haven_master_key *mk
 	if (!rc) {
 		int exists = old != NULL;
 		if (!exists)
-			haven_random_id(rid);
+			haven_record_id(rid);
 		int64_t now = haven_now_ms();
 		json_object_set_new(copy, "updated_at", json_integer(now));
 		rc = store_sealed(tx, dk, "safety_plans", patient_id, rid, exists, copy, now, 0);

@@ -354,7 +354,7 @@ int haven_assessment_record(struct haven_tx *tx, const struct haven_master_key *
 	out->total = total;
 	out->band = band;
 	out->created_at = haven_now_ms();
-	haven_random_id(out->rid);
+	haven_record_id(out->rid);
 	if (!(out->alerts = json_array()))
 		return HAVEN_ENOMEM;
 

@@ -417,7 +417,7 @@ int haven_sensing_store(struct haven_tx *tx, const struct haven_master_key *mk, 
 		*replaced = 0;
 	for (size_t i = 0; !rc && i < n; i++) {
 		char rid[33], ad[256], pt[64];
-		haven_random_id(rid);
+		haven_record_id(rid);
 		int len = snprintf(pt, sizeof(pt), "{\"value\":%.17g}", obs[i].value);
 		uint8_t *ct = NULL;
 		size_t ct_len = 0;

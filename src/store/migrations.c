@@ -8,7 +8,8 @@
  * Conventions: times are Unix epoch milliseconds (BIGINT); booleans are 0/1 integers;
  * clinical content is never stored in clear: `payload` columns hold XChaCha20-Poly1305
  * ciphertexts made under the patient's data key (src/crypto), with associated data
- * binding table, rid (a random 128-bit record id in hex), patient id and field name.
+ * binding table, rid (a 128-bit record id in hex: time then random, haven_record_id), patient
+ * id and field name.
  */
 #include "store/store_int.h"
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -411,4 +412,29 @@ TEST(crypto_password_hashing_from_many_threads)
 	for (int i = 0; i < THREADS; i++)
 		ASSERT_OK(args[i].err);
 	ASSERT_EQ(haven_password_verify(args[0].hash, args[1].pw, strlen(args[1].pw)), HAVEN_EAUTH);
+}
+
+/* Record ids: 32 hex digits, the time in milliseconds first (so ids made later sort
+ * after earlier ones: the rid index is appended to, not written all over), then 80 random
+ * bits (so ids made in the same millisecond still differ). */
+TEST(crypto_record_ids_sort_by_time_and_differ)
+{
+	char a[33], b[33], c[33];
+	int64_t before = haven_now_ms();
+	haven_record_id(a);
+	haven_record_id(b);
+	struct timespec ts = {0, 3 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	haven_record_id(c);
+	int64_t after = haven_now_ms();
+	ASSERT_EQ(strlen(a), 32u);
+	ASSERT_EQ(strspn(a, "0123456789abcdef"), 32u);
+	ASSERT(strcmp(a, b) != 0);
+	ASSERT(strcmp(a + 12, b + 12) != 0); /* the random part differs too */
+	ASSERT(strcmp(c, a) > 0 && strcmp(c, b) > 0);
+	char head[13];
+	memcpy(head, a, 12);
+	head[12] = '\0';
+	int64_t t = (int64_t)strtoll(head, NULL, 16);
+	ASSERT(t >= before && t <= after);
 }
