@@ -6,7 +6,8 @@
 # `me`); prints requests/s, p50, p99 and the server's CPU time per request.
 # RATE=N: instead of wrk at saturation, build/bench/loadgen sends N requests/s on a fixed
 # schedule over the 64 connections (open loop: latency counted from when each request was
-# due), for the latency at a given rate. SERVE_ARGS: extra `haven serve` arguments.
+# due), for the latency at a given rate; TIMELINE=FILE keeps each request's due time and
+# latency there. SERVE_ARGS: extra `haven serve` arguments.
 # Copy build/haven aside before rebuilding to keep an older build to compare with. Every
 # binary reads content/ and models/ from the current directory: compare builds that
 # accept the same content (an older build may refuse newer content and not start).
@@ -37,13 +38,15 @@ for bin in "$@"; do
 				--body '{"mood": %m, "sleep_hours": 7.5, "note": "bench note %n, a few words about the day"}') ;;
 			me) lg=(--path /api/v1/me --tokens "$TOKENS") ;;
 			esac
-			out=$("$ROOT/build/bench/loadgen" --port "$PORT" --rate "$RATE" --seconds "$secs" "${lg[@]}")
+			out=$("$ROOT/build/bench/loadgen" --port "$PORT" --rate "$RATE" --seconds "$secs" \
+				${TIMELINE:+--timeline "$TIMELINE"} "${lg[@]}")
 			c1=$(cpu)
 			n=$(echo "$out" | awk '/^offered/ {print $6}')
 			echo "$bin $ep: $(echo "$out" | head -n 1)"
+			ck=$(curl -fs "$BASE/metrics" | awk '/^haven_store_checkpoints_total/ {printf "%s%s", sep, $0; sep=", "}')
 			echo "  $(echo "$out" | tail -n 1), server CPU" \
 				"$(( (c1 - c0) * 1000000 / $(getconf CLK_TCK) / n )) us per request," \
-				"load $(cut -d' ' -f1 /proc/loadavg)"
+				"load $(cut -d' ' -f1 /proc/loadavg)${ck:+; $ck}"
 			exit
 		fi
 		out=$(wrk -t2 -c64 -d"${secs}s" --latency -s "$ROOT/bench/wrk/$script" "$BASE/api/v1/$ep")

@@ -17,7 +17,8 @@
  * TEMPLATE is the request body; in it "%n" becomes the request's number and "%m" the
  * number modulo 11 (a mood). --tokens names a file of bearer tokens, one per line, used in
  * turn. Prints the offered and achieved rate, the replies by class, and the latency
- * percentiles. Talks to 127.0.0.1 only. Single-threaded (epoll): at 10,000 requests/s it
+ * percentiles. --timeline FILE also writes each request's due time and latency (ms from
+ * the start, ms), one line each, to see when the slow ones happened. Talks to 127.0.0.1 only. Single-threaded (epoll): at 10,000 requests/s it
  * needs about a fifth of a core.
  */
 #include <arpa/inet.h>
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
 	int port = 0, nconns = 64;
 	double rate = 0, seconds = 0;
 	const char *method = "GET", *path = "/healthz", *tokens_path = NULL, *tpl = NULL;
+	const char *timeline = NULL;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
 		if (!strcmp(k, "--port"))
@@ -159,21 +161,23 @@ int main(int argc, char **argv)
 			tokens_path = v;
 		else if (!strcmp(k, "--body"))
 			tpl = v;
+		else if (!strcmp(k, "--timeline"))
+			timeline = v;
 		else
 			die("unknown option (see the comment at the top of bench/loadgen.c)");
 	}
 	if (argc % 2 == 0 || port <= 0 || rate <= 0 || seconds <= 0 || nconns < 1 ||
 	    nconns > MAX_CONNS)
 		die("usage: loadgen --port PORT --rate PER_SECOND --seconds S [--connections N] "
-		    "[--method M] [--path P] [--tokens FILE] [--body TEMPLATE]");
+		    "[--method M] [--path P] [--tokens FILE] [--body TEMPLATE] [--timeline FILE]");
 	size_t ntokens = 0;
 	char **tokens = tokens_path ? read_tokens(tokens_path, &ntokens) : NULL;
 
 	uint64_t total = (uint64_t)(rate * seconds);
-	int64_t *lat = malloc(total * sizeof(*lat));
+	int64_t *lat = malloc(total * sizeof(*lat)), *due_at = malloc(total * sizeof(*due_at));
 	struct conn *conns = calloc((size_t)nconns, sizeof(*conns));
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!lat || !conns || ep < 0)
+	if (!lat || !due_at || !conns || ep < 0)
 		die("out of memory");
 	for (int i = 0; i < nconns; i++) {
 		conns[i].fd = connect_to(port);
@@ -253,6 +257,7 @@ int main(int argc, char **argv)
 			}
 			int status = 0;
 			if (reply_complete(c, &status)) {
+				due_at[done] = c->sched_ns - start;
 				lat[done++] = now_ns() - c->sched_ns;
 				by_class[status / 100 < 6 ? status / 100 : 0]++;
 				c->busy = 0;
@@ -261,6 +266,14 @@ int main(int argc, char **argv)
 		}
 	}
 	double elapsed = (double)(now_ns() - start) / 1e9;
+	if (timeline) {
+		FILE *f = fopen(timeline, "w");
+		if (!f)
+			die("cannot write the timeline file");
+		for (uint64_t i = 0; i < total; i++)
+			fprintf(f, "%.3f %.3f\n", (double)due_at[i] / 1e6, (double)lat[i] / 1e6);
+		fclose(f);
+	}
 	qsort(lat, total, sizeof(*lat), cmp_i64);
 	double sum = 0;
 	for (uint64_t i = 0; i < total; i++)

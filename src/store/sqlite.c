@@ -65,6 +65,8 @@ struct sq {
 	pthread_mutex_t ckpt_lock;
 	pthread_cond_t ckpt_cond;
 	int ckpt_wanted, ckpt_stop;
+	int ckpt_to;  /* WAL frames the thread's last checkpoint reached (under ckpt_lock) */
+	int wal_last; /* the WAL's frames after the last commit (writer thread only) */
 
 	pthread_mutex_t rlock; /* guards free_readers and the waiters */
 	struct sconn *readers;
@@ -707,14 +709,17 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) ==
 		    SQLITE_OK)
 			haven__stat_add(&q->store->writer_checkpoints, 1);
-	} else if (pages >= CKPT_PAGES) {
+	} else {
 		pthread_mutex_lock(&q->ckpt_lock);
-		if (!q->ckpt_wanted) {
+		if (pages < q->wal_last)
+			q->ckpt_to = 0; /* the WAL restarted from its beginning */
+		if (!q->ckpt_wanted && pages - q->ckpt_to >= CKPT_PAGES) {
 			q->ckpt_wanted = 1;
 			pthread_cond_signal(&q->ckpt_cond);
 		}
 		pthread_mutex_unlock(&q->ckpt_lock);
 	}
+	q->wal_last = pages;
 	return SQLITE_OK;
 }
 
@@ -732,9 +737,14 @@ static void *ckpt_main(void *arg)
 			break;
 		/* SQLITE_BUSY (another checkpoint under way) or an I/O error: the next
 		 * commit past CKPT_PAGES asks again. */
-		if (sqlite3_wal_checkpoint_v2(q->cconn.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-		                              NULL) == SQLITE_OK)
+		int log = 0, done = 0;
+		if (sqlite3_wal_checkpoint_v2(q->cconn.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+		                              &done) == SQLITE_OK) {
 			haven__stat_add(&q->store->checkpoints, 1);
+			pthread_mutex_lock(&q->ckpt_lock);
+			q->ckpt_to = done > 0 ? done : 0;
+			pthread_mutex_unlock(&q->ckpt_lock);
+		}
 	}
 	return NULL;
 }
@@ -742,6 +752,12 @@ static void *ckpt_main(void *arg)
 static int ckpt_start(struct sq *q, char *err, size_t errlen)
 {
 	int rc = open_conn(q, &q->cconn, 0, err, errlen);
+	/* A connection learns that the database is in WAL mode at its first read; until
+	 * then sqlite3_wal_checkpoint_v2() on it returns SQLITE_OK having done nothing
+	 * (its frame counts are -1), and for months every checkpoint of this thread did
+	 * just that. Read once so that it is a WAL connection from the start. */
+	if (!rc)
+		rc = pragma(q, &q->cconn, "PRAGMA schema_version", NULL, 0, err, errlen);
 	if (rc)
 		return rc;
 	if (pthread_create(&q->ckpt_thread, NULL, ckpt_main, q)) {
