@@ -68,6 +68,8 @@ static const struct {
 	[CRISIS_CAT_TRIVIAL] = {"trivial", "an everyday annoyance"},
 	[CRISIS_CAT_DELIBERATE] = {"deliberate", "says it was done on purpose"},
 	[CRISIS_CAT_OBJECT] = {"object", "a preposition: the person after it is not the subject"},
+	[CRISIS_CAT_PAST] = {"past", "a time in the past"},
+	[CRISIS_CAT_PLACE] = {"place", "going to a place"},
 };
 
 const char *haven__crisis_cat_name(enum crisis_cat cat)
@@ -112,6 +114,8 @@ static const char *const file_cat_names[CRISIS_CAT__COUNT] = {
 	[CRISIS_CAT_TRIVIAL] = "trivial",
 	[CRISIS_CAT_DELIBERATE] = "deliberate",
 	[CRISIS_CAT_OBJECT] = "object",
+	[CRISIS_CAT_PAST] = "past",
+	[CRISIS_CAT_PLACE] = "place",
 };
 
 /* ------------------------------------------------------------------ string map */

@@ -58,7 +58,7 @@ TEST(crisis_shipped_lexicon_loads)
 	int rc = haven_crisis_lexicon_load(LEXICON, &lex, err, sizeof(err));
 	if (rc)
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.7.0");
+	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.8.0");
 	ASSERT(haven_crisis_lexicon_size(lex) > 300);
 	haven_crisis_lexicon_destroy(&lex);
 	ASSERT(lex == NULL);
@@ -102,7 +102,7 @@ TEST(crisis_categories)
 	ASSERT_EQ(res.reasons[0].start, 2);
 	ASSERT_EQ(res.reasons[0].end, 21);
 	ASSERT(res.reasons[0].lexicon_line > 0);
-	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.7.0");
+	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.8.0");
 	ASSERT(res.model_version == NULL && !res.model_used);
 	ASSERT(res.score >= 0.8 && res.score <= 1.0);
 	EXPECT("wish I could sleep and never wake up", HAVEN_RISK_MODERATE);
