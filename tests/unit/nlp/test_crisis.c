@@ -485,6 +485,68 @@ TEST(crisis_meant_acts_euphemisms_and_milestones)
 	haven_crisis_destroy(&c);
 }
 
+/* Lexicon and engine 1.8 (written from blind10's and blind11's first runs, checked here on
+ * other wordings of each kind): someone else's words, quoted or reported; history said to
+ * be over in a later sentence; a place beside a goodbye; the voice in the head; negations
+ * that belong to another phrase or say yes; everyday uses that tripped the screen. */
+TEST(crisis_others_words_history_places_and_voices)
+{
+	struct haven_crisis *c = screen();
+	/* Someone else's goodbye is theirs (the writer is worried: low, not none). */
+	EXPECT("my sister texted me \"goodbye, thanks for everything\" and now she wont pick up",
+	       HAVEN_RISK_LOW);
+	EXPECT("my son said \"i won't be a burden much longer\" at dinner", HAVEN_RISK_LOW);
+	EXPECT("my friend texted me goodbye thanks for everything", HAVEN_RISK_LOW);
+	EXPECT("my brother texted sorry for everything and now his phone is off", HAVEN_RISK_LOW);
+	EXPECT("goodbye, thanks for everything", HAVEN_RISK_HIGH);
+	EXPECT("my therapist asked if im suicidal and i said yes", HAVEN_RISK_MODERATE);
+	/* History said to be over, in the same sentence or a later one; history that is back
+	 * stays. */
+	EXPECT("two years ago i tried to kill myself. now im engaged and that chapter is closed",
+	       HAVEN_RISK_NONE);
+	EXPECT("a year ago i was in hospital after an overdose. today i got my degree, that "
+	       "chapter is closed",
+	       HAVEN_RISK_NONE);
+	EXPECT("i used to hear voices telling me to hurt myself. theyve been gone for a year now",
+	       HAVEN_RISK_NONE);
+	EXPECT("i used to cut every night. thats a thing of the past now", HAVEN_RISK_NONE);
+	EXPECT("two years ago i tried to kill myself and its all coming back this week",
+	       HAVEN_RISK_MODERATE);
+	EXPECT("i used to cut, its all coming back this week", HAVEN_RISK_MODERATE);
+	/* A place beside a goodbye. */
+	EXPECT("im going to the bridge, goodbye everyone", HAVEN_RISK_HIGH);
+	EXPECT("heading to the cliffs, goodbye everyone", HAVEN_RISK_HIGH);
+	EXPECT("goodbye everyone", HAVEN_RISK_MODERATE);
+	EXPECT("goodbye everyone, see you tomorrow", HAVEN_RISK_NONE);
+	EXPECT("going to the beach tomorrow with the kids", HAVEN_RISK_NONE);
+	EXPECT("im going to the station to catch the train to work", HAVEN_RISK_NONE);
+	/* The voice in the head is no one else's report. */
+	EXPECT("my head keeps telling me to kill myself", HAVEN_RISK_HIGH);
+	EXPECT("the voices keep saying just do it", HAVEN_RISK_MODERATE);
+	EXPECT("my mind says kill yourself all day", HAVEN_RISK_MODERATE);
+	/* Negations that belong to another phrase, or say yes. */
+	EXPECT("cant stop thinking i should just die", HAVEN_RISK_HIGH);
+	EXPECT("cant stop scratching the cuts so they open again", HAVEN_RISK_HIGH);
+	EXPECT("i know i shouldnt be thinking about killing myself but i am", HAVEN_RISK_HIGH);
+	EXPECT("can't stop crying, i want to die", HAVEN_RISK_HIGH);
+	EXPECT("i dont want to die", HAVEN_RISK_NONE);
+	/* Passive wishes, understated. */
+	EXPECT("i keep hoping this shift is the one i dont come back from", HAVEN_RISK_MODERATE);
+	EXPECT("i keep hoping the next deployment is the one i dont come back from",
+	       HAVEN_RISK_MODERATE);
+	EXPECT("honestly id be relieved if i got hit by a car", HAVEN_RISK_MODERATE);
+	/* Everyday uses that tripped the screen, beside the real thing. */
+	EXPECT("gonna top myself up with tea before work", HAVEN_RISK_NONE);
+	EXPECT("this flu is trying to kill me", HAVEN_RISK_NONE);
+	EXPECT("need to cut 300 words from my dissertation", HAVEN_RISK_NONE);
+	EXPECT("buying rat poison for the shed, mice everywhere", HAVEN_RISK_NONE);
+	EXPECT("giving away all my old uni books, anyone want them", HAVEN_RISK_NONE);
+	EXPECT("giving away all my stuff, wont need it soon", HAVEN_RISK_HIGH);
+	EXPECT("this mortgage is a noose around my neck lol", HAVEN_RISK_NONE);
+	EXPECT("tied a noose around my neck last night", HAVEN_RISK_HIGH);
+	haven_crisis_destroy(&c);
+}
+
 /* Lexicon 1.7.0 (written from blind8's and blind9's first runs): other wordings of each new
  * frame, and the everyday sentences that share their words. */
 TEST(crisis_understated_wishes_tools_and_everyday_words)
