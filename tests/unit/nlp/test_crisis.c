@@ -40,6 +40,9 @@ TEST(crisis_lexicon_errors_name_file_and_line)
 	parse_fails("@version t\nideation high \xC3\x28\n", "t.txt:2: invalid UTF-8");
 	parse_fails("@version t\n", "the lexicon has no patterns");
 	parse_fails("@version t\n@frob x\n", "t.txt:2: unknown directive '@frob'");
+	parse_fails("@version t\n@spell miself\n", "t.txt:2: @spell needs a WORD");
+	parse_fails("@version t\n@spell mi a_b\n", "t.txt:2: @spell: 'a_b' must be a single word");
+	parse_fails("@version t\n@spell mi i\n@spell mii my\n", "t.txt:3: @spell: 'mii' is given twice");
 }
 
 TEST(crisis_lexicon_missing_file_is_clear)
@@ -492,6 +495,14 @@ TEST(crisis_meant_acts_euphemisms_and_milestones)
 TEST(crisis_others_words_history_places_and_voices)
 {
 	struct haven_crisis *c = screen();
+	/* Other Englishes' spellings read as the words the patterns use (@spell). */
+	EXPECT("mi a tink bout kill miself", HAVEN_RISK_HIGH);
+	EXPECT("cannae be bothered wi living anymore", HAVEN_RISK_MODERATE);
+	EXPECT("cant be bothered living anymore", HAVEN_RISK_MODERATE);
+	EXPECT("cant be bothered with the washing up", HAVEN_RISK_NONE);
+	EXPECT("mi give weh all mi clothes, mi nah need dem again", HAVEN_RISK_HIGH);
+	EXPECT("i cannae wait for the weekend", HAVEN_RISK_NONE);
+	EXPECT("mi gonna kill miself laughing", HAVEN_RISK_NONE);
 	/* Someone else's goodbye is theirs (the writer is worried: low, not none). */
 	EXPECT("my sister texted me \"goodbye, thanks for everything\" and now she wont pick up",
 	       HAVEN_RISK_LOW);
