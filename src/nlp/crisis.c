@@ -239,15 +239,15 @@ struct judged {
 struct context {
 	const struct haven_crisis_lexicon *lex;
 	const struct crisis_scan *scan;
-	uint32_t present; /* bit c: some match has category c (most cues are absent, and a
+	uint64_t present; /* bit c: some match has category c (most cues are absent, and a
 			     question about one is then answered without a loop) */
 };
 
-_Static_assert(CRISIS_CAT__COUNT <= 32, "struct context's present is 32 bits");
+_Static_assert(CRISIS_CAT__COUNT <= 64, "struct context's present is 64 bits");
 
 static int cat_present(const struct context *cx, enum crisis_cat cat)
 {
-	return (cx->present >> cat) & 1;
+	return (int)((cx->present >> cat) & 1);
 }
 
 static uint8_t cat_of(const struct context *cx, const struct crisis_match *m)
@@ -629,6 +629,17 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 		j->discounted_by = HAVEN_CRISIS_ABOUT_OTHER;
 		return;
 	}
+	/* "is it normal to want to die", "does anyone else think about taking your own
+	 * life": asking whether others feel so is telling that the writer does; the
+	 * question makes a plan or intent a thought (high -> moderate), no less. An
+	 * ambiguous phrase stays a question ("is it normal to think about death"). */
+	if (cat != CRISIS_CAT_AMBIGUOUS && cat != CRISIS_CAT_DISTRESS &&
+	    cue_in_sentence(cx, m, CRISIS_CAT_ASKS_SELF, 0) &&
+	    (subj == SUBJECT_GENERIC || subj == SUBJECT_SELF_DEFAULT)) {
+		j->level = level == HAVEN_RISK_HIGH ? HAVEN_RISK_MODERATE : level;
+		j->discounted_by |= HAVEN_CRISIS_HYPOTHETICAL;
+		return;
+	}
 	/* "if you know what i mean" addresses the reader; it is no "you" in general. */
 	int hypothetical = cue_in_sentence(cx, m, CRISIS_CAT_HYPOTHETICAL, 0) && !deliberate;
 	if (subj == SUBJECT_GENERIC && !deliberate) {
@@ -820,7 +831,7 @@ void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_
 		out->flags |= HAVEN_CRISIS_TRUNCATED;
 	struct context cx = {c->lex, sp, 0};
 	for (size_t i = 0; i < sp->nmatch; i++)
-		cx.present |= 1u << haven__crisis_pattern(c->lex, sp->matches[i].pattern)->cat;
+		cx.present |= 1ull << haven__crisis_pattern(c->lex, sp->matches[i].pattern)->cat;
 	if (sp->nmatch > c->js_cap) {
 		size_t cap = c->js_cap ? c->js_cap : 16;
 		while (cap < sp->nmatch)

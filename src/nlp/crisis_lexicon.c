@@ -70,6 +70,7 @@ static const struct {
 	[CRISIS_CAT_OBJECT] = {"object", "a preposition: the person after it is not the subject"},
 	[CRISIS_CAT_PAST] = {"past", "a time in the past"},
 	[CRISIS_CAT_PLACE] = {"place", "going to a place"},
+	[CRISIS_CAT_ASKS_SELF] = {"asks_self", "asks whether others feel so too: the writer's own"},
 };
 
 const char *haven__crisis_cat_name(enum crisis_cat cat)
@@ -116,6 +117,7 @@ static const char *const file_cat_names[CRISIS_CAT__COUNT] = {
 	[CRISIS_CAT_OBJECT] = "object",
 	[CRISIS_CAT_PAST] = "past",
 	[CRISIS_CAT_PLACE] = "place",
+	[CRISIS_CAT_ASKS_SELF] = "asks_self",
 };
 
 /* ------------------------------------------------------------------ string map */

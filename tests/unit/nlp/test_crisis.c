@@ -503,6 +503,13 @@ TEST(crisis_others_words_history_places_and_voices)
 	EXPECT("mi give weh all mi clothes, mi nah need dem again", HAVEN_RISK_HIGH);
 	EXPECT("i cannae wait for the weekend", HAVEN_RISK_NONE);
 	EXPECT("mi gonna kill miself laughing", HAVEN_RISK_NONE);
+	/* Asking whether others feel so tells that the writer does (asks_self). */
+	EXPECT("is it normal to want to die", HAVEN_RISK_MODERATE);
+	EXPECT("is it normal to think about taking your own life", HAVEN_RISK_MODERATE);
+	EXPECT("do other nurses think about eating a bullet or is it just me", HAVEN_RISK_MODERATE);
+	EXPECT("is it normal to think about death", HAVEN_RISK_NONE);
+	EXPECT("is it normal to feel sad after a breakup", HAVEN_RISK_LOW);
+	EXPECT("is it normal for my son to want to die", HAVEN_RISK_LOW);
 	/* Someone else's goodbye is theirs (the writer is worried: low, not none). */
 	EXPECT("my sister texted me \"goodbye, thanks for everything\" and now she wont pick up",
 	       HAVEN_RISK_LOW);
