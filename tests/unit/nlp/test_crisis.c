@@ -510,6 +510,16 @@ TEST(crisis_others_words_history_places_and_voices)
 	EXPECT("is it normal to think about death", HAVEN_RISK_NONE);
 	EXPECT("is it normal to feel sad after a breakup", HAVEN_RISK_LOW);
 	EXPECT("is it normal for my son to want to die", HAVEN_RISK_LOW);
+	/* Prison, the street, starving, stockpiles. */
+	EXPECT("rather be dead than go back inside", HAVEN_RISK_MODERATE);
+	EXPECT("death couldnt be worse than this place", HAVEN_RISK_MODERATE);
+	EXPECT("drink or the cold, whatever gets me first", HAVEN_RISK_MODERATE);
+	EXPECT("im just going to stop eating until theres nothing left", HAVEN_RISK_HIGH);
+	EXPECT("been stockpiling my tablets for weeks", HAVEN_RISK_HIGH);
+	EXPECT("better late than never", HAVEN_RISK_NONE);
+	EXPECT("hid the sweets in my sock drawer", HAVEN_RISK_NONE);
+	EXPECT("my head keeps saying jump", HAVEN_RISK_MODERATE);
+	EXPECT("the voices on the radio say it will rain", HAVEN_RISK_NONE);
 	/* Someone else's goodbye is theirs (the writer is worried: low, not none). */
 	EXPECT("my sister texted me \"goodbye, thanks for everything\" and now she wont pick up",
 	       HAVEN_RISK_LOW);
