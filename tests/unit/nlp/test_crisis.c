@@ -520,6 +520,11 @@ TEST(crisis_others_words_history_places_and_voices)
 	EXPECT("hid the sweets in my sock drawer", HAVEN_RISK_NONE);
 	EXPECT("my head keeps saying jump", HAVEN_RISK_MODERATE);
 	EXPECT("the voices on the radio say it will rain", HAVEN_RISK_NONE);
+	/* The other home. */
+	EXPECT("i just want to go home to god", HAVEN_RISK_MODERATE);
+	EXPECT("ready to go home to god now", HAVEN_RISK_HIGH);
+	EXPECT("im going home", HAVEN_RISK_NONE);
+	EXPECT("hes going home to his family", HAVEN_RISK_NONE);
 	/* Someone else's goodbye is theirs (the writer is worried: low, not none). */
 	EXPECT("my sister texted me \"goodbye, thanks for everything\" and now she wont pick up",
 	       HAVEN_RISK_LOW);
