@@ -239,15 +239,15 @@ struct judged {
 struct context {
 	const struct haven_crisis_lexicon *lex;
 	const struct crisis_scan *scan;
-	uint32_t present; /* bit c: some match has category c (most cues are absent, and a
+	uint64_t present; /* bit c: some match has category c (most cues are absent, and a
 			     question about one is then answered without a loop) */
 };
 
-_Static_assert(CRISIS_CAT__COUNT <= 32, "struct context's present is 32 bits");
+_Static_assert(CRISIS_CAT__COUNT <= 64, "struct context's present is 64 bits");
 
 static int cat_present(const struct context *cx, enum crisis_cat cat)
 {
-	return (cx->present >> cat) & 1;
+	return (int)((cx->present >> cat) & 1);
 }
 
 static uint8_t cat_of(const struct context *cx, const struct crisis_match *m)
@@ -342,6 +342,15 @@ static int negated(const struct context *cx, const struct crisis_match *m)
 			    s->first < m->first)
 				new_subject = 1;
 		}
+		/* A negation that is a word of another risk phrase ending before this one
+		 * belongs to that phrase: "can't stop" in "can't stop picking at the cuts",
+		 * "cant stop thinking maybe i should just end it". */
+		for (size_t k = 0; k < cx->scan->nmatch && !new_subject; k++) {
+			const struct crisis_match *o = &cx->scan->matches[k];
+			if (cat_of(cx, o) < CRISIS_CAT__RISK_END && o != m && o->first <= n->first &&
+			    n->last <= o->last && o->last <= m->first)
+				new_subject = 1;
+		}
 		if (!new_subject)
 			return 1;
 	}
@@ -362,16 +371,116 @@ static int resolved_after(const struct context *cx, const struct crisis_match *m
 	return 0;
 }
 
+/* Is this phrase history: a past attempt, or a `past` cue before it (or at its start) in
+ * its sentence ("i used to cut as a teenager", "a year ago i was in hospital after ...")? */
+static int is_history(const struct context *cx, const struct crisis_match *m, uint8_t cat)
+{
+	if (cat == CRISIS_CAT_PAST_ATTEMPT)
+		return 1;
+	if (!cat_present(cx, CRISIS_CAT_PAST))
+		return 0;
+	uint32_t s = sentence_of(cx, m->first);
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *c = &cx->scan->matches[i];
+		if (cat_of(cx, c) == CRISIS_CAT_PAST && c->first < m->last &&
+		    sentence_of(cx, c->first) == s)
+			return 1;
+	}
+	return 0;
+}
+
+/* History said to be over anywhere after it, in the same sentence or a later one ("five
+ * years ago i tried to end my life. today i graduated, that chapter is closed"; "the
+ * voices used to tell me to hurt myself. theyve been gone 18 months now"). */
+static int history_resolved_later(const struct context *cx, const struct crisis_match *m,
+				  uint8_t cat)
+{
+	if (!cat_present(cx, CRISIS_CAT_RESOLVED) || !is_history(cx, m, cat))
+		return 0;
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *c = &cx->scan->matches[i];
+		if (cat_of(cx, c) == CRISIS_CAT_RESOLVED && c->first >= m->last)
+			return 1;
+	}
+	return 0;
+}
+
+static int inside_reported_cue(const struct context *cx, uint32_t tok)
+{
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *r = &cx->scan->matches[i];
+		if (cat_of(cx, r) == CRISIS_CAT_REPORTED && r->first < tok && tok < r->last)
+			return 1;
+	}
+	return 0;
+}
+
+/* Someone else's words, quoted or reported: "my friend texted me 'goodbye, thanks for
+ * everything'", "my son said \"i won't be a burden much longer\"", "my brother texted sorry
+ * for everything". The speaker is the nearest subject before the quotation (or the
+ * reporting words), not counting the one spoken to ("texted me"). Words reported without
+ * quotation marks stay the writer's when an "i" comes between ("my therapist asked if im
+ * suicidal") or is in the phrase ("he told me to kill myself"). */
+static int spoken_by_other(const struct context *cx, const struct crisis_match *m)
+{
+	uint32_t s = sentence_of(cx, m->first);
+	uint32_t anchor; /* speaker candidates start before it */
+	int quoted = 1;
+	for (uint32_t t = m->first; t < m->last && quoted; t++)
+		quoted = cx->scan->toks[t].quoted;
+	if (quoted) {
+		anchor = m->first;
+		while (anchor > 0 && cx->scan->toks[anchor - 1].quoted &&
+		       sentence_of(cx, anchor - 1) == s)
+			anchor--;
+	} else {
+		if (!cat_present(cx, CRISIS_CAT_REPORTED))
+			return 0;
+		const struct crisis_match *rep = NULL;
+		for (size_t i = 0; i < cx->scan->nmatch; i++) {
+			const struct crisis_match *r = &cx->scan->matches[i];
+			if (cat_of(cx, r) == CRISIS_CAT_REPORTED && r->last <= m->first &&
+			    sentence_of(cx, r->first) == s && (!rep || r->last > rep->last))
+				rep = r;
+		}
+		if (!rep)
+			return 0;
+		for (size_t i = 0; i < cx->scan->nmatch; i++) {
+			const struct crisis_match *c = &cx->scan->matches[i];
+			if (cat_of(cx, c) == CRISIS_CAT_SUBJECT_SELF && c->first >= rep->last &&
+			    c->first < m->last)
+				return 0;
+		}
+		anchor = rep->last;
+	}
+	const struct crisis_match *best = NULL;
+	for (size_t i = 0; i < cx->scan->nmatch; i++) {
+		const struct crisis_match *c = &cx->scan->matches[i];
+		if (!is_subject_cue(cat_of(cx, c)) || c->first >= anchor || c->last > anchor ||
+		    sentence_of(cx, c->first) != s || inside_reported_cue(cx, c->first))
+			continue;
+		if (!best || c->last > best->last ||
+		    (c->last == best->last && c->first < best->first))
+			best = c;
+	}
+	return best && cat_of(cx, best) == CRISIS_CAT_SUBJECT_OTHER;
+}
+
 static enum subject subject_of(const struct context *cx, const struct crisis_match *m)
 {
 	int self = 0, other = 0, generic = 0;
+	if (spoken_by_other(cx, m))
+		return SUBJECT_OTHER;
 	/* Goodbyes and preparations speak to others ("thank you all, goodbye") and are the
 	 * writer's own; "you" inside them is the audience, not the subject. */
 	uint8_t cat = cat_of(cx, m);
 	int audience = cat == CRISIS_CAT_GOODBYE || cat == CRISIS_CAT_PREPARATION;
+	/* In an act on the body a pronoun after its first word is what is acted on ("picking
+	 * the scabs open so they bleed"), not who acts. */
+	int act = cat == CRISIS_CAT_SELF_HARM;
 	for (uint32_t t = m->first; t < m->last; t++) {
 		self |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_SELF);
-		if (!audience) {
+		if (!audience && !(act && t > m->first)) {
 			other |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_OTHER);
 			generic |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_GENERIC);
 		}
@@ -507,11 +616,28 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 			level = HAVEN_RISK_MODERATE;
 		j->discounted_by |= HAVEN_CRISIS_NEGATED;
 	}
+	/* 2c. History said to be over later in the message, in any sentence. */
+	if (history_resolved_later(cx, m, cat)) {
+		j->level = HAVEN_RISK_NONE;
+		j->discounted_by = HAVEN_CRISIS_NEGATED;
+		return;
+	}
 	/* 3. Whose words: the user's, someone else's, people in general. */
 	enum subject subj = subject_of(cx, m);
 	if (subj == SUBJECT_OTHER) {
 		j->level = level >= HAVEN_RISK_MODERATE ? HAVEN_RISK_LOW : HAVEN_RISK_NONE;
 		j->discounted_by = HAVEN_CRISIS_ABOUT_OTHER;
+		return;
+	}
+	/* "is it normal to want to die", "does anyone else think about taking your own
+	 * life": asking whether others feel so is telling that the writer does; the
+	 * question makes a plan or intent a thought (high -> moderate), no less. An
+	 * ambiguous phrase stays a question ("is it normal to think about death"). */
+	if (cat != CRISIS_CAT_AMBIGUOUS && cat != CRISIS_CAT_DISTRESS &&
+	    cue_in_sentence(cx, m, CRISIS_CAT_ASKS_SELF, 0) &&
+	    (subj == SUBJECT_GENERIC || subj == SUBJECT_SELF_DEFAULT)) {
+		j->level = level == HAVEN_RISK_HIGH ? HAVEN_RISK_MODERATE : level;
+		j->discounted_by |= HAVEN_CRISIS_HYPOTHETICAL;
 		return;
 	}
 	/* "if you know what i mean" addresses the reader; it is no "you" in general. */
@@ -606,7 +732,16 @@ static int weak_sign(const struct context *cx, const struct crisis_match *f)
 	return !negated(cx, f);
 }
 
-/* Two such signs that do not overlap, or one and a weak sign elsewhere in the message. */
+/* Going to a place ("im going to the station"): an everyday trip alone, so read as a figure
+ * of speech, but beside a goodbye or an ambiguous sign it counts as a weak sign ("im going
+ * to the station, goodbye everyone"). Not when negated. */
+static int place_sign(const struct context *cx, const struct crisis_match *f)
+{
+	return cat_of(cx, f) == CRISIS_CAT_PLACE && !negated(cx, f);
+}
+
+/* Two such signs that do not overlap, or one and a weak sign (or a place) elsewhere in the
+ * message. */
 static int combined_signs(const struct context *cx, const struct judged *js, size_t nj)
 {
 	for (size_t a = 0; a < nj; a++) {
@@ -617,7 +752,7 @@ static int combined_signs(const struct context *cx, const struct judged *js, siz
 				return 1;
 		for (size_t i = 0; i < cx->scan->nmatch; i++) {
 			const struct crisis_match *f = &cx->scan->matches[i];
-			if (weak_sign(cx, f) && !spans_overlap(f, js[a].m))
+			if ((weak_sign(cx, f) || place_sign(cx, f)) && !spans_overlap(f, js[a].m))
 				return 1;
 		}
 	}
@@ -696,7 +831,7 @@ void haven__crisis_assess_shared(struct haven_crisis *c, const char *text, size_
 		out->flags |= HAVEN_CRISIS_TRUNCATED;
 	struct context cx = {c->lex, sp, 0};
 	for (size_t i = 0; i < sp->nmatch; i++)
-		cx.present |= 1u << haven__crisis_pattern(c->lex, sp->matches[i].pattern)->cat;
+		cx.present |= 1ull << haven__crisis_pattern(c->lex, sp->matches[i].pattern)->cat;
 	if (sp->nmatch > c->js_cap) {
 		size_t cap = c->js_cap ? c->js_cap : 16;
 		while (cap < sp->nmatch)

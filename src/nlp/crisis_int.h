@@ -41,6 +41,9 @@ enum crisis_cat {
 	CRISIS_CAT_TRIVIAL,  /* an everyday annoyance: with laughter, a joke */
 	CRISIS_CAT_DELIBERATE, /* "on purpose": an act is not an accident or a figure */
 	CRISIS_CAT_OBJECT,     /* "argued with (my) dad": the person after it is no subject */
+	CRISIS_CAT_PAST,       /* "used to", "years ago": what follows in the sentence is history */
+	CRISIS_CAT_PLACE,      /* going to a place: beside a goodbye, a sign even as a trip */
+	CRISIS_CAT_ASKS_SELF,  /* "is it normal to", "does anyone else": the writer's own */
 	CRISIS_CAT__COUNT
 };
 const char *haven__crisis_cat_name(enum crisis_cat cat);

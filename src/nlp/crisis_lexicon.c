@@ -68,6 +68,9 @@ static const struct {
 	[CRISIS_CAT_TRIVIAL] = {"trivial", "an everyday annoyance"},
 	[CRISIS_CAT_DELIBERATE] = {"deliberate", "says it was done on purpose"},
 	[CRISIS_CAT_OBJECT] = {"object", "a preposition: the person after it is not the subject"},
+	[CRISIS_CAT_PAST] = {"past", "a time in the past"},
+	[CRISIS_CAT_PLACE] = {"place", "going to a place"},
+	[CRISIS_CAT_ASKS_SELF] = {"asks_self", "asks whether others feel so too: the writer's own"},
 };
 
 const char *haven__crisis_cat_name(enum crisis_cat cat)
@@ -112,6 +115,9 @@ static const char *const file_cat_names[CRISIS_CAT__COUNT] = {
 	[CRISIS_CAT_TRIVIAL] = "trivial",
 	[CRISIS_CAT_DELIBERATE] = "deliberate",
 	[CRISIS_CAT_OBJECT] = "object",
+	[CRISIS_CAT_PAST] = "past",
+	[CRISIS_CAT_PLACE] = "place",
+	[CRISIS_CAT_ASKS_SELF] = "asks_self",
 };
 
 /* ------------------------------------------------------------------ string map */
@@ -279,6 +285,11 @@ struct haven_crisis_lexicon {
 	struct smap exact;  /* normalised word -> term id */
 	struct smap prefix; /* normalised prefix -> term id */
 	struct smap del;    /* one-deletion variants of long exact words -> term id */
+	/* @spell: a word of the text also read as other words ("miself" as "myself"):
+	 * word -> index into spell_ids of its run of term ids, ended by UINT32_MAX. */
+	struct smap spell;
+	uint32_t *spell_ids;
+	size_t nspell_ids, capspell_ids;
 	uint32_t nterms;
 	uint8_t prefix_lens[WORD_MAX + 1]; /* which prefix lengths exist */
 	/* Filters made after the build, so that a walk skips the nodes that cannot match at
@@ -337,6 +348,8 @@ void haven_crisis_lexicon_destroy(struct haven_crisis_lexicon **plex)
 	smap_release(&lex->exact);
 	smap_release(&lex->prefix);
 	smap_release(&lex->del);
+	smap_release(&lex->spell);
+	free(lex->spell_ids);
 	free(lex);
 	*plex = NULL;
 }
@@ -570,6 +583,11 @@ static void lookup_terms(const struct haven_crisis_lexicon *lex, const char *w, 
 	int exact = smap_get(&lex->exact, w, n, &id);
 	if (exact)
 		token_add_term(t, id);
+	if (lex->spell_ids && smap_get(&lex->spell, w, n, &id)) {
+		for (const uint32_t *s = lex->spell_ids + id; *s != UINT32_MAX; s++)
+			token_add_term(t, *s);
+		exact = 1; /* a spelling of its own, not a slip for another word */
+	}
 	/* the prefixes' hashes, one byte at a time (hash_bytes is FNV-1a) */
 	uint64_t h = 1469598103934665603ull;
 	for (size_t pl = 1; pl <= n && pl <= WORD_MAX; pl++) {
@@ -1264,6 +1282,20 @@ static int next_field(const char **s, const char *end, const char **f, size_t *n
 	return 1;
 }
 
+static int spell_push(struct haven_crisis_lexicon *lex, uint32_t id)
+{
+	if (lex->nspell_ids == lex->capspell_ids) {
+		size_t nc = lex->capspell_ids ? lex->capspell_ids * 2 : 64;
+		uint32_t *nv = realloc(lex->spell_ids, nc * sizeof(*nv));
+		if (!nv)
+			return HAVEN_ENOMEM;
+		lex->spell_ids = nv;
+		lex->capspell_ids = nc;
+	}
+	lex->spell_ids[lex->nspell_ids++] = id;
+	return HAVEN_OK;
+}
+
 static int parse_directive(struct parser *p, const char *s, const char *end)
 {
 	const char *f;
@@ -1322,7 +1354,46 @@ static int parse_directive(struct parser *p, const char *s, const char *end)
 			return rc;
 		return HAVEN_OK;
 	}
-	return perr(p, "unknown directive '%.*s' (expected @version or @set)", (int)n, f);
+	if (n == 6 && !memcmp(f, "@spell", 6)) {
+		const char *word, *val;
+		size_t wn, vn;
+		if (!next_field(&s, end, &word, &wn) || !next_field(&s, end, &val, &vn))
+			return perr(p, "@spell needs a WORD and the words it is read as: "
+				       "@spell miself myself");
+		const char *g;
+		size_t gn;
+		if (next_field(&s, end, &g, &gn))
+			return perr(p, "unexpected text after the words of @spell");
+		struct collect_ctx c;
+		memset(&c, 0, sizeof(c));
+		(void)tokenise(word, wn, collect_emit, &c);
+		if (c.overflow || c.n != 1)
+			return perr(p, "@spell: '%.*s' must be a single word", (int)wn, word);
+		uint32_t id;
+		if (smap_get(&p->lex->spell, c.words[0], c.lens[0], &id))
+			return perr(p, "@spell: '%.*s' is given twice", (int)wn, word);
+		struct haven_crisis_lexicon *lex = p->lex;
+		uint32_t first = (uint32_t)lex->nspell_ids;
+		const char *v = val, *vend = val + vn;
+		while (v <= vend) {
+			const char *bar = memchr(v, '|', (size_t)(vend - v));
+			size_t an = bar ? (size_t)(bar - v) : (size_t)(vend - v);
+			struct collect_ctx t;
+			memset(&t, 0, sizeof(t));
+			(void)tokenise(v, an, collect_emit, &t);
+			if (t.overflow || t.n != 1)
+				return perr(p, "@spell: '%.*s' must be a single word", (int)an, v);
+			if ((rc = term_id(p, t.words[0], t.lens[0], 0, &id)) ||
+			    (rc = spell_push(lex, id)))
+				return rc;
+			v += an + 1;
+		}
+		rc = spell_push(lex, UINT32_MAX);
+		if (rc || (rc = smap_put(&lex->spell, c.words[0], c.lens[0], first, 0)))
+			return rc;
+		return HAVEN_OK;
+	}
+	return perr(p, "unknown directive '%.*s' (expected @version, @set or @spell)", (int)n, f);
 }
 
 static int parse_pattern_line(struct parser *p, const char *s, const char *end)

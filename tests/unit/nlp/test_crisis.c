@@ -40,6 +40,9 @@ TEST(crisis_lexicon_errors_name_file_and_line)
 	parse_fails("@version t\nideation high \xC3\x28\n", "t.txt:2: invalid UTF-8");
 	parse_fails("@version t\n", "the lexicon has no patterns");
 	parse_fails("@version t\n@frob x\n", "t.txt:2: unknown directive '@frob'");
+	parse_fails("@version t\n@spell miself\n", "t.txt:2: @spell needs a WORD");
+	parse_fails("@version t\n@spell mi a_b\n", "t.txt:2: @spell: 'a_b' must be a single word");
+	parse_fails("@version t\n@spell mi i\n@spell mii my\n", "t.txt:3: @spell: 'mii' is given twice");
 }
 
 TEST(crisis_lexicon_missing_file_is_clear)
@@ -58,7 +61,7 @@ TEST(crisis_shipped_lexicon_loads)
 	int rc = haven_crisis_lexicon_load(LEXICON, &lex, err, sizeof(err));
 	if (rc)
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.7.0");
+	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.8.0");
 	ASSERT(haven_crisis_lexicon_size(lex) > 300);
 	haven_crisis_lexicon_destroy(&lex);
 	ASSERT(lex == NULL);
@@ -102,7 +105,7 @@ TEST(crisis_categories)
 	ASSERT_EQ(res.reasons[0].start, 2);
 	ASSERT_EQ(res.reasons[0].end, 21);
 	ASSERT(res.reasons[0].lexicon_line > 0);
-	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.7.0");
+	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.8.0");
 	ASSERT(res.model_version == NULL && !res.model_used);
 	ASSERT(res.score >= 0.8 && res.score <= 1.0);
 	EXPECT("wish I could sleep and never wake up", HAVEN_RISK_MODERATE);
@@ -482,6 +485,98 @@ TEST(crisis_meant_acts_euphemisms_and_milestones)
 	EXPECT("melting out here, i'm dying in this heat", HAVEN_RISK_NONE);
 	EXPECT("twelve hour shift, kill me now lol", HAVEN_RISK_NONE);
 	EXPECT("my toddler looks like she wants to murder me when i say no", HAVEN_RISK_NONE);
+	haven_crisis_destroy(&c);
+}
+
+/* Lexicon and engine 1.8 (written from blind10's and blind11's first runs, checked here on
+ * other wordings of each kind): someone else's words, quoted or reported; history said to
+ * be over in a later sentence; a place beside a goodbye; the voice in the head; negations
+ * that belong to another phrase or say yes; everyday uses that tripped the screen. */
+TEST(crisis_others_words_history_places_and_voices)
+{
+	struct haven_crisis *c = screen();
+	/* Other Englishes' spellings read as the words the patterns use (@spell). */
+	EXPECT("mi a tink bout kill miself", HAVEN_RISK_HIGH);
+	EXPECT("cannae be bothered wi living anymore", HAVEN_RISK_MODERATE);
+	EXPECT("cant be bothered living anymore", HAVEN_RISK_MODERATE);
+	EXPECT("cant be bothered with the washing up", HAVEN_RISK_NONE);
+	EXPECT("mi give weh all mi clothes, mi nah need dem again", HAVEN_RISK_HIGH);
+	EXPECT("i cannae wait for the weekend", HAVEN_RISK_NONE);
+	EXPECT("mi gonna kill miself laughing", HAVEN_RISK_NONE);
+	/* Asking whether others feel so tells that the writer does (asks_self). */
+	EXPECT("is it normal to want to die", HAVEN_RISK_MODERATE);
+	EXPECT("is it normal to think about taking your own life", HAVEN_RISK_MODERATE);
+	EXPECT("do other nurses think about eating a bullet or is it just me", HAVEN_RISK_MODERATE);
+	EXPECT("is it normal to think about death", HAVEN_RISK_NONE);
+	EXPECT("is it normal to feel sad after a breakup", HAVEN_RISK_LOW);
+	EXPECT("is it normal for my son to want to die", HAVEN_RISK_LOW);
+	/* Prison, the street, starving, stockpiles. */
+	EXPECT("rather be dead than go back inside", HAVEN_RISK_MODERATE);
+	EXPECT("death couldnt be worse than this place", HAVEN_RISK_MODERATE);
+	EXPECT("drink or the cold, whatever gets me first", HAVEN_RISK_MODERATE);
+	EXPECT("im just going to stop eating until theres nothing left", HAVEN_RISK_HIGH);
+	EXPECT("been stockpiling my tablets for weeks", HAVEN_RISK_HIGH);
+	EXPECT("better late than never", HAVEN_RISK_NONE);
+	EXPECT("hid the sweets in my sock drawer", HAVEN_RISK_NONE);
+	EXPECT("my head keeps saying jump", HAVEN_RISK_MODERATE);
+	EXPECT("the voices on the radio say it will rain", HAVEN_RISK_NONE);
+	/* The other home. */
+	EXPECT("i just want to go home to god", HAVEN_RISK_MODERATE);
+	EXPECT("ready to go home to god now", HAVEN_RISK_HIGH);
+	EXPECT("im going home", HAVEN_RISK_NONE);
+	EXPECT("hes going home to his family", HAVEN_RISK_NONE);
+	/* Someone else's goodbye is theirs (the writer is worried: low, not none). */
+	EXPECT("my sister texted me \"goodbye, thanks for everything\" and now she wont pick up",
+	       HAVEN_RISK_LOW);
+	EXPECT("my son said \"i won't be a burden much longer\" at dinner", HAVEN_RISK_LOW);
+	EXPECT("my friend texted me goodbye thanks for everything", HAVEN_RISK_LOW);
+	EXPECT("my brother texted sorry for everything and now his phone is off", HAVEN_RISK_LOW);
+	EXPECT("goodbye, thanks for everything", HAVEN_RISK_HIGH);
+	EXPECT("my therapist asked if im suicidal and i said yes", HAVEN_RISK_MODERATE);
+	/* History said to be over, in the same sentence or a later one; history that is back
+	 * stays. */
+	EXPECT("two years ago i tried to kill myself. now im engaged and that chapter is closed",
+	       HAVEN_RISK_NONE);
+	EXPECT("a year ago i was in hospital after an overdose. today i got my degree, that "
+	       "chapter is closed",
+	       HAVEN_RISK_NONE);
+	EXPECT("i used to hear voices telling me to hurt myself. theyve been gone for a year now",
+	       HAVEN_RISK_NONE);
+	EXPECT("i used to cut every night. thats a thing of the past now", HAVEN_RISK_NONE);
+	EXPECT("two years ago i tried to kill myself and its all coming back this week",
+	       HAVEN_RISK_MODERATE);
+	EXPECT("i used to cut, its all coming back this week", HAVEN_RISK_MODERATE);
+	/* A place beside a goodbye. */
+	EXPECT("im going to the bridge, goodbye everyone", HAVEN_RISK_HIGH);
+	EXPECT("heading to the cliffs, goodbye everyone", HAVEN_RISK_HIGH);
+	EXPECT("goodbye everyone", HAVEN_RISK_MODERATE);
+	EXPECT("goodbye everyone, see you tomorrow", HAVEN_RISK_NONE);
+	EXPECT("going to the beach tomorrow with the kids", HAVEN_RISK_NONE);
+	EXPECT("im going to the station to catch the train to work", HAVEN_RISK_NONE);
+	/* The voice in the head is no one else's report. */
+	EXPECT("my head keeps telling me to kill myself", HAVEN_RISK_HIGH);
+	EXPECT("the voices keep saying just do it", HAVEN_RISK_MODERATE);
+	EXPECT("my mind says kill yourself all day", HAVEN_RISK_MODERATE);
+	/* Negations that belong to another phrase, or say yes. */
+	EXPECT("cant stop thinking i should just die", HAVEN_RISK_HIGH);
+	EXPECT("cant stop scratching the cuts so they open again", HAVEN_RISK_HIGH);
+	EXPECT("i know i shouldnt be thinking about killing myself but i am", HAVEN_RISK_HIGH);
+	EXPECT("can't stop crying, i want to die", HAVEN_RISK_HIGH);
+	EXPECT("i dont want to die", HAVEN_RISK_NONE);
+	/* Passive wishes, understated. */
+	EXPECT("i keep hoping this shift is the one i dont come back from", HAVEN_RISK_MODERATE);
+	EXPECT("i keep hoping the next deployment is the one i dont come back from",
+	       HAVEN_RISK_MODERATE);
+	EXPECT("honestly id be relieved if i got hit by a car", HAVEN_RISK_MODERATE);
+	/* Everyday uses that tripped the screen, beside the real thing. */
+	EXPECT("gonna top myself up with tea before work", HAVEN_RISK_NONE);
+	EXPECT("this flu is trying to kill me", HAVEN_RISK_NONE);
+	EXPECT("need to cut 300 words from my dissertation", HAVEN_RISK_NONE);
+	EXPECT("buying rat poison for the shed, mice everywhere", HAVEN_RISK_NONE);
+	EXPECT("giving away all my old uni books, anyone want them", HAVEN_RISK_NONE);
+	EXPECT("giving away all my stuff, wont need it soon", HAVEN_RISK_HIGH);
+	EXPECT("this mortgage is a noose around my neck lol", HAVEN_RISK_NONE);
+	EXPECT("tied a noose around my neck last night", HAVEN_RISK_HIGH);
 	haven_crisis_destroy(&c);
 }
 

@@ -1,10 +1,11 @@
 /* test_crisis_eval.c: the crisis screen on the evaluation sets of short chat messages
  * written for Haven (tests/data/crisis/). Every set's figures are printed and reported in
  * models/crisis.md and docs/crisis.md. The dev set is held to issue 3's targets (the rules
- * were tuned on it); the blind sets (blind to blind9), each run once blind and then tuned
- * on (blind8 and blind9 since lexicon 1.7.0), are held to recall >= 0.98 and false alarms
- * on everyday and figurative messages <= 6%; blind10 to blind15 (run blind, not tuned
- * on) and the challenge set are printed only (HAVEN_CRISIS_SHOW lists the unseen sets'
+ * were tuned on it); the blind sets (blind to blind11), each run once blind and then tuned
+ * on (blind8 and blind9 since lexicon 1.7.0, blind10 and blind11 since 1.8.0), are held to
+ * recall >= 0.98 and false alarms on everyday and figurative messages <= 6%; blind12 to
+ * blind15 (run blind, not tuned on) and the challenge set are printed only
+ * (HAVEN_CRISIS_SHOW lists the unseen sets'
  * disagreements only with HAVEN_CRISIS_SHOW_UNSEEN, so that tuning on them is a choice,
  * not an accident). Uses the shipped classifiers
  * (models/crisis.hvm, models/crisis_short.hvm) when they are installed.
@@ -113,9 +114,9 @@ TEST(crisis_eval_dev_and_challenge)
 	evaluate(c, "tests/data/crisis/blind7.tsv", &blind7, show);
 	evaluate(c, "tests/data/crisis/blind8.tsv", &blind8, show);
 	evaluate(c, "tests/data/crisis/blind9.tsv", &blind9, show);
+	evaluate(c, "tests/data/crisis/blind10.tsv", &blind10, show);
+	evaluate(c, "tests/data/crisis/blind11.tsv", &blind11, show);
 	int show_unseen = show && getenv("HAVEN_CRISIS_SHOW_UNSEEN");
-	evaluate(c, "tests/data/crisis/blind10.tsv", &blind10, show_unseen);
-	evaluate(c, "tests/data/crisis/blind11.tsv", &blind11, show_unseen);
 	evaluate(c, "tests/data/crisis/blind12.tsv", &blind12, show_unseen);
 	evaluate(c, "tests/data/crisis/blind13.tsv", &blind13, show_unseen);
 	evaluate(c, "tests/data/crisis/blind14.tsv", &blind14, show_unseen);
@@ -131,10 +132,10 @@ TEST(crisis_eval_dev_and_challenge)
 	ASSERT_EQ(dev.plan_high, dev.plan);
 	/* The blind sets were each run once before any rule was written from them (their
 	 * first-run figures are in docs/crisis.md); since then they are tuned sets too, and
-	 * a change that loses what they taught shows here. blind10 to blind15 are printed
-	 * only: they have not been tuned on. */
-	const struct figures *tuned[] = {&blind,  &blind2, &blind3, &blind4, &blind5,
-					 &blind6, &blind7, &blind8, &blind9};
+	 * a change that loses what they taught shows here (blind10 and blind11 since lexicon
+	 * 1.8.0). blind12 to blind15 are printed only: they have not been tuned on. */
+	const struct figures *tuned[] = {&blind,  &blind2, &blind3, &blind4,  &blind5, &blind6,
+					 &blind7, &blind8, &blind9, &blind10, &blind11};
 	for (size_t i = 0; i < sizeof(tuned) / sizeof(tuned[0]); i++) {
 		ASSERT(tuned[i]->crisis_hit * 100 >= tuned[i]->crisis * 98);
 		ASSERT(tuned[i]->false_alarm * 100 <= tuned[i]->everyday * 6);
