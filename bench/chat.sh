@@ -4,14 +4,14 @@
 # loopback sending POST /api/v1/chat/messages, each turn analysed (intent, emotion, crisis,
 # distortion models), screened by the safety gate, stepped through the dialog and written
 # sealed and audited before the reply. Prints turns/s and the latency percentiles.
-# Build first: make build/haven.
+# Build first: make build/haven. SERVE_ARGS="--threads 16" passes options to haven serve.
 kind=${1:-sqlite}
 secs=${2:-10}
 . "$(dirname "$0")/lib.sh"
 trap bench_cleanup EXIT
 bench_db "$kind"
 "$HAVEN" migrate --db "$DB_URL" >/dev/null
-bench_start
+bench_start ${SERVE_ARGS:-}
 bench_people 64
 export TOKENS=$BENCH_DIR/tokens
 while read -r tok; do

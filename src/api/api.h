@@ -28,7 +28,7 @@
 struct haven_api_config {
 	char host[64];            /* address to listen on, numeric IPv4 or IPv6 */
 	int port;                 /* 0 picks a free port (read it with haven_api_port) */
-	int threads;              /* worker threads in the pool */
+	int threads;              /* worker threads in the pool; 0: 4 on SQLite, 16 on PostgreSQL */
 	int max_connections;      /* concurrent connections; beyond, new ones are refused */
 	int connection_timeout_s; /* idle connection timeout */
 	int request_timeout_s;    /* to receive one request, headers and body (then closed) */

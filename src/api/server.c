@@ -42,17 +42,22 @@ const char *haven__query(struct haven_req *r, const char *name)
 	return r->conn ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
 }
 
+/* Worker threads when the configuration does not say. Check-ins and chat turns do not
+ * hold a worker while they commit (deferred replies, docs/storage.md), so on SQLite, whose
+ * reads are calls into the process, a few workers keep two cores busy and more only add
+ * switching (bench/README.md: 2 and 4 best, 16 and 64 worse). On PostgreSQL every read is
+ * a round trip to the database server during which its worker waits, so more workers keep
+ * the cores busy (bench/chat.sh postgresql: 16 workers 1,653 turns/s, 4 workers 1,156). */
+#define HAVEN__THREADS_SQLITE 4
+#define HAVEN__THREADS_PG 16
+
 void haven_api_config_init(struct haven_api_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	haven_strlcpy(cfg->host, "127.0.0.1", sizeof(cfg->host));
 	cfg->port = 8080;
-	/* A worker blocks while its write commits, and the other connections libmicrohttpd
-	 * gave the same worker wait behind it: with fewer workers than busy connections, each
-	 * worker adds one write to a commit group at most, and its other clients queue for a
-	 * group each (bench/README.md: 16 workers for 64 connections capped the durable write
-	 * near 16 per group). Idle workers cost a stack and an epoll set. */
-	cfg->threads = 4;
+	/* 0: chosen by haven_api_start from the store (HAVEN__THREADS_*). */
+	cfg->threads = 0;
 	cfg->max_connections = 1024;
 	cfg->connection_timeout_s = 30;
 	cfg->request_timeout_s = 30;
@@ -660,6 +665,10 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 	if (!api)
 		return HAVEN_ENOMEM;
 	api->cfg = *cfg;
+	if (!api->cfg.threads)
+		api->cfg.threads = haven_store_kind(store) == HAVEN_STORE_PG ? HAVEN__THREADS_PG
+		                                                             : HAVEN__THREADS_SQLITE;
+	cfg = &api->cfg;
 	api->store = store;
 	api->mk = mk;
 	api->listen_fd = -1;

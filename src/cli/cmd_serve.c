@@ -28,7 +28,7 @@ static const char usage_text[] =
     "  --config FILE     a file of 'name = value' lines (docs/configuration.md)\n"
     "  --key-file PATH   the master key file (default var/haven.key, created if missing;\n"
     "                    HAVEN_MASTER_KEY=<64 hex digits> overrides it)\n"
-    "  --threads N       HTTP worker threads (default 4)\n"
+    "  --threads N       HTTP worker threads (default 4 on SQLite, 16 on PostgreSQL)\n"
     "  --web DIR         the web pages served at / (default web; '' serves none;\n"
     "                    docs/web.md)\n"
     "  --alert-webhook URL\n"
