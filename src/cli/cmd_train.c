@@ -34,6 +34,11 @@ static const char usage[] =
 	"                        order: \"1\" of 0/1) as the positive one\n"
 	"  --at-least-one yes|no|auto   multi-label: always predict the top label (auto)\n"
 	"  --no-calibrate        no temperature scaling\n"
+	"  --nb ALPHA            NB-weighted features (Wang & Manning 2012): scale each\n"
+	"                        feature by its log-count ratio between the two labels,\n"
+	"                        smoothed by ALPHA (e.g. 1); two-label data, linear model\n"
+	"  --nb-beta B           with --nb: interpolate towards the mean weight, 0 < B <= 1\n"
+	"                        (default 1: none; the paper uses 0.25)\n"
 	"\n"
 	"features:\n"
 	"  --buckets N           hash buckets (default 262144)\n"
@@ -57,6 +62,15 @@ static int parse_u64(const char *s, uint64_t *v)
 	if (haven_parse_int64(s, &x) || x < 0)
 		return -1;
 	*v = (uint64_t)x;
+	return 0;
+}
+
+/* 1 when some row of d has more than one label. */
+static int several_labels(const struct haven_dataset *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->ex[i].nlabels > 1)
+			return 1;
 	return 0;
 }
 
@@ -179,7 +193,11 @@ int cmd_train(int argc, char **argv)
 		else if (!strcmp(a, "--mix")) {
 			if (!strcmp(v, "auto")) to.mix = -1;
 			else bad = haven_parse_double(v, &to.mix) || to.mix < 0 || to.mix > 1;
-		} else if (!strcmp(a, "--class-weight")) {
+		} else if (!strcmp(a, "--nb"))
+			bad = haven_parse_double(v, &to.nb_alpha) || !(to.nb_alpha > 0 && to.nb_alpha <= 1e6);
+		else if (!strcmp(a, "--nb-beta"))
+			bad = haven_parse_double(v, &to.nb_beta) || !(to.nb_beta > 0 && to.nb_beta <= 1);
+		else if (!strcmp(a, "--class-weight")) {
 			if (!strcmp(v, "balanced")) to.class_weight = 1;
 			else if (!strcmp(v, "none")) to.class_weight = 0;
 			else bad = 1;
@@ -232,6 +250,10 @@ int cmd_train(int argc, char **argv)
 	if ((to.text.char_minn == 0) != (to.text.char_maxn == 0) ||
 	    to.text.char_minn > to.text.char_maxn)
 		return haven_cli_usage_error("train", "need 1 <= --minn <= --maxn (or both 0)");
+	if (to.nb_beta != 1 && !(to.nb_alpha > 0))
+		return haven_cli_usage_error("train", "--nb-beta needs --nb");
+	if (to.nb_alpha > 0 && to.kind != HAVEN_MODEL_LINEAR)
+		return haven_cli_usage_error("train", "--nb needs --model linear");
 	if (!quiet)
 		to.log = stderr;
 	created = join_args(argc - 1, argv + 1);
@@ -257,6 +279,13 @@ int cmd_train(int argc, char **argv)
 				goto out;
 			}
 		}
+	}
+	if (to.nb_alpha > 0 && (train->nlabel_names != 2 || to.output == HAVEN_OUTPUT_SIGMOID ||
+				several_labels(train))) {
+		ret = haven_cli_usage_error("train", "--nb needs a two-label task with one label per "
+					    "row (the data has %zu labels%s)", train->nlabel_names,
+					    several_labels(train) ? ", several per row" : "");
+		goto out;
 	}
 	if (!quiet)
 		fprintf(stderr, "train: %zu training rows, %zu dev rows, %zu labels\n", train->n,

@@ -364,6 +364,15 @@ struct haven_train_opts {
 	double mix;                 /* ensemble: weight of the linear model (<0: tune on dev) */
 	int at_least_one;           /* multi-label: predict top label when none passes (-1:
 				       decide on dev) */
+	/* NB-weighted features (Wang & Manning 2012, "NBSVM"), two-label softmax linear models
+	   only: nb_alpha > 0 scales each feature by its log-count ratio
+	   r = log((p/|p|1) / (q/|q|1)), p = nb_alpha + number of training rows of the second
+	   (positive) label containing the feature, q likewise for the first label; the model is
+	   trained on x * r and r is folded into the stored weights, so the file format and
+	   inference are unchanged. nb_beta in (0, 1] interpolates the margin weights towards
+	   their mean magnitude, w' = (1 - beta) mean|w| + beta w (1: none). 0: off. */
+	double nb_alpha;
+	double nb_beta;
 	/* metadata written into the file */
 	const char *name, *version, *task, *data, *license, *created_by;
 	FILE *log;                  /* progress lines, or NULL */

@@ -47,6 +47,7 @@ void haven_train_opts_default(struct haven_train_opts *o)
 	o->target_recall = 0.95;
 	o->mix = -1;
 	o->at_least_one = -1;
+	o->nb_beta = 1;
 	o->name = "model";
 	o->version = "1.0.0";
 }
@@ -426,6 +427,65 @@ out:
 	return rc;
 }
 
+/* ---- NB-weighted features (Wang & Manning 2012) ---- */
+
+/* Log-count ratios of a two-label task: r[b] = log((p_b/|p|1) / (q_b/|q|1)) with p_b = alpha
+ * + the number of rows of class 1 that contain bucket b (binarised, as in the paper), q_b the
+ * same for class 0. Sums run in a fixed order in double, so r is a pure function of the data. */
+static int nb_ratios(const struct csr *x, const uint32_t *cls, uint32_t B, double alpha,
+		     float **r_out)
+{
+	uint32_t *cnt = calloc((size_t)B * 2, sizeof(uint32_t));
+	float *r = malloc((size_t)B * sizeof(float));
+	*r_out = NULL;
+	if (!cnt || !r) {
+		free(cnt);
+		free(r);
+		return HAVEN_ENOMEM;
+	}
+	for (size_t i = 0; i < x->n; i++)
+		for (size_t k = x->row[i]; k < x->row[i + 1]; k++)
+			if (x->val[k] != 0)
+				cnt[(size_t)x->idx[k] * 2 + (cls[i] == 1)]++;
+	double sum[2] = {alpha * B, alpha * B};
+	for (size_t b = 0; b < B; b++) {
+		sum[0] += cnt[b * 2];
+		sum[1] += cnt[b * 2 + 1];
+	}
+	for (size_t b = 0; b < B; b++)
+		r[b] = (float)(log((alpha + cnt[b * 2 + 1]) / sum[1]) -
+			       log((alpha + cnt[b * 2]) / sum[0]));
+	free(cnt);
+	*r_out = r;
+	return 0;
+}
+
+/* Interpolates the margin of a two-label softmax trained on NB-scaled features towards its
+ * mean magnitude (w' = (1 - beta) mean|w| + beta w over the buckets that were trained), then
+ * folds the ratios into the weights, so that w' . (r x) is computed as (w' r) . x. */
+static void nb_fold(float *w, uint32_t B, const float *r, double beta)
+{
+	if (beta < 1) {
+		double sum = 0;
+		size_t n = 0;
+		for (size_t b = 0; b < B; b++)
+			if (w[b * 2] != 0 || w[b * 2 + 1] != 0) {
+				sum += fabs((double)w[b * 2 + 1] - w[b * 2]);
+				n++;
+			}
+		double half = n ? 0.5 * (1 - beta) * sum / (double)n : 0;
+		for (size_t b = 0; b < B; b++)
+			if (w[b * 2] != 0 || w[b * 2 + 1] != 0) {
+				w[b * 2] = (float)(beta * w[b * 2] - half);
+				w[b * 2 + 1] = (float)(beta * w[b * 2 + 1] + half);
+			}
+	}
+	for (size_t b = 0; b < B; b++) {
+		w[b * 2] *= r[b];
+		w[b * 2 + 1] *= r[b];
+	}
+}
+
 /* ---- dev-set tuning ---- */
 
 static double nll(enum haven_output o, const float *S, const unsigned char *Y, size_t N, size_t L,
@@ -647,7 +707,7 @@ int haven_model_train(const struct haven_dataset *train, const struct haven_data
 	uint32_t *df = NULL, *order = NULL, *cls = NULL;
 	unsigned char *y = NULL, *yd = NULL, *pred = NULL, *bytes = NULL;
 	float *wpos = NULL, *wneg = NULL, *Sl = NULL, *Sb = NULL, *P = NULL, *Pl = NULL,
-	      *Pb = NULL, *tmpf = NULL, *hidden = NULL;
+	      *Pb = NULL, *tmpf = NULL, *hidden = NULL, *nbr = NULL;
 	struct py *tmp = NULL;
 	size_t len = 0;
 	memset(&d, 0, sizeof(d));
@@ -685,6 +745,16 @@ int haven_model_train(const struct haven_dataset *train, const struct haven_data
 		output = multi ? HAVEN_OUTPUT_SIGMOID : HAVEN_OUTPUT_SOFTMAX;
 	if (output == HAVEN_OUTPUT_SOFTMAX && L < 2)
 		return fail(err, errlen, HAVEN_EINVAL, "a softmax model needs at least two labels");
+	if (!(o->nb_alpha >= 0) || !(o->nb_beta > 0 && o->nb_beta <= 1))
+		return fail(err, errlen, HAVEN_EINVAL, "NB alpha must be >= 0 and beta in (0, 1]");
+	if (o->nb_alpha > 0 && (L != 2 || output != HAVEN_OUTPUT_SOFTMAX))
+		return fail(err, errlen, HAVEN_EINVAL,
+			    "NB-weighted features need a two-label, one-label-per-text task "
+			    "(this data has %zu labels%s)", L,
+			    output == HAVEN_OUTPUT_SIGMOID ? ", several per text" : "");
+	if (o->nb_alpha > 0 && o->kind != HAVEN_MODEL_LINEAR)
+		return fail(err, errlen, HAVEN_EINVAL,
+			    "NB-weighted features need the linear model");
 	uint32_t B = o->text.buckets;
 
 	d.info.name = o->name ? o->name : "";
@@ -757,6 +827,14 @@ int haven_model_train(const struct haven_dataset *train, const struct haven_data
 		}
 	}
 
+	if (o->nb_alpha > 0) {
+		/* train on x * r; r is folded into the weights afterwards */
+		if ((rc = nb_ratios(&x, cls, B, o->nb_alpha, &nbr)))
+			goto out;
+		for (size_t k = 0; k < x.nnz; k++)
+			x.val[k] *= nbr[x.idx[k]];
+	}
+
 	struct job j = {0};
 	j.x = &x;
 	j.y = y;
@@ -797,6 +875,8 @@ int haven_model_train(const struct haven_dataset *train, const struct haven_data
 		j.lr0 = o->linear_lr;
 		if ((rc = train_linear(&j, o->threads, &d.lw, &d.lb)))
 			goto out;
+		if (nbr)
+			nb_fold(d.lw, B, nbr, o->nb_beta);
 		logf_(o->log, "train: linear model done (%d epochs)\n", o->linear_epochs);
 	}
 	if (o->kind & HAVEN_MODEL_EMBEDDING_BAG) {
@@ -941,5 +1021,6 @@ out:
 	free(tmpf);
 	free(hidden);
 	free(tmp);
+	free(nbr);
 	return rc;
 }

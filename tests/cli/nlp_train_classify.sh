@@ -34,6 +34,18 @@ cmp -s "$dir/m1.hvm" "$dir/again/m1.hvm" || fail "training is not deterministic"
 "$BIN" train --data "$dir/data.csv" --text-col 3 --label-col 4 --group-col post --dev-split 0.3 \
 	--model ensemble --dim 8 --out "$dir/m3.hvm" --quiet
 
+# --nb: NB-weighted features for two-label data, deterministic; refused on three labels
+"$BIN" train --data "$dir/data.csv" --text-col text --label-col label --buckets 4096 \
+	--epochs 30 --nb 1 --out "$dir/nb.hvm" --quiet
+"$BIN" train --data "$dir/data.csv" --text-col text --label-col label --buckets 4096 \
+	--epochs 30 --nb 1 --out "$dir/again/nb.hvm" --quiet
+cmp -s "$dir/nb.hvm" "$dir/again/nb.hvm" || fail "--nb training is not deterministic"
+sed 's/,neg$/,meh/; 3s/,pos$/,other/' "$dir/data.csv" >"$dir/three.csv"
+rc=0
+"$BIN" train --data "$dir/three.csv" --text-col text --label-col label --nb 1 \
+	--out "$dir/nb3.hvm" --quiet 2>"$dir/nb3.err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "two-label" "$dir/nb3.err" || fail "--nb on three labels: $rc"
+
 # eval: text and JSON
 "$BIN" eval --model "$dir/m1.hvm" --data "$dir/data.csv" --text-col text --label-col label \
 	>"$dir/eval.txt"

@@ -532,3 +532,85 @@ TEST(nlp_train_l1_is_sparse_and_learns)
 	haven_model_destroy(&m);
 	haven_dataset_destroy(&d);
 }
+
+/* Effective weight (after folding) of the feature named name in the explanation of s. */
+static float weight_of(struct haven_model *m, struct haven_nlp_ws *ws, const char *s,
+		       const char *name)
+{
+	struct haven_explanation e;
+	ASSERT_OK(haven_model_explain(m, ws, s, strlen(s), 0, 1, &e));
+	for (size_t i = 0; i < e.nall; i++)
+		if (!strcmp(e.all[i].name, name))
+			return e.all[i].weight;
+	ASSERT(!"feature not in the explanation");
+	return 0;
+}
+
+TEST(nlp_train_nb_weighted_two_labels)
+{
+	struct haven_dataset *d = synthetic(0), *multi = synthetic(1), *three = NULL;
+	struct haven_train_opts o;
+	struct haven_model *m = NULL, *again = NULL, *plain = NULL;
+	struct haven_nlp_ws *ws;
+	char err[256], pa[512], pb[512];
+	ASSERT(d && multi);
+	haven_train_opts_default(&o);
+	o.text.buckets = 4096;
+	o.linear_epochs = 30;
+	ASSERT_OK(haven_model_train(d, d, &o, &plain, err, sizeof(err)));
+	o.nb_alpha = 1;
+	ASSERT_OK(haven_model_train(d, d, &o, &m, err, sizeof(err)));
+	expect_perfect(m, 0);
+	/* The cue separates the labels; "feel" occurs as often with both, so its log-count
+	   ratio (about 0) takes its weight to nearly zero, far below the plain model's. */
+	ASSERT_OK(haven_nlp_ws_create(&ws));
+	const char *s = "i feel love today";
+	float cue = weight_of(m, ws, s, "w:love"), neutral = weight_of(m, ws, s, "w:feel");
+	ASSERT(cue > 0);
+	ASSERT(fabsf(neutral) < 0.05f * cue);
+	float plain_cue = weight_of(plain, ws, s, "w:love");
+	float plain_neutral = weight_of(plain, ws, s, "w:feel");
+	ASSERT(fabsf(neutral) / cue < fabsf(plain_neutral) / plain_cue);
+	/* same data, options and seed: the same bytes */
+	ASSERT_OK(haven_model_train(d, d, &o, &again, err, sizeof(err)));
+	snprintf(pa, sizeof(pa), "%s", haven_test_tmpfile("nb-a"));
+	snprintf(pb, sizeof(pb), "%s", haven_test_tmpfile("nb-b"));
+	ASSERT_OK(haven_model_save(m, pa));
+	ASSERT_OK(haven_model_save(again, pb));
+	size_t na, nb;
+	unsigned char *ba = file_bytes(pa, &na), *bb = file_bytes(pb, &nb);
+	ASSERT(ba && bb && na == nb && !memcmp(ba, bb, na));
+	free(ba);
+	free(bb);
+	haven_model_destroy(&again);
+	/* interpolated with the mean weight (the paper's beta) it still learns */
+	o.nb_beta = 0.25;
+	ASSERT_OK(haven_model_train(d, d, &o, &again, err, sizeof(err)));
+	expect_perfect(again, 0);
+	haven_model_destroy(&again);
+	o.nb_beta = 1;
+	/* refused: three labels, several labels per row, the embedding bag, bad beta */
+	ASSERT_OK(haven_dataset_create(&three));
+	static const char *texts[] = {"love it", "hate it", "no idea"};
+	static const char *names[] = {"pos", "neg", "unsure"};
+	for (int i = 0; i < 3; i++) {
+		const char *lab[] = {names[i]};
+		ASSERT_OK(haven_dataset_add(three, texts[i], NULL, lab, 1));
+	}
+	ASSERT_EQ(haven_model_train(three, NULL, &o, &again, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, "two-label");
+	ASSERT(!again);
+	ASSERT_EQ(haven_model_train(multi, NULL, &o, &again, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, "several per text");
+	o.kind = HAVEN_MODEL_EMBEDDING_BAG;
+	ASSERT_EQ(haven_model_train(d, NULL, &o, &again, err, sizeof(err)), HAVEN_EINVAL);
+	o.kind = HAVEN_MODEL_LINEAR;
+	o.nb_beta = 0;
+	ASSERT_EQ(haven_model_train(d, NULL, &o, &again, err, sizeof(err)), HAVEN_EINVAL);
+	haven_nlp_ws_destroy(&ws);
+	haven_dataset_destroy(&three);
+	haven_dataset_destroy(&multi);
+	haven_dataset_destroy(&d);
+	haven_model_destroy(&m);
+	haven_model_destroy(&plain);
+}
