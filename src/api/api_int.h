@@ -143,6 +143,9 @@ struct haven_req {
 	void *then_arg;
 	int then_rc;
 	char then_err[256];
+	/* Queued for the slow-work threads (haven__run_then), under api->slow_lock. */
+	struct haven_req *slow_next;
+	int (*slow_fn)(void *arg);
 };
 
 /* ---- Deferred replies ----
@@ -154,6 +157,12 @@ struct haven_req {
  * needs, must live in r->arena (or be owned by arg), not on the handler's stack. */
 enum { HAVEN__DEFER_NONE, HAVEN__DEFER_QUEUED, HAVEN__DEFER_FINISHED, HAVEN__DEFER_REPLIED };
 void haven__write_then(struct haven_req *r, haven_tx_fn fn, void *arg, haven_then_fn then);
+/* The same for slow work that is not a single write, such as a password check (argon2id,
+ * tens of milliseconds and 64 MiB): fn(arg) runs on one of the server's few slow-work
+ * threads, where it may block on the store, and its result goes to then() on a worker. fn
+ * must not touch r->arena (the worker may still be using it as fn starts); give it its
+ * own. Returns nothing: a server that is stopping hands then() HAVEN_ECLOSED. */
+void haven__run_then(struct haven_req *r, int (*fn)(void *arg), void *arg, haven_then_fn then);
 
 /* Sends obj (consumed) with status. */
 void haven_reply_json(struct haven_req *r, int status, json_t *obj);
@@ -209,6 +218,13 @@ struct haven_api {
 	 * connections waiting for their write, which must be none when the daemon stops. */
 	pthread_mutex_t defer_lock;
 	int suspended;
+	/* Slow-work threads (haven__run_then) and their queue. */
+	pthread_t slow[2];
+	int slow_started;
+	pthread_mutex_t slow_lock;
+	pthread_cond_t slow_cond;
+	struct haven_req *slow_head, *slow_tail;
+	int slow_stop;
 };
 
 /* The support agent (chat.c): loaded at start (content, models, crisis lines). */

@@ -399,32 +399,132 @@ static json_t *user_json(int64_t id, const char *email, const char *role)
 	return json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "email", email, "role", role);
 }
 
+/* A login past its throttle check: the account's lookup, the password check (argon2id)
+ * and the audited write run on a slow-work thread (haven__run_then), the reply on a
+ * worker. The strings it reads from the store live in its own arena: the worker may
+ * still be using the request's as the thread starts. */
+struct login_job {
+	struct haven_req *r;
+	struct login_body *b;
+	struct haven_arena arena;
+	struct login_user u;
+	struct login_write w;
+	char email[256];
+	const char *acct_key, *addr_key;
+	const char *stage; /* what failed, for the reply */
+	int verified;
+	char token[HAVEN_TOKEN_CHARS + 1];
+};
+
+static int login_work(void *arg)
+{
+	struct login_job *j = arg;
+	struct haven_api *api = j->r->api;
+	struct login_lookup l = {j->email, &j->u};
+	j->stage = "looking up the account";
+	int rc = haven_store_read(api->store, login_lookup_tx, &l);
+	if (rc) {
+		sodium_memzero((void *)j->b->password.s, j->b->password.len);
+		return rc;
+	}
+	if (j->u.id) {
+		j->verified = haven_password_verify(j->u.hash, j->b->password.s,
+		                                    j->b->password.len) == 0 &&
+		              !j->u.disabled;
+		j->w.u = &j->u;
+	} else {
+		/* Same cost as a real check, so timing does not tell which emails exist. */
+		j->verified = 0;
+		pthread_once(&dummy_once, dummy_hash_make);
+		if (dummy_hash_rc == 0 &&
+		    haven_password_verify(dummy_hash, j->b->password.s, j->b->password.len) == 0)
+			j->verified = 0;
+	}
+	sodium_memzero((void *)j->b->password.s, j->b->password.len);
+	if (j->verified) {
+		haven_token_generate(j->token);
+		haven_token_hash(j->token, strlen(j->token), j->w.token_hash);
+		j->w.ok = 1;
+		j->w.expires = j->w.now + api->cfg.session_ttl_ms;
+	} else {
+		j->w.reason = j->u.id ? (j->u.disabled ? "disabled" : "bad_password") : "unknown_email";
+	}
+	j->stage = "recording the login";
+	return haven_store_write(api->store, login_write_tx, &j->w);
+}
+
+static void login_reply(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct login_job *j = arg;
+	struct haven_api *api = r->api;
+	(void)err;
+	if (rc) {
+		sodium_memzero(j->token, sizeof(j->token));
+		haven_arena_release(&j->arena);
+		haven_reply_err(r, rc, j->stage ? j->stage : "logging in");
+		return;
+	}
+	r->audited = 1;
+	if (!j->verified) {
+		haven__throttle_fail(api->throttle, j->acct_key, api->cfg.login_window_ms, j->w.now);
+		haven__throttle_fail(api->throttle, j->addr_key, api->cfg.login_window_ms, j->w.now);
+		haven_arena_release(&j->arena);
+		haven_reply_error(r, 401, "invalid_credentials", "the email or password is wrong");
+		return;
+	}
+	haven__throttle_clear(api->throttle, j->acct_key);
+	json_t *reply;
+	if (j->b->cookie.present && j->b->cookie.b) {
+		char csrf[65];
+		haven__csrf_token(j->token, csrf);
+		r->set_cookie = haven__session_cookie(r, j->token, api->cfg.session_ttl_ms / 1000);
+		reply = json_pack("{s:s,s:o,s:o}", "csrf_token", csrf, "expires_at",
+		                  haven__json_time(j->w.expires), "user",
+		                  user_json(j->u.id, j->u.email, j->u.role));
+		sodium_memzero(csrf, sizeof(csrf));
+	} else {
+		reply = json_pack("{s:s,s:o,s:o}", "token", j->token, "expires_at",
+		                  haven__json_time(j->w.expires), "user",
+		                  user_json(j->u.id, j->u.email, j->u.role));
+	}
+	sodium_memzero(j->token, sizeof(j->token));
+	haven_arena_release(&j->arena);
+	haven_reply_json(r, 200, reply);
+}
+
 void haven__h_login(struct haven_req *r)
 {
 	struct login_body *b = r->body;
 	struct haven_api *api = r->api;
-	struct login_user u = {.arena = &r->arena};
-	struct login_write w = {.r = r, .now = haven_now_ms()};
-	char email[256];
+	struct login_job *j = haven_arena_alloc(&r->arena, sizeof(*j));
 	const char *why;
-	int rc;
-
+	if (!j) {
+		sodium_memzero((void *)b->password.s, b->password.len);
+		haven_reply_err(r, HAVEN_ENOMEM, "logging in");
+		return;
+	}
+	memset(j, 0, sizeof(*j));
+	j->r = r;
+	j->b = b;
+	j->w = (struct login_write){.r = r, .now = haven_now_ms()};
 	/* An email that cannot be valid is still a failed login, counted per address. */
-	if (haven_email_normalize(b->email.s, email, &why))
-		haven_strlcpy(email, "(invalid)", sizeof(email));
-	char *acct_key = haven_arena_printf(&r->arena, "account:%s", email);
-	char *addr_key = haven_arena_printf(&r->arena, "address:%s", r->client_addr);
-	if (!acct_key || !addr_key) {
+	if (haven_email_normalize(b->email.s, j->email, &why))
+		haven_strlcpy(j->email, "(invalid)", sizeof(j->email));
+	j->acct_key = haven_arena_printf(&r->arena, "account:%s", j->email);
+	j->addr_key = haven_arena_printf(&r->arena, "address:%s", r->client_addr);
+	if (!j->acct_key || !j->addr_key) {
+		sodium_memzero((void *)b->password.s, b->password.len);
 		haven_reply_err(r, HAVEN_ENOMEM, "logging in");
 		return;
 	}
 	int64_t retry = 0;
-	if (haven__throttle_check(api->throttle, addr_key, api->cfg.login_fail_address,
-	                          api->cfg.login_window_ms, w.now, &retry) ||
-	    haven__throttle_check(api->throttle, acct_key, api->cfg.login_fail_account,
-	                          api->cfg.login_window_ms, w.now, &retry)) {
-		w.reason = "throttled";
-		rc = haven_store_write(api->store, login_write_tx, &w);
+	if (haven__throttle_check(api->throttle, j->addr_key, api->cfg.login_fail_address,
+	                          api->cfg.login_window_ms, j->w.now, &retry) ||
+	    haven__throttle_check(api->throttle, j->acct_key, api->cfg.login_fail_account,
+	                          api->cfg.login_window_ms, j->w.now, &retry)) {
+		sodium_memzero((void *)b->password.s, b->password.len);
+		j->w.reason = "throttled";
+		int rc = haven_store_write(api->store, login_write_tx, &j->w);
 		r->audited = rc == 0;
 		snprintf(r->retry_after, sizeof(r->retry_after), "%lld", (long long)retry);
 		haven_reply_error(r, 429, "too_many_attempts",
@@ -432,67 +532,9 @@ void haven__h_login(struct haven_req *r)
 		                  (long long)retry);
 		return;
 	}
-
-	struct login_lookup l = {email, &u};
-	rc = haven_store_read(api->store, login_lookup_tx, &l);
-	if (rc) {
-		haven_reply_err(r, rc, "looking up the account");
-		return;
-	}
-	int verified;
-	if (u.id) {
-		verified = haven_password_verify(u.hash, b->password.s, b->password.len) == 0 &&
-		           !u.disabled;
-		w.u = &u;
-	} else {
-		/* Same cost as a real check, so timing does not tell which emails exist. */
-		verified = 0;
-		pthread_once(&dummy_once, dummy_hash_make);
-		if (dummy_hash_rc == 0 &&
-		    haven_password_verify(dummy_hash, b->password.s, b->password.len) == 0)
-			verified = 0;
-	}
-	sodium_memzero((void *)b->password.s, b->password.len);
-
-	char token[HAVEN_TOKEN_CHARS + 1];
-	if (verified) {
-		haven_token_generate(token);
-		haven_token_hash(token, strlen(token), w.token_hash);
-		w.ok = 1;
-		w.expires = w.now + api->cfg.session_ttl_ms;
-	} else {
-		w.reason = u.id ? (u.disabled ? "disabled" : "bad_password") : "unknown_email";
-	}
-	rc = haven_store_write(api->store, login_write_tx, &w);
-	if (rc) {
-		sodium_memzero(token, sizeof(token));
-		haven_reply_err(r, rc, "recording the login");
-		return;
-	}
-	r->audited = 1;
-	if (!verified) {
-		haven__throttle_fail(api->throttle, acct_key, api->cfg.login_window_ms, w.now);
-		haven__throttle_fail(api->throttle, addr_key, api->cfg.login_window_ms, w.now);
-		haven_reply_error(r, 401, "invalid_credentials", "the email or password is wrong");
-		return;
-	}
-	haven__throttle_clear(api->throttle, acct_key);
-	json_t *reply;
-	if (b->cookie.present && b->cookie.b) {
-		char csrf[65];
-		haven__csrf_token(token, csrf);
-		r->set_cookie = haven__session_cookie(r, token, api->cfg.session_ttl_ms / 1000);
-		reply = json_pack("{s:s,s:o,s:o}", "csrf_token", csrf, "expires_at",
-		                  haven__json_time(w.expires), "user",
-		                  user_json(u.id, u.email, u.role));
-		sodium_memzero(csrf, sizeof(csrf));
-	} else {
-		reply = json_pack("{s:s,s:o,s:o}", "token", token, "expires_at",
-		                  haven__json_time(w.expires), "user",
-		                  user_json(u.id, u.email, u.role));
-	}
-	sodium_memzero(token, sizeof(token));
-	haven_reply_json(r, 200, reply);
+	haven_arena_init(&j->arena, 64 * 1024);
+	j->u.arena = &j->arena;
+	haven__run_then(r, login_work, j, login_reply);
 }
 
 /* ---- Logout ---- */

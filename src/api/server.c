@@ -465,6 +465,71 @@ void haven__write_then(struct haven_req *r, haven_tx_fn fn, void *arg, haven_the
 	}
 }
 
+/* ---- Slow work (api_int.h, haven__run_then) ----
+ * A couple of threads of their own run work that would hold a worker for long, such as a
+ * password check: with 4 workers, four logins at once would otherwise stall every other
+ * connection those workers serve for the length of an argon2id hash. Two threads also cap
+ * the memory of hashes in flight at 2 x 64 MiB. */
+static void *slow_main(void *arg)
+{
+	struct haven_api *api = arg;
+	pthread_mutex_lock(&api->slow_lock);
+	for (;;) {
+		while (!api->slow_head && !api->slow_stop)
+			pthread_cond_wait(&api->slow_cond, &api->slow_lock);
+		struct haven_req *r = api->slow_head;
+		if (!r)
+			break; /* stopping, and nothing is left */
+		api->slow_head = r->slow_next;
+		if (!api->slow_head)
+			api->slow_tail = NULL;
+		pthread_mutex_unlock(&api->slow_lock);
+		int rc = r->slow_fn(r->then_arg);
+		write_finished(r, rc, rc ? haven_strerror(rc) : "");
+		pthread_mutex_lock(&api->slow_lock);
+	}
+	pthread_mutex_unlock(&api->slow_lock);
+	return NULL;
+}
+
+static void slow_stop(struct haven_api *api)
+{
+	pthread_mutex_lock(&api->slow_lock);
+	api->slow_stop = 1;
+	pthread_cond_broadcast(&api->slow_cond);
+	pthread_mutex_unlock(&api->slow_lock);
+	for (int i = 0; i < api->slow_started; i++)
+		pthread_join(api->slow[i], NULL);
+	api->slow_started = 0;
+}
+
+void haven__run_then(struct haven_req *r, int (*fn)(void *arg), void *arg, haven_then_fn then)
+{
+	struct haven_api *api = r->api;
+	HAVEN_ASSERT(r->defer == HAVEN__DEFER_NONE && then && fn);
+	r->then = then;
+	r->then_arg = arg;
+	r->slow_fn = fn;
+	r->slow_next = NULL;
+	r->defer = HAVEN__DEFER_QUEUED;
+	pthread_mutex_lock(&api->slow_lock);
+	int open = !api->slow_stop && api->slow_started;
+	if (open) {
+		if (api->slow_tail)
+			api->slow_tail->slow_next = r;
+		else
+			api->slow_head = r;
+		api->slow_tail = r;
+		pthread_cond_signal(&api->slow_cond);
+	}
+	pthread_mutex_unlock(&api->slow_lock);
+	if (!open) {
+		r->then_rc = HAVEN_ECLOSED;
+		haven_strlcpy(r->then_err, "the server is stopping", sizeof(r->then_err));
+		r->defer = HAVEN__DEFER_FINISHED;
+	}
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -679,6 +744,8 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 	pthread_mutex_init(&api->conns_lock, NULL);
 	pthread_cond_init(&api->conns_cond, NULL);
 	pthread_mutex_init(&api->defer_lock, NULL);
+	pthread_mutex_init(&api->slow_lock, NULL);
+	pthread_cond_init(&api->slow_cond, NULL);
 	size_t nroutes;
 	(void)haven__routes(&nroutes);
 	if ((rc = haven__metrics_create(nroutes, &api->metrics)))
@@ -729,6 +796,13 @@ int haven_api_start(const struct haven_api_config *cfg, struct haven_store *stor
 		goto out;
 	}
 	api->watchdog_started = 1;
+	for (int i = 0; i < (int)(sizeof(api->slow) / sizeof(api->slow[0])); i++) {
+		if (pthread_create(&api->slow[i], NULL, slow_main, api)) {
+			rc = HAVEN_ENOMEM;
+			goto out;
+		}
+		api->slow_started++;
+	}
 	if (pthread_create(&api->acceptor, NULL, acceptor_main, api)) {
 		rc = HAVEN_ENOMEM;
 		goto out;
@@ -743,6 +817,7 @@ out:
 		watchdog_stop(api);
 		if (api->daemon)
 			MHD_stop_daemon(api->daemon);
+		slow_stop(api);
 		if (api->listen_fd >= 0)
 			close(api->listen_fd);
 		haven__chat_destroy(&api->chat);
@@ -752,6 +827,8 @@ out:
 		pthread_cond_destroy(&api->conns_cond);
 		pthread_mutex_destroy(&api->conns_lock);
 		pthread_mutex_destroy(&api->defer_lock);
+		pthread_cond_destroy(&api->slow_cond);
+		pthread_mutex_destroy(&api->slow_lock);
 		free(api);
 	}
 	return rc;
@@ -796,6 +873,7 @@ void haven_api_stop(struct haven_api **pp)
 	}
 	watchdog_stop(api);
 	MHD_stop_daemon(api->daemon);
+	slow_stop(api);
 	haven__metrics_destroy(&api->metrics);
 	haven__throttle_destroy(&api->throttle);
 	haven__sessions_destroy(&api->sessions);
@@ -803,5 +881,7 @@ void haven_api_stop(struct haven_api **pp)
 	pthread_cond_destroy(&api->conns_cond);
 	pthread_mutex_destroy(&api->conns_lock);
 	pthread_mutex_destroy(&api->defer_lock);
+	pthread_cond_destroy(&api->slow_cond);
+	pthread_mutex_destroy(&api->slow_lock);
 	free(api);
 }

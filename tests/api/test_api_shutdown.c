@@ -302,3 +302,69 @@ TEST(api_deferred_write_holds_no_worker)
 	free(ptok);
 	test_server_stop(&s);
 }
+
+struct login_call {
+	struct test_server *s;
+	struct test_resp r;
+	atomic_int done;
+};
+
+static void *post_login(void *arg)
+{
+	struct login_call *c = arg;
+	char body[400];
+	snprintf(body, sizeof(body), "{\"email\":\"p@example.org\",\"password\":\"%s\"}",
+	         TEST_PASSWORD);
+	test_call(c->s, "POST", "/api/v1/auth/login", NULL, body, &c->r);
+	atomic_store(&c->done, 1);
+	return NULL;
+}
+
+/* A login (an argon2id check and an audited write) runs on a slow-work thread, not on an
+ * HTTP worker: with one worker and the store's writer held, the login waits for its
+ * write while another connection is answered; once the writer goes on, the login
+ * succeeds. Had the login held the worker, /healthz could only be answered after the
+ * hold ended. */
+TEST(api_login_holds_no_worker)
+{
+	struct test_server s;
+	struct haven_api_config cfg;
+	haven_api_config_init(&cfg);
+	cfg.threads = 1;
+	test_server_start(&s, &cfg);
+	test_make_user(&s, "clinician", "c@example.org");
+	char *ctok = test_login(&s, "c@example.org");
+	test_register(&s, ctok, "p@example.org", 1);
+
+	struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	ASSERT_OK(haven_store_write_async(s.store, hold_writer_tx, &g, hold_writer_done, &g));
+	pthread_mutex_lock(&g.lock);
+	while (!g.entered)
+		pthread_cond_wait(&g.cond, &g.lock);
+	pthread_mutex_unlock(&g.lock);
+
+	struct login_call c = {.s = &s};
+	pthread_t t;
+	ASSERT_OK(pthread_create(&t, NULL, post_login, &c));
+	sleep_ms(500); /* the password is checked and the login's write is queued */
+	struct test_resp h;
+	test_call(&s, "GET", "/healthz", NULL, NULL, &h);
+	ASSERT_EQ(h.status, 200);
+	test_resp_free(&h);
+	pthread_mutex_lock(&g.lock);
+	int held = !g.finished;
+	pthread_mutex_unlock(&g.lock);
+	ASSERT(held);
+	ASSERT_EQ(atomic_load(&c.done), 0); /* the login still waits for its write */
+	gate_open(&g);
+	pthread_join(t, NULL);
+	ASSERT_EQ(c.r.status, 200);
+	ASSERT(json_string_value(json_object_get(c.r.json, "token")));
+	test_resp_free(&c.r);
+	pthread_mutex_lock(&g.lock);
+	while (!g.finished)
+		pthread_cond_wait(&g.cond, &g.lock);
+	pthread_mutex_unlock(&g.lock);
+	free(ctok);
+	test_server_stop(&s);
+}
