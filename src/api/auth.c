@@ -859,55 +859,90 @@ static int register_tx(struct haven_tx *tx, void *arg)
 	return haven_audit_append(tx, &ev);
 }
 
-void haven__h_register(struct haven_req *r)
-{
-	struct register_body *b = r->body;
-	char norm[256], hash[HAVEN_PWHASH_MAX], locale[HAVEN_LOCALE_MAX] = "";
-	const char *why;
+/* A registration past its checks: the password hash (argon2id) and the write run on a
+ * slow-work thread (haven__run_then), as a login's do: the endpoint is open to anyone
+ * with an invitation code, and must not let them hold the HTTP workers. */
+struct register_job {
+	struct register_body *b;
+	struct haven_store *store;
+	char norm[256], hash[HAVEN_PWHASH_MAX], locale[HAVEN_LOCALE_MAX];
 	uint8_t code_hash[HAVEN_TOKEN_HASH_BYTES];
-	if (haven_email_normalize(b->email.s, norm, &why)) {
-		haven_reply_error(r, 400, "invalid_body", "field 'email' %s", why);
-		return;
-	}
-	if (!password_ok(b->password.s, b->password.len, &why)) {
-		haven_reply_error(r, 400, "invalid_body", "field 'password' %s", why);
-		return;
-	}
-	if (b->locale.present && locale_from_body(r, b->locale.s, locale)) {
-		sodium_memzero((void *)b->password.s, b->password.len);
-		return;
-	}
-	int rc = haven_password_hash(b->password.s, b->password.len, hash);
-	sodium_memzero((void *)b->password.s, b->password.len);
-	if (rc) {
-		haven_reply_err(r, rc, "hashing the password");
-		return;
-	}
-	haven_token_hash(b->code.s, b->code.len, code_hash);
-	struct create_user c = {.email = norm,
-	                        .role = "patient",
-	                        .hash = hash,
-	                        .locale = locale[0] ? locale : NULL,
-	                        .request_id = r->request_id,
-	                        .code_hash = code_hash,
-	                        .consent_care_team = b->care_team.present && b->care_team.b,
-	                        .consent_sensing = b->sensing.present && b->sensing.b,
-	                        .consent_research = b->research.present && b->research.b};
-	rc = haven_store_write(r->api->store, register_tx, &c);
-	sodium_memzero(hash, sizeof(hash));
+	struct create_user c;
+	const char *stage;
+};
+
+static int register_work(void *arg)
+{
+	struct register_job *j = arg;
+	j->stage = "hashing the password";
+	int rc = haven_password_hash(j->b->password.s, j->b->password.len, j->hash);
+	sodium_memzero((void *)j->b->password.s, j->b->password.len);
+	if (rc)
+		return rc;
+	j->stage = "registering";
+	rc = haven_store_write(j->store, register_tx, &j->c);
+	sodium_memzero(j->hash, sizeof(j->hash));
+	return rc;
+}
+
+static void register_reply(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct register_job *j = arg;
+	(void)err;
 	if (rc == HAVEN_ECONFLICT) {
 		haven_reply_error(r, 409, "email_taken", "an account with this email exists");
 		return;
 	}
 	if (rc) {
-		haven_reply_err(r, rc, "registering");
+		haven_reply_err(r, rc, j->stage ? j->stage : "registering");
 		return;
 	}
-	if (c.invitation_bad) {
+	if (j->c.invitation_bad) {
 		r->audited = 1;
 		haven_reply_error(r, 403, "invalid_invitation",
 		                  "the invitation code is unknown, used or expired");
 		return;
 	}
-	haven_reply_json(r, 201, json_pack("{s:o}", "user", user_json(c.id, norm, "patient")));
+	haven_reply_json(r, 201,
+	                 json_pack("{s:o}", "user", user_json(j->c.id, j->norm, "patient")));
+}
+
+void haven__h_register(struct haven_req *r)
+{
+	struct register_body *b = r->body;
+	struct register_job *j = haven_arena_alloc(&r->arena, sizeof(*j));
+	const char *why;
+	if (!j) {
+		sodium_memzero((void *)b->password.s, b->password.len);
+		haven_reply_err(r, HAVEN_ENOMEM, "registering");
+		return;
+	}
+	memset(j, 0, sizeof(*j));
+	j->b = b;
+	j->store = r->api->store;
+	if (haven_email_normalize(b->email.s, j->norm, &why)) {
+		sodium_memzero((void *)b->password.s, b->password.len);
+		haven_reply_error(r, 400, "invalid_body", "field 'email' %s", why);
+		return;
+	}
+	if (!password_ok(b->password.s, b->password.len, &why)) {
+		sodium_memzero((void *)b->password.s, b->password.len);
+		haven_reply_error(r, 400, "invalid_body", "field 'password' %s", why);
+		return;
+	}
+	if (b->locale.present && locale_from_body(r, b->locale.s, j->locale)) {
+		sodium_memzero((void *)b->password.s, b->password.len);
+		return;
+	}
+	haven_token_hash(b->code.s, b->code.len, j->code_hash);
+	j->c = (struct create_user){.email = j->norm,
+	                            .role = "patient",
+	                            .hash = j->hash,
+	                            .locale = j->locale[0] ? j->locale : NULL,
+	                            .request_id = r->request_id,
+	                            .code_hash = j->code_hash,
+	                            .consent_care_team = b->care_team.present && b->care_team.b,
+	                            .consent_sensing = b->sensing.present && b->sensing.b,
+	                            .consent_research = b->research.present && b->research.b};
+	haven__run_then(r, register_work, j, register_reply);
 }

@@ -303,27 +303,26 @@ TEST(api_deferred_write_holds_no_worker)
 	test_server_stop(&s);
 }
 
-struct login_call {
+struct anon_call {
 	struct test_server *s;
+	const char *path;
+	char body[600];
 	struct test_resp r;
 	atomic_int done;
 };
 
-static void *post_login(void *arg)
+static void *post_anon(void *arg)
 {
-	struct login_call *c = arg;
-	char body[400];
-	snprintf(body, sizeof(body), "{\"email\":\"p@example.org\",\"password\":\"%s\"}",
-	         TEST_PASSWORD);
-	test_call(c->s, "POST", "/api/v1/auth/login", NULL, body, &c->r);
+	struct anon_call *c = arg;
+	test_call(c->s, "POST", c->path, NULL, c->body, &c->r);
 	atomic_store(&c->done, 1);
 	return NULL;
 }
 
-/* A login (an argon2id check and an audited write) runs on a slow-work thread, not on an
- * HTTP worker: with one worker and the store's writer held, the login waits for its
- * write while another connection is answered; once the writer goes on, the login
- * succeeds. Had the login held the worker, /healthz could only be answered after the
+/* A login and a registration (each an argon2id hash and an audited write) run on the
+ * slow-work threads, not on an HTTP worker: with one worker and the store's writer held,
+ * both wait for their writes while another connection is answered; once the writer goes
+ * on, both succeed. Had either held the worker, /healthz could only be answered after the
  * hold ended. */
 TEST(api_login_holds_no_worker)
 {
@@ -335,6 +334,9 @@ TEST(api_login_holds_no_worker)
 	test_make_user(&s, "clinician", "c@example.org");
 	char *ctok = test_login(&s, "c@example.org");
 	test_register(&s, ctok, "p@example.org", 1);
+	struct test_resp inv;
+	test_call(&s, "POST", "/api/v1/invitations", ctok, NULL, &inv);
+	ASSERT_EQ(inv.status, 201);
 
 	struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 	ASSERT_OK(haven_store_write_async(s.store, hold_writer_tx, &g, hold_writer_done, &g));
@@ -343,10 +345,18 @@ TEST(api_login_holds_no_worker)
 		pthread_cond_wait(&g.cond, &g.lock);
 	pthread_mutex_unlock(&g.lock);
 
-	struct login_call c = {.s = &s};
-	pthread_t t;
-	ASSERT_OK(pthread_create(&t, NULL, post_login, &c));
-	sleep_ms(500); /* the password is checked and the login's write is queued */
+	struct anon_call c = {.s = &s, .path = "/api/v1/auth/login"};
+	struct anon_call reg = {.s = &s, .path = "/api/v1/auth/register"};
+	snprintf(c.body, sizeof(c.body), "{\"email\":\"p@example.org\",\"password\":\"%s\"}",
+	         TEST_PASSWORD);
+	snprintf(reg.body, sizeof(reg.body),
+	         "{\"code\":\"%s\",\"email\":\"q@example.org\",\"password\":\"%s\"}",
+	         json_string_value(json_object_get(inv.json, "code")), TEST_PASSWORD);
+	test_resp_free(&inv);
+	pthread_t t, t2;
+	ASSERT_OK(pthread_create(&t, NULL, post_anon, &c));
+	ASSERT_OK(pthread_create(&t2, NULL, post_anon, &reg));
+	sleep_ms(800); /* the passwords are hashed and both writes are queued */
 	struct test_resp h;
 	test_call(&s, "GET", "/healthz", NULL, NULL, &h);
 	ASSERT_EQ(h.status, 200);
@@ -355,12 +365,16 @@ TEST(api_login_holds_no_worker)
 	int held = !g.finished;
 	pthread_mutex_unlock(&g.lock);
 	ASSERT(held);
-	ASSERT_EQ(atomic_load(&c.done), 0); /* the login still waits for its write */
+	ASSERT_EQ(atomic_load(&c.done), 0); /* both still wait for their writes */
+	ASSERT_EQ(atomic_load(&reg.done), 0);
 	gate_open(&g);
 	pthread_join(t, NULL);
+	pthread_join(t2, NULL);
 	ASSERT_EQ(c.r.status, 200);
 	ASSERT(json_string_value(json_object_get(c.r.json, "token")));
 	test_resp_free(&c.r);
+	ASSERT_EQ(reg.r.status, 201);
+	test_resp_free(&reg.r);
 	pthread_mutex_lock(&g.lock);
 	while (!g.finished)
 		pthread_cond_wait(&g.cond, &g.lock);
