@@ -218,20 +218,61 @@ static void gate_open(struct gate *g)
 	pthread_mutex_unlock(&g->lock);
 }
 
-struct checkin_call {
+/* A request made on a thread of its own; done is set when its reply is in. */
+struct bg_call {
 	struct test_server *s;
-	const char *tok;
+	const char *path, *tok;
+	char body[600];
 	struct test_resp r;
 	atomic_int done;
 };
 
-static void *post_checkin(void *arg)
+static void *post_bg(void *arg)
 {
-	struct checkin_call *c = arg;
-	test_call(c->s, "POST", "/api/v1/checkins", c->tok, "{\"mood\":6,\"sleep_hours\":7}",
-	          &c->r);
+	struct bg_call *c = arg;
+	test_call(c->s, "POST", c->path, c->tok, c->body, &c->r);
 	atomic_store(&c->done, 1);
 	return NULL;
+}
+
+/* Holds the store's writer with the gate g until gate_open(g). */
+static void gate_hold(struct test_server *s, struct gate *g)
+{
+	ASSERT_OK(haven_store_write_async(s->store, hold_writer_tx, g, hold_writer_done, g));
+	pthread_mutex_lock(&g->lock);
+	while (!g->entered)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* 1 while the gate still holds the writer. */
+static int gate_holding(struct gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	int held = !g->finished;
+	pthread_mutex_unlock(&g->lock);
+	return held;
+}
+
+static void gate_wait_finished(struct gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	while (!g->finished)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* A server with one HTTP worker, a clinician (logged in: *ctok) and a patient
+ * p@example.org. */
+static void one_worker_server(struct test_server *s, char **ctok)
+{
+	struct haven_api_config cfg;
+	haven_api_config_init(&cfg);
+	cfg.threads = 1;
+	test_server_start(s, &cfg);
+	test_make_user(s, "clinician", "c@example.org");
+	*ctok = test_login(s, "c@example.org");
+	test_register(s, *ctok, "p@example.org", 1);
 }
 
 /* A check-in waits for its group commit without holding an HTTP worker: with one worker
@@ -242,26 +283,17 @@ static void *post_checkin(void *arg)
 TEST(api_deferred_write_holds_no_worker)
 {
 	struct test_server s;
-	struct haven_api_config cfg;
-	haven_api_config_init(&cfg);
-	cfg.threads = 1;
-	test_server_start(&s, &cfg);
-	test_make_user(&s, "clinician", "c@example.org");
-	char *ctok = test_login(&s, "c@example.org");
-	test_register(&s, ctok, "p@example.org", 1);
+	char *ctok;
+	one_worker_server(&s, &ctok);
 	char *ptok = test_login(&s, "p@example.org");
 
 	for (int round = 0; round < 2; round++) {
 		struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-		ASSERT_OK(haven_store_write_async(s.store, hold_writer_tx, &g, hold_writer_done, &g));
-		pthread_mutex_lock(&g.lock);
-		while (!g.entered)
-			pthread_cond_wait(&g.cond, &g.lock);
-		pthread_mutex_unlock(&g.lock);
-
-		struct checkin_call c = {.s = &s, .tok = ptok};
+		gate_hold(&s, &g);
+		struct bg_call c = {.s = &s, .path = "/api/v1/checkins", .tok = ptok,
+		                    .body = "{\"mood\":6,\"sleep_hours\":7}"};
 		pthread_t t;
-		ASSERT_OK(pthread_create(&t, NULL, post_checkin, &c));
+		ASSERT_OK(pthread_create(&t, NULL, post_bg, &c));
 		sleep_ms(300); /* the check-in reaches the writer's queue */
 		if (round == 0) {
 			/* The one worker is free: another request is answered meanwhile. */
@@ -271,10 +303,7 @@ TEST(api_deferred_write_holds_no_worker)
 			test_resp_free(&h);
 			/* Answered while the writer is still held: had the worker waited for the
 			 * check-in's commit, it could only have answered after the hold ended. */
-			pthread_mutex_lock(&g.lock);
-			int held = !g.finished;
-			pthread_mutex_unlock(&g.lock);
-			ASSERT(held);
+			ASSERT(gate_holding(&g));
 			ASSERT_EQ(atomic_load(&c.done), 0); /* the check-in is still waiting */
 			gate_open(&g);
 		} else {
@@ -292,31 +321,12 @@ TEST(api_deferred_write_holds_no_worker)
 		ASSERT_EQ(c.r.status, 201);
 		ASSERT(json_integer_value(json_object_get(c.r.json, "id")) > 0);
 		test_resp_free(&c.r);
-		pthread_mutex_lock(&g.lock);
-		while (!g.finished)
-			pthread_cond_wait(&g.cond, &g.lock);
-		pthread_mutex_unlock(&g.lock);
+		gate_wait_finished(&g);
 	}
 	ASSERT_EQ(test_count(&s, "checkins"), 2);
 	free(ctok);
 	free(ptok);
 	test_server_stop(&s);
-}
-
-struct anon_call {
-	struct test_server *s;
-	const char *path;
-	char body[600];
-	struct test_resp r;
-	atomic_int done;
-};
-
-static void *post_anon(void *arg)
-{
-	struct anon_call *c = arg;
-	test_call(c->s, "POST", c->path, NULL, c->body, &c->r);
-	atomic_store(&c->done, 1);
-	return NULL;
 }
 
 /* A login and a registration (each an argon2id hash and an audited write) run on the
@@ -327,26 +337,16 @@ static void *post_anon(void *arg)
 TEST(api_login_holds_no_worker)
 {
 	struct test_server s;
-	struct haven_api_config cfg;
-	haven_api_config_init(&cfg);
-	cfg.threads = 1;
-	test_server_start(&s, &cfg);
-	test_make_user(&s, "clinician", "c@example.org");
-	char *ctok = test_login(&s, "c@example.org");
-	test_register(&s, ctok, "p@example.org", 1);
+	char *ctok;
+	one_worker_server(&s, &ctok);
 	struct test_resp inv;
 	test_call(&s, "POST", "/api/v1/invitations", ctok, NULL, &inv);
 	ASSERT_EQ(inv.status, 201);
 
 	struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-	ASSERT_OK(haven_store_write_async(s.store, hold_writer_tx, &g, hold_writer_done, &g));
-	pthread_mutex_lock(&g.lock);
-	while (!g.entered)
-		pthread_cond_wait(&g.cond, &g.lock);
-	pthread_mutex_unlock(&g.lock);
-
-	struct anon_call c = {.s = &s, .path = "/api/v1/auth/login"};
-	struct anon_call reg = {.s = &s, .path = "/api/v1/auth/register"};
+	gate_hold(&s, &g);
+	struct bg_call c = {.s = &s, .path = "/api/v1/auth/login"};
+	struct bg_call reg = {.s = &s, .path = "/api/v1/auth/register"};
 	snprintf(c.body, sizeof(c.body), "{\"email\":\"p@example.org\",\"password\":\"%s\"}",
 	         TEST_PASSWORD);
 	snprintf(reg.body, sizeof(reg.body),
@@ -354,17 +354,14 @@ TEST(api_login_holds_no_worker)
 	         json_string_value(json_object_get(inv.json, "code")), TEST_PASSWORD);
 	test_resp_free(&inv);
 	pthread_t t, t2;
-	ASSERT_OK(pthread_create(&t, NULL, post_anon, &c));
-	ASSERT_OK(pthread_create(&t2, NULL, post_anon, &reg));
+	ASSERT_OK(pthread_create(&t, NULL, post_bg, &c));
+	ASSERT_OK(pthread_create(&t2, NULL, post_bg, &reg));
 	sleep_ms(800); /* the passwords are hashed and both writes are queued */
 	struct test_resp h;
 	test_call(&s, "GET", "/healthz", NULL, NULL, &h);
 	ASSERT_EQ(h.status, 200);
 	test_resp_free(&h);
-	pthread_mutex_lock(&g.lock);
-	int held = !g.finished;
-	pthread_mutex_unlock(&g.lock);
-	ASSERT(held);
+	ASSERT(gate_holding(&g));
 	ASSERT_EQ(atomic_load(&c.done), 0); /* both still wait for their writes */
 	ASSERT_EQ(atomic_load(&reg.done), 0);
 	gate_open(&g);
@@ -375,10 +372,7 @@ TEST(api_login_holds_no_worker)
 	test_resp_free(&c.r);
 	ASSERT_EQ(reg.r.status, 201);
 	test_resp_free(&reg.r);
-	pthread_mutex_lock(&g.lock);
-	while (!g.finished)
-		pthread_cond_wait(&g.cond, &g.lock);
-	pthread_mutex_unlock(&g.lock);
+	gate_wait_finished(&g);
 	free(ctok);
 	test_server_stop(&s);
 }
