@@ -193,15 +193,15 @@ static unsigned char *file_bytes(const char *path, size_t *n)
 	return p;
 }
 
-TEST(nlp_train_linear_learns_and_is_deterministic)
+/* Saves a and b under names made from tag and asserts the two files hold the same bytes. */
+static void expect_same_bytes(const struct haven_model *a, const struct haven_model *b,
+                              const char *tag)
 {
-	struct haven_model *a = train_synthetic(HAVEN_MODEL_LINEAR, 0, 1);
-	struct haven_model *b = train_synthetic(HAVEN_MODEL_LINEAR, 0, 1);
-	ASSERT(a && b);
-	expect_perfect(a, 0);
-	char pa[512], pb[512];
-	snprintf(pa, sizeof(pa), "%s", haven_test_tmpfile("lin-a"));
-	snprintf(pb, sizeof(pb), "%s", haven_test_tmpfile("lin-b"));
+	char pa[512], pb[512], name[64];
+	snprintf(name, sizeof(name), "%s-a", tag);
+	snprintf(pa, sizeof(pa), "%s", haven_test_tmpfile(name));
+	snprintf(name, sizeof(name), "%s-b", tag);
+	snprintf(pb, sizeof(pb), "%s", haven_test_tmpfile(name));
 	ASSERT_OK(haven_model_save(a, pa));
 	ASSERT_OK(haven_model_save(b, pb));
 	size_t na, nb;
@@ -211,6 +211,15 @@ TEST(nlp_train_linear_learns_and_is_deterministic)
 	ASSERT(!memcmp(ba, bb, na));
 	free(ba);
 	free(bb);
+}
+
+TEST(nlp_train_linear_learns_and_is_deterministic)
+{
+	struct haven_model *a = train_synthetic(HAVEN_MODEL_LINEAR, 0, 1);
+	struct haven_model *b = train_synthetic(HAVEN_MODEL_LINEAR, 0, 1);
+	ASSERT(a && b);
+	expect_perfect(a, 0);
+	expect_same_bytes(a, b, "lin");
 	haven_model_destroy(&a);
 	haven_model_destroy(&b);
 	ASSERT(a == NULL);
@@ -223,16 +232,7 @@ TEST(nlp_train_multilabel_threads_identical)
 	ASSERT(a && b);
 	ASSERT(haven_model_info(a)->multi_label);
 	expect_perfect(a, 1);
-	char pa[512], pb[512];
-	snprintf(pa, sizeof(pa), "%s", haven_test_tmpfile("ml-a"));
-	snprintf(pb, sizeof(pb), "%s", haven_test_tmpfile("ml-b"));
-	ASSERT_OK(haven_model_save(a, pa));
-	ASSERT_OK(haven_model_save(b, pb));
-	size_t na, nb;
-	unsigned char *ba = file_bytes(pa, &na), *bb = file_bytes(pb, &nb);
-	ASSERT(ba && bb && na == nb && !memcmp(ba, bb, na));
-	free(ba);
-	free(bb);
+	expect_same_bytes(a, b, "ml");
 	haven_model_destroy(&a);
 	haven_model_destroy(&b);
 }
@@ -552,7 +552,7 @@ TEST(nlp_train_nb_weighted_two_labels)
 	struct haven_train_opts o;
 	struct haven_model *m = NULL, *again = NULL, *plain = NULL;
 	struct haven_nlp_ws *ws;
-	char err[256], pa[512], pb[512];
+	char err[256];
 	ASSERT(d && multi);
 	haven_train_opts_default(&o);
 	o.text.buckets = 4096;
@@ -573,15 +573,7 @@ TEST(nlp_train_nb_weighted_two_labels)
 	ASSERT(fabsf(neutral) / cue < fabsf(plain_neutral) / plain_cue);
 	/* same data, options and seed: the same bytes */
 	ASSERT_OK(haven_model_train(d, d, &o, &again, err, sizeof(err)));
-	snprintf(pa, sizeof(pa), "%s", haven_test_tmpfile("nb-a"));
-	snprintf(pb, sizeof(pb), "%s", haven_test_tmpfile("nb-b"));
-	ASSERT_OK(haven_model_save(m, pa));
-	ASSERT_OK(haven_model_save(again, pb));
-	size_t na, nb;
-	unsigned char *ba = file_bytes(pa, &na), *bb = file_bytes(pb, &nb);
-	ASSERT(ba && bb && na == nb && !memcmp(ba, bb, na));
-	free(ba);
-	free(bb);
+	expect_same_bytes(m, again, "nb");
 	haven_model_destroy(&again);
 	/* interpolated with the mean weight (the paper's beta) it still learns */
 	o.nb_beta = 0.25;
