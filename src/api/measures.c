@@ -492,14 +492,8 @@ static int caseload_row(const struct haven_row *row, void *arg)
 		c->excluded++;
 		return 0;
 	}
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 32;
-		int64_t *g = realloc(c->ids, cap * sizeof(*g));
-		if (!g)
-			return HAVEN_ENOMEM;
-		c->ids = g;
-		c->cap = cap;
-	}
+	if (haven_grow(&c->ids, &c->cap, c->n, sizeof(*c->ids), 32))
+		return HAVEN_ENOMEM;
 	c->ids[c->n++] = haven_row_int(row, 0);
 	return 0;
 }

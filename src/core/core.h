@@ -54,6 +54,10 @@ _Noreturn void haven__assert_fail(const char *expr, const char *file, int line);
 
 /* Allocation helpers that abort on overflow of size arithmetic but return NULL on OOM. */
 void *haven_calloc(size_t n, size_t size);
+/* Makes room for one more element in a growing array: when *n == *cap, *items (an array of
+ * elem-byte elements) is reallocated to twice *cap, or to first when empty. 0, or
+ * HAVEN_ENOMEM with the array unchanged. */
+int haven_grow(void *items, size_t *cap, size_t n, size_t elem, size_t first) HAVEN_WUR;
 
 /* ---- Growable buffer with a hard maximum (curl's dynbuf). ---- */
 struct haven_buf {

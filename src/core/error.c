@@ -55,3 +55,19 @@ void *haven_calloc(size_t n, size_t size)
 		haven__assert_fail("allocation size overflow", __FILE__, __LINE__);
 	return calloc(n ? n : 1, size ? size : 1);
 }
+
+int haven_grow(void *items, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : first;
+	if (elem && nc > SIZE_MAX / elem)
+		return HAVEN_ENOMEM;
+	void **p = items;
+	void *g = realloc(*p, nc * elem);
+	if (!g)
+		return HAVEN_ENOMEM;
+	*p = g;
+	*cap = nc;
+	return 0;
+}

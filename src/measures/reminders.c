@@ -167,14 +167,8 @@ struct times {
 static int time_row(const struct haven_row *row, void *arg)
 {
 	struct times *t = arg;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		int64_t *g = realloc(t->v, cap * sizeof(*g));
-		if (!g)
-			return HAVEN_ENOMEM;
-		t->v = g;
-		t->cap = cap;
-	}
+	if (haven_grow(&t->v, &t->cap, t->n, sizeof(*t->v), 64))
+		return HAVEN_ENOMEM;
 	t->v[t->n++] = haven_row_int(row, 0);
 	return 0;
 }

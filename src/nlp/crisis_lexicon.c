@@ -1284,14 +1284,9 @@ static int next_field(const char **s, const char *end, const char **f, size_t *n
 
 static int spell_push(struct haven_crisis_lexicon *lex, uint32_t id)
 {
-	if (lex->nspell_ids == lex->capspell_ids) {
-		size_t nc = lex->capspell_ids ? lex->capspell_ids * 2 : 64;
-		uint32_t *nv = realloc(lex->spell_ids, nc * sizeof(*nv));
-		if (!nv)
-			return HAVEN_ENOMEM;
-		lex->spell_ids = nv;
-		lex->capspell_ids = nc;
-	}
+	if (haven_grow(&lex->spell_ids, &lex->capspell_ids, lex->nspell_ids,
+	               sizeof(*lex->spell_ids), 64))
+		return HAVEN_ENOMEM;
 	lex->spell_ids[lex->nspell_ids++] = id;
 	return HAVEN_OK;
 }

@@ -53,6 +53,25 @@ TEST(arena_allocates_and_respects_max)
 	haven_arena_release(&a);
 }
 
+TEST(grow_doubles_and_keeps_what_was_there)
+{
+	int *v = NULL;
+	size_t n = 0, cap = 0;
+	for (int i = 0; i < 100; i++) {
+		ASSERT_OK(haven_grow(&v, &cap, n, sizeof(*v), 8));
+		ASSERT(cap > n);
+		v[n++] = i * 3;
+	}
+	ASSERT_EQ(cap, 128); /* 8, 16, 32, 64, 128 */
+	for (int i = 0; i < 100; i++)
+		ASSERT_EQ(v[i], i * 3);
+	/* Room to spare: nothing moves. */
+	int *before = v;
+	ASSERT_OK(haven_grow(&v, &cap, n, sizeof(*v), 8));
+	ASSERT(v == before && cap == 128);
+	free(v);
+}
+
 TEST(utf8_validation)
 {
 	size_t off = 99;
