@@ -459,6 +459,8 @@ static void login_reply(struct haven_req *r, void *arg, int rc, const char *err)
 	struct haven_api *api = r->api;
 	(void)err;
 	if (rc) {
+		/* Also when the work never ran (the server is stopping). */
+		sodium_memzero((void *)j->b->password.s, j->b->password.len);
 		sodium_memzero(j->token, sizeof(j->token));
 		haven_arena_release(&j->arena);
 		haven_reply_err(r, rc, j->stage ? j->stage : "logging in");
@@ -889,6 +891,8 @@ static void register_reply(struct haven_req *r, void *arg, int rc, const char *e
 {
 	struct register_job *j = arg;
 	(void)err;
+	/* Also when the work never ran (the server is stopping). */
+	sodium_memzero((void *)j->b->password.s, j->b->password.len);
 	if (rc == HAVEN_ECONFLICT) {
 		haven_reply_error(r, 409, "email_taken", "an account with this email exists");
 		return;
