@@ -177,8 +177,10 @@ int haven__metrics_render(struct haven_api *api, struct haven_buf *out)
 	                       "# TYPE haven_uptime_seconds gauge\nhaven_uptime_seconds %.3f\n"
 	                       "# HELP haven_http_requests_in_flight Requests being handled.\n"
 	                       "# TYPE haven_http_requests_in_flight gauge\n"
-	                       "haven_http_requests_in_flight %d\n",
+	                       "haven_http_requests_in_flight %d\n"
+	                       "# HELP haven_http_workers HTTP worker threads (the threads option).\n"
+	                       "# TYPE haven_http_workers gauge\nhaven_http_workers %d\n",
 	                       (double)(haven_now_ms() - api->started_ms) / 1000.0,
-	                       atomic_load(&api->in_flight));
+	                       atomic_load(&api->in_flight), api->cfg.threads);
 	return rc ? HAVEN_ELIMIT : HAVEN_OK;
 }

@@ -376,3 +376,29 @@ TEST(api_login_holds_no_worker)
 	free(ctok);
 	test_server_stop(&s);
 }
+
+/* Without a threads option the server picks its workers by store: 4 on SQLite (a few
+ * keep two cores busy when no write holds a worker), 16 on PostgreSQL (each read is a
+ * round trip that holds its worker). /metrics says how many. */
+TEST(api_default_workers_follow_the_store)
+{
+	struct test_server s;
+	struct haven_api_config cfg;
+	haven_api_config_init(&cfg);
+	ASSERT_EQ(cfg.threads, 0);
+	test_server_start(&s, &cfg);
+	struct test_resp r;
+	test_call(&s, "GET", "/metrics", NULL, NULL, &r);
+	ASSERT_EQ(r.status, 200);
+	ASSERT_CONTAINS(r.body, haven_store_kind(s.store) == HAVEN_STORE_PG
+	                            ? "\nhaven_http_workers 16\n"
+	                            : "\nhaven_http_workers 4\n");
+	test_resp_free(&r);
+	test_server_stop(&s);
+	cfg.threads = 3;
+	test_server_start(&s, &cfg);
+	test_call(&s, "GET", "/metrics", NULL, NULL, &r);
+	ASSERT_CONTAINS(r.body, "\nhaven_http_workers 3\n");
+	test_resp_free(&r);
+	test_server_stop(&s);
+}
