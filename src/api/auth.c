@@ -423,10 +423,8 @@ static int login_work(void *arg)
 	struct login_lookup l = {j->email, &j->u};
 	j->stage = "looking up the account";
 	int rc = haven_store_read(api->store, login_lookup_tx, &l);
-	if (rc) {
-		sodium_memzero((void *)j->b->password.s, j->b->password.len);
-		return rc;
-	}
+	if (rc)
+		return rc; /* login_reply wipes the password */
 	if (j->u.id) {
 		j->verified = haven_password_verify(j->u.hash, j->b->password.s,
 		                                    j->b->password.len) == 0 &&

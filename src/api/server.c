@@ -402,11 +402,12 @@ static void watchdog_stop(struct haven_api *api)
 }
 
 /* ---- Deferred replies (api_int.h) ----
- * The handler queued its write (haven__write_then). If the write has already finished,
- * then() replies at once; otherwise the connection is suspended under defer_lock, and
- * write_finished(), on the store's writer thread, resumes it under the same lock, so a
- * resume never comes before its suspend. libmicrohttpd then calls on_request again
- * for the connection, which comes back here and runs then(). */
+ * The handler queued its write (haven__write_then) or slow work (haven__run_then). If it
+ * has already finished, then() replies at once; otherwise the connection is suspended
+ * under defer_lock, and deferred_finished(), on the store's writer thread or a slow-work
+ * thread, resumes it under the same lock, so a resume never comes before its suspend.
+ * libmicrohttpd then calls on_request again for the connection, which comes back here and
+ * runs then(). */
 static enum MHD_Result reply_or_wait(struct haven_req *r, struct MHD_Connection *c)
 {
 	struct haven_api *api = r->api;
@@ -433,7 +434,7 @@ static enum MHD_Result reply_or_wait(struct haven_req *r, struct MHD_Connection 
 	return queue_reply(r, c);
 }
 
-static void write_finished(void *ctx, int rc, const char *err)
+static void deferred_finished(void *ctx, int rc, const char *err)
 {
 	struct haven_req *r = ctx;
 	struct haven_api *api = r->api;
@@ -456,7 +457,7 @@ void haven__write_then(struct haven_req *r, haven_tx_fn fn, void *arg, haven_the
 	r->then = then;
 	r->then_arg = arg;
 	r->defer = HAVEN__DEFER_QUEUED;
-	int rc = haven_store_write_async(r->api->store, fn, arg, write_finished, r);
+	int rc = haven_store_write_async(r->api->store, fn, arg, deferred_finished, r);
 	if (rc) {
 		/* Nothing was queued: then() runs as soon as the handler returns. */
 		r->then_rc = rc;
@@ -485,7 +486,7 @@ static void *slow_main(void *arg)
 			api->slow_tail = NULL;
 		pthread_mutex_unlock(&api->slow_lock);
 		int rc = r->slow_fn(r->then_arg);
-		write_finished(r, rc, rc ? haven_strerror(rc) : "");
+		deferred_finished(r, rc, rc ? haven_strerror(rc) : "");
 		pthread_mutex_lock(&api->slow_lock);
 	}
 	pthread_mutex_unlock(&api->slow_lock);

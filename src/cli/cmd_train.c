@@ -280,11 +280,12 @@ int cmd_train(int argc, char **argv)
 			}
 		}
 	}
+	int multi = to.nb_alpha > 0 && several_labels(train);
 	if (to.nb_alpha > 0 && (train->nlabel_names != 2 || to.output == HAVEN_OUTPUT_SIGMOID ||
-				several_labels(train))) {
+				multi)) {
 		ret = haven_cli_usage_error("train", "--nb needs a two-label task with one label per "
 					    "row (the data has %zu labels%s)", train->nlabel_names,
-					    several_labels(train) ? ", several per row" : "");
+					    multi ? ", several per row" : "");
 		goto out;
 	}
 	if (!quiet)

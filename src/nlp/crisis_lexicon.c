@@ -1282,6 +1282,16 @@ static int next_field(const char **s, const char *end, const char **f, size_t *n
 	return 1;
 }
 
+/* Normalises s (n bytes) into c when it is exactly one word; otherwise a parse error. */
+static int spell_word(struct parser *p, const char *s, size_t n, struct collect_ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	(void)tokenise(s, n, collect_emit, c);
+	if (c->overflow || c->n != 1)
+		return perr(p, "@spell: '%.*s' must be a single word", (int)n, s);
+	return HAVEN_OK;
+}
+
 static int spell_push(struct haven_crisis_lexicon *lex, uint32_t id)
 {
 	if (haven_grow(&lex->spell_ids, &lex->capspell_ids, lex->nspell_ids,
@@ -1360,10 +1370,8 @@ static int parse_directive(struct parser *p, const char *s, const char *end)
 		if (next_field(&s, end, &g, &gn))
 			return perr(p, "unexpected text after the words of @spell");
 		struct collect_ctx c;
-		memset(&c, 0, sizeof(c));
-		(void)tokenise(word, wn, collect_emit, &c);
-		if (c.overflow || c.n != 1)
-			return perr(p, "@spell: '%.*s' must be a single word", (int)wn, word);
+		if ((rc = spell_word(p, word, wn, &c)))
+			return rc;
 		uint32_t id;
 		if (smap_get(&p->lex->spell, c.words[0], c.lens[0], &id))
 			return perr(p, "@spell: '%.*s' is given twice", (int)wn, word);
@@ -1374,11 +1382,8 @@ static int parse_directive(struct parser *p, const char *s, const char *end)
 			const char *bar = memchr(v, '|', (size_t)(vend - v));
 			size_t an = bar ? (size_t)(bar - v) : (size_t)(vend - v);
 			struct collect_ctx t;
-			memset(&t, 0, sizeof(t));
-			(void)tokenise(v, an, collect_emit, &t);
-			if (t.overflow || t.n != 1)
-				return perr(p, "@spell: '%.*s' must be a single word", (int)an, v);
-			if ((rc = term_id(p, t.words[0], t.lens[0], 0, &id)) ||
+			if ((rc = spell_word(p, v, an, &t)) ||
+			    (rc = term_id(p, t.words[0], t.lens[0], 0, &id)) ||
 			    (rc = spell_push(lex, id)))
 				return rc;
 			v += an + 1;

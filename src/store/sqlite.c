@@ -694,7 +694,8 @@ static void sq_close(struct haven_store *s);
  * thousandth page or so one commit of the writer also copied the WAL into the database and
  * fsynced it, and every request of that group waited: it made most of the p99 of a chat
  * turn (bench/README.md, 2026-12-07). Here the writer's commit only notes the WAL's size;
- * past CKPT_PAGES a thread with its own connection runs a PASSIVE checkpoint (it never blocks the writer or readers; the WAL
+ * once CKPT_PAGES pages have been added since the last checkpoint reached, a thread with its
+ * own connection runs a PASSIVE checkpoint (it never blocks the writer or readers; the WAL
  * restarts from its beginning at the first write after a complete one, which under a
  * steady load rarely comes). Past CKPT_HARD_PAGES (64 MiB, the journal_size_limit) the
  * writer checkpoints itself, as SQLite would, copying what the thread has not yet copied,
@@ -754,8 +755,8 @@ static int ckpt_start(struct sq *q, char *err, size_t errlen)
 	int rc = open_conn(q, &q->cconn, 0, err, errlen);
 	/* A connection learns that the database is in WAL mode at its first read; until
 	 * then sqlite3_wal_checkpoint_v2() on it returns SQLITE_OK having done nothing
-	 * (its frame counts are -1), and for months every checkpoint of this thread did
-	 * just that. Read once so that it is a WAL connection from the start. */
+	 * (its frame counts are -1), and until 2026-12-07 every checkpoint of this thread
+	 * did just that. Read once so that it is a WAL connection from the start. */
 	if (!rc)
 		rc = pragma(q, &q->cconn, "PRAGMA schema_version", NULL, 0, err, errlen);
 	if (rc)
