@@ -582,6 +582,9 @@ static long post_row(struct haven_alert_dispatcher *d, const char *url, const st
                      char *err, size_t errlen)
 {
 	err[0] = '\0';
+	/* libcurl (and the TLS library under it) is set up at the first delivery, not at
+	 * start: a server without a webhook never pays for it. */
+	pthread_once(&curl_once, curl_init_once);
 	if (!d->curl && !(d->curl = curl_easy_init())) {
 		snprintf(err, errlen, "curl_easy_init failed");
 		return 0;
@@ -855,7 +858,6 @@ int haven_alert_dispatcher_start(const struct haven_alert_delivery_config *cfg,
 	    cfg->backoff_cap_ms < cfg->backoff_base_ms || cfg->escalate_after_ms < 0 ||
 	    cfg->timeout_ms < 1)
 		return HAVEN_EINVAL;
-	pthread_once(&curl_once, curl_init_once);
 	struct haven_alert_dispatcher *d = calloc(1, sizeof(*d));
 	if (!d)
 		return HAVEN_ENOMEM;

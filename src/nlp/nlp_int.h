@@ -8,7 +8,7 @@
 #include "nlp/nlp.h"
 
 #define HAVEN__MODEL_MAGIC "HVNMODEL"
-#define HAVEN__MODEL_VERSION 1u
+#define HAVEN__MODEL_VERSION 2u
 #define HAVEN__MODEL_HEADER 32u
 
 /* Section tags of the model file (see model.c for the layout). */

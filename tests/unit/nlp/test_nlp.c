@@ -7,6 +7,7 @@
 
 #include "harness.h"
 #include "nlp/nlp.h"
+#include "nlp/nlp_int.h"
 
 static struct haven_text_opts topts(void)
 {
@@ -346,6 +347,32 @@ TEST(nlp_model_rejects_corrupt_files)
 		ASSERT_CONTAINS(err, "checksum");
 		b[k] ^= 0x10;
 	}
+	/* the same flip in two words of one lane (32 bytes apart) does not cancel out */
+	for (size_t k = 64; k + 32 < n; k += 1031) {
+		b[k] ^= 0x80;
+		b[k + 32] ^= 0x80;
+		ASSERT_EQ(haven_model_load_mem(b, n, HAVEN_LOAD_COPY, &l, err, sizeof(err)),
+			  HAVEN_ECORRUPT);
+		ASSERT_CONTAINS(err, "checksum");
+		b[k] ^= 0x80;
+		b[k + 32] ^= 0x80;
+	}
+	/* a file of format 1 (the same payload under FNV-1a-64) still loads, and its checksum
+	 * is checked the old way */
+	ASSERT_EQ(b[8], 2);
+	unsigned char sum2[8];
+	memcpy(sum2, b + 24, 8);
+	b[8] = 1;
+	ASSERT_EQ(haven_model_load_mem(b, n, HAVEN_LOAD_COPY, &l, err, sizeof(err)),
+		  HAVEN_ECORRUPT);
+	ASSERT_CONTAINS(err, "checksum");
+	uint64_t fnv = haven__fnv1a64(b + 32, n - 32);
+	for (int i = 0; i < 8; i++)
+		b[24 + i] = (unsigned char)(fnv >> (8 * i));
+	ASSERT_OK(haven_model_load_mem(b, n, HAVEN_LOAD_COPY, &l, err, sizeof(err)));
+	haven_model_destroy(&l);
+	b[8] = 2;
+	memcpy(b + 24, sum2, 8);
 	/* bad magic and version */
 	b[0] = 'X';
 	ASSERT_EQ(haven_model_load_mem(b, n, HAVEN_LOAD_COPY, &l, err, sizeof(err)),
