@@ -157,6 +157,10 @@ struct haven_req {
  * needs, must live in r->arena (or be owned by arg), not on the handler's stack. */
 enum { HAVEN__DEFER_NONE, HAVEN__DEFER_QUEUED, HAVEN__DEFER_FINISHED, HAVEN__DEFER_REPLIED };
 void haven__write_then(struct haven_req *r, haven_tx_fn fn, void *arg, haven_then_fn then);
+/* The same with a copy of *arg (size bytes) made in r->arena, for a handler whose op
+ * lives on its stack; without memory for the copy, then() runs at once on arg itself. */
+void haven__write_then_copy(struct haven_req *r, haven_tx_fn fn, const void *arg, size_t size,
+                            haven_then_fn then);
 /* The same for slow work that is not a single write, such as a password check (argon2id,
  * tens of milliseconds and 64 MiB): fn(arg) runs on one of the server's few slow-work
  * threads, where it may block on the store, and its result goes to then() on a worker. fn

@@ -118,6 +118,7 @@ struct assess_op {
 	struct haven_assessment_new a;
 	struct haven_assessment_result res;
 	int care_team; /* an active clinician will see a safety alert */
+	int answers[HAVEN_MEASURES_MAX_ITEMS]; /* a.answers */
 };
 
 static int assess_tx(struct haven_tx *tx, void *arg)
@@ -125,6 +126,50 @@ static int assess_tx(struct haven_tx *tx, void *arg)
 	struct assess_op *op = arg;
 	int rc = haven_assessment_record(tx, op->r->api->mk, &op->a, &op->res);
 	return rc ? rc : haven_care_team_active(tx, op->r->who.id, &op->care_team);
+}
+
+/* After the write (a deferred reply: no worker waits while the group commits). */
+static void assessment_stored(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct assess_op *op = arg;
+	const struct haven_instrument *in = op->a.instrument;
+	(void)err;
+	if (rc) {
+		json_decref(op->res.alerts);
+		haven_reply_err(r, rc, "storing the assessment");
+		return;
+	}
+	json_t *reply = json_pack(
+	    "{s:I,s:s,s:i,s:s,s:s,s:I,s:o,s:o,s:o}", "id", (json_int_t)op->res.id, "instrument",
+	    in->id, "total", op->res.total, "band", op->res.band->name, "band_label",
+	    op->res.band->label, "episode_id", (json_int_t)op->res.episode_id, "created_at",
+	    haven__json_time(op->res.created_at), "change",
+	    op->res.has_previous
+	        ? haven_assessment_change_json(in, op->res.previous_total, op->res.total)
+	        : json_null(),
+	    "alerts", op->res.alerts);
+	if (reply && in->scale)
+		json_object_set_new(reply, "score_100", json_integer(op->res.total * in->scale));
+	/* An answer above 0 to PHQ-9 question 9 is answered in words as well as with an
+	 * alert: the person is told who will know and what to do if it is urgent. */
+	if (reply && !strcmp(in->id, "phq9") && op->answers[8] > 0)
+		json_object_set_new(
+		    reply, "support",
+		    json_string(op->care_team
+		                    ? "Thank you for answering so honestly. Thoughts like these can be "
+		                      "very hard to carry, and you do not have to carry them alone. "
+		                      "Your care team has been told about your answer to the last "
+		                      "question and will get in touch. If you feel you might act on "
+		                      "these thoughts, or you are not safe right now, please call "
+		                      "your local emergency number or a crisis line now."
+		                    : "Thank you for answering so honestly. Thoughts like these can be "
+		                      "very hard to carry, and you do not have to carry them alone. "
+		                      "You don't have a care team linked here, so no clinician has "
+		                      "been told about your answer. Please talk to someone you trust "
+		                      "or your doctor about it, and if you feel you might act on "
+		                      "these thoughts, or you are not safe right now, call your local "
+		                      "emergency number or a crisis line now."));
+	haven_reply_json(r, 201, reply);
 }
 
 void haven__h_assessments_create(struct haven_req *r)
@@ -184,51 +229,21 @@ void haven__h_assessments_create(struct haven_req *r)
 		haven_reply_error(r, 400, "invalid_answers", "%s", err);
 		goto out;
 	}
-	struct assess_op op = {.r = r,
-	                       .a = {.patient_id = r->who.id,
-	                             .instrument = in,
-	                             .answers = answers,
-	                             .nanswers = n,
-	                             .actor_id = r->who.id,
-	                             .actor_role = r->who.role,
-	                             .request_id = r->request_id}};
-	int rc = haven_store_write(r->api->store, assess_tx, &op);
-	if (rc) {
-		json_decref(op.res.alerts);
-		haven_reply_err(r, rc, "storing the assessment");
+	struct assess_op *op = haven_arena_alloc(&r->arena, sizeof(*op));
+	if (!op) {
+		haven_reply_err(r, HAVEN_ENOMEM, "storing the assessment");
 		goto out;
 	}
-	json_t *reply = json_pack(
-	    "{s:I,s:s,s:i,s:s,s:s,s:I,s:o,s:o,s:o}", "id", (json_int_t)op.res.id, "instrument",
-	    in->id, "total", op.res.total, "band", op.res.band->name, "band_label",
-	    op.res.band->label, "episode_id", (json_int_t)op.res.episode_id, "created_at",
-	    haven__json_time(op.res.created_at), "change",
-	    op.res.has_previous
-	        ? haven_assessment_change_json(in, op.res.previous_total, op.res.total)
-	        : json_null(),
-	    "alerts", op.res.alerts);
-	if (reply && in->scale)
-		json_object_set_new(reply, "score_100", json_integer(op.res.total * in->scale));
-	/* An answer above 0 to PHQ-9 question 9 is answered in words as well as with an
-	 * alert: the person is told who will know and what to do if it is urgent. */
-	if (reply && !strcmp(in->id, "phq9") && answers[8] > 0)
-		json_object_set_new(
-		    reply, "support",
-		    json_string(op.care_team
-		                    ? "Thank you for answering so honestly. Thoughts like these can be "
-		                      "very hard to carry, and you do not have to carry them alone. "
-		                      "Your care team has been told about your answer to the last "
-		                      "question and will get in touch. If you feel you might act on "
-		                      "these thoughts, or you are not safe right now, please call "
-		                      "your local emergency number or a crisis line now."
-		                    : "Thank you for answering so honestly. Thoughts like these can be "
-		                      "very hard to carry, and you do not have to carry them alone. "
-		                      "You don't have a care team linked here, so no clinician has "
-		                      "been told about your answer. Please talk to someone you trust "
-		                      "or your doctor about it, and if you feel you might act on "
-		                      "these thoughts, or you are not safe right now, call your local "
-		                      "emergency number or a crisis line now."));
-	haven_reply_json(r, 201, reply);
+	*op = (struct assess_op){.r = r,
+	                         .a = {.patient_id = r->who.id,
+	                               .instrument = in,
+	                               .answers = op->answers,
+	                               .nanswers = n,
+	                               .actor_id = r->who.id,
+	                               .actor_role = r->who.role,
+	                               .request_id = r->request_id}};
+	memcpy(op->answers, answers, n * sizeof(answers[0]));
+	haven__write_then(r, assess_tx, op, assessment_stored);
 out:
 	json_decref(body);
 }
@@ -238,6 +253,10 @@ struct read_op {
 	int64_t patient;
 	json_t *out, *extra;
 	int refused, status;
+	/* For a deferred reply (read_done): what an error reply says the request was doing,
+	 * and how the reply is built from out and extra. */
+	const char *what;
+	json_t *(*build)(struct read_op *op);
 };
 
 static int own_assessments_tx(struct haven_tx *tx, void *arg)
@@ -252,16 +271,22 @@ static int own_assessments_tx(struct haven_tx *tx, void *arg)
 	return haven__audit(tx, op->r, "assessment.read", subject, "ok", detail);
 }
 
+static json_t *build_own_assessments(struct read_op *op)
+{
+	json_t *o = json_pack("{s:o}", "assessments", op->out);
+	op->out = NULL;
+	return o;
+}
+
+static void read_done(struct haven_req *r, void *arg, int rc, const char *err);
+
 void haven__h_assessments_list(struct haven_req *r)
 {
-	struct read_op op = {.r = r, .patient = r->who.id};
-	int rc = haven_store_write(r->api->store, own_assessments_tx, &op);
-	if (rc) {
-		json_decref(op.out);
-		haven_reply_err(r, rc, "reading your assessments");
-		return;
-	}
-	haven_reply_json(r, 200, json_pack("{s:o}", "assessments", op.out));
+	struct read_op op = {.r = r,
+	                     .patient = r->who.id,
+	                     .what = "reading your assessments",
+	                     .build = build_own_assessments};
+	haven__write_then_copy(r, own_assessments_tx, &op, sizeof(op), read_done);
 }
 
 /* The caller's care-team patient r->path_id: 0 when on the team (and *granted set to
@@ -323,6 +348,15 @@ static void finish_read(struct haven_req *r, struct read_op *op, int rc, const c
 	haven_reply_json(r, 200, build(op));
 }
 
+/* After an audited read's transaction (a deferred reply: no worker waits for the group
+ * commit that makes the audit record durable). */
+static void read_done(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct read_op *op = arg;
+	(void)err;
+	finish_read(r, op, rc, op->what, op->build);
+}
+
 static int patient_assessments_tx(struct haven_tx *tx, void *arg)
 {
 	struct read_op *op = arg;
@@ -356,9 +390,8 @@ static json_t *build_patient_assessments(struct read_op *op)
 
 void haven__h_patient_assessments(struct haven_req *r)
 {
-	struct read_op op = {.r = r};
-	int rc = haven_store_write(r->api->store, patient_assessments_tx, &op);
-	finish_read(r, &op, rc, "reading the patient's assessments", build_patient_assessments);
+	struct read_op op = {.r = r, .what = "reading the patient's assessments", .build = build_patient_assessments};
+	haven__write_then_copy(r, patient_assessments_tx, &op, sizeof(op), read_done);
 }
 
 /* ---- Episodes ---- */
@@ -471,9 +504,8 @@ static json_t *build_out(struct read_op *op)
 
 void haven__h_patient_outcomes(struct haven_req *r)
 {
-	struct read_op op = {.r = r};
-	int rc = haven_store_write(r->api->store, outcomes_tx, &op);
-	finish_read(r, &op, rc, "reading the patient's outcomes", build_out);
+	struct read_op op = {.r = r, .what = "reading the patient's outcomes", .build = build_out};
+	haven__write_then_copy(r, outcomes_tx, &op, sizeof(op), read_done);
 }
 
 struct caseload_op {
@@ -571,9 +603,8 @@ static int fhir_tx(struct haven_tx *tx, void *arg)
 
 void haven__h_patient_fhir(struct haven_req *r)
 {
-	struct read_op op = {.r = r};
-	int rc = haven_store_write(r->api->store, fhir_tx, &op);
-	finish_read(r, &op, rc, "exporting the patient's FHIR bundle", build_out);
+	struct read_op op = {.r = r, .what = "exporting the patient's FHIR bundle", .build = build_out};
+	haven__write_then_copy(r, fhir_tx, &op, sizeof(op), read_done);
 }
 
 /* ---- Reminders and missed check-ins ---- */
@@ -661,9 +692,9 @@ static int own_reminders_tx(struct haven_tx *tx, void *arg)
 
 void haven__h_reminders_get(struct haven_req *r)
 {
-	struct read_op op = {.r = r, .patient = r->who.id};
-	int rc = haven_store_write(r->api->store, own_reminders_tx, &op);
-	finish_read(r, &op, rc, "reading your reminders", build_out);
+	struct read_op op = {
+	    .r = r, .patient = r->who.id, .what = "reading your reminders", .build = build_out};
+	haven__write_then_copy(r, own_reminders_tx, &op, sizeof(op), read_done);
 }
 
 static int patient_reminders_tx(struct haven_tx *tx, void *arg)
@@ -680,9 +711,8 @@ static int patient_reminders_tx(struct haven_tx *tx, void *arg)
 
 void haven__h_patient_reminders(struct haven_req *r)
 {
-	struct read_op op = {.r = r};
-	int rc = haven_store_write(r->api->store, patient_reminders_tx, &op);
-	finish_read(r, &op, rc, "reading the patient's reminders", build_out);
+	struct read_op op = {.r = r, .what = "reading the patient's reminders", .build = build_out};
+	haven__write_then_copy(r, patient_reminders_tx, &op, sizeof(op), read_done);
 }
 
 struct reminder_put {

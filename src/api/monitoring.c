@@ -43,7 +43,7 @@ static int offset_tx(struct haven_tx *tx, void *arg)
 
 struct sensing_write {
 	struct haven_req *r;
-	const struct haven_sensing_obs *obs;
+	struct haven_sensing_obs *obs; /* owned: freed by sensing_written */
 	size_t n, replaced;
 	int64_t now;
 	int refused;
@@ -73,6 +73,40 @@ static int sensing_write_tx(struct haven_tx *tx, void *arg)
 	return haven_monitor_after_sensing(tx, w->r->api->mk, patient, w->now, NULL);
 }
 
+/* After the write (a deferred reply: no worker waits while the group commits). */
+static void sensing_written(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct sensing_write *w = arg;
+	(void)err;
+	if (rc) {
+		haven_reply_err(r, rc, "storing the observations");
+		goto out;
+	}
+	if (w->refused) {
+		r->audited = 1;
+		haven_reply_error(
+		    r, 403, "consent_required",
+		    "sensing data is accepted only while you grant the sensing consent "
+		    "(PUT /api/v1/me/consents); nothing was stored");
+		goto out;
+	}
+	json_t *days = json_array();
+	for (size_t i = 0; days && i < w->n; i++) {
+		char date[11];
+		haven_local_date(w->obs[i].day, date);
+		int seen = 0;
+		for (size_t k = 0; k < json_array_size(days) && !seen; k++)
+			seen = !strcmp(json_string_value(json_array_get(days, k)), date);
+		if (!seen)
+			json_array_append_new(days, json_string(date));
+	}
+	haven_reply_json(r, 201,
+	                 json_pack("{s:I,s:I,s:o}", "accepted", (json_int_t)w->n, "replaced",
+	                           (json_int_t)w->replaced, "days", days ? days : json_array()));
+out:
+	free(w->obs);
+}
+
 void haven__h_sensing_create(struct haven_req *r)
 {
 	json_t *body = haven__body_object(r, "sensing body", NULL);
@@ -99,32 +133,8 @@ void haven__h_sensing_create(struct haven_req *r)
 		goto out;
 	}
 	struct sensing_write w = {.r = r, .obs = obs, .n = n, .now = now};
-	rc = haven_store_write(r->api->store, sensing_write_tx, &w);
-	if (rc) {
-		haven_reply_err(r, rc, "storing the observations");
-		goto out;
-	}
-	if (w.refused) {
-		r->audited = 1;
-		haven_reply_error(
-		    r, 403, "consent_required",
-		    "sensing data is accepted only while you grant the sensing consent "
-		    "(PUT /api/v1/me/consents); nothing was stored");
-		goto out;
-	}
-	json_t *days = json_array();
-	for (size_t i = 0; days && i < n; i++) {
-		char date[11];
-		haven_local_date(obs[i].day, date);
-		int seen = 0;
-		for (size_t k = 0; k < json_array_size(days) && !seen; k++)
-			seen = !strcmp(json_string_value(json_array_get(days, k)), date);
-		if (!seen)
-			json_array_append_new(days, json_string(date));
-	}
-	haven_reply_json(r, 201,
-	                 json_pack("{s:I,s:I,s:o}", "accepted", (json_int_t)n, "replaced",
-	                           (json_int_t)w.replaced, "days", days ? days : json_array()));
+	obs = NULL; /* sensing_written frees it */
+	haven__write_then_copy(r, sensing_write_tx, &w, sizeof(w), sensing_written);
 out:
 	free(obs);
 	json_decref(body);
@@ -139,6 +149,7 @@ struct read_op {
 	int clinician;
 	int refused, status;
 	const char *action;
+	const char *what; /* for an error reply: "reading your sensing data" */
 	json_t *out;
 };
 
@@ -173,11 +184,15 @@ static int clinician_gate(struct haven_tx *tx, struct read_op *op)
 	return 0;
 }
 
-static void reply_read(struct haven_req *r, struct read_op *op, int rc, const char *what)
+/* After the read's audited transaction (a deferred reply: no worker waits for the group
+ * commit that makes the audit record durable). */
+static void read_done(struct haven_req *r, void *arg, int rc, const char *err)
 {
+	struct read_op *op = arg;
+	(void)err;
 	if (rc) {
 		json_decref(op->out);
-		haven_reply_err(r, rc, what);
+		haven_reply_err(r, rc, op->what);
 		return;
 	}
 	if (op->refused) {
@@ -246,20 +261,24 @@ static int sensing_read_tx(struct haven_tx *tx, void *arg)
 
 void haven__h_sensing_own(struct haven_req *r)
 {
-	struct read_op op = {.r = r, .patient = r->who.id, .action = "sensing.read"};
+	struct read_op op = {.r = r,
+	                     .patient = r->who.id,
+	                     .action = "sensing.read",
+	                     .what = "reading your sensing data"};
 	if (days_arg(r, &op.days))
 		return;
-	int rc = haven_store_write(r->api->store, sensing_read_tx, &op);
-	reply_read(r, &op, rc, "reading your sensing data");
+	haven__write_then_copy(r, sensing_read_tx, &op, sizeof(op), read_done);
 }
 
 void haven__h_patient_sensing(struct haven_req *r)
 {
-	struct read_op op = {.r = r, .clinician = 1, .action = "sensing.read"};
+	struct read_op op = {.r = r,
+	                     .clinician = 1,
+	                     .action = "sensing.read",
+	                     .what = "reading the patient's sensing data"};
 	if (days_arg(r, &op.days))
 		return;
-	int rc = haven_store_write(r->api->store, sensing_read_tx, &op);
-	reply_read(r, &op, rc, "reading the patient's sensing data");
+	haven__write_then_copy(r, sensing_read_tx, &op, sizeof(op), read_done);
 }
 
 static int risk_read_tx(struct haven_tx *tx, void *arg)
@@ -281,9 +300,11 @@ static int risk_read_tx(struct haven_tx *tx, void *arg)
 
 void haven__h_patient_risk(struct haven_req *r)
 {
-	struct read_op op = {.r = r, .clinician = 1, .action = "risk.read"};
-	int rc = haven_store_write(r->api->store, risk_read_tx, &op);
-	reply_read(r, &op, rc, "computing the patient's risk score");
+	struct read_op op = {.r = r,
+	                     .clinician = 1,
+	                     .action = "risk.read",
+	                     .what = "computing the patient's risk score"};
+	haven__write_then_copy(r, risk_read_tx, &op, sizeof(op), read_done);
 }
 
 /* ---- The clinic's configuration ---- */

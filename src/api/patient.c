@@ -477,16 +477,23 @@ static int checkins_read_tx(struct haven_tx *tx, void *arg)
 	return haven__audit(tx, c->r, "checkin.read", subject, "ok", detail);
 }
 
-void haven__h_checkins_list(struct haven_req *r)
+/* After the audited read (a deferred reply: no worker waits for its group commit). */
+static void checkins_listed(struct haven_req *r, void *arg, int rc, const char *err)
 {
-	struct checkin_read c = {r, r->who.id, NULL};
-	int rc = haven_store_write(r->api->store, checkins_read_tx, &c);
+	struct checkin_read *c = arg;
+	(void)err;
 	if (rc) {
-		json_decref(c.arr);
+		json_decref(c->arr);
 		haven_reply_err(r, rc, "reading check-ins");
 		return;
 	}
-	haven_reply_json(r, 200, json_pack("{s:o}", "checkins", c.arr));
+	haven_reply_json(r, 200, json_pack("{s:o}", "checkins", c->arr));
+}
+
+void haven__h_checkins_list(struct haven_req *r)
+{
+	struct checkin_read c = {r, r->who.id, NULL};
+	haven__write_then_copy(r, checkins_read_tx, &c, sizeof(c), checkins_listed);
 }
 
 /* ---- Export ---- */

@@ -466,6 +466,18 @@ void haven__write_then(struct haven_req *r, haven_tx_fn fn, void *arg, haven_the
 	}
 }
 
+void haven__write_then_copy(struct haven_req *r, haven_tx_fn fn, const void *arg, size_t size,
+                            haven_then_fn then)
+{
+	void *copy = haven_arena_alloc(&r->arena, size);
+	if (!copy) {
+		then(r, (void *)arg, HAVEN_ENOMEM, haven_strerror(HAVEN_ENOMEM));
+		return;
+	}
+	memcpy(copy, arg, size);
+	haven__write_then(r, fn, copy, then);
+}
+
 /* ---- Slow work (api_int.h, haven__run_then) ----
  * A couple of threads of their own run work that would hold a worker for long, such as a
  * password check: with 4 workers, four logins at once would otherwise stall every other

@@ -221,6 +221,7 @@ static void gate_open(struct gate *g)
 /* A request made on a thread of its own; done is set when its reply is in. */
 struct bg_call {
 	struct test_server *s;
+	const char *method; /* NULL: POST */
 	const char *path, *tok;
 	char body[600];
 	struct test_resp r;
@@ -230,7 +231,8 @@ struct bg_call {
 static void *post_bg(void *arg)
 {
 	struct bg_call *c = arg;
-	test_call(c->s, "POST", c->path, c->tok, c->body, &c->r);
+	test_call(c->s, c->method ? c->method : "POST", c->path, c->tok, c->body[0] ? c->body : NULL,
+	          &c->r);
 	atomic_store(&c->done, 1);
 	return NULL;
 }
@@ -324,6 +326,73 @@ TEST(api_deferred_write_holds_no_worker)
 		gate_wait_finished(&g);
 	}
 	ASSERT_EQ(test_count(&s, "checkins"), 2);
+	free(ctok);
+	free(ptok);
+	test_server_stop(&s);
+}
+
+/* The audited reads of clinical data and the other writes a patient or clinician makes
+ * often also wait for their group commits without holding a worker: with one worker and
+ * the writer held, each of these requests stays pending while /healthz is answered, and
+ * once the writer goes on each is answered with its success status. */
+TEST(api_audited_reads_hold_no_worker)
+{
+	struct test_server s;
+	char *ctok;
+	one_worker_server(&s, &ctok);
+	char *ptok = test_login(&s, "p@example.org");
+	struct test_resp r;
+	test_call(&s, "PUT", "/api/v1/me/consents", ptok, "{\"scopes\":{\"sensing\":true}}", &r);
+	ASSERT_EQ(r.status, 200);
+	test_resp_free(&r);
+	test_call(&s, "GET", "/api/v1/me", ptok, NULL, &r);
+	ASSERT_EQ(r.status, 200);
+	long long pid = (long long)json_integer_value(json_object_get(r.json, "id"));
+	test_resp_free(&r);
+	char today[11], risk[64], outcomes[64], sensing[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(today, sizeof(today), "%Y-%m-%d", gmtime_r(&now, &tm));
+	snprintf(risk, sizeof(risk), "/api/v1/patients/%lld/risk", pid);
+	snprintf(outcomes, sizeof(outcomes), "/api/v1/patients/%lld/outcomes", pid);
+	snprintf(sensing, sizeof(sensing), "/api/v1/patients/%lld/sensing", pid);
+	struct bg_call c[] = {
+	    {.s = &s, .method = "GET", .path = "/api/v1/checkins", .tok = ptok},
+	    {.s = &s, .method = "GET", .path = "/api/v1/assessments", .tok = ptok},
+	    {.s = &s, .method = "GET", .path = "/api/v1/me/reminders", .tok = ptok},
+	    {.s = &s, .method = "GET", .path = "/api/v1/me/sensing", .tok = ptok},
+	    {.s = &s, .path = "/api/v1/assessments", .tok = ptok,
+	     .body = "{\"instrument\":\"gad2\",\"answers\":[1,2]}"},
+	    {.s = &s, .path = "/api/v1/sensing", .tok = ptok},
+	    {.s = &s, .method = "GET", .path = risk, .tok = ctok},
+	    {.s = &s, .method = "GET", .path = outcomes, .tok = ctok},
+	    {.s = &s, .method = "GET", .path = sensing, .tok = ctok},
+	};
+	const int want[] = {200, 200, 200, 200, 201, 201, 200, 200, 200};
+	enum { N = sizeof(c) / sizeof(c[0]) };
+	snprintf(c[5].body, sizeof(c[5].body),
+	         "{\"observations\":[{\"type\":\"steps\",\"value\":5000,\"date\":\"%s\"}]}", today);
+	struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	gate_hold(&s, &g);
+	pthread_t t[N];
+	for (int i = 0; i < N; i++)
+		ASSERT_OK(pthread_create(&t[i], NULL, post_bg, &c[i]));
+	sleep_ms(500); /* each request reaches the writer's queue */
+	struct test_resp h;
+	test_call(&s, "GET", "/healthz", NULL, NULL, &h);
+	ASSERT_EQ(h.status, 200);
+	test_resp_free(&h);
+	ASSERT(gate_holding(&g));
+	for (int i = 0; i < N; i++)
+		ASSERT_EQ(atomic_load(&c[i].done), 0); /* still waiting for the writer */
+	gate_open(&g);
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		ASSERT_EQ(c[i].r.status, want[i]);
+		test_resp_free(&c[i].r);
+	}
+	gate_wait_finished(&g);
+	ASSERT_EQ(test_count(&s, "assessments"), 1);
 	free(ctok);
 	free(ptok);
 	test_server_stop(&s);
