@@ -309,6 +309,29 @@ static int parse_positive(const char *s, int64_t max, int64_t *out)
 	return 0;
 }
 
+/* After the audited read (a deferred reply: no worker waits for its group commit). */
+static void alerts_listed(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct list_op *op = arg;
+	(void)err;
+	json_t *arr = rc ? NULL : json_array();
+	int64_t next = op->more && op->n ? op->items[op->n - 1].id : 0;
+	for (int i = 0; i < op->n; i++) {
+		if (arr && json_array_append(arr, op->items[i].obj))
+			rc = HAVEN_ENOMEM;
+		item_release(&op->items[i]);
+	}
+	free(op->items);
+	if (rc || !arr) {
+		json_decref(arr);
+		haven_reply_err(r, rc ? rc : HAVEN_ENOMEM, "listing the alerts");
+		return;
+	}
+	haven_reply_json(r, 200,
+	                 json_pack("{s:o,s:o}", "alerts", arr, "next_before",
+	                           next ? json_integer(next) : json_null()));
+}
+
 void haven__h_alerts_list(struct haven_req *r)
 {
 	struct list_op op = {.r = r, .limit = PAGE_DEFAULT};
@@ -350,23 +373,11 @@ void haven__h_alerts_list(struct haven_req *r)
 		return;
 	}
 	op.items = calloc((size_t)op.limit, sizeof(*op.items));
-	int rc = op.items ? haven_store_write(r->api->store, list_tx, &op) : HAVEN_ENOMEM;
-	json_t *arr = rc ? NULL : json_array();
-	int64_t next = op.more && op.n ? op.items[op.n - 1].id : 0;
-	for (int i = 0; i < op.n; i++) {
-		if (arr && json_array_append(arr, op.items[i].obj))
-			rc = HAVEN_ENOMEM;
-		item_release(&op.items[i]);
-	}
-	free(op.items);
-	if (rc || !arr) {
-		json_decref(arr);
-		haven_reply_err(r, rc ? rc : HAVEN_ENOMEM, "listing the alerts");
+	if (!op.items) {
+		haven_reply_err(r, HAVEN_ENOMEM, "listing the alerts");
 		return;
 	}
-	haven_reply_json(r, 200,
-	                 json_pack("{s:o,s:o}", "alerts", arr, "next_before",
-	                           next ? json_integer(next) : json_null()));
+	haven__write_then_copy(r, list_tx, &op, sizeof(op), alerts_listed);
 }
 
 /* ---- One alert: read, acknowledge, resolve ---- */

@@ -224,22 +224,26 @@ static int history_tx(struct haven_tx *tx, void *arg)
 	return haven__audit(tx, op->r, "chat.read", subject, "ok", detail);
 }
 
+/* After the audited read (a deferred reply: no worker waits for its group commit). */
+static void history_read(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct history_op *op = arg;
+	(void)err;
+	size_t n = rc ? 0 : json_array_size(op->arr);
+	if (!rc && n)
+		rc = add_expects(r->api->chat->dialog, json_array_get(op->arr, n - 1));
+	if (rc) {
+		json_decref(op->arr);
+		haven_reply_err(r, rc, "reading the chat history");
+		return;
+	}
+	haven_reply_json(r, 200, json_pack("{s:o}", "messages", op->arr));
+}
+
 void haven__h_chat_list(struct haven_req *r)
 {
 	struct history_op op = {r, NULL};
-	int rc = haven_store_write(r->api->store, history_tx, &op);
-	if (rc) {
-		json_decref(op.arr);
-		haven_reply_err(r, rc, "reading the chat history");
-		return;
-	}
-	size_t n = json_array_size(op.arr);
-	if (n && (rc = add_expects(r->api->chat->dialog, json_array_get(op.arr, n - 1)))) {
-		json_decref(op.arr);
-		haven_reply_err(r, rc, "reading the chat history");
-		return;
-	}
-	haven_reply_json(r, 200, json_pack("{s:o}", "messages", op.arr));
+	haven__write_then_copy(r, history_tx, &op, sizeof(op), history_read);
 }
 
 /* ---- Safety plan ---- */
@@ -248,8 +252,24 @@ struct plan_op {
 	struct haven_req *r;
 	json_t *in;
 	json_t *out;
+	const char *what; /* for an error reply */
 	char err[256];
 };
+
+/* After the safety plan's read or write (a deferred reply: no worker waits for the group
+ * commit). */
+static void plan_done(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct plan_op *op = arg;
+	(void)err;
+	json_decref(op->in);
+	if (rc) {
+		json_decref(op->out);
+		haven_reply_err(r, rc, op->what);
+		return;
+	}
+	haven_reply_json(r, 200, op->out);
+}
 
 static int plan_get_tx(struct haven_tx *tx, void *arg)
 {
@@ -280,14 +300,8 @@ static int plan_put_tx(struct haven_tx *tx, void *arg)
 
 void haven__h_safety_plan_get(struct haven_req *r)
 {
-	struct plan_op op = {.r = r};
-	int rc = haven_store_write(r->api->store, plan_get_tx, &op);
-	if (rc) {
-		json_decref(op.out);
-		haven_reply_err(r, rc, "reading the safety plan");
-		return;
-	}
-	haven_reply_json(r, 200, op.out);
+	struct plan_op op = {.r = r, .what = "reading the safety plan"};
+	haven__write_then_copy(r, plan_get_tx, &op, sizeof(op), plan_done);
 }
 
 void haven__h_safety_plan_put(struct haven_req *r)
@@ -322,12 +336,6 @@ void haven__h_safety_plan_put(struct haven_req *r)
 		haven_reply_error(r, 400, "invalid_body", "safety plan body: %s", op.err);
 		return;
 	}
-	int rc = haven_store_write(r->api->store, plan_put_tx, &op);
-	json_decref(op.in);
-	if (rc) {
-		json_decref(op.out);
-		haven_reply_err(r, rc, "storing the safety plan");
-		return;
-	}
-	haven_reply_json(r, 200, op.out);
+	op.what = "storing the safety plan";
+	haven__write_then_copy(r, plan_put_tx, &op, sizeof(op), plan_done);
 }

@@ -67,6 +67,7 @@ struct team_op {
 	json_t *one;
 	int refused; /* 404 or 403 already audited inside the transaction */
 	int status;
+	const char *doing, *key; /* team_list_reply */
 };
 
 /* The alerts of a patient not yet resolved, of one severity, that the care team may see:
@@ -174,16 +175,26 @@ static int team_tx(struct haven_tx *tx, void *arg)
 	return haven__audit(tx, op->r, "patient.list", subject, "ok", NULL);
 }
 
-void haven__h_patients_list(struct haven_req *r)
+static void patients_listed(struct haven_req *r, void *arg, int rc, const char *err)
 {
-	struct team_op op = {.r = r, .arr = json_array()};
-	int rc = op.arr ? haven_store_write(r->api->store, team_tx, &op) : HAVEN_ENOMEM;
+	struct team_op *op = arg;
+	(void)err;
 	if (rc) {
-		json_decref(op.arr);
+		json_decref(op->arr);
 		haven_reply_err(r, rc, "listing your patients");
 		return;
 	}
-	haven_reply_json(r, 200, json_pack("{s:o}", "patients", op.arr));
+	haven_reply_json(r, 200, json_pack("{s:o}", "patients", op->arr));
+}
+
+void haven__h_patients_list(struct haven_req *r)
+{
+	struct team_op op = {.r = r, .arr = json_array()};
+	if (!op.arr) {
+		haven_reply_err(r, HAVEN_ENOMEM, "listing your patients");
+		return;
+	}
+	haven__write_then_copy(r, team_tx, &op, sizeof(op), patients_listed);
 }
 
 static int one_row(const struct haven_row *row, void *arg)
@@ -254,37 +265,51 @@ static int team_content(struct haven_tx *tx, struct team_op *op, const char *act
 
 /* Runs a care-team read that fills op.arr (a list, or one object such as the safety
  * plan) and replies {"patient_id": ID, key: op.arr}. */
+/* After a care-team read's transaction (a deferred reply: no worker waits for the group
+ * commit that makes its audit record durable). */
+static void team_list_done(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct team_op *op = arg;
+	(void)err;
+	json_decref(op->one);
+	if (rc || op->refused) {
+		json_decref(op->arr);
+		if (rc)
+			haven_reply_err(r, rc, op->doing);
+		else
+			reply_refusal(r, op);
+		return;
+	}
+	haven_reply_json(
+	    r, 200, json_pack("{s:I,s:o}", "patient_id", (json_int_t)r->path_id, op->key, op->arr));
+}
+
 static void team_list_reply(struct haven_req *r, haven_tx_fn fn, const char *doing,
                             const char *key)
 {
-	struct team_op op = {.r = r};
-	int rc = haven_store_write(r->api->store, fn, &op);
-	json_decref(op.one);
-	if (rc || op.refused) {
-		json_decref(op.arr);
+	struct team_op op = {.r = r, .doing = doing, .key = key};
+	haven__write_then_copy(r, fn, &op, sizeof(op), team_list_done);
+}
+
+static void patient_read(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct team_op *op = arg;
+	(void)err;
+	if (rc || op->refused) {
+		json_decref(op->one);
 		if (rc)
-			haven_reply_err(r, rc, doing);
+			haven_reply_err(r, rc, "reading the patient");
 		else
-			reply_refusal(r, &op);
+			reply_refusal(r, op);
 		return;
 	}
-	haven_reply_json(r, 200,
-	                 json_pack("{s:I,s:o}", "patient_id", (json_int_t)r->path_id, key, op.arr));
+	haven_reply_json(r, 200, op->one);
 }
 
 void haven__h_patient_get(struct haven_req *r)
 {
 	struct team_op op = {.r = r};
-	int rc = haven_store_write(r->api->store, patient_get_tx, &op);
-	if (rc || op.refused) {
-		json_decref(op.one);
-		if (rc)
-			haven_reply_err(r, rc, "reading the patient");
-		else
-			reply_refusal(r, &op);
-		return;
-	}
-	haven_reply_json(r, 200, op.one);
+	haven__write_then_copy(r, patient_get_tx, &op, sizeof(op), patient_read);
 }
 
 static int patient_checkins_tx(struct haven_tx *tx, void *arg)

@@ -349,13 +349,15 @@ TEST(api_audited_reads_hold_no_worker)
 	ASSERT_EQ(r.status, 200);
 	long long pid = (long long)json_integer_value(json_object_get(r.json, "id"));
 	test_resp_free(&r);
-	char today[11], risk[64], outcomes[64], sensing[64];
+	char today[11], risk[64], outcomes[64], sensing[64], patient[64], checkins[64];
 	time_t now = time(NULL);
 	struct tm tm;
 	strftime(today, sizeof(today), "%Y-%m-%d", gmtime_r(&now, &tm));
 	snprintf(risk, sizeof(risk), "/api/v1/patients/%lld/risk", pid);
 	snprintf(outcomes, sizeof(outcomes), "/api/v1/patients/%lld/outcomes", pid);
 	snprintf(sensing, sizeof(sensing), "/api/v1/patients/%lld/sensing", pid);
+	snprintf(patient, sizeof(patient), "/api/v1/patients/%lld", pid);
+	snprintf(checkins, sizeof(checkins), "/api/v1/patients/%lld/checkins", pid);
 	struct bg_call c[] = {
 	    {.s = &s, .method = "GET", .path = "/api/v1/checkins", .tok = ptok},
 	    {.s = &s, .method = "GET", .path = "/api/v1/assessments", .tok = ptok},
@@ -367,8 +369,15 @@ TEST(api_audited_reads_hold_no_worker)
 	    {.s = &s, .method = "GET", .path = risk, .tok = ctok},
 	    {.s = &s, .method = "GET", .path = outcomes, .tok = ctok},
 	    {.s = &s, .method = "GET", .path = sensing, .tok = ctok},
+	    {.s = &s, .method = "GET", .path = "/api/v1/chat/messages", .tok = ptok},
+	    {.s = &s, .method = "GET", .path = "/api/v1/me/safety-plan", .tok = ptok},
+	    {.s = &s, .method = "GET", .path = "/api/v1/alerts", .tok = ctok},
+	    {.s = &s, .method = "GET", .path = "/api/v1/patients", .tok = ctok},
+	    {.s = &s, .method = "GET", .path = patient, .tok = ctok},
+	    {.s = &s, .method = "GET", .path = checkins, .tok = ctok},
 	};
-	const int want[] = {200, 200, 200, 200, 201, 201, 200, 200, 200};
+	const int want[] = {200, 200, 200, 200, 201, 201, 200, 200, 200, 200, 200, 200, 200, 200, 200};
+	_Static_assert(sizeof(want) / sizeof(want[0]) == sizeof(c) / sizeof(c[0]), "one status each");
 	enum { N = sizeof(c) / sizeof(c[0]) };
 	snprintf(c[5].body, sizeof(c[5].body),
 	         "{\"observations\":[{\"type\":\"steps\",\"value\":5000,\"date\":\"%s\"}]}", today);
