@@ -501,6 +501,40 @@ static int one_tx(struct haven_tx *tx, void *arg)
 	return haven__audit(tx, op->r, "alert.read", subject, "ok", detail);
 }
 
+/* After the transaction (a deferred reply: no worker waits while the group commits). */
+static void one_done(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct one_op *op = arg;
+	(void)err;
+	if (rc || op->refused) {
+		if (op->found)
+			item_release(&op->it);
+		if (rc == HAVEN_ECONFLICT) {
+			haven_reply_error(r, 409, "invalid_transition",
+			                  "the alert changed status meanwhile; read it again");
+		} else if (rc) {
+			haven_reply_err(r, rc,
+			                op->action == ALERT_READ ? "reading the alert"
+			                                         : "changing the alert");
+		} else {
+			r->audited = 1;
+			if (op->status == 404)
+				haven_reply_not_found(r);
+			else if (op->status == 403)
+				haven_reply_error(
+				    r, 403, "consent_required",
+				    "the patient has not granted the care_team consent; "
+				    "this alert is not available");
+			else
+				haven_reply_error(r, op->status, op->code, "%s", op->message);
+		}
+		return;
+	}
+	json_t *obj = json_incref(op->it.obj);
+	item_release(&op->it);
+	haven_reply_json(r, 200, obj);
+}
+
 static void run_one(struct haven_req *r, enum alert_action action)
 {
 	struct one_op op = {.r = r, .action = action};
@@ -511,34 +545,7 @@ static void run_one(struct haven_req *r, enum alert_action action)
 			op.note_len = b->note.len;
 		}
 	}
-	int rc = haven_store_write(r->api->store, one_tx, &op);
-	if (rc || op.refused) {
-		if (op.found)
-			item_release(&op.it);
-		if (rc == HAVEN_ECONFLICT) {
-			haven_reply_error(r, 409, "invalid_transition",
-			                  "the alert changed status meanwhile; read it again");
-		} else if (rc) {
-			haven_reply_err(r, rc,
-			                action == ALERT_READ ? "reading the alert"
-			                                     : "changing the alert");
-		} else {
-			r->audited = 1;
-			if (op.status == 404)
-				haven_reply_not_found(r);
-			else if (op.status == 403)
-				haven_reply_error(
-				    r, 403, "consent_required",
-				    "the patient has not granted the care_team consent; "
-				    "this alert is not available");
-			else
-				haven_reply_error(r, op.status, op.code, "%s", op.message);
-		}
-		return;
-	}
-	json_t *obj = json_incref(op.it.obj);
-	item_release(&op.it);
-	haven_reply_json(r, 200, obj);
+	haven__write_then_copy(r, one_tx, &op, sizeof(op), one_done);
 }
 
 void haven__h_alert_get(struct haven_req *r)

@@ -552,9 +552,11 @@ static int logout_tx(struct haven_tx *tx, void *arg)
 	return haven__audit(tx, r, "auth.logout", subject, "ok", NULL);
 }
 
-void haven__h_logout(struct haven_req *r)
+/* After the write (a deferred reply: no worker waits while the group commits). */
+static void logged_out(struct haven_req *r, void *arg, int rc, const char *err)
 {
-	int rc = haven_store_write(r->api->store, logout_tx, r);
+	(void)arg;
+	(void)err;
 	if (rc) {
 		haven_reply_err(r, rc, "ending the session");
 		return;
@@ -563,6 +565,11 @@ void haven__h_logout(struct haven_req *r)
 	r->set_cookie = haven__session_cookie(r, NULL, 0);
 	r->clear_site_data = 1;
 	haven_reply_empty(r, 204);
+}
+
+void haven__h_logout(struct haven_req *r)
+{
+	haven__write_then(r, logout_tx, r, logged_out);
 }
 
 /* ---- GET /me, PATCH /me ---- */

@@ -811,6 +811,15 @@ static int reminder_body_check(json_t *b, char *err, size_t errlen)
 	return 0;
 }
 
+/* After the write (a deferred reply: no worker waits while the group commits). */
+static void reminders_stored(struct haven_req *r, void *arg, int rc, const char *err)
+{
+	struct reminder_put *w = arg;
+	(void)err;
+	json_decref(w->body);
+	finish_read(r, &w->op, rc, "storing your reminders", build_out);
+}
+
 void haven__h_reminders_put(struct haven_req *r)
 {
 	static const char *const allowed[] = {"enabled", "time", "days", "utc_offset_minutes",
@@ -823,7 +832,5 @@ void haven__h_reminders_put(struct haven_req *r)
 		json_decref(w.body);
 		return;
 	}
-	int rc = haven_store_write(r->api->store, reminders_put_tx, &w);
-	json_decref(w.body);
-	finish_read(r, &w.op, rc, "storing your reminders", build_out);
+	haven__write_then_copy(r, reminders_put_tx, &w, sizeof(w), reminders_stored);
 }

@@ -195,16 +195,23 @@ static int consents_put_tx(struct haven_tx *tx, void *arg)
 	return consents_json(tx, patient, &op->out);
 }
 
-void haven__h_consents_put(struct haven_req *r)
+/* After the write (a deferred reply: no worker waits while the group commits). */
+static void consents_recorded(struct haven_req *r, void *arg, int rc, const char *err)
 {
-	struct consent_op op = {r, r->body, NULL};
-	int rc = haven_store_write(r->api->store, consents_put_tx, &op);
+	struct consent_op *op = arg;
+	(void)err;
 	if (rc) {
-		json_decref(op.out);
+		json_decref(op->out);
 		haven_reply_err(r, rc, "recording consents");
 		return;
 	}
-	haven_reply_json(r, 200, op.out);
+	haven_reply_json(r, 200, op->out);
+}
+
+void haven__h_consents_put(struct haven_req *r)
+{
+	struct consent_op op = {r, r->body, NULL};
+	haven__write_then_copy(r, consents_put_tx, &op, sizeof(op), consents_recorded);
 }
 
 /* ---- Check-ins ---- */

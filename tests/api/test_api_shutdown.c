@@ -332,7 +332,8 @@ TEST(api_deferred_write_holds_no_worker)
 }
 
 /* The audited reads of clinical data and the other writes a patient or clinician makes
- * often also wait for their group commits without holding a worker: with one worker and
+ * often (assessments, sensing, consents, reminders, an alert read or acknowledged, signing
+ * out) also wait for their group commits without holding a worker: with one worker and
  * the writer held, each of these requests stays pending while /healthz is answered, and
  * once the writer goes on each is answered with its success status. */
 TEST(api_audited_reads_hold_no_worker)
@@ -349,6 +350,21 @@ TEST(api_audited_reads_hold_no_worker)
 	ASSERT_EQ(r.status, 200);
 	long long pid = (long long)json_integer_value(json_object_get(r.json, "id"));
 	test_resp_free(&r);
+	/* An alert to read and acknowledge: PHQ-9 question 9 answered above 0. */
+	test_call(&s, "POST", "/api/v1/assessments", ptok,
+	          "{\"instrument\":\"phq9\",\"answers\":[1,1,1,1,1,1,1,1,1]}", &r);
+	ASSERT_EQ(r.status, 201);
+	test_resp_free(&r);
+	test_call(&s, "GET", "/api/v1/alerts", ctok, NULL, &r);
+	ASSERT_EQ(r.status, 200);
+	long long aid = (long long)json_integer_value(
+	    json_object_get(json_array_get(json_object_get(r.json, "alerts"), 0), "id"));
+	ASSERT(aid > 0);
+	test_resp_free(&r);
+	char *ptok2 = test_login(&s, "p@example.org"); /* a second session, to sign out */
+	char alert[64], ack[64];
+	snprintf(alert, sizeof(alert), "/api/v1/alerts/%lld", aid);
+	snprintf(ack, sizeof(ack), "/api/v1/alerts/%lld/ack", aid);
 	char today[11], risk[64], outcomes[64], sensing[64], patient[64], checkins[64];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -375,8 +391,16 @@ TEST(api_audited_reads_hold_no_worker)
 	    {.s = &s, .method = "GET", .path = "/api/v1/patients", .tok = ctok},
 	    {.s = &s, .method = "GET", .path = patient, .tok = ctok},
 	    {.s = &s, .method = "GET", .path = checkins, .tok = ctok},
+	    {.s = &s, .method = "GET", .path = alert, .tok = ctok},
+	    {.s = &s, .path = ack, .tok = ctok},
+	    {.s = &s, .method = "PUT", .path = "/api/v1/me/consents", .tok = ptok,
+	     .body = "{\"scopes\":{\"research\":true}}"},
+	    {.s = &s, .method = "PUT", .path = "/api/v1/me/reminders", .tok = ptok,
+	     .body = "{\"enabled\":true,\"time\":\"19:30\",\"days\":[\"mon\"]}"},
+	    {.s = &s, .path = "/api/v1/auth/logout", .tok = ptok2},
 	};
-	const int want[] = {200, 200, 200, 200, 201, 201, 200, 200, 200, 200, 200, 200, 200, 200, 200};
+	const int want[] = {200, 200, 200, 200, 201, 201, 200, 200, 200, 200,
+	                    200, 200, 200, 200, 200, 200, 200, 200, 200, 204};
 	_Static_assert(sizeof(want) / sizeof(want[0]) == sizeof(c) / sizeof(c[0]), "one status each");
 	enum { N = sizeof(c) / sizeof(c[0]) };
 	snprintf(c[5].body, sizeof(c[5].body),
@@ -401,9 +425,14 @@ TEST(api_audited_reads_hold_no_worker)
 		test_resp_free(&c[i].r);
 	}
 	gate_wait_finished(&g);
-	ASSERT_EQ(test_count(&s, "assessments"), 1);
+	ASSERT_EQ(test_count(&s, "assessments"), 2);
+	struct test_resp me;
+	test_call(&s, "GET", "/api/v1/me", ptok2, NULL, &me); /* signed out */
+	ASSERT_EQ(me.status, 401);
+	test_resp_free(&me);
 	free(ctok);
 	free(ptok);
+	free(ptok2);
 	test_server_stop(&s);
 }
 
