@@ -14,10 +14,21 @@ static const char usage[] =
 	"\n"
 	"%s"
 	"\n"
+	"training rows only (dev data is read and scored without them):\n"
+	"  --weight-col C        weight each training row by this column's number (>= 0,\n"
+	"                        e.g. annotator agreement); weights are scaled to mean 1\n"
+	"  --min-weight W        with --weight-col: leave out training rows weighing less\n"
+	"  --extra-text-col C    also train on this column's text (e.g. the span that\n"
+	"                        carries the label) as an example with the row's labels\n"
+	"  --extra-label-col C   also train on the row's text with this column's label\n"
+	"                        (e.g. a secondary annotation), when not empty\n"
+	"  --extra-weight X      weight of those extra examples relative to their row (1)\n"
+	"\n"
 	"dev data (for calibration and thresholds):\n"
-	"  --dev FILE            dev file, read with the same data options\n"
+	"  --dev FILE            dev file, read with the same data options (no extras)\n"
 	"  --dev-split F         hold out fraction F of the training file (grouped by\n"
-	"                        --group-col when given; deterministic for --seed)\n"
+	"                        --group-col when given; deterministic for --seed); a row's\n"
+	"                        extra examples stay with it and are dropped from dev\n"
 	"\n"
 	"model:\n"
 	"  --model linear|bag|ensemble   (default linear)\n"
@@ -167,6 +178,15 @@ int cmd_train(int argc, char **argv)
 		if (!strcmp(a, "--data")) data = v;
 		else if (!strcmp(a, "--dev")) dev_path = v;
 		else if (!strcmp(a, "--out")) out_path = v;
+		else if (!strcmp(a, "--weight-col")) ro.weight_col = v;
+		else if (!strcmp(a, "--min-weight"))
+			bad = haven_parse_double(v, &ro.min_weight) ||
+			      !(ro.min_weight >= 0 && ro.min_weight <= 1e30);
+		else if (!strcmp(a, "--extra-text-col")) ro.extra_text_col = v;
+		else if (!strcmp(a, "--extra-label-col")) ro.extra_label_col = v;
+		else if (!strcmp(a, "--extra-weight"))
+			bad = haven_parse_double(v, &ro.extra_weight) ||
+			      !(ro.extra_weight >= 0 && ro.extra_weight <= 1e6);
 		else if (!strcmp(a, "--dev-split"))
 			bad = haven_parse_double(v, &dev_split) || !(dev_split > 0 && dev_split < 1);
 		else if (!strcmp(a, "--model")) {
@@ -250,6 +270,11 @@ int cmd_train(int argc, char **argv)
 	if ((to.text.char_minn == 0) != (to.text.char_maxn == 0) ||
 	    to.text.char_minn > to.text.char_maxn)
 		return haven_cli_usage_error("train", "need 1 <= --minn <= --maxn (or both 0)");
+	if (ro.min_weight > 0 && !ro.weight_col)
+		return haven_cli_usage_error("train", "--min-weight needs --weight-col");
+	if (ro.extra_weight != 1 && !ro.extra_text_col && !ro.extra_label_col)
+		return haven_cli_usage_error("train", "--extra-weight needs --extra-text-col or "
+					     "--extra-label-col");
 	if (to.nb_beta != 1 && !(to.nb_alpha > 0))
 		return haven_cli_usage_error("train", "--nb-beta needs --nb");
 	if (to.nb_alpha > 0 && to.kind != HAVEN_MODEL_LINEAR)
@@ -272,6 +297,9 @@ int cmd_train(int argc, char **argv)
 		all = NULL;
 		if (dev_path) {
 			struct haven_read_opts dro = ro;
+			/* dev rows are scored as they are: no weights, no extra examples */
+			dro.weight_col = dro.extra_text_col = dro.extra_label_col = NULL;
+			dro.min_weight = 0;
 			dro.fixed_labels = train->label_names;
 			dro.nfixed_labels = train->nlabel_names;
 			if ((rc = haven_dataset_read(dev_path, &dro, &dev, err, sizeof(err)))) {
