@@ -20,6 +20,7 @@ void haven_read_opts_default(struct haven_read_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->header = 1;
 	o->extra_weight = 1;
+	o->weight_power = 1;
 }
 
 int haven_dataset_create(struct haven_dataset **out)
@@ -520,8 +521,10 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 		goto out;
 	}
 	if (!(o->extra_weight >= 0 && o->extra_weight <= 1e6) ||
-	    !(o->min_weight >= 0 && o->min_weight <= 1e30)) {
-		rc = fail(err, errlen, HAVEN_EINVAL, "extra weight and minimum weight must be >= 0");
+	    !(o->min_weight >= 0 && o->min_weight <= 1e30) ||
+	    !(o->weight_power > 0 && o->weight_power <= 16)) {
+		rc = fail(err, errlen, HAVEN_EINVAL,
+			  "extra weight and minimum weight must be >= 0, weight power in (0, 16]");
 		goto out;
 	}
 	if ((rc = haven_dataset_create(&tmp)))
@@ -591,6 +594,8 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 			}
 			if (weight < o->min_weight)
 				weight = 0;
+			else if (o->weight_power != 1)
+				weight = pow(weight, o->weight_power);
 		}
 		const char *group = gcol >= 0 ? r.f[gcol] : NULL;
 		if ((rc = add_weighted(tmp, text.data, group, labels, (size_t)nl, (float)weight,

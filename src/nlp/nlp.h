@@ -317,8 +317,10 @@ struct haven_read_opts {
 	const char *weight_col;   /* per-row training weight: a number >= 0 (e.g. annotator
 				     agreement); a non-numeric, negative or empty value is an
 				     error naming the row and column */
-	double min_weight;        /* rows whose weight is below this get weight 0 (left out of
-				     training, kept for dev); 0: none */
+	double min_weight;        /* rows whose weight column is below this get weight 0 (left
+				     out of training, kept for dev); 0: none */
+	double weight_power;      /* the weight is the column's value to this power (default 1;
+				     2 stresses agreement: 0.6 -> 0.36, 0.8 -> 0.64, 1 -> 1) */
 	const char *extra_text_col; /* a second text per row (e.g. the span that carries the
 				     label): when not empty, an extra example with this text and
 				     the row's labels */

@@ -727,6 +727,17 @@ TEST(nlp_dataset_weights_and_extra_examples)
 	haven_dataset_destroy(&ptr);
 	haven_dataset_destroy(&pdv);
 	haven_dataset_destroy(&d);
+	/* a power of the column's value: 0.6^2 */
+	o.min_weight = 0;
+	o.weight_power = 2;
+	ASSERT_OK(haven_dataset_read(path, &o, &d, err, sizeof(err)));
+	ASSERT_NEAR(d->ex[0].weight, 0.36, 1e-6);
+	ASSERT(d->ex[1].extra); /* row 0's second label, at half its row's weight */
+	ASSERT_NEAR(d->ex[1].weight, 0.18, 1e-6);
+	ASSERT(!d->ex[2].extra && d->ex[2].weight == 1);
+	haven_dataset_destroy(&d);
+	o.min_weight = 0.7;
+	o.weight_power = 1;
 	/* with a group column the extras carry the group, so a group stays on one side */
 	o.group_col = "grp";
 	ASSERT_OK(haven_dataset_read(path, &o, &d, err, sizeof(err)));
