@@ -52,6 +52,8 @@ static const char usage[] =
 	"                        smoothed by ALPHA (e.g. 1); two-label data, linear model\n"
 	"  --nb-beta B           with --nb: interpolate towards the mean weight, 0 < B <= 1\n"
 	"                        (default 1: none; the paper uses 0.25)\n"
+	"  --label-smoothing E   train towards 1 - E + E/L for the gold label and E/L for\n"
+	"                        the others (sigmoids: 1 - E/2 and E/2); 0 <= E < 1 (0)\n"
 	"\n"
 	"features:\n"
 	"  --buckets N           hash buckets (default 262144)\n"
@@ -220,6 +222,9 @@ int cmd_train(int argc, char **argv)
 			else bad = haven_parse_double(v, &to.mix) || to.mix < 0 || to.mix > 1;
 		} else if (!strcmp(a, "--nb"))
 			bad = haven_parse_double(v, &to.nb_alpha) || !(to.nb_alpha > 0 && to.nb_alpha <= 1e6);
+		else if (!strcmp(a, "--label-smoothing"))
+			bad = haven_parse_double(v, &to.label_smoothing) ||
+			      !(to.label_smoothing >= 0 && to.label_smoothing < 1);
 		else if (!strcmp(a, "--nb-beta"))
 			bad = haven_parse_double(v, &to.nb_beta) || !(to.nb_beta > 0 && to.nb_beta <= 1);
 		else if (!strcmp(a, "--class-weight")) {

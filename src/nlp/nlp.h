@@ -399,6 +399,10 @@ struct haven_train_opts {
 	   their mean magnitude, w' = (1 - beta) mean|w| + beta w (1: none). 0: off. */
 	double nb_alpha;
 	double nb_beta;
+	/* Label smoothing (Szegedy et al. 2016) in [0, 1): a softmax trains towards 1 - eps +
+	   eps/L for the gold label and eps/L for the others; sigmoids towards 1 - eps/2 and
+	   eps/2. 0: off. */
+	double label_smoothing;
 	/* metadata written into the file */
 	const char *name, *version, *task, *data, *license, *created_by;
 	FILE *log;                  /* progress lines, or NULL */

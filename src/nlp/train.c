@@ -168,6 +168,7 @@ struct job {
 	enum haven_output output;
 	const float *wpos, *wneg; /* sigmoid per-label weights; softmax: wpos per class */
 	const float *sw;        /* per-example weights, mean 1 */
+	float t_pos, t_neg;     /* targets of a gold label and of the others (smoothing) */
 	double lr0, lambda;
 	enum haven_reg reg;
 	/* linear: a thread's label block */
@@ -210,7 +211,8 @@ static void *linear_worker(void *arg)
 			const unsigned char *y = j->y + i * L + j->l0;
 			for (size_t l = 0; l < Lg; l++) {
 				float p = 1.0f / (1.0f + expf(-s[l]));
-				g[l] = (y[l] ? (p - 1) * j->wpos[j->l0 + l] : p * j->wneg[j->l0 + l]) *
+				g[l] = (y[l] ? (p - j->t_pos) * j->wpos[j->l0 + l]
+					     : (p - j->t_neg) * j->wneg[j->l0 + l]) *
 				       j->sw[i];
 			}
 		} else {
@@ -226,7 +228,7 @@ static void *linear_worker(void *arg)
 			uint32_t c = j->cls[i];
 			float cw = j->wpos[c] * j->sw[i];
 			for (size_t l = 0; l < Lg; l++)
-				g[l] = (float)(g[l] / sum - (l == c)) * cw;
+				g[l] = (float)(g[l] / sum - (l == c ? j->t_pos : j->t_neg)) * cw;
 		}
 		if (j->reg == HAVEN_REG_L2) {
 			scale *= 1.0 - lr * j->lambda;
@@ -385,7 +387,8 @@ static int train_bag(const struct job *j, uint32_t dim, uint64_t seed, float **e
 			const unsigned char *y = j->y + i * L;
 			for (size_t l = 0; l < L; l++) {
 				float p = 1.0f / (1.0f + expf(-s[l]));
-				g[l] = (y[l] ? (p - 1) * j->wpos[l] : p * j->wneg[l]) * j->sw[i];
+				g[l] = (y[l] ? (p - j->t_pos) * j->wpos[l] : (p - j->t_neg) * j->wneg[l]) *
+				       j->sw[i];
 			}
 		} else {
 			float mx = s[0];
@@ -400,7 +403,7 @@ static int train_bag(const struct job *j, uint32_t dim, uint64_t seed, float **e
 			uint32_t c = j->cls[i];
 			float cw = j->wpos[c] * j->sw[i];
 			for (size_t l = 0; l < L; l++)
-				g[l] = (float)(g[l] / sum - (l == c)) * cw;
+				g[l] = (float)(g[l] / sum - (l == c ? j->t_pos : j->t_neg)) * cw;
 		}
 		memset(gh, 0, dim * sizeof(float));
 		for (size_t l = 0; l < L; l++) {
@@ -795,6 +798,8 @@ int haven_model_train(const struct haven_dataset *train, const struct haven_data
 	if (o->nb_alpha > 0 && o->kind != HAVEN_MODEL_LINEAR)
 		return fail(err, errlen, HAVEN_EINVAL,
 			    "NB-weighted features need the linear model");
+	if (!(o->label_smoothing >= 0 && o->label_smoothing < 1))
+		return fail(err, errlen, HAVEN_EINVAL, "label smoothing must be in [0, 1)");
 	uint32_t B = o->text.buckets;
 
 	/* From here on: training examples of weight 0 are left out, and dev data is scored
@@ -919,6 +924,13 @@ int haven_model_train(const struct haven_dataset *train, const struct haven_data
 	j.wpos = wpos;
 	j.wneg = wneg;
 	j.sw = sw;
+	if (output == HAVEN_OUTPUT_SIGMOID) {
+		j.t_pos = (float)(1 - o->label_smoothing / 2);
+		j.t_neg = (float)(o->label_smoothing / 2);
+	} else {
+		j.t_pos = (float)(1 - o->label_smoothing + o->label_smoothing / (double)L);
+		j.t_neg = (float)(o->label_smoothing / (double)L);
+	}
 	j.reg = o->reg;
 	j.lambda = 1.0 / (o->c * (double)N);
 

@@ -894,3 +894,43 @@ TEST(nlp_train_extra_examples_train_only)
 	haven_dataset_destroy(&d);
 	haven_dataset_destroy(&with);
 }
+
+TEST(nlp_train_label_smoothing)
+{
+	struct haven_dataset *d = synthetic(0), *multi = synthetic(1);
+	struct haven_train_opts o;
+	struct haven_model *sharp = NULL, *smooth = NULL;
+	struct haven_nlp_ws *ws;
+	struct haven_prediction p;
+	char err[256];
+	ASSERT(d && multi);
+	ASSERT_OK(haven_nlp_ws_create(&ws));
+	haven_train_opts_default(&o);
+	o.text.buckets = 4096;
+	o.linear_epochs = 30;
+	o.calibrate = 0;
+	/* softmax, then one-vs-rest sigmoids: smoothed targets keep the raw scores smaller
+	   (a hard target drives them on for ever), and the model still learns */
+	for (int round = 0; round < 2; round++) {
+		struct haven_dataset *data = round ? multi : d;
+		o.label_smoothing = 0;
+		ASSERT_OK(haven_model_train(data, data, &o, &sharp, err, sizeof(err)));
+		o.label_smoothing = 0.3;
+		ASSERT_OK(haven_model_train(data, data, &o, &smooth, err, sizeof(err)));
+		expect_perfect(smooth, round);
+		const char *s = "what a wonderful thing";
+		ASSERT_OK(haven_model_predict(sharp, ws, s, strlen(s), &p));
+		float sharp_score = p.score[0];
+		ASSERT_OK(haven_model_predict(smooth, ws, s, strlen(s), &p));
+		ASSERT(sharp_score > 0 && p.score[0] > 0);
+		ASSERT(p.score[0] < 0.8f * sharp_score);
+		haven_model_destroy(&sharp);
+		haven_model_destroy(&smooth);
+	}
+	o.label_smoothing = 1;
+	ASSERT_EQ(haven_model_train(d, NULL, &o, &smooth, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, "label smoothing");
+	haven_nlp_ws_destroy(&ws);
+	haven_dataset_destroy(&d);
+	haven_dataset_destroy(&multi);
+}
