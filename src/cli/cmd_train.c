@@ -22,6 +22,9 @@ static const char usage[] =
 	"                        agreement: 0.6 -> 0.36, 0.8 -> 0.64)\n"
 	"  --extra-text-col C    also train on this column's text (e.g. the span that\n"
 	"                        carries the label) as an example with the row's labels\n"
+	"  --extra-text-crop     with --extra-text-col: a row whose column is empty gets\n"
+	"                        two consecutive sentences of its own text instead, so\n"
+	"                        every label has short extra examples\n"
 	"  --extra-label-col C   also train on the row's text with this column's label\n"
 	"                        (e.g. a secondary annotation), when not empty\n"
 	"  --extra-weight X      weight of those extra examples relative to their row (1)\n"
@@ -157,6 +160,10 @@ int cmd_train(int argc, char **argv)
 			quiet = 1;
 			continue;
 		}
+		if (!strcmp(a, "--extra-text-crop")) {
+			ro.extra_text_crop = 1;
+			continue;
+		}
 		if (!strcmp(a, "--no-calibrate")) {
 			to.calibrate = 0;
 			continue;
@@ -283,6 +290,8 @@ int cmd_train(int argc, char **argv)
 	if ((ro.min_weight > 0 || ro.weight_power != 1) && !ro.weight_col)
 		return haven_cli_usage_error("train", "--min-weight and --weight-power need "
 					     "--weight-col");
+	if (ro.extra_text_crop && !ro.extra_text_col)
+		return haven_cli_usage_error("train", "--extra-text-crop needs --extra-text-col");
 	if (ro.extra_weight != 1 && !ro.extra_text_col && !ro.extra_label_col)
 		return haven_cli_usage_error("train", "--extra-weight needs --extra-text-col or "
 					     "--extra-label-col");
@@ -310,6 +319,7 @@ int cmd_train(int argc, char **argv)
 			struct haven_read_opts dro = ro;
 			/* dev rows are scored as they are: no weights, no extra examples */
 			dro.weight_col = dro.extra_text_col = dro.extra_label_col = NULL;
+			dro.extra_text_crop = 0;
 			dro.min_weight = 0;
 			dro.fixed_labels = train->label_names;
 			dro.nfixed_labels = train->nlabel_names;

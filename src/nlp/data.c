@@ -387,6 +387,44 @@ static int add_weighted(struct haven_dataset *d, const char *text, const char *g
 	return rc;
 }
 
+/* Whether a sentence of s (length n) ends at byte i: '.', '!' or '?' followed by white
+ * space, or a line break that does not follow one of them. */
+static int sentence_end(const char *s, size_t i, size_t n)
+{
+	if (i + 1 >= n)
+		return 0;
+	if (s[i] == '\n')
+		return !(i > 0 && strchr(".!?", s[i - 1]));
+	return s[i] && strchr(".!?", s[i]) && strchr(" \t\r\n", s[i + 1]);
+}
+
+/* Two consecutive sentences of s, starting at the sentence FNV-1a-64(s) modulo their number
+ * picks; written into out without the white space around them. */
+static int crop_sentences(const char *s, struct haven_buf *out)
+{
+	size_t n = strlen(s), count = 1;
+	for (size_t i = 0; i < n; i++)
+		count += sentence_end(s, i, n);
+	size_t pick = (size_t)(haven__fnv1a64(s, n) % count), k = 0, start = 0, end = n;
+	for (size_t i = 0; i < n; i++) {
+		if (!sentence_end(s, i, n))
+			continue;
+		k++;
+		if (k == pick)
+			start = i + 1;
+		if (k == pick + 2) {
+			end = i + 1;
+			break;
+		}
+	}
+	while (start < end && strchr(" \t\r\n", s[start]))
+		start++;
+	while (end > start && strchr(" \t\r\n", s[end - 1]))
+		end--;
+	haven_buf_reset(out);
+	return haven_buf_append(out, s + start, end - start); /* NUL-terminated after it */
+}
+
 /* Column of an optional training-only option: -1 when not asked for, -2 when missing. */
 static long optional_column(const char *spec, char **header, size_t nh, const char *path,
 			    const char *what, char *err, size_t errlen)
@@ -418,8 +456,9 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 	long tcols[16];
 	size_t ntcols = 0;
 	long lcol, gcol = -1, wcol = -1, xtcol = -1, xlcol = -1;
-	struct haven_buf text;
+	struct haven_buf text, crop;
 	haven_buf_init(&text, HAVEN_NLP_MAX_TEXT * 64);
+	haven_buf_init(&crop, HAVEN_NLP_MAX_TEXT * 64);
 	*out = NULL;
 	if (err && errlen)
 		err[0] = 0;
@@ -605,8 +644,14 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 		const char *key = group ? group : text.data;
 		float extra_weight = (float)(weight * o->extra_weight);
 		if (xtcol >= 0) {
-			char *x = r.f[xtcol];
-			trim(&x);
+			char *xs = r.f[xtcol];
+			trim(&xs);
+			const char *x = xs;
+			if (!*x && o->extra_text_crop) {
+				if ((rc = crop_sentences(text.data, &crop)))
+					goto out;
+				x = crop.data;
+			}
 			if (*x && (rc = add_weighted(tmp, x, key, labels, (size_t)nl, extra_weight,
 						     1)))
 				goto out;
@@ -702,6 +747,7 @@ out:
 	free(r.rec);
 	free(r.f);
 	haven_buf_release(&text);
+	haven_buf_release(&crop);
 	if (rc && err && errlen && !err[0])
 		snprintf(err, errlen, "%s: %s", path, haven_strerror(rc));
 	return rc;

@@ -329,6 +329,11 @@ struct haven_read_opts {
 				     label (through label_names and label_map like the label) */
 	double extra_weight;      /* weight of the extra examples relative to their row's
 				     (default 1) */
+	int extra_text_crop;      /* with extra_text_col: a row whose extra text is empty gets
+				     two consecutive sentences of its own text instead (where
+				     they start: FNV-1a-64 of the text modulo its number of
+				     sentences), so that short extra texts exist for every label
+				     and their length does not tell the labels apart */
 	/* When set, the dataset uses these label names in this order (a model's labels);
 	   rows with other labels are an error. */
 	char *const *fixed_labels;

@@ -746,6 +746,43 @@ TEST(nlp_dataset_weights_and_extra_examples)
 	haven_dataset_destroy(&d);
 	o.group_col = NULL;
 
+	/* --extra-text-crop: a row without extra text gets two of its own sentences */
+	FILE *f = fopen(path, "w");
+	ASSERT(f);
+	fputs("text,label,agree,span,second,grp\n"
+	      "\"Alpha one. Beta two! Gamma three?\nDelta four\",a,1,,,g1\n"
+	      "Epsilon five. Zeta six.,b,1,the span,,g2\n",
+	      f);
+	fclose(f);
+	haven_read_opts_default(&o);
+	o.text_cols = "text";
+	o.label_col = "label";
+	o.extra_text_col = "span";
+	ASSERT_OK(haven_dataset_read(path, &o, &d, err, sizeof(err)));
+	ASSERT_EQ(d->n, 3); /* no crop asked for: the first row has no extra example */
+	haven_dataset_destroy(&d);
+	o.extra_text_crop = 1;
+	ASSERT_OK(haven_dataset_read(path, &o, &d, err, sizeof(err)));
+	ASSERT_EQ(d->n, 4);
+	ASSERT(d->ex[1].extra && !d->ex[2].extra && d->ex[3].extra);
+	static const char *windows[] = {"Alpha one. Beta two!", "Beta two! Gamma three?",
+					"Gamma three?\nDelta four", "Delta four"};
+	int found = 0;
+	for (size_t k = 0; k < 4; k++)
+		found |= !strcmp(d->ex[1].text, windows[k]);
+	ASSERT(found);
+	ASSERT_STR_EQ(d->ex[1].group, d->ex[0].text);
+	ASSERT_STR_EQ(d->ex[3].text, "the span");
+	haven_dataset_destroy(&d);
+	haven_read_opts_default(&o);
+	o.text_cols = "text";
+	o.label_col = "label";
+	o.weight_col = "agree";
+	o.min_weight = 0.7;
+	o.extra_text_col = "span";
+	o.extra_label_col = "second";
+	o.extra_weight = 0.5;
+
 	/* bad input: the row's line and the column are named */
 	write_weighted_csv(path, "late row,a,high,,,g99");
 	ASSERT_EQ(haven_dataset_read(path, &o, &d, err, sizeof(err)), HAVEN_EINVAL);
