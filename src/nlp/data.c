@@ -559,9 +559,10 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 		rc = HAVEN_EINVAL;
 		goto out;
 	}
-	if (!(o->extra_weight >= 0 && o->extra_weight <= 1e6) ||
-	    !(o->min_weight >= 0 && o->min_weight <= 1e30) ||
-	    !(o->weight_power > 0 && o->weight_power <= 16)) {
+	if (((o->extra_text_col || o->extra_label_col) &&
+	     !(o->extra_weight >= 0 && o->extra_weight <= 1e6)) ||
+	    (o->weight_col && !(o->min_weight >= 0 && o->min_weight <= 1e30)) ||
+	    (o->weight_col && !(o->weight_power > 0 && o->weight_power <= 16))) {
 		rc = fail(err, errlen, HAVEN_EINVAL,
 			  "extra weight and minimum weight must be >= 0, weight power in (0, 16]");
 		goto out;
