@@ -41,13 +41,15 @@ $H train --quiet --data $D/goemotions/group/train.tsv --dev $D/goemotions/group/
 	--license "Apache-2.0 (data)" --out models/sentiment.hvm
 fi
 
-# stress: Dreaddit, 0/1; dev = 20% of train grouped by post_id (seed 1)
+# stress: Dreaddit, 0/1; dev = 20% of train grouped by post_id (seed 1); training rows
+# weighted by the square of the annotators' agreement (confidence), dev rows unweighted
 if [ -z "$ONLY" ] || want stress; then
 $H train --quiet --data $D/dreaddit/dreaddit-train.csv --text-col text --label-col label \
 	--group-col post_id --dev-split 0.2 --seed 1 \
+	--weight-col confidence --weight-power 2 \
 	--buckets 131072 --char-weight 0.2 \
-	--name stress --version 1.0.0 --task "stress: Dreaddit stressed (1) vs not (0)" \
-	--data-desc "Dreaddit (Turcan & McKeown 2019) dreaddit-train.csv 2,838 Reddit post segments; 80% train / 20% dev grouped by post_id" \
+	--name stress --version 1.1.0 --task "stress: Dreaddit stressed (1) vs not (0)" \
+	--data-desc "Dreaddit (Turcan & McKeown 2019) dreaddit-train.csv 2,838 Reddit post segments; 80% train / 20% dev grouped by post_id; training rows weighted by annotator agreement squared" \
 	--license "unknown (research data)" --out models/stress.hvm
 fi
 

@@ -14,10 +14,26 @@ static const char usage[] =
 	"\n"
 	"%s"
 	"\n"
+	"training rows only (dev data is read and scored without them):\n"
+	"  --weight-col C        weight each training row by this column's number (>= 0,\n"
+	"                        e.g. annotator agreement); weights are scaled to mean 1\n"
+	"  --min-weight W        with --weight-col: leave out training rows weighing less\n"
+	"  --weight-power P      with --weight-col: weight = value^P (default 1; 2 stresses\n"
+	"                        agreement: 0.6 -> 0.36, 0.8 -> 0.64)\n"
+	"  --extra-text-col C    also train on this column's text (e.g. the span that\n"
+	"                        carries the label) as an example with the row's labels\n"
+	"  --extra-text-crop     with --extra-text-col: a row whose column is empty gets\n"
+	"                        two consecutive sentences of its own text instead, so\n"
+	"                        every label has short extra examples\n"
+	"  --extra-label-col C   also train on the row's text with this column's label\n"
+	"                        (e.g. a secondary annotation), when not empty\n"
+	"  --extra-weight X      weight of those extra examples relative to their row (1)\n"
+	"\n"
 	"dev data (for calibration and thresholds):\n"
-	"  --dev FILE            dev file, read with the same data options\n"
+	"  --dev FILE            dev file, read with the same data options (no extras)\n"
 	"  --dev-split F         hold out fraction F of the training file (grouped by\n"
-	"                        --group-col when given; deterministic for --seed)\n"
+	"                        --group-col when given; deterministic for --seed); a row's\n"
+	"                        extra examples stay with it and are dropped from dev\n"
 	"\n"
 	"model:\n"
 	"  --model linear|bag|ensemble   (default linear)\n"
@@ -39,6 +55,8 @@ static const char usage[] =
 	"                        smoothed by ALPHA (e.g. 1); two-label data, linear model\n"
 	"  --nb-beta B           with --nb: interpolate towards the mean weight, 0 < B <= 1\n"
 	"                        (default 1: none; the paper uses 0.25)\n"
+	"  --label-smoothing E   train towards 1 - E + E/L for the gold label and E/L for\n"
+	"                        the others (sigmoids: 1 - E/2 and E/2); 0 <= E < 1 (0)\n"
 	"\n"
 	"features:\n"
 	"  --buckets N           hash buckets (default 262144)\n"
@@ -142,6 +160,10 @@ int cmd_train(int argc, char **argv)
 			quiet = 1;
 			continue;
 		}
+		if (!strcmp(a, "--extra-text-crop")) {
+			ro.extra_text_crop = 1;
+			continue;
+		}
 		if (!strcmp(a, "--no-calibrate")) {
 			to.calibrate = 0;
 			continue;
@@ -167,6 +189,18 @@ int cmd_train(int argc, char **argv)
 		if (!strcmp(a, "--data")) data = v;
 		else if (!strcmp(a, "--dev")) dev_path = v;
 		else if (!strcmp(a, "--out")) out_path = v;
+		else if (!strcmp(a, "--weight-col")) ro.weight_col = v;
+		else if (!strcmp(a, "--min-weight"))
+			bad = haven_parse_double(v, &ro.min_weight) ||
+			      !(ro.min_weight >= 0 && ro.min_weight <= 1e30);
+		else if (!strcmp(a, "--weight-power"))
+			bad = haven_parse_double(v, &ro.weight_power) ||
+			      !(ro.weight_power > 0 && ro.weight_power <= 16);
+		else if (!strcmp(a, "--extra-text-col")) ro.extra_text_col = v;
+		else if (!strcmp(a, "--extra-label-col")) ro.extra_label_col = v;
+		else if (!strcmp(a, "--extra-weight"))
+			bad = haven_parse_double(v, &ro.extra_weight) ||
+			      !(ro.extra_weight >= 0 && ro.extra_weight <= 1e6);
 		else if (!strcmp(a, "--dev-split"))
 			bad = haven_parse_double(v, &dev_split) || !(dev_split > 0 && dev_split < 1);
 		else if (!strcmp(a, "--model")) {
@@ -195,6 +229,9 @@ int cmd_train(int argc, char **argv)
 			else bad = haven_parse_double(v, &to.mix) || to.mix < 0 || to.mix > 1;
 		} else if (!strcmp(a, "--nb"))
 			bad = haven_parse_double(v, &to.nb_alpha) || !(to.nb_alpha > 0 && to.nb_alpha <= 1e6);
+		else if (!strcmp(a, "--label-smoothing"))
+			bad = haven_parse_double(v, &to.label_smoothing) ||
+			      !(to.label_smoothing >= 0 && to.label_smoothing < 1);
 		else if (!strcmp(a, "--nb-beta"))
 			bad = haven_parse_double(v, &to.nb_beta) || !(to.nb_beta > 0 && to.nb_beta <= 1);
 		else if (!strcmp(a, "--class-weight")) {
@@ -250,6 +287,14 @@ int cmd_train(int argc, char **argv)
 	if ((to.text.char_minn == 0) != (to.text.char_maxn == 0) ||
 	    to.text.char_minn > to.text.char_maxn)
 		return haven_cli_usage_error("train", "need 1 <= --minn <= --maxn (or both 0)");
+	if ((ro.min_weight > 0 || ro.weight_power != 1) && !ro.weight_col)
+		return haven_cli_usage_error("train", "--min-weight and --weight-power need "
+					     "--weight-col");
+	if (ro.extra_text_crop && !ro.extra_text_col)
+		return haven_cli_usage_error("train", "--extra-text-crop needs --extra-text-col");
+	if (ro.extra_weight != 1 && !ro.extra_text_col && !ro.extra_label_col)
+		return haven_cli_usage_error("train", "--extra-weight needs --extra-text-col or "
+					     "--extra-label-col");
 	if (to.nb_beta != 1 && !(to.nb_alpha > 0))
 		return haven_cli_usage_error("train", "--nb-beta needs --nb");
 	if (to.nb_alpha > 0 && to.kind != HAVEN_MODEL_LINEAR)
@@ -272,6 +317,10 @@ int cmd_train(int argc, char **argv)
 		all = NULL;
 		if (dev_path) {
 			struct haven_read_opts dro = ro;
+			/* dev rows are scored as they are: no weights, no extra examples */
+			dro.weight_col = dro.extra_text_col = dro.extra_label_col = NULL;
+			dro.extra_text_crop = 0;
+			dro.min_weight = 0;
 			dro.fixed_labels = train->label_names;
 			dro.nfixed_labels = train->nlabel_names;
 			if ((rc = haven_dataset_read(dev_path, &dro, &dev, err, sizeof(err)))) {

@@ -1,9 +1,11 @@
 /*
  * data.c: labelled datasets: reading CSV (RFC 4180, quoted multi-line fields) and TSV files
- * by column name or number, label-name files and multi-label fields, and deterministic
- * grouped train/dev splits.
+ * by column name or number, label-name files and multi-label fields, per-row training
+ * weights and extra training-only examples from other columns, and deterministic grouped
+ * train/dev splits.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,8 @@ void haven_read_opts_default(struct haven_read_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->header = 1;
+	o->extra_weight = 1;
+	o->weight_power = 1;
 }
 
 int haven_dataset_create(struct haven_dataset **out)
@@ -69,7 +73,7 @@ static int label_add(struct haven_dataset *d, const char *name)
 }
 
 static int add_indices(struct haven_dataset *d, const char *text, const char *group,
-		       const uint32_t *labels, size_t nlabels)
+		       const uint32_t *labels, size_t nlabels, float weight, uint8_t extra)
 {
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 256;
@@ -92,6 +96,8 @@ static int add_indices(struct haven_dataset *d, const char *text, const char *gr
 	}
 	memcpy(e->labels, labels, nlabels * sizeof(uint32_t));
 	e->nlabels = (uint32_t)nlabels;
+	e->weight = weight;
+	e->extra = extra;
 	d->n++;
 	return 0;
 }
@@ -117,7 +123,7 @@ int haven_dataset_add(struct haven_dataset *d, const char *text, const char *gro
 		if (!dup)
 			idx[k++] = (uint32_t)j;
 	}
-	return add_indices(d, text, group, idx, k);
+	return add_indices(d, text, group, idx, k, 1.0f, 0);
 }
 
 /* ---- delimited files ---- */
@@ -332,6 +338,107 @@ static const char *map_label(const char *map, const char *s, char *buf, size_t n
 	return s;
 }
 
+/* The labels of one label field (split by label_sep, looked up in the names file, mapped):
+ * up to 256 names in labels, of which the first 8 may point into mapped. Returns the
+ * number of labels (0: none), or <0 with err set. The field is modified. */
+static long field_labels(char *lab, const struct haven_read_opts *o, char **names,
+			 size_t nnames, char mapped[8][256], const char **labels,
+			 const char *path, size_t line, char *err, size_t errlen)
+{
+	size_t nl = 0;
+	char *p = lab;
+	for (;;) {
+		char *e = o->label_sep && *o->label_sep ? strstr(p, o->label_sep) : NULL;
+		if (e)
+			*e = 0;
+		char *s = p;
+		trim(&s);
+		if (*s && nl < 256) {
+			if (names) {
+				int64_t v;
+				if (haven_parse_int64(s, &v) || v < 0 || (size_t)v >= nnames)
+					return fail(err, errlen, HAVEN_EINVAL,
+						    "%s:%zu: label '%s' is not an index into the "
+						    "%zu label names",
+						    path, line, s, nnames);
+				s = names[v];
+			}
+			const char *name = s;
+			if (o->label_map && nl < 8)
+				name = map_label(o->label_map, s, mapped[nl], sizeof(mapped[nl]));
+			labels[nl++] = name;
+		}
+		if (!e)
+			break;
+		p = e + strlen(o->label_sep);
+	}
+	return (long)nl;
+}
+
+/* Adds an example to d and gives it a weight and the extra mark. */
+static int add_weighted(struct haven_dataset *d, const char *text, const char *group,
+			const char *const *labels, size_t nlabels, float weight, uint8_t extra)
+{
+	int rc = haven_dataset_add(d, text, group, labels, nlabels);
+	if (!rc) {
+		d->ex[d->n - 1].weight = weight;
+		d->ex[d->n - 1].extra = extra;
+	}
+	return rc;
+}
+
+/* Whether a sentence of s (length n) ends at byte i: '.', '!' or '?' followed by white
+ * space, or a line break that does not follow one of them. */
+static int sentence_end(const char *s, size_t i, size_t n)
+{
+	if (i + 1 >= n)
+		return 0;
+	if (s[i] == '\n')
+		return !(i > 0 && strchr(".!?", s[i - 1]));
+	return s[i] && strchr(".!?", s[i]) && strchr(" \t\r\n", s[i + 1]);
+}
+
+/* Two consecutive sentences of s, starting at the sentence FNV-1a-64(s) modulo their number
+ * picks; written into out without the white space around them. */
+static int crop_sentences(const char *s, struct haven_buf *out)
+{
+	size_t n = strlen(s), count = 1;
+	for (size_t i = 0; i < n; i++)
+		count += sentence_end(s, i, n);
+	size_t pick = (size_t)(haven__fnv1a64(s, n) % count), k = 0, start = 0, end = n;
+	for (size_t i = 0; i < n; i++) {
+		if (!sentence_end(s, i, n))
+			continue;
+		k++;
+		if (k == pick)
+			start = i + 1;
+		if (k == pick + 2) {
+			end = i + 1;
+			break;
+		}
+	}
+	while (start < end && strchr(" \t\r\n", s[start]))
+		start++;
+	while (end > start && strchr(" \t\r\n", s[end - 1]))
+		end--;
+	haven_buf_reset(out);
+	return haven_buf_append(out, s + start, end - start); /* NUL-terminated after it */
+}
+
+/* Column of an optional training-only option: -1 when not asked for, -2 when missing. */
+static long optional_column(const char *spec, char **header, size_t nh, const char *path,
+			    const char *what, char *err, size_t errlen)
+{
+	if (!spec)
+		return -1;
+	long c = column(spec, header, nh);
+	if (c < 0) {
+		fail(err, errlen, HAVEN_EINVAL, "%s: no %s column '%s'", path, what, spec);
+		return -2;
+	}
+	return c;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -348,9 +455,10 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 	size_t nh = 0, nnames = 0, names_len = 0;
 	long tcols[16];
 	size_t ntcols = 0;
-	long lcol, gcol = -1;
-	struct haven_buf text;
+	long lcol, gcol = -1, wcol = -1, xtcol = -1, xlcol = -1;
+	struct haven_buf text, crop;
 	haven_buf_init(&text, HAVEN_NLP_MAX_TEXT * 64);
+	haven_buf_init(&crop, HAVEN_NLP_MAX_TEXT * 64);
 	*out = NULL;
 	if (err && errlen)
 		err[0] = 0;
@@ -443,6 +551,22 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 		rc = fail(err, errlen, HAVEN_EINVAL, "%s: no group column '%s'", path, o->group_col);
 		goto out;
 	}
+	if ((wcol = optional_column(o->weight_col, header, nh, path, "weight", err, errlen)) == -2 ||
+	    (xtcol = optional_column(o->extra_text_col, header, nh, path, "extra text", err,
+				     errlen)) == -2 ||
+	    (xlcol = optional_column(o->extra_label_col, header, nh, path, "extra label", err,
+				     errlen)) == -2) {
+		rc = HAVEN_EINVAL;
+		goto out;
+	}
+	if (((o->extra_text_col || o->extra_label_col) &&
+	     !(o->extra_weight >= 0 && o->extra_weight <= 1e6)) ||
+	    (o->weight_col && !(o->min_weight >= 0 && o->min_weight <= 1e30)) ||
+	    (o->weight_col && !(o->weight_power > 0 && o->weight_power <= 16))) {
+		rc = fail(err, errlen, HAVEN_EINVAL,
+			  "extra weight and minimum weight must be >= 0, weight power in (0, 16]");
+		goto out;
+	}
 	if ((rc = haven_dataset_create(&tmp)))
 		goto out;
 	for (;;) {
@@ -459,6 +583,12 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 		for (size_t i = 0; i < ntcols; i++)
 			if (tcols[i] > maxc)
 				maxc = tcols[i];
+		if (wcol > maxc)
+			maxc = wcol;
+		if (xtcol > maxc)
+			maxc = xtcol;
+		if (xlcol > maxc)
+			maxc = xlcol;
 		if ((size_t)maxc >= r.nf) {
 			rc = fail(err, errlen, HAVEN_EINVAL,
 				  "%s:%zu: record has %zu fields, column %ld needed", path, line, r.nf,
@@ -482,43 +612,68 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 		}
 		const char *labels[256];
 		char mapped[8][256];
-		size_t nl = 0;
-		char *p = lab;
-		for (;;) {
-			char *e = o->label_sep && *o->label_sep ? strstr(p, o->label_sep) : NULL;
-			if (e)
-				*e = 0;
-			char *s = p;
-			trim(&s);
-			if (*s && nl < 256) {
-				if (names) {
-					int64_t v;
-					if (haven_parse_int64(s, &v) || v < 0 || (size_t)v >= nnames) {
-						rc = fail(err, errlen, HAVEN_EINVAL,
-							  "%s:%zu: label '%s' is not an index into "
-							  "the %zu label names",
-							  path, line, s, nnames);
-						goto out;
-					}
-					s = names[v];
-				}
-				const char *name = s;
-				if (o->label_map && nl < 8)
-					name = map_label(o->label_map, s, mapped[nl],
-							 sizeof(mapped[nl]));
-				labels[nl++] = name;
-			}
-			if (!e)
-				break;
-			p = e + strlen(o->label_sep);
+		long nl = field_labels(lab, o, names, nnames, mapped, labels, path, line, err,
+				       errlen);
+		if (nl < 0) {
+			rc = (int)nl;
+			goto out;
 		}
 		if (!nl) {
 			tmp->skipped++;
 			continue;
 		}
-		if ((rc = haven_dataset_add(tmp, text.data, gcol >= 0 ? r.f[gcol] : NULL, labels,
-					    nl)))
+		double weight = 1;
+		if (wcol >= 0) {
+			char *w = r.f[wcol];
+			trim(&w);
+			if (haven_parse_double(w, &weight) || !isfinite(weight) || weight < 0) {
+				rc = fail(err, errlen, HAVEN_EINVAL,
+					  "%s:%zu: weight '%s' in column '%s' is not a number >= 0",
+					  path, line, w, o->weight_col);
+				goto out;
+			}
+			if (weight < o->min_weight)
+				weight = 0;
+			else if (o->weight_power != 1)
+				weight = pow(weight, o->weight_power);
+		}
+		const char *group = gcol >= 0 ? r.f[gcol] : NULL;
+		if ((rc = add_weighted(tmp, text.data, group, labels, (size_t)nl, (float)weight,
+				       0)))
 			goto out;
+		/* Extra examples carry their row's split key as group, so they follow it. */
+		const char *key = group ? group : text.data;
+		float extra_weight = (float)(weight * o->extra_weight);
+		if (xtcol >= 0) {
+			char *xs = r.f[xtcol];
+			trim(&xs);
+			const char *x = xs;
+			if (!*x && o->extra_text_crop) {
+				if ((rc = crop_sentences(text.data, &crop)))
+					goto out;
+				x = crop.data;
+			}
+			if (*x && (rc = add_weighted(tmp, x, key, labels, (size_t)nl, extra_weight,
+						     1)))
+				goto out;
+		}
+		if (xlcol >= 0) {
+			char *xl = r.f[xlcol];
+			const char *xlabels[256];
+			char xmapped[8][256];
+			trim(&xl);
+			if (!*xl || in_list(o->skip_labels, xl))
+				continue;
+			long xn = field_labels(xl, o, names, nnames, xmapped, xlabels, path, line,
+					       err, errlen);
+			if (xn < 0) {
+				rc = (int)xn;
+				goto out;
+			}
+			if (xn && (rc = add_weighted(tmp, text.data, key, xlabels, (size_t)xn,
+						     extra_weight, 1)))
+				goto out;
+		}
 	}
 	/* Final label order: fixed (a model's), the names file's, or sorted. */
 	if ((rc = haven_dataset_create(&d)))
@@ -567,7 +722,8 @@ int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 			struct haven_example *e = &tmp->ex[i];
 			for (uint32_t k = 0; k < e->nlabels; k++)
 				e->labels[k] = map[e->labels[k]];
-			rc = add_indices(d, e->text, e->group, e->labels, e->nlabels);
+			rc = add_indices(d, e->text, e->group, e->labels, e->nlabels, e->weight,
+					 e->extra);
 		}
 		free(map);
 		if (rc)
@@ -592,6 +748,7 @@ out:
 	free(r.rec);
 	free(r.f);
 	haven_buf_release(&text);
+	haven_buf_release(&crop);
 	if (rc && err && errlen && !err[0])
 		snprintf(err, errlen, "%s: %s", path, haven_strerror(rc));
 	return rc;
@@ -618,7 +775,10 @@ int haven_dataset_split(const struct haven_dataset *d, double frac, uint64_t see
 		h = haven__fnv1a64_update(h, key, strlen(key));
 		double u = (double)(h >> 11) * (1.0 / 9007199254740992.0);
 		struct haven_dataset *to = u < frac ? b : a;
-		if ((rc = add_indices(to, e->text, e->group, e->labels, e->nlabels)))
+		if (to == b && e->extra)
+			continue; /* extra examples are for training only */
+		if ((rc = add_indices(to, e->text, e->group, e->labels, e->nlabels, e->weight,
+				      e->extra)))
 			goto out;
 	}
 	*train = a;

@@ -281,6 +281,13 @@ struct haven_example {
 	char *group;       /* grouping key for splits (may be NULL) */
 	uint32_t *labels;
 	uint32_t nlabels;
+	float weight;      /* training weight, finite and >= 0 (1 unless read from a weight
+			      column); training leaves out examples of weight 0, and dev data
+			      and evaluation ignore it */
+	uint8_t extra;     /* 1: a training-only example added from another column of a row
+			      (extra_text_col, extra_label_col); a split keeps it with its row
+			      on the training side and drops it from dev, and training never
+			      scores dev data with it */
 };
 
 struct haven_dataset {
@@ -306,6 +313,27 @@ struct haven_read_opts {
 	const char *skip_labels;  /* comma-separated label values whose rows are dropped */
 	const char *label_map;    /* "FROM=TO;FROM=TO;*=TO": renames labels after reading
 				     (and after label-names lookup); "*" matches any other */
+	/* Training-only additions (haven train reads dev data without them). */
+	const char *weight_col;   /* per-row training weight: a number >= 0 (e.g. annotator
+				     agreement); a non-numeric, negative or empty value is an
+				     error naming the row and column */
+	double min_weight;        /* rows whose weight column is below this get weight 0 (left
+				     out of training, kept for dev); 0: none */
+	double weight_power;      /* the weight is the column's value to this power (default 1;
+				     2 stresses agreement: 0.6 -> 0.36, 0.8 -> 0.64, 1 -> 1) */
+	const char *extra_text_col; /* a second text per row (e.g. the span that carries the
+				     label): when not empty, an extra example with this text and
+				     the row's labels */
+	const char *extra_label_col; /* a second label per row (e.g. a secondary annotation):
+				     when not empty, an extra example with the row's text and this
+				     label (through label_names and label_map like the label) */
+	double extra_weight;      /* weight of the extra examples relative to their row's
+				     (default 1) */
+	int extra_text_crop;      /* with extra_text_col: a row whose extra text is empty gets
+				     two consecutive sentences of its own text instead (where
+				     they start: FNV-1a-64 of the text modulo its number of
+				     sentences), so that short extra texts exist for every label
+				     and their length does not tell the labels apart */
 	/* When set, the dataset uses these label names in this order (a model's labels);
 	   rows with other labels are an error. */
 	char *const *fixed_labels;
@@ -318,14 +346,17 @@ void haven_read_opts_default(struct haven_read_opts *o);
 int haven_dataset_read(const char *path, const struct haven_read_opts *o,
 		       struct haven_dataset **out, char *err, size_t errlen) HAVEN_WUR;
 void haven_dataset_destroy(struct haven_dataset **d);
-/* Adds an example (copies text, group and labels by name; new names are appended). */
+/* Adds an example of weight 1 (copies text, group and labels by name; new names are
+ * appended). */
 int haven_dataset_add(struct haven_dataset *d, const char *text, const char *group,
 		      const char *const *labels, size_t nlabels) HAVEN_WUR;
 int haven_dataset_create(struct haven_dataset **out) HAVEN_WUR;
 
 /* Splits deterministically: an example goes to dev when FNV-1a-64(seed, group key) maps
  * below frac, where the key is the group (or, without one, the text). Every example of a
- * group lands on the same side. Both outputs share label names with d. */
+ * group lands on the same side. Extra examples carry their row's key as group (the row's
+ * group, or its text), so they follow their row; those that would land in dev are
+ * dropped. Both outputs share label names with d. */
 int haven_dataset_split(const struct haven_dataset *d, double frac, uint64_t seed,
 			struct haven_dataset **train, struct haven_dataset **dev) HAVEN_WUR;
 
@@ -373,6 +404,10 @@ struct haven_train_opts {
 	   their mean magnitude, w' = (1 - beta) mean|w| + beta w (1: none). 0: off. */
 	double nb_alpha;
 	double nb_beta;
+	/* Label smoothing (Szegedy et al. 2016) in [0, 1): a softmax trains towards 1 - eps +
+	   eps/L for the gold label and eps/L for the others; sigmoids towards 1 - eps/2 and
+	   eps/2. 0: off. */
+	double label_smoothing;
 	/* metadata written into the file */
 	const char *name, *version, *task, *data, *license, *created_by;
 	FILE *log;                  /* progress lines, or NULL */
@@ -380,6 +415,9 @@ struct haven_train_opts {
 void haven_train_opts_default(struct haven_train_opts *o);
 
 /* Trains a model. dev may be NULL (then no calibration, thresholds 0.5/argmax).
+ * Training examples count with their weight (relative: scaled to mean 1; weight 0 leaves
+ * an example out; a negative or non-finite weight is an error naming the example); dev
+ * examples count unweighted, and extra examples in dev are skipped.
  * Deterministic: the same data, options, seed and thread count give the same file. */
 int haven_model_train(const struct haven_dataset *train, const struct haven_dataset *dev,
 		      const struct haven_train_opts *o, struct haven_model **out, char *err,

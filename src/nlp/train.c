@@ -16,6 +16,12 @@
  * linear output layer (softmax, or independent sigmoids for multi-label). It trains on one
  * thread: Hogwild-style parallel updates are not reproducible.
  *
+ * Example weights: each training example's loss is multiplied by its weight (scaled to mean
+ * 1 over the training examples, so C keeps its meaning), the way the class weights multiply
+ * it; class weights are computed from each label's weighted share. Examples of weight 0 are
+ * left out altogether, so they change nothing. Dev data is scored without weights and
+ * without the extra (training-only) examples.
+ *
  * After training, on dev data: a temperature per part minimising log-loss (golden-section
  * search), the ensemble mixing weight, per-label thresholds and the "at least one label"
  * rule are chosen for the configured goal.
@@ -161,6 +167,8 @@ struct job {
 	uint32_t buckets;
 	enum haven_output output;
 	const float *wpos, *wneg; /* sigmoid per-label weights; softmax: wpos per class */
+	const float *sw;        /* per-example weights, mean 1 */
+	float t_pos, t_neg;     /* targets of a gold label and of the others (smoothing) */
 	double lr0, lambda;
 	enum haven_reg reg;
 	/* linear: a thread's label block */
@@ -203,7 +211,9 @@ static void *linear_worker(void *arg)
 			const unsigned char *y = j->y + i * L + j->l0;
 			for (size_t l = 0; l < Lg; l++) {
 				float p = 1.0f / (1.0f + expf(-s[l]));
-				g[l] = y[l] ? (p - 1) * j->wpos[j->l0 + l] : p * j->wneg[j->l0 + l];
+				g[l] = (y[l] ? (p - j->t_pos) * j->wpos[j->l0 + l]
+					     : (p - j->t_neg) * j->wneg[j->l0 + l]) *
+				       j->sw[i];
 			}
 		} else {
 			float mx = s[0];
@@ -216,9 +226,9 @@ static void *linear_worker(void *arg)
 				sum += g[l];
 			}
 			uint32_t c = j->cls[i];
-			float cw = j->wpos[c];
+			float cw = j->wpos[c] * j->sw[i];
 			for (size_t l = 0; l < Lg; l++)
-				g[l] = (float)(g[l] / sum - (l == c)) * cw;
+				g[l] = (float)(g[l] / sum - (l == c ? j->t_pos : j->t_neg)) * cw;
 		}
 		if (j->reg == HAVEN_REG_L2) {
 			scale *= 1.0 - lr * j->lambda;
@@ -377,7 +387,8 @@ static int train_bag(const struct job *j, uint32_t dim, uint64_t seed, float **e
 			const unsigned char *y = j->y + i * L;
 			for (size_t l = 0; l < L; l++) {
 				float p = 1.0f / (1.0f + expf(-s[l]));
-				g[l] = y[l] ? (p - 1) * j->wpos[l] : p * j->wneg[l];
+				g[l] = (y[l] ? (p - j->t_pos) * j->wpos[l] : (p - j->t_neg) * j->wneg[l]) *
+				       j->sw[i];
 			}
 		} else {
 			float mx = s[0];
@@ -390,8 +401,9 @@ static int train_bag(const struct job *j, uint32_t dim, uint64_t seed, float **e
 				sum += g[l];
 			}
 			uint32_t c = j->cls[i];
+			float cw = j->wpos[c] * j->sw[i];
 			for (size_t l = 0; l < L; l++)
-				g[l] = (float)(g[l] / sum - (l == c)) * j->wpos[c];
+				g[l] = (float)(g[l] / sum - (l == c ? j->t_pos : j->t_neg)) * cw;
 		}
 		memset(gh, 0, dim * sizeof(float));
 		for (size_t l = 0; l < L; l++) {
@@ -430,12 +442,13 @@ out:
 /* ---- NB-weighted features (Wang & Manning 2012) ---- */
 
 /* Log-count ratios of a two-label task: r[b] = log((p_b/|p|1) / (q_b/|q|1)) with p_b = alpha
- * + the number of rows of class 1 that contain bucket b (binarised, as in the paper), q_b the
- * same for class 0. Sums run in a fixed order in double, so r is a pure function of the data. */
-static int nb_ratios(const struct csr *x, const uint32_t *cls, uint32_t B, double alpha,
-		     float **r_out)
+ * + the number of rows of class 1 that contain bucket b (binarised, as in the paper; each
+ * row counted with its weight), q_b the same for class 0. Sums run in a fixed order in
+ * double, so r is a pure function of the data. */
+static int nb_ratios(const struct csr *x, const uint32_t *cls, const float *sw, uint32_t B,
+		     double alpha, float **r_out)
 {
-	uint32_t *cnt = calloc((size_t)B * 2, sizeof(uint32_t));
+	double *cnt = calloc((size_t)B * 2, sizeof(double));
 	float *r = malloc((size_t)B * sizeof(float));
 	*r_out = NULL;
 	if (!cnt || !r) {
@@ -446,7 +459,7 @@ static int nb_ratios(const struct csr *x, const uint32_t *cls, uint32_t B, doubl
 	for (size_t i = 0; i < x->n; i++)
 		for (size_t k = x->row[i]; k < x->row[i + 1]; k++)
 			if (x->val[k] != 0)
-				cnt[(size_t)x->idx[k] * 2 + (cls[i] == 1)]++;
+				cnt[(size_t)x->idx[k] * 2 + (cls[i] == 1)] += sw[i];
 	double sum[2] = {alpha * B, alpha * B};
 	for (size_t b = 0; b < B; b++) {
 		sum[0] += cnt[b * 2];
@@ -484,6 +497,29 @@ static void nb_fold(float *w, uint32_t B, const float *r, double beta)
 		w[b * 2] *= r[b];
 		w[b * 2 + 1] *= r[b];
 	}
+}
+
+/* ---- example selection ---- */
+
+/* A view of d (sharing its examples' strings and labels) without the training examples of
+ * weight 0 (training) or without the extra examples (dev). *ex is the view's own array. */
+static int keep_examples(const struct haven_dataset *d, int training, struct haven_dataset *view,
+			 struct haven_example **ex)
+{
+	memset(view, 0, sizeof(*view));
+	*ex = malloc((d->n ? d->n : 1) * sizeof(**ex));
+	if (!*ex)
+		return HAVEN_ENOMEM;
+	for (size_t i = 0; i < d->n; i++)
+		if (training ? d->ex[i].weight > 0 : !d->ex[i].extra)
+			(*ex)[view->n++] = d->ex[i];
+	view->ex = *ex;
+	view->cap = view->n;
+	view->label_names = d->label_names;
+	view->nlabel_names = d->nlabel_names;
+	view->label_cap = d->nlabel_names;
+	view->skipped = d->skipped;
+	return 0;
 }
 
 /* ---- dev-set tuning ---- */
@@ -707,13 +743,20 @@ int haven_model_train(const struct haven_dataset *train, const struct haven_data
 	uint32_t *df = NULL, *order = NULL, *cls = NULL;
 	unsigned char *y = NULL, *yd = NULL, *pred = NULL, *bytes = NULL;
 	float *wpos = NULL, *wneg = NULL, *Sl = NULL, *Sb = NULL, *P = NULL, *Pl = NULL,
-	      *Pb = NULL, *tmpf = NULL, *hidden = NULL, *nbr = NULL;
+	      *Pb = NULL, *tmpf = NULL, *hidden = NULL, *nbr = NULL, *sw = NULL;
 	struct py *tmp = NULL;
+	struct haven_dataset kept_train, kept_dev;
+	struct haven_example *kept_ex = NULL, *kept_dev_ex = NULL;
 	size_t len = 0;
 	memset(&d, 0, sizeof(d));
 	*out = NULL;
 	if (err && errlen)
 		err[0] = 0;
+	for (size_t i = 0; i < train->n; i++)
+		if (!(train->ex[i].weight >= 0 && isfinite(train->ex[i].weight)))
+			return fail(err, errlen, HAVEN_EINVAL,
+				    "training example %zu has weight %g (must be a number >= 0)",
+				    i + 1, (double)train->ex[i].weight);
 	size_t N = train->n, L = train->nlabel_names;
 	if (!N)
 		return fail(err, errlen, HAVEN_EINVAL, "no training examples");
@@ -755,7 +798,36 @@ int haven_model_train(const struct haven_dataset *train, const struct haven_data
 	if (o->nb_alpha > 0 && o->kind != HAVEN_MODEL_LINEAR)
 		return fail(err, errlen, HAVEN_EINVAL,
 			    "NB-weighted features need the linear model");
+	if (!(o->label_smoothing >= 0 && o->label_smoothing < 1))
+		return fail(err, errlen, HAVEN_EINVAL, "label smoothing must be in [0, 1)");
 	uint32_t B = o->text.buckets;
+
+	/* From here on: training examples of weight 0 are left out, and dev data is scored
+	   without the extra (training-only) examples and without weights. */
+	if ((rc = keep_examples(train, 1, &kept_train, &kept_ex)) ||
+	    (dev && (rc = keep_examples(dev, 0, &kept_dev, &kept_dev_ex))))
+		goto out;
+	train = &kept_train;
+	N = train->n;
+	if (!N) {
+		rc = fail(err, errlen, HAVEN_EINVAL, "no training examples of weight above 0");
+		goto out;
+	}
+	if (dev)
+		dev = kept_dev.n ? &kept_dev : NULL;
+	/* Per-example weights scaled to mean 1, so that C keeps its meaning. */
+	sw = malloc(N * sizeof(float));
+	if (!sw) {
+		rc = HAVEN_ENOMEM;
+		goto out;
+	}
+	{
+		double total = 0;
+		for (size_t i = 0; i < N; i++)
+			total += train->ex[i].weight;
+		for (size_t i = 0; i < N; i++)
+			sw[i] = (float)(train->ex[i].weight * ((double)N / total));
+	}
 
 	d.info.name = o->name ? o->name : "";
 	d.info.version = o->version ? o->version : "";
@@ -808,28 +880,35 @@ int haven_model_train(const struct haven_dataset *train, const struct haven_data
 			y[i * L + e->labels[k]] = 1;
 		cls[i] = e->nlabels ? e->labels[0] : 0;
 	}
+	/* Class weights from each label's share of the (example-weighted) training mass. */
+	double mass = 0;
+	for (size_t i = 0; i < N; i++)
+		mass += sw[i];
 	for (size_t l = 0; l < L; l++) {
 		size_t pos = 0;
-		for (size_t i = 0; i < N; i++)
+		double pos_mass = 0;
+		for (size_t i = 0; i < N; i++) {
 			pos += y[i * L + l];
+			pos_mass += y[i * L + l] ? sw[i] : 0;
+		}
 		wpos[l] = wneg[l] = 1;
 		if (o->class_weight && pos && pos < N) {
 			if (output == HAVEN_OUTPUT_SIGMOID) {
 				/* balanced, softened by a square root for rare labels */
-				wpos[l] = (float)sqrt((double)N / (2.0 * pos));
-				wneg[l] = (float)sqrt((double)N / (2.0 * (N - pos)));
+				wpos[l] = (float)sqrt(mass / (2.0 * pos_mass));
+				wneg[l] = (float)sqrt(mass / (2.0 * (mass - pos_mass)));
 			} else {
-				size_t c = 0;
+				double c = 0;
 				for (size_t i = 0; i < N; i++)
-					c += cls[i] == l;
-				wpos[l] = c ? (float)((double)N / ((double)L * c)) : 1;
+					c += cls[i] == l ? sw[i] : 0;
+				wpos[l] = c > 0 ? (float)(mass / ((double)L * c)) : 1;
 			}
 		}
 	}
 
 	if (o->nb_alpha > 0) {
 		/* train on x * r; r is folded into the weights afterwards */
-		if ((rc = nb_ratios(&x, cls, B, o->nb_alpha, &nbr)))
+		if ((rc = nb_ratios(&x, cls, sw, B, o->nb_alpha, &nbr)))
 			goto out;
 		for (size_t k = 0; k < x.nnz; k++)
 			x.val[k] *= nbr[x.idx[k]];
@@ -844,6 +923,14 @@ int haven_model_train(const struct haven_dataset *train, const struct haven_data
 	j.output = output;
 	j.wpos = wpos;
 	j.wneg = wneg;
+	j.sw = sw;
+	if (output == HAVEN_OUTPUT_SIGMOID) {
+		j.t_pos = (float)(1 - o->label_smoothing / 2);
+		j.t_neg = (float)(o->label_smoothing / 2);
+	} else {
+		j.t_pos = (float)(1 - o->label_smoothing + o->label_smoothing / (double)L);
+		j.t_neg = (float)(o->label_smoothing / (double)L);
+	}
 	j.reg = o->reg;
 	j.lambda = 1.0 / (o->c * (double)N);
 
@@ -1022,5 +1109,8 @@ out:
 	free(hidden);
 	free(tmp);
 	free(nbr);
+	free(sw);
+	free(kept_ex);
+	free(kept_dev_ex);
 	return rc;
 }

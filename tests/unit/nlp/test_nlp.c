@@ -633,3 +633,341 @@ TEST(nlp_train_nb_weighted_two_labels)
 	haven_model_destroy(&m);
 	haven_model_destroy(&plain);
 }
+
+/* Writes a CSV of 120 rows: text, label, agreement, a span, a second label and a group (two
+ * rows per group); the last row's fields are given. */
+static void write_weighted_csv(const char *path, const char *last)
+{
+	FILE *f = fopen(path, "w");
+	ASSERT(f);
+	fputs("text,label,agree,span,second,grp\n", f);
+	for (int i = 0; i < 120; i++)
+		fprintf(f, "row %d says %s,%s,%s,%s,%s,g%d\n", i, i % 2 ? "yes" : "no",
+			i % 2 ? "a" : "b", i % 3 ? "1" : "0.6", i % 4 ? "span words" : "",
+			i % 5 ? "" : "b", i / 2);
+	if (last)
+		fprintf(f, "%s\n", last);
+	fclose(f);
+}
+
+TEST(nlp_dataset_weights_and_extra_examples)
+{
+	char path[512], err[256];
+	snprintf(path, sizeof(path), "%s.csv", haven_test_tmpfile("weighted"));
+	write_weighted_csv(path, NULL);
+	struct haven_read_opts o;
+	struct haven_dataset *d = NULL, *plain = NULL;
+	haven_read_opts_default(&o);
+	o.text_cols = "text";
+	o.label_col = "label";
+	ASSERT_OK(haven_dataset_read(path, &o, &plain, err, sizeof(err)));
+	ASSERT_EQ(plain->n, 120);
+	for (size_t i = 0; i < plain->n; i++)
+		ASSERT(plain->ex[i].weight == 1 && !plain->ex[i].extra);
+	o.weight_col = "agree";
+	o.min_weight = 0.7;
+	o.extra_text_col = "span";
+	o.extra_label_col = "second";
+	o.extra_weight = 0.5;
+	ASSERT_OK(haven_dataset_read(path, &o, &d, err, sizeof(err)));
+	/* 120 rows, 90 spans, 24 second labels */
+	ASSERT_EQ(d->n, 120 + 90 + 24);
+	size_t rows = 0, spans = 0, seconds = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct haven_example *e = &d->ex[i];
+		if (!e->extra) {
+			/* agreement 0.6 is below the minimum: weight 0, still read (for dev) */
+			ASSERT(e->weight == (rows % 3 ? 1.0f : 0.0f));
+			ASSERT(e->group == NULL);
+			rows++;
+			continue;
+		}
+		/* an extra example follows its row and carries the row's text as split key */
+		const struct haven_example *row = &d->ex[i - 1 - (d->ex[i - 1].extra != 0)];
+		ASSERT(!row->extra);
+		ASSERT_STR_EQ(e->group, row->text);
+		ASSERT(e->weight == 0.5f * row->weight);
+		if (!strcmp(e->text, "span words")) {
+			ASSERT_EQ(e->labels[0], row->labels[0]);
+			spans++;
+		} else {
+			ASSERT_STR_EQ(e->text, row->text);
+			ASSERT_STR_EQ(d->label_names[e->labels[0]], "b");
+			seconds++;
+		}
+	}
+	ASSERT_EQ(rows, 120);
+	ASSERT_EQ(spans, 90);
+	ASSERT_EQ(seconds, 24);
+
+	/* The split puts extra examples with their row and never in dev: dev is exactly the
+	   dev part of the file read without them. */
+	struct haven_dataset *tr, *dv, *ptr, *pdv;
+	ASSERT_OK(haven_dataset_split(d, 0.4, 3, &tr, &dv));
+	ASSERT_OK(haven_dataset_split(plain, 0.4, 3, &ptr, &pdv));
+	ASSERT(dv->n > 20 && ptr->n > 20);
+	ASSERT_EQ(dv->n, pdv->n);
+	for (size_t i = 0; i < dv->n; i++) {
+		ASSERT(!dv->ex[i].extra);
+		ASSERT_STR_EQ(dv->ex[i].text, pdv->ex[i].text);
+	}
+	size_t train_extras = 0;
+	for (size_t i = 0; i < tr->n; i++) {
+		if (!tr->ex[i].extra)
+			continue;
+		train_extras++;
+		int row_in_train = 0;
+		for (size_t k = 0; k < ptr->n; k++)
+			row_in_train |= !strcmp(ptr->ex[k].text, tr->ex[i].group);
+		ASSERT(row_in_train);
+	}
+	ASSERT(train_extras > 0 && train_extras < 90 + 24);
+	haven_dataset_destroy(&tr);
+	haven_dataset_destroy(&dv);
+	haven_dataset_destroy(&ptr);
+	haven_dataset_destroy(&pdv);
+	haven_dataset_destroy(&d);
+	/* a power of the column's value: 0.6^2 */
+	o.min_weight = 0;
+	o.weight_power = 2;
+	ASSERT_OK(haven_dataset_read(path, &o, &d, err, sizeof(err)));
+	ASSERT_NEAR(d->ex[0].weight, 0.36, 1e-6);
+	ASSERT(d->ex[1].extra); /* row 0's second label, at half its row's weight */
+	ASSERT_NEAR(d->ex[1].weight, 0.18, 1e-6);
+	ASSERT(!d->ex[2].extra && d->ex[2].weight == 1);
+	haven_dataset_destroy(&d);
+	o.min_weight = 0.7;
+	o.weight_power = 1;
+	/* with a group column the extras carry the group, so a group stays on one side */
+	o.group_col = "grp";
+	ASSERT_OK(haven_dataset_read(path, &o, &d, err, sizeof(err)));
+	for (size_t i = 0; i < d->n; i++)
+		ASSERT(d->ex[i].group && d->ex[i].group[0] == 'g');
+	haven_dataset_destroy(&d);
+	o.group_col = NULL;
+
+	/* --extra-text-crop: a row without extra text gets two of its own sentences */
+	FILE *f = fopen(path, "w");
+	ASSERT(f);
+	fputs("text,label,agree,span,second,grp\n"
+	      "\"Alpha one. Beta two! Gamma three?\nDelta four\",a,1,,,g1\n"
+	      "Epsilon five. Zeta six.,b,1,the span,,g2\n",
+	      f);
+	fclose(f);
+	haven_read_opts_default(&o);
+	o.text_cols = "text";
+	o.label_col = "label";
+	o.extra_text_col = "span";
+	ASSERT_OK(haven_dataset_read(path, &o, &d, err, sizeof(err)));
+	ASSERT_EQ(d->n, 3); /* no crop asked for: the first row has no extra example */
+	haven_dataset_destroy(&d);
+	o.extra_text_crop = 1;
+	ASSERT_OK(haven_dataset_read(path, &o, &d, err, sizeof(err)));
+	ASSERT_EQ(d->n, 4);
+	ASSERT(d->ex[1].extra && !d->ex[2].extra && d->ex[3].extra);
+	static const char *windows[] = {"Alpha one. Beta two!", "Beta two! Gamma three?",
+					"Gamma three?\nDelta four", "Delta four"};
+	int found = 0;
+	for (size_t k = 0; k < 4; k++)
+		found |= !strcmp(d->ex[1].text, windows[k]);
+	ASSERT(found);
+	ASSERT_STR_EQ(d->ex[1].group, d->ex[0].text);
+	ASSERT_STR_EQ(d->ex[3].text, "the span");
+	haven_dataset_destroy(&d);
+	haven_read_opts_default(&o);
+	o.text_cols = "text";
+	o.label_col = "label";
+	o.weight_col = "agree";
+	o.min_weight = 0.7;
+	o.extra_text_col = "span";
+	o.extra_label_col = "second";
+	o.extra_weight = 0.5;
+
+	/* bad input: the row's line and the column are named */
+	write_weighted_csv(path, "late row,a,high,,,g99");
+	ASSERT_EQ(haven_dataset_read(path, &o, &d, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, ":122:");
+	ASSERT_CONTAINS(err, "'high'");
+	ASSERT_CONTAINS(err, "'agree'");
+	write_weighted_csv(path, "late row,a,-0.5,,,g99");
+	ASSERT_EQ(haven_dataset_read(path, &o, &d, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, ":122:");
+	write_weighted_csv(path, "late row,a,,,,g99");
+	ASSERT_EQ(haven_dataset_read(path, &o, &d, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, ":122:");
+	write_weighted_csv(path, "late row,a,nan,,,g99");
+	ASSERT_EQ(haven_dataset_read(path, &o, &d, err, sizeof(err)), HAVEN_EINVAL);
+	write_weighted_csv(path, NULL);
+	o.weight_col = "agreement";
+	ASSERT_EQ(haven_dataset_read(path, &o, &d, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, "no weight column 'agreement'");
+	o.weight_col = NULL;
+	o.extra_text_col = "spans";
+	ASSERT_EQ(haven_dataset_read(path, &o, &d, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, "no extra text column 'spans'");
+	o.extra_text_col = NULL;
+	o.extra_label_col = "9";
+	ASSERT_EQ(haven_dataset_read(path, &o, &d, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, "column 9 needed");
+	ASSERT(d == NULL);
+	haven_dataset_destroy(&plain);
+}
+
+/* Trains the synthetic task's linear model on train (dev: the synthetic data). */
+static struct haven_model *train_on(const struct haven_dataset *train,
+				    const struct haven_dataset *dev)
+{
+	struct haven_train_opts o;
+	struct haven_model *m = NULL;
+	char err[256];
+	haven_train_opts_default(&o);
+	o.text.buckets = 4096;
+	o.linear_epochs = 30;
+	o.class_weight = 1;
+	if (haven_model_train(train, dev, &o, &m, err, sizeof(err)))
+		fprintf(stderr, "train: %s\n", err);
+	return m;
+}
+
+/* p(label) of text under m. */
+static float prob_of(struct haven_model *m, const char *text, const char *label)
+{
+	struct haven_nlp_ws *ws;
+	struct haven_prediction p;
+	ASSERT_OK(haven_nlp_ws_create(&ws));
+	ASSERT_OK(haven_model_predict(m, ws, text, strlen(text), &p));
+	float r = -1;
+	for (size_t l = 0; l < haven_model_info(m)->nlabels; l++)
+		if (!strcmp(haven_model_label(m, l), label))
+			r = p.prob[l];
+	haven_nlp_ws_destroy(&ws);
+	return r;
+}
+
+TEST(nlp_train_example_weights)
+{
+	struct haven_dataset *d = synthetic(0), *zero = synthetic(0), *twice = synthetic(0);
+	struct haven_dataset *dev = synthetic(0);
+	const char *neg[] = {"neg"};
+	char err[256];
+	ASSERT(d && zero && twice && dev);
+	/* A weight of 0 removes an example's influence: the same bytes as without it. */
+	ASSERT_OK(haven_dataset_add(zero, "what a love zebra", NULL, neg, 1));
+	zero->ex[zero->n - 1].weight = 0;
+	/* Weights are relative: all 2 is all 1. Dev weights are not used. */
+	for (size_t i = 0; i < twice->n; i++)
+		twice->ex[i].weight = 2;
+	for (size_t i = 0; i < dev->n; i++)
+		dev->ex[i].weight = i % 2 ? 0.0f : 3.0f;
+	struct haven_model *a = train_on(d, d), *b = train_on(zero, d), *c = train_on(twice, dev);
+	ASSERT(a && b && c);
+	expect_same_bytes(a, b, "w0");
+	expect_same_bytes(a, c, "w2");
+	haven_model_destroy(&b);
+	haven_model_destroy(&c);
+	/* The same text with two labels: the heavier one wins, either way round. */
+	const char *pos[] = {"pos"};
+	ASSERT_OK(haven_dataset_add(zero, "zebra zebra", NULL, pos, 1));
+	zero->ex[zero->n - 1].weight = 1;
+	ASSERT_OK(haven_dataset_add(zero, "zebra zebra", NULL, neg, 1));
+	zero->ex[zero->n - 1].weight = 6;
+	b = train_on(zero, d);
+	ASSERT(b);
+	ASSERT(prob_of(b, "zebra", "neg") > 0.6f);
+	haven_model_destroy(&b);
+	zero->ex[zero->n - 2].weight = 6;
+	zero->ex[zero->n - 1].weight = 1;
+	b = train_on(zero, d);
+	ASSERT(b);
+	ASSERT(prob_of(b, "zebra", "pos") > 0.6f);
+	haven_model_destroy(&b);
+	/* refused: a negative or non-finite weight (naming the example), nothing left */
+	struct haven_train_opts o;
+	haven_train_opts_default(&o);
+	zero->ex[3].weight = -1;
+	ASSERT_EQ(haven_model_train(zero, NULL, &o, &b, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, "example 4");
+	zero->ex[3].weight = NAN;
+	ASSERT_EQ(haven_model_train(zero, NULL, &o, &b, err, sizeof(err)), HAVEN_EINVAL);
+	for (size_t i = 0; i < zero->n; i++)
+		zero->ex[i].weight = 0;
+	ASSERT_EQ(haven_model_train(zero, NULL, &o, &b, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT(!b);
+	haven_model_destroy(&a);
+	haven_dataset_destroy(&d);
+	haven_dataset_destroy(&zero);
+	haven_dataset_destroy(&twice);
+	haven_dataset_destroy(&dev);
+}
+
+TEST(nlp_train_extra_examples_train_only)
+{
+	struct haven_dataset *d = synthetic(0), *with = synthetic(0);
+	struct haven_nlp_ws *ws;
+	ASSERT(d && with);
+	/* an extra example whose word occurs nowhere else */
+	const char *pos[] = {"pos"}, *neg[] = {"neg"};
+	ASSERT_OK(haven_dataset_add(with, "quokka", with->ex[0].text, pos, 1));
+	with->ex[with->n - 1].extra = 1;
+	struct haven_model *plain = train_on(d, d), *m = train_on(with, d);
+	ASSERT(plain && m);
+	ASSERT_OK(haven_nlp_ws_create(&ws));
+	/* trained on: its word leans towards its label, which the plain model never saw */
+	ASSERT(weight_of(m, ws, "quokka", "w:quokka") > 0.1f); /* label 0 is "pos" */
+	ASSERT(prob_of(m, "quokka", "pos") > prob_of(plain, "quokka", "pos") + 0.1f);
+	/* never scored on: extra examples in dev data change nothing, even with a wrong label */
+	struct haven_dataset *dev = synthetic(0);
+	ASSERT(dev);
+	ASSERT_OK(haven_dataset_add(dev, "i feel love today", NULL, neg, 1));
+	dev->ex[dev->n - 1].extra = 1;
+	struct haven_model *with_dev_extra = train_on(with, dev);
+	ASSERT(with_dev_extra);
+	expect_same_bytes(m, with_dev_extra, "extra");
+	haven_nlp_ws_destroy(&ws);
+	haven_model_destroy(&with_dev_extra);
+	haven_model_destroy(&plain);
+	haven_model_destroy(&m);
+	haven_dataset_destroy(&dev);
+	haven_dataset_destroy(&d);
+	haven_dataset_destroy(&with);
+}
+
+TEST(nlp_train_label_smoothing)
+{
+	struct haven_dataset *d = synthetic(0), *multi = synthetic(1);
+	struct haven_train_opts o;
+	struct haven_model *sharp = NULL, *smooth = NULL;
+	struct haven_nlp_ws *ws;
+	struct haven_prediction p;
+	char err[256];
+	ASSERT(d && multi);
+	ASSERT_OK(haven_nlp_ws_create(&ws));
+	haven_train_opts_default(&o);
+	o.text.buckets = 4096;
+	o.linear_epochs = 30;
+	o.calibrate = 0;
+	/* softmax, then one-vs-rest sigmoids: smoothed targets keep the raw scores smaller
+	   (a hard target drives them on for ever), and the model still learns */
+	for (int round = 0; round < 2; round++) {
+		struct haven_dataset *data = round ? multi : d;
+		o.label_smoothing = 0;
+		ASSERT_OK(haven_model_train(data, data, &o, &sharp, err, sizeof(err)));
+		o.label_smoothing = 0.3;
+		ASSERT_OK(haven_model_train(data, data, &o, &smooth, err, sizeof(err)));
+		expect_perfect(smooth, round);
+		const char *s = "what a wonderful thing";
+		ASSERT_OK(haven_model_predict(sharp, ws, s, strlen(s), &p));
+		float sharp_score = p.score[0];
+		ASSERT_OK(haven_model_predict(smooth, ws, s, strlen(s), &p));
+		ASSERT(sharp_score > 0 && p.score[0] > 0);
+		ASSERT(p.score[0] < 0.8f * sharp_score);
+		haven_model_destroy(&sharp);
+		haven_model_destroy(&smooth);
+	}
+	o.label_smoothing = 1;
+	ASSERT_EQ(haven_model_train(d, NULL, &o, &smooth, err, sizeof(err)), HAVEN_EINVAL);
+	ASSERT_CONTAINS(err, "label smoothing");
+	haven_nlp_ws_destroy(&ws);
+	haven_dataset_destroy(&d);
+	haven_dataset_destroy(&multi);
+}
