@@ -58,9 +58,10 @@ if [ -z "$ONLY" ] || want distortion; then
 $H train --quiet --data $D/cognitive_distortions_shreevastava2021/train.csv \
 	--text-col "Patient Question" --label-col "Dominant Distortion" --dev-split 0.2 --seed 1 \
 	--buckets 65536 --class-weight balanced \
-	--name distortion --version 1.0.0 \
+	--extra-text-col "Distorted part" --extra-text-crop \
+	--name distortion --version 1.1.0 \
 	--task "cognitive distortion: 10 types + No Distortion, single-label" \
-	--data-desc "Shreevastava & Foltz 2021 therapist Q&A, train.csv 2,530 patient questions; 80% train / 20% dev" \
+	--data-desc "Shreevastava & Foltz 2021 therapist Q&A, train.csv 2,530 patient questions; 80% train / 20% dev; training rows also as their distorted span (or two sentences of a question without one)" \
 	--license "unknown (research data)" --out models/distortion.hvm
 fi
 
