@@ -736,6 +736,11 @@ TEST(crisis_welcomed_disasters_rescues_marks_and_everyday_1_9)
 	EXPECT("if one more person sends a meeting invite im walking into the sea lol",
 	       HAVEN_RISK_NONE);
 	EXPECT("my dad took my phone again", HAVEN_RISK_NONE);
+	EXPECT("leg day tried to kill me today", HAVEN_RISK_NONE);
+	/* "too" and "to" normalise alike: "me too" is no question about others. */
+	EXPECT("some guy in the lobby told me to kys lol", HAVEN_RISK_LOW);
+	/* Sitting in a car is the writer's, not a bike's. */
+	EXPECT("it was just sitting in the garage so i gave it to my nephew", HAVEN_RISK_NONE);
 	haven_crisis_destroy(&c);
 }
 
