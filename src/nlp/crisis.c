@@ -478,12 +478,16 @@ static enum subject subject_of(const struct context *cx, const struct crisis_mat
 	/* In an act on the body a pronoun after its first word is what is acted on ("picking
 	 * the scabs open so they bleed"), not who acts. */
 	int act = cat == CRISIS_CAT_SELF_HARM;
+	/* So is a pronoun after the first word of means or an attempt: what is taken ("not
+	 * planning on taking them the normal way", "took them an hour ago"; since 1.9.0).
+	 * "you" there stays people in general ("how much would kill you"). */
+	int taken = cat == CRISIS_CAT_MEANS || cat == CRISIS_CAT_PAST_ATTEMPT;
 	for (uint32_t t = m->first; t < m->last; t++) {
 		self |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_SELF);
-		if (!audience && !(act && t > m->first)) {
+		if (!audience && !((act || taken) && t > m->first))
 			other |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_OTHER);
+		if (!audience && !(act && t > m->first))
 			generic |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_GENERIC);
-		}
 	}
 	/* A goodbye is the writer's own whoever it names; a preparation is the writer's own
 	 * unless someone else is its subject ("my dad's been giving his stuff away"). */

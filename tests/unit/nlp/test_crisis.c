@@ -739,6 +739,9 @@ TEST(crisis_welcomed_disasters_rescues_marks_and_everyday_1_9)
 	EXPECT("leg day tried to kill me today", HAVEN_RISK_NONE);
 	/* "too" and "to" normalise alike: "me too" is no question about others. */
 	EXPECT("some guy in the lobby told me to kys lol", HAVEN_RISK_LOW);
+	/* A pronoun inside means or an attempt is what is taken, not who takes it. */
+	EXPECT("already did it, too late, swallowed them all an hour ago", HAVEN_RISK_HIGH);
+	EXPECT("my sister swallowed them all an hour ago", HAVEN_RISK_LOW);
 	/* Sitting in a car is the writer's, not a bike's. */
 	EXPECT("it was just sitting in the garage so i gave it to my nephew", HAVEN_RISK_NONE);
 	haven_crisis_destroy(&c);
