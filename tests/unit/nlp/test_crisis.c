@@ -742,6 +742,8 @@ TEST(crisis_welcomed_disasters_rescues_marks_and_everyday_1_9)
 	/* A pronoun inside means or an attempt is what is taken, not who takes it. */
 	EXPECT("already did it, too late, swallowed them all an hour ago", HAVEN_RISK_HIGH);
 	EXPECT("my sister swallowed them all an hour ago", HAVEN_RISK_LOW);
+	/* An act told in the past of someone unnamed is about someone else. */
+	EXPECT("saw on the news a man drowned himself in the canal, so sad", HAVEN_RISK_LOW);
 	/* Sitting in a car is the writer's, not a bike's. */
 	EXPECT("it was just sitting in the garage so i gave it to my nephew", HAVEN_RISK_NONE);
 	haven_crisis_destroy(&c);
