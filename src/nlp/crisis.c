@@ -478,12 +478,16 @@ static enum subject subject_of(const struct context *cx, const struct crisis_mat
 	/* In an act on the body a pronoun after its first word is what is acted on ("picking
 	 * the scabs open so they bleed"), not who acts. */
 	int act = cat == CRISIS_CAT_SELF_HARM;
+	/* So is a pronoun after the first word of means or an attempt: what is taken ("not
+	 * planning on taking them the normal way", "took them an hour ago"; since 1.9.0).
+	 * "you" there stays people in general ("how much would kill you"). */
+	int taken = cat == CRISIS_CAT_MEANS || cat == CRISIS_CAT_PAST_ATTEMPT;
 	for (uint32_t t = m->first; t < m->last; t++) {
 		self |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_SELF);
-		if (!audience && !(act && t > m->first)) {
+		if (!audience && !((act || taken) && t > m->first))
 			other |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_OTHER);
+		if (!audience && !(act && t > m->first))
 			generic |= token_has_cue(cx, t, CRISIS_CAT_SUBJECT_GENERIC);
-		}
 	}
 	/* A goodbye is the writer's own whoever it names; a preparation is the writer's own
 	 * unless someone else is its subject ("my dad's been giving his stuff away"). */
@@ -565,7 +569,10 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 	int deliberate = (cat == CRISIS_CAT_SELF_HARM || cat == CRISIS_CAT_PLAN ||
 			  cat == CRISIS_CAT_MEANS || cat == CRISIS_CAT_SLANG) &&
 			 cue_in_sentence(cx, m, CRISIS_CAT_DELIBERATE, 0);
-	for (size_t i = 0; i < cx->scan->nmatch && !deliberate; i++) {
+	/* Worry about someone else is read as such even where a figure covers what was
+	 * found ("found blades in her pencil case": not the writer's means; since 1.9.0). */
+	for (size_t i = 0; i < cx->scan->nmatch && !deliberate && cat != CRISIS_CAT_ABOUT_OTHER;
+	     i++) {
 		const struct crisis_match *f = &cx->scan->matches[i];
 		if (cat_of(cx, f) != CRISIS_CAT_FIGURATIVE)
 			continue;
@@ -574,11 +581,29 @@ static void judge(const struct context *cx, struct judged *j, unsigned *flags)
 		/* A method named before the figure begins is not part of it:
 		 * "how much paracetamol would kill me" is not "that would kill me". */
 		int method_first = f->first >= m->first + 3 && cat == CRISIS_CAT_PLAN;
-		if (overlap && !tail_only && !method_first) {
+		/* A figure reads the words of its own clause: an urge or a wish that carries
+		 * on past it into a later clause says more than the figure ("2 months clean
+		 * from cutting but the urge is so loud today"; since 1.9.0). Not for plans
+		 * and means, whose patterns join items of a list ("washed the car, bought a
+		 * new hose"). */
+		int later_clause = (cat == CRISIS_CAT_SELF_HARM || cat == CRISIS_CAT_IDEATION ||
+				    cat == CRISIS_CAT_PASSIVE) &&
+				   m->last > f->last &&
+				   cx->scan->toks[m->last - 1].clause > cx->scan->toks[f->last - 1].clause;
+		if (overlap && !tail_only && !method_first && !later_clause) {
 			j->level = HAVEN_RISK_NONE;
 			j->discounted_by = HAVEN_CRISIS_FIGURATIVE;
 			return;
 		}
+	}
+	/* "is it normal to think about how you would kill yourself": inside a question
+	 * asking whether others feel so, "you" is anyone, the writer included; asked
+	 * about, not read as words aimed at someone (since 1.9.0). */
+	if (cat == CRISIS_CAT_DIRECTED && cue_in_sentence(cx, m, CRISIS_CAT_ASKS_SELF, 0) &&
+	    !negated(cx, m)) {
+		j->level = HAVEN_RISK_MODERATE;
+		j->discounted_by |= HAVEN_CRISIS_HYPOTHETICAL;
+		return;
 	}
 	if (cat == CRISIS_CAT_DIRECTED) {
 		j->level = level;

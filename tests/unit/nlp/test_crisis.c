@@ -61,7 +61,7 @@ TEST(crisis_shipped_lexicon_loads)
 	int rc = haven_crisis_lexicon_load(LEXICON, &lex, err, sizeof(err));
 	if (rc)
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.8.0");
+	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.9.0");
 	ASSERT(haven_crisis_lexicon_size(lex) > 300);
 	haven_crisis_lexicon_destroy(&lex);
 	ASSERT(lex == NULL);
@@ -105,7 +105,7 @@ TEST(crisis_categories)
 	ASSERT_EQ(res.reasons[0].start, 2);
 	ASSERT_EQ(res.reasons[0].end, 21);
 	ASSERT(res.reasons[0].lexicon_line > 0);
-	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.8.0");
+	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.9.0");
 	ASSERT(res.model_version == NULL && !res.model_used);
 	ASSERT(res.score >= 0.8 && res.score <= 1.0);
 	EXPECT("wish I could sleep and never wake up", HAVEN_RISK_MODERATE);
@@ -675,6 +675,77 @@ TEST(crisis_understated_wishes_tools_and_everyday_words)
 	EXPECT("the only way im leaving here is in a body bag", HAVEN_RISK_MODERATE);
 	EXPECT("hope i freeze out here tonight", HAVEN_RISK_MODERATE);
 	EXPECT("i hope i dont freeze tonight", HAVEN_RISK_NONE);
+	haven_crisis_destroy(&c);
+}
+
+/* Lexicon 1.9.0 (written from blind12-15's disagreements): other wordings of each kind,
+ * with their everyday twins. */
+TEST(crisis_welcomed_disasters_rescues_marks_and_everyday_1_9)
+{
+	struct haven_crisis *c = screen();
+	/* A disaster welcomed, death awaited, a rescue resented. */
+	EXPECT("honestly wishing my flight would crash tomorrow", HAVEN_RISK_MODERATE);
+	EXPECT("i keep hoping the plane goes down", HAVEN_RISK_MODERATE);
+	EXPECT("hoping the train is on time tomorrow", HAVEN_RISK_NONE);
+	EXPECT("praying an asteroid just takes out my house", HAVEN_RISK_MODERATE);
+	EXPECT("just waiting for this tired body to give out", HAVEN_RISK_MODERATE);
+	EXPECT("why did the paramedics even bother reviving me", HAVEN_RISK_MODERATE);
+	EXPECT("if i disappeared tomorrow nobody would even notice", HAVEN_RISK_MODERATE);
+	EXPECT("i wouldnt mind if i never woke up", HAVEN_RISK_MODERATE);
+	/* A rescue or an attempt told as history. */
+	EXPECT("a passer by talked me down from the ledge last year", HAVEN_RISK_MODERATE);
+	EXPECT("waded into the river and my brother pulled me out", HAVEN_RISK_MODERATE);
+	EXPECT("attempted when i was 17", HAVEN_RISK_MODERATE);
+	/* Wishes and decisions in other frames. */
+	EXPECT("been wanting to die for months now", HAVEN_RISK_HIGH);
+	EXPECT("this cake is to die for", HAVEN_RISK_NONE);
+	EXPECT("i've decided to take my own life", HAVEN_RISK_HIGH);
+	EXPECT("i decided to take a gap year", HAVEN_RISK_NONE);
+	EXPECT("i finally get why people kill themselves", HAVEN_RISK_MODERATE);
+	EXPECT("i get why people do it, the pay is great", HAVEN_RISK_NONE);
+	EXPECT("is it normal to think about how you would kill yourself", HAVEN_RISK_MODERATE);
+	EXPECT("keep staring at the rafters in the garage", HAVEN_RISK_MODERATE);
+	/* Plans: a vehicle, a garage, steps, a family's way. */
+	EXPECT("might just swerve into a wall on the motorway", HAVEN_RISK_HIGH);
+	EXPECT("gonna crash into bed after this shift", HAVEN_RISK_NONE);
+	EXPECT("left the engine running in the garage with the door shut", HAVEN_RISK_HIGH);
+	EXPECT("i want to go the same way my uncle did", HAVEN_RISK_HIGH);
+	EXPECT("tonight i will do the thing with the tablets", HAVEN_RISK_HIGH);
+	/* Self-harm by marks, objects and hiding; an urge after a milestone. */
+	EXPECT("new cuts are fine but fresh ones across my thighs sting", HAVEN_RISK_HIGH);
+	EXPECT("held the lighter against my arm till it blistered", HAVEN_RISK_HIGH);
+	EXPECT("burnt my arm on the oven door", HAVEN_RISK_NONE);
+	EXPECT("wear jeans so the cuts don't show", HAVEN_RISK_HIGH);
+	EXPECT("took the blade out of a pencil sharpener", HAVEN_RISK_HIGH);
+	EXPECT("six months clean from self harm but the urges are back", HAVEN_RISK_HIGH);
+	EXPECT("six months clean from self harm today", HAVEN_RISK_NONE);
+	EXPECT("going to cut myself while everyone is out because i deserve it", HAVEN_RISK_HIGH);
+	/* Someone else: what was found on a child; a pupil's poem; the news. */
+	EXPECT("found razor blades in my daughters bedside drawer", HAVEN_RISK_LOW);
+	EXPECT("my 15 year old has been self harming", HAVEN_RISK_LOW);
+	/* Recovery told as a good outcome. */
+	EXPECT("i used to self harm. that was another life", HAVEN_RISK_NONE);
+	EXPECT("three years ago i tried to end my life. im proud of myself now", HAVEN_RISK_NONE);
+	/* Everyday words. */
+	EXPECT("the council tax is bleeding us dry", HAVEN_RISK_NONE);
+	EXPECT("my last words will be 'i told you so'", HAVEN_RISK_NONE);
+	EXPECT("almost strangled myself with my headphones on the bus", HAVEN_RISK_NONE);
+	EXPECT("that back pass was suicidal", HAVEN_RISK_NONE);
+	EXPECT("we just bought a flat so we should make wills", HAVEN_RISK_NONE);
+	EXPECT("need to hang some shelves this weekend", HAVEN_RISK_NONE);
+	EXPECT("if one more person sends a meeting invite im walking into the sea lol",
+	       HAVEN_RISK_NONE);
+	EXPECT("my dad took my phone again", HAVEN_RISK_NONE);
+	EXPECT("leg day tried to kill me today", HAVEN_RISK_NONE);
+	/* "too" and "to" normalise alike: "me too" is no question about others. */
+	EXPECT("some guy in the lobby told me to kys lol", HAVEN_RISK_LOW);
+	/* A pronoun inside means or an attempt is what is taken, not who takes it. */
+	EXPECT("already did it, too late, swallowed them all an hour ago", HAVEN_RISK_HIGH);
+	EXPECT("my sister swallowed them all an hour ago", HAVEN_RISK_LOW);
+	/* An act told in the past of someone unnamed is about someone else. */
+	EXPECT("saw on the news a man drowned himself in the canal, so sad", HAVEN_RISK_LOW);
+	/* Sitting in a car is the writer's, not a bike's. */
+	EXPECT("it was just sitting in the garage so i gave it to my nephew", HAVEN_RISK_NONE);
 	haven_crisis_destroy(&c);
 }
 
