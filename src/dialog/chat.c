@@ -110,10 +110,18 @@ static int load_sealed(struct haven_tx *tx, const struct haven_data_key *dk, con
  * commit group): the wrapped data key, the sealed conversation and safety plan, and
  * whether an active clinician is on the care team (the query of haven_care_team_active,
  * src/alerts/alerts.c, which it must match). */
-#define TURN_READ_SQL                                                                          \
+#define TURN_READ_COLUMNS                                                                      \
 	"SELECT k.wrapped, c.rid, c.payload, p.rid, p.payload, "                                  \
 	"(SELECT COUNT(*) FROM care_team ct JOIN users u ON u.id = ct.clinician_id "             \
-	"WHERE ct.patient_id = x.id AND u.disabled = 0) "                                        \
+	"WHERE ct.patient_id = x.id AND u.disabled = 0) "
+/* On PostgreSQL the message's id comes with the read too, so the message's insert needs no
+ * answer and can be pipelined (haven_tx_exec_pipelined): it travels with the audit record's
+ * statement. An id taken by a turn that then fails is skipped, as identity columns skip
+ * ids anyway. */
+#define TURN_READ_SQL TURN_READ_COLUMNS TURN_READ_FROM
+#define TURN_READ_SQL_PG                                                                       \
+	TURN_READ_COLUMNS ", nextval(pg_get_serial_sequence('messages', 'id')) " TURN_READ_FROM
+#define TURN_READ_FROM                                                                         \
 	"FROM (SELECT CAST(? AS BIGINT) AS id) x "                                               \
 	"LEFT JOIN data_keys k ON k.patient_id = x.id "                                          \
 	"LEFT JOIN conversations c ON c.patient_id = x.id "                                      \
@@ -127,6 +135,7 @@ struct turn_read {
 	int key_found, rows;
 	struct sealed_row conv, plan;
 	int64_t care_team;
+	int64_t message_id; /* PostgreSQL: the new message's id, taken from its sequence */
 };
 
 /* Copies column col (rid) and col + 1 (payload) into r when the row has them. */
@@ -167,6 +176,8 @@ static int turn_read_fn(const struct haven_row *row, void *arg)
 	if (!rc)
 		rc = sealed_cols(row, 3, &r->plan);
 	r->care_team = haven_row_int(row, 5);
+	if (haven_row_count(row) > 6)
+		r->message_id = haven_row_int(row, 6);
 	return rc;
 }
 
@@ -659,6 +670,9 @@ static int danger_after(struct turn_ctx *t, struct haven_step *s, int medication
 #define MESSAGE_INSERT                                                                         \
 	"INSERT INTO messages (rid, patient_id, created_at, risk_level, flagged, payload) "      \
 	"VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
+#define MESSAGE_INSERT_WITH_ID                                                                 \
+	"INSERT INTO messages (id, rid, patient_id, created_at, risk_level, flagged, payload) "  \
+	"VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 static int turn_tx(struct haven_tx *tx, void *arg)
 {
@@ -675,7 +689,11 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 	int stepped = 0;
 	struct turn_read rd = {.rows = 0};
 	struct haven_param rp[] = {HAVEN_P_INT(patient)};
-	int rc = haven_tx_query(tx, TURN_READ_SQL, rp, 1, turn_read_fn, &rd);
+	int pg = haven_tx_kind(tx) == HAVEN_STORE_PG;
+	int rc = haven_tx_query(tx, pg ? TURN_READ_SQL_PG : TURN_READ_SQL, rp, 1, turn_read_fn,
+				&rd);
+	if (!rc && pg && rd.message_id <= 0)
+		rc = HAVEN_ECORRUPT;
 	if (!rc && rd.rows != 1)
 		rc = HAVEN_ECORRUPT;
 	/* The first turn makes the key (it may race another transaction: keyring.c). */
@@ -741,7 +759,7 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 	/* On PostgreSQL an existing conversation's update travels with the message's insert
 	 * in one statement (one round trip fewer on the writer); SQLite has no data-modifying
 	 * WITH, and a round trip costs it nothing. */
-	int conv_with_message = conv_exists && haven_tx_kind(tx) == HAVEN_STORE_PG;
+	int conv_with_message = conv_exists && pg;
 	if (conv_with_message)
 		rc = seal_json(dk, "conversations", conv_rid, patient, state, &conv_ct,
 			       &conv_ct_len);
@@ -775,19 +793,27 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 				   HAVEN_P_INT(now),
 				   HAVEN_P_INT(turns + 1),
 				   HAVEN_P_INT(patient),
+				   HAVEN_P_INT(rd.message_id),
 				   HAVEN_P_TEXT(t->msg_rid),
 				   HAVEN_P_INT(patient),
 				   HAVEN_P_INT(now),
 				   HAVEN_P_TEXT(level),
 				   HAVEN_P_INT(s.level >= HAVEN_RISK_MODERATE),
 				   HAVEN_P_BLOB(ct, ct_len)};
-	if (conv_with_message)
-		rc = haven_tx_query_int(tx,
-					"WITH conv AS (UPDATE conversations SET payload = ?, "
-					"updated_at = ?, turns = ? WHERE patient_id = ?) " MESSAGE_INSERT,
-					mp, 10, &t->message_id);
-	else
-		rc = haven_tx_query_int(tx, MESSAGE_INSERT, mp + 4, 6, &t->message_id);
+	if (pg) {
+		/* Nothing to wait for: the audit record's statement below brings its answer. */
+		t->message_id = rd.message_id;
+		if (conv_with_message)
+			rc = haven_tx_exec_pipelined(tx,
+						     "WITH conv AS (UPDATE conversations SET "
+						     "payload = ?, updated_at = ?, turns = ? WHERE "
+						     "patient_id = ?) " MESSAGE_INSERT_WITH_ID,
+						     mp, 11);
+		else
+			rc = haven_tx_exec_pipelined(tx, MESSAGE_INSERT_WITH_ID, mp + 4, 7);
+	} else {
+		rc = haven_tx_query_int(tx, MESSAGE_INSERT, mp + 5, 6, &t->message_id);
+	}
 	if (rc)
 		goto out;
 	char subject[48], detail[200];
