@@ -481,9 +481,9 @@ struct pg_stmt {
 /* Sends the npre parameterless commands in pre[] and then the statement in one pipeline
  * (one round trip) and returns the statement's result. Commands queued before on c
  * (c->pipelined) are answered first, in the same round trip: when one of them failed,
- * *failed_pre is FAILED_PIPELINED and its error is returned (nothing after it ran). The statement is prepared on the
- * connection the first time (in the same pipeline) and executed by name after that, so
- * the server parses and plans it once per connection. When one of pre[] fails,
+ * *failed_pre is FAILED_PIPELINED and its error is returned (nothing after it ran). The
+ * statement is prepared on the connection the first time (in the same pipeline) and
+ * executed by name after that, so the server parses and plans it once per connection. When one of pre[] fails,
  * *failed_pre gets its index and the result returned is that command's error (the ones
  * after it did not run); otherwise *failed_pre is -1. A NULL result means the
  * connection failed (*failed_pre is then 0 when nothing is known to have run). */
@@ -899,8 +899,8 @@ static int pg_exec(struct haven_tx *tx, const char *sql, const struct haven_para
 	return run(tx, sql, params, nparams, changes, NULL, NULL, 0);
 }
 
-static int pg_exec_pipelined(struct haven_tx *tx, const char *sql,
-                             const struct haven_param *params, size_t nparams)
+static int pg_exec_pipelined(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+                             size_t nparams)
 {
 	if (tx->readonly)
 		return run(tx, sql, params, nparams, NULL, NULL, NULL, 0);

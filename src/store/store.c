@@ -201,8 +201,8 @@ int haven_tx_exec(struct haven_tx *tx, const char *sql, const struct haven_param
 	return tx->ops->exec(tx, sql, params, nparams, changes);
 }
 
-int haven_tx_exec_pipelined(struct haven_tx *tx, const char *sql,
-                            const struct haven_param *params, size_t nparams)
+int haven_tx_exec_pipelined(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+                            size_t nparams)
 {
 	tx->errmsg[0] = '\0';
 	if (statement_allowed(tx))

@@ -170,8 +170,8 @@ int haven_tx_exec(struct haven_tx *tx, const char *sql, const struct haven_param
  * expects). It runs at once (as haven_tx_exec) the first time a statement runs on a
  * connection (that run prepares it), in a read, and on SQLite, where the result may then
  * come from this call. */
-int haven_tx_exec_pipelined(struct haven_tx *tx, const char *sql,
-                            const struct haven_param *params, size_t nparams) HAVEN_WUR;
+int haven_tx_exec_pipelined(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+                            size_t nparams) HAVEN_WUR;
 /* Runs a query and calls fn for each row; a non-zero return from fn stops the query and
  * is returned. */
 int haven_tx_query(struct haven_tx *tx, const char *sql, const struct haven_param *params,
