@@ -105,6 +105,82 @@ static int load_sealed(struct haven_tx *tx, const struct haven_data_key *dk, con
 	return rc;
 }
 
+/* What a turn reads before its step, in one statement (one round trip on PostgreSQL, where
+ * the turn runs on the writer's connection and every round trip there delays the whole
+ * commit group): the wrapped data key, the sealed conversation and safety plan, and
+ * whether an active clinician is on the care team (the query of haven_care_team_active,
+ * src/alerts/alerts.c, which it must match). */
+#define TURN_READ_COLUMNS                                                                      \
+	"SELECT k.wrapped, c.rid, c.payload, p.rid, p.payload, "                                  \
+	"(SELECT COUNT(*) FROM care_team ct JOIN users u ON u.id = ct.clinician_id "             \
+	"WHERE ct.patient_id = x.id AND u.disabled = 0) "
+/* On PostgreSQL the message's id comes with the read too, so the message's insert needs no
+ * answer and can be pipelined (haven_tx_exec_pipelined): it travels with the audit record's
+ * statement. An id taken by a turn that then fails is skipped, as identity columns skip
+ * ids anyway. */
+#define TURN_READ_SQL TURN_READ_COLUMNS TURN_READ_FROM
+#define TURN_READ_SQL_PG                                                                       \
+	TURN_READ_COLUMNS ", nextval(pg_get_serial_sequence('messages', 'id')) " TURN_READ_FROM
+#define TURN_READ_FROM                                                                         \
+	"FROM (SELECT CAST(? AS BIGINT) AS id) x "                                               \
+	"LEFT JOIN data_keys k ON k.patient_id = x.id "                                          \
+	"LEFT JOIN conversations c ON c.patient_id = x.id "                                      \
+	"LEFT JOIN safety_plans p ON p.patient_id = x.id"
+
+#define WRAPPED_KEY_MAX 128
+
+struct turn_read {
+	uint8_t wrapped[WRAPPED_KEY_MAX];
+	size_t wrapped_len;
+	int key_found, rows;
+	struct sealed_row conv, plan;
+	int64_t care_team;
+	int64_t message_id; /* PostgreSQL: the new message's id, taken from its sequence */
+};
+
+/* Copies column col (rid) and col + 1 (payload) into r when the row has them. */
+static int sealed_cols(const struct haven_row *row, int col, struct sealed_row *r)
+{
+	if (haven_row_is_null(row, col))
+		return 0;
+	const char *rid = haven_row_text(row, col, NULL);
+	size_t n;
+	const void *b = haven_row_blob(row, col + 1, &n);
+	if (!rid || !b || strlen(rid) >= sizeof(r->rid))
+		return HAVEN_ECORRUPT;
+	haven_strlcpy(r->rid, rid, sizeof(r->rid));
+	free(r->ct);
+	if (!(r->ct = malloc(n ? n : 1)))
+		return HAVEN_ENOMEM;
+	memcpy(r->ct, b, n);
+	r->ct_len = n;
+	r->found = 1;
+	return 0;
+}
+
+static int turn_read_fn(const struct haven_row *row, void *arg)
+{
+	struct turn_read *r = arg;
+	if (r->rows++)
+		return HAVEN_ECORRUPT; /* one row per patient in each table (primary keys) */
+	if (!haven_row_is_null(row, 0)) {
+		size_t n;
+		const void *w = haven_row_blob(row, 0, &n);
+		if (!w || n > sizeof(r->wrapped))
+			return HAVEN_ECORRUPT;
+		memcpy(r->wrapped, w, n);
+		r->wrapped_len = n;
+		r->key_found = 1;
+	}
+	int rc = sealed_cols(row, 1, &r->conv);
+	if (!rc)
+		rc = sealed_cols(row, 3, &r->plan);
+	r->care_team = haven_row_int(row, 5);
+	if (haven_row_count(row) > 6)
+		r->message_id = haven_row_int(row, 6);
+	return rc;
+}
+
 /* Inserts or replaces the one sealed row of table for patient. */
 static int store_sealed(struct haven_tx *tx, const struct haven_data_key *dk, const char *table,
 			int64_t patient, const char *rid, int exists, json_t *obj, int64_t now,
@@ -591,6 +667,13 @@ static int danger_after(struct turn_ctx *t, struct haven_step *s, int medication
 	return 0;
 }
 
+#define MESSAGE_INSERT                                                                         \
+	"INSERT INTO messages (rid, patient_id, created_at, risk_level, flagged, payload) "      \
+	"VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
+#define MESSAGE_INSERT_WITH_ID                                                                 \
+	"INSERT INTO messages (id, rid, patient_id, created_at, risk_level, flagged, payload) "  \
+	"VALUES (?, ?, ?, ?, ?, ?, ?)"
+
 static int turn_tx(struct haven_tx *tx, void *arg)
 {
 	struct turn_ctx *t = arg;
@@ -600,14 +683,38 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 	struct haven_data_key *dk = NULL;
 	json_t *state = NULL, *plan = NULL, *reasons = NULL, *payload = NULL;
 	char conv_rid[33], plan_rid[33];
-	uint8_t *ct = NULL;
-	size_t ct_len = 0;
+	uint8_t *ct = NULL, *conv_ct = NULL;
+	size_t ct_len = 0, conv_ct_len = 0;
 	struct haven_step s = {0};
 	int stepped = 0;
-	int rc = haven_keyring_get_or_create(tx, t->mk, patient, &dk);
+	struct turn_read rd = {.rows = 0};
+	struct haven_param rp[] = {HAVEN_P_INT(patient)};
+	int pg = haven_tx_kind(tx) == HAVEN_STORE_PG;
+	int rc = haven_tx_query(tx, pg ? TURN_READ_SQL_PG : TURN_READ_SQL, rp, 1, turn_read_fn,
+				&rd);
+	if (!rc && pg && rd.message_id <= 0)
+		rc = HAVEN_ECORRUPT;
+	if (!rc && rd.rows != 1)
+		rc = HAVEN_ECORRUPT;
+	/* The first turn makes the key (it may race another transaction: keyring.c). */
+	if (!rc)
+		rc = rd.key_found
+			 ? haven_data_key_unwrap(t->mk, patient, rd.wrapped, rd.wrapped_len, &dk)
+			 : haven_keyring_get_or_create(tx, t->mk, patient, &dk);
+	if (!rc && rd.conv.found) {
+		rc = open_json(dk, "conversations", rd.conv.rid, patient, rd.conv.ct,
+			       rd.conv.ct_len, &state);
+		memcpy(conv_rid, rd.conv.rid, 33);
+	}
+	if (!rc && rd.plan.found) {
+		rc = open_json(dk, "safety_plans", rd.plan.rid, patient, rd.plan.ct,
+			       rd.plan.ct_len, &plan);
+		memcpy(plan_rid, rd.plan.rid, 33);
+	}
+	s.care_team = rd.care_team > 0;
+	free(rd.conv.ct);
+	free(rd.plan.ct);
 	if (rc)
-		goto out;
-	if ((rc = load_sealed(tx, dk, "conversations", patient, conv_rid, &state)))
 		goto out;
 	int conv_exists = state != NULL;
 	if (!state && !(state = json_object())) {
@@ -616,8 +723,6 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 	}
 	if (!conv_exists)
 		memcpy(conv_rid, t->new_conv_rid, 33);
-	if ((rc = load_sealed(tx, dk, "safety_plans", patient, plan_rid, &plan)))
-		goto out;
 	int plan_exists = plan != NULL;
 	if (!plan && !(plan = json_object())) {
 		rc = HAVEN_ENOMEM;
@@ -640,10 +745,6 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 	if ((rc = haven_step_init(&s)))
 		goto out;
 	stepped = 1;
-	/* Whether a clinician will see a safety alert, so the reply never says the care team
-	 * was told when there is none (docs/chat.md). */
-	if ((rc = haven_care_team_active(tx, patient, &s.care_team)))
-		goto out;
 	int medication_in_flow = danger_route(t, state);
 	if ((rc = haven_dialog_step(&s)) || (rc = danger_after(t, &s, medication_in_flow)))
 		goto out;
@@ -655,8 +756,17 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 		goto out;
 	if ((rc = raise_alerts(tx, t, &s, reasons)))
 		goto out;
-	if ((rc = store_sealed(tx, dk, "conversations", patient, conv_rid, conv_exists, state, now,
-			       turns + 1)))
+	/* On PostgreSQL an existing conversation's update travels with the message's insert
+	 * in one statement (one round trip fewer on the writer); SQLite has no data-modifying
+	 * WITH, and a round trip costs it nothing. */
+	int conv_with_message = conv_exists && pg;
+	if (conv_with_message)
+		rc = seal_json(dk, "conversations", conv_rid, patient, state, &conv_ct,
+			       &conv_ct_len);
+	else
+		rc = store_sealed(tx, dk, "conversations", patient, conv_rid, conv_exists, state,
+				  now, turns + 1);
+	if (rc)
 		goto out;
 	if (s.plan_changed) {
 		json_object_set_new(plan, "updated_at", json_integer(now));
@@ -679,13 +789,32 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 		json_object_set_new(payload, "safety_answer", json_string(s.safety_answer));
 	if ((rc = seal_json(dk, "messages", t->msg_rid, patient, payload, &ct, &ct_len)))
 		goto out;
-	struct haven_param mp[] = {HAVEN_P_TEXT(t->msg_rid), HAVEN_P_INT(patient), HAVEN_P_INT(now),
-				   HAVEN_P_TEXT(level), HAVEN_P_INT(s.level >= HAVEN_RISK_MODERATE),
+	struct haven_param mp[] = {HAVEN_P_BLOB(conv_ct, conv_ct_len),
+				   HAVEN_P_INT(now),
+				   HAVEN_P_INT(turns + 1),
+				   HAVEN_P_INT(patient),
+				   HAVEN_P_INT(rd.message_id),
+				   HAVEN_P_TEXT(t->msg_rid),
+				   HAVEN_P_INT(patient),
+				   HAVEN_P_INT(now),
+				   HAVEN_P_TEXT(level),
+				   HAVEN_P_INT(s.level >= HAVEN_RISK_MODERATE),
 				   HAVEN_P_BLOB(ct, ct_len)};
-	if ((rc = haven_tx_query_int(tx,
-				     "INSERT INTO messages (rid, patient_id, created_at, risk_level, "
-				     "flagged, payload) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-				     mp, 6, &t->message_id)))
+	if (pg) {
+		/* Nothing to wait for: the audit record's statement below brings its answer. */
+		t->message_id = rd.message_id;
+		if (conv_with_message)
+			rc = haven_tx_exec_pipelined(tx,
+						     "WITH conv AS (UPDATE conversations SET "
+						     "payload = ?, updated_at = ?, turns = ? WHERE "
+						     "patient_id = ?) " MESSAGE_INSERT_WITH_ID,
+						     mp, 11);
+		else
+			rc = haven_tx_exec_pipelined(tx, MESSAGE_INSERT_WITH_ID, mp + 4, 7);
+	} else {
+		rc = haven_tx_query_int(tx, MESSAGE_INSERT, mp + 5, 6, &t->message_id);
+	}
+	if (rc)
 		goto out;
 	char subject[48], detail[200];
 	snprintf(subject, sizeof(subject), "patient:%lld", (long long)patient);
@@ -713,6 +842,7 @@ out:
 	json_decref(reasons);
 	json_decref(payload);
 	free(ct);
+	free(conv_ct);
 	haven_data_key_destroy(&dk);
 	return rc;
 }

@@ -58,7 +58,18 @@ struct pconn {
 	struct prepared *prep;
 	int nprep;
 	unsigned next_id;
+	/* Commands sent in pipeline mode whose results are not read yet: statements queued
+	 * with haven_tx_exec_pipelined and their savepoint commands. The next statement's
+	 * round trip, or the end of the closure (pipelined_flush), reads them. */
+	int pipelined;
 };
+
+/* The most commands left unread on a connection; a statement that would pass it is
+ * run at once instead. */
+#define PIPELINED_MAX 24
+
+/* send_pipeline's *failed_pre when a statement queued earlier failed. */
+#define FAILED_PIPELINED (-2)
 
 /* A thread waiting for a connection. Connections are handed to waiters first come,
  * first served: with more threads than connections, a plain condition variable lets a
@@ -468,9 +479,11 @@ struct pg_stmt {
 };
 
 /* Sends the npre parameterless commands in pre[] and then the statement in one pipeline
- * (one round trip) and returns the statement's result. The statement is prepared on the
- * connection the first time (in the same pipeline) and executed by name after that, so
- * the server parses and plans it once per connection. When one of pre[] fails,
+ * (one round trip) and returns the statement's result. Commands queued before on c
+ * (c->pipelined) are answered first, in the same round trip: when one of them failed,
+ * *failed_pre is FAILED_PIPELINED and its error is returned (nothing after it ran). The
+ * statement is prepared on the connection the first time (in the same pipeline) and
+ * executed by name after that, so the server parses and plans it once per connection. When one of pre[] fails,
  * *failed_pre gets its index and the result returned is that command's error (the ones
  * after it did not run); otherwise *failed_pre is -1. A NULL result means the
  * connection failed (*failed_pre is then 0 when nothing is known to have run). */
@@ -478,10 +491,12 @@ static PGresult *send_pipeline(struct pconn *c, const char *const *pre, int npre
                                const struct pg_stmt *st, int *failed_pre)
 {
 	PGconn *conn = c->conn;
-	PGresult *got[7] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+	PGresult *got[7 + PIPELINED_MAX] = {NULL};
 	struct prepared *p = prepared_find(c, st->key, st->keylen, st->hash);
 	int prepare = !p && c->prep && c->nprep < PREPARED_MAX;
-	int n = npre + prepare + 1, idx = 0, has = 0, synced = 0, nulls = 0;
+	int k = c->pipelined; /* results of earlier commands come first */
+	int n = k + npre + prepare + 1, idx = 0, has = 0, synced = 0, nulls = 0;
+	c->pipelined = 0;
 	char name[16] = "";
 	*failed_pre = -1;
 	if (p)
@@ -493,6 +508,7 @@ static PGresult *send_pipeline(struct pconn *c, const char *const *pre, int npre
 		                                st->formats, 0)
 		               : PQexecParams(conn, st->sql, st->nparams, st->types, st->values,
 		                              st->lengths, st->formats, 0);
+	/* Already in pipeline mode when commands were queued: that is kept. */
 	if (!PQenterPipelineMode(conn)) {
 		*failed_pre = 0;
 		return NULL;
@@ -541,10 +557,10 @@ static PGresult *send_pipeline(struct pconn *c, const char *const *pre, int npre
 		*failed_pre = 0;
 		return NULL;
 	}
-	for (int i = 0; i < npre; i++) {
+	for (int i = 0; i < k + npre; i++) {
 		ExecStatusType s = got[i] ? PQresultStatus(got[i]) : PGRES_FATAL_ERROR;
-		if (s != PGRES_COMMAND_OK) {
-			*failed_pre = i;
+		if (s != PGRES_COMMAND_OK && !(i < k && s == PGRES_TUPLES_OK)) {
+			*failed_pre = i < k ? FAILED_PIPELINED : i - k;
 			PGresult *keep = got[i];
 			for (int j = 0; j < n; j++)
 				if (j != i)
@@ -552,15 +568,15 @@ static PGresult *send_pipeline(struct pconn *c, const char *const *pre, int npre
 			return keep;
 		}
 	}
-	for (int i = 0; i < npre; i++)
+	for (int i = 0; i < k + npre; i++)
 		PQclear(got[i]);
 	if (prepare) {
 		/* A statement that does not prepare (bad SQL) answers with that error. */
-		if (PQresultStatus(got[npre]) != PGRES_COMMAND_OK) {
-			PQclear(got[npre + 1]);
-			return got[npre];
+		if (PQresultStatus(got[k + npre]) != PGRES_COMMAND_OK) {
+			PQclear(got[k + npre + 1]);
+			return got[k + npre];
 		}
-		PQclear(got[npre]);
+		PQclear(got[k + npre]);
 		char *key = malloc(st->keylen);
 		if (key) {
 			memcpy(key, st->key, st->keylen);
@@ -571,8 +587,82 @@ static PGresult *send_pipeline(struct pconn *c, const char *const *pre, int npre
 	return got[n - 1];
 }
 
+/* Queues a statement built by run() without waiting for its result (haven_tx_exec_pipelined):
+ * its savepoint commands and the statement are sent in pipeline mode, and their results
+ * are read with the next statement's or by pipelined_flush. */
+static int send_pipelined(struct haven_tx *tx, const char *const *pre, int npre,
+                          const struct pg_stmt *st, const char *name)
+{
+	struct pconn *c = tx->conn;
+	PGconn *conn = c->conn;
+	int sent = PQenterPipelineMode(conn);
+	for (int i = 0; i < npre && sent; i++)
+		sent = PQsendQueryParams(conn, pre[i], 0, NULL, NULL, NULL, NULL, 0);
+	if (name[0])
+		sent = sent && PQsendQueryPrepared(conn, name, st->nparams, st->values, st->lengths,
+		                                   st->formats, 0);
+	else
+		sent = sent && PQsendQueryParams(conn, st->sql, st->nparams, st->types, st->values,
+		                                 st->lengths, st->formats, 0);
+	/* Sent now, so the server runs it while the closure goes on. */
+	sent = sent && PQflush(conn) == 0;
+	if (!sent) {
+		/* Still in pipeline mode, the connection is reset when next taken (conn_ready). */
+		char m[HAVEN__ERRLEN];
+		copy_conn_error(conn, m, sizeof(m));
+		c->pipelined = 0;
+		tx->savepoint = 0;
+		return haven__tx_fail(tx, HAVEN_EDB, "postgresql: connection lost: %s", m);
+	}
+	c->pipelined += npre + 1;
+	tx->savepoint = 1;
+	return 0;
+}
+
+/* Reads the results of the commands queued on tx's connection (haven_tx_exec_pipelined)
+ * and leaves pipeline mode; the first failure is returned, mapped as a statement's. */
+static int pipelined_flush(struct haven_tx *tx)
+{
+	struct pconn *c = tx->conn;
+	PGconn *conn = c->conn;
+	PGresult *bad = NULL;
+	int n = c->pipelined, synced = 0, nulls = 0, has = 0, rc = 0;
+	if (!n)
+		return 0;
+	c->pipelined = 0;
+	int sent = PQpipelineSync(conn);
+	while (sent && !synced) {
+		PGresult *r = PQgetResult(conn);
+		if (!r) {
+			if (has)
+				has = 0;
+			else if (++nulls > n + 2 || PQstatus(conn) == CONNECTION_BAD)
+				break;
+			continue;
+		}
+		has = 1;
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			synced = 1;
+		} else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !bad) {
+			bad = r; /* the first failure; the commands after it answer ABORTED */
+			continue;
+		}
+		PQclear(r);
+	}
+	if (!synced || !PQexitPipelineMode(conn)) {
+		char m[HAVEN__ERRLEN];
+		copy_conn_error(conn, m, sizeof(m));
+		rc = haven__tx_fail(tx, HAVEN_EDB, "postgresql: connection lost: %s", m);
+	} else if (bad) {
+		rc = map_error(tx, bad);
+	}
+	PQclear(bad);
+	return rc;
+}
+
 static int run(struct haven_tx *tx, const char *sql, const struct haven_param *params,
-               size_t nparams, int64_t *changes, haven_row_fn fn, void *arg)
+               size_t nparams, int64_t *changes, haven_row_fn fn, void *arg, int pipelined)
 {
 	struct pconn *pc = tx->conn;
 	PGconn *conn = pc->conn;
@@ -699,6 +789,20 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 		hash = (hash ^ (unsigned char)text.data[i]) * 1099511628211ULL;
 	struct pg_stmt st = {text.data, (int)nparams, types, values, lengths, formats,
 	                     text.data, text.len, hash};
+	if (pipelined) {
+		/* Queued only when it needs nothing but its statement savepoint, and is
+		 * prepared on this connection already (its first run there prepares it). */
+		struct prepared *p = prepared_find(pc, st.key, st.keylen, st.hash);
+		char name[16] = "";
+		if (p)
+			snprintf(name, sizeof(name), "h%u", p->id);
+		if ((p || (pc->prep && pc->nprep >= PREPARED_MAX)) && npre <= 2 &&
+		    tx->savepoint >= 0 && tx->closure != 1 && !tx->release_closure &&
+		    pc->pipelined + npre + 1 <= PIPELINED_MAX) {
+			rc = send_pipelined(tx, pre, npre, &st, name);
+			goto out;
+		}
+	}
 	res = send_pipeline(pc, pre, npre, &st, &failed_pre);
 	if (!tx->begin && !npre && PQstatus(conn) == CONNECTION_BAD) {
 		/* A single-statement read outside a transaction: nothing ran, so a dead
@@ -709,6 +813,22 @@ static int run(struct haven_tx *tx, const char *sql, const struct haven_param *p
 	if (failed_pre >= 0 && tx->savepoint < 0 && revive(conn) == 0) {
 		PQclear(res);
 		res = send_pipeline(pc, pre, npre, &st, &failed_pre);
+	}
+	if (failed_pre == FAILED_PIPELINED) {
+		/* A statement queued before this one failed, so this one did not run. The
+		 * statement savepoint is still the one set before the queued statement:
+		 * undo that statement alone, as if it had failed when it was sent. */
+		rc = map_error(tx, res);
+		char m[HAVEN__ERRLEN];
+		haven_strlcpy(m, tx->errmsg, sizeof(m));
+		haven__tx_fail(tx, rc, "%s (a statement sent earlier without waiting)", m);
+		if (PQstatus(conn) == CONNECTION_OK &&
+		    simple(conn, "ROLLBACK TO SAVEPOINT haven_stmt")) {
+			tx->savepoint = 0;
+			rc = haven__tx_fail(tx, HAVEN_EDB,
+			                    "postgresql: could not undo a failed statement");
+		}
+		goto out;
 	}
 	if (failed_pre >= 0) {
 		/* BEGIN or the savepoint failed (the connection went away, or the transaction
@@ -776,16 +896,24 @@ out:
 static int pg_exec(struct haven_tx *tx, const char *sql, const struct haven_param *params,
                    size_t nparams, int64_t *changes)
 {
-	return run(tx, sql, params, nparams, changes, NULL, NULL);
+	return run(tx, sql, params, nparams, changes, NULL, NULL, 0);
+}
+
+static int pg_exec_pipelined(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+                             size_t nparams)
+{
+	if (tx->readonly)
+		return run(tx, sql, params, nparams, NULL, NULL, NULL, 0);
+	return run(tx, sql, params, nparams, NULL, NULL, NULL, 1);
 }
 
 static int pg_query(struct haven_tx *tx, const char *sql, const struct haven_param *params,
                     size_t nparams, haven_row_fn fn, void *arg)
 {
-	return run(tx, sql, params, nparams, NULL, fn, arg);
+	return run(tx, sql, params, nparams, NULL, fn, arg, 0);
 }
 
-static const struct haven__tx_ops pg_tx_ops = {pg_exec, pg_query};
+static const struct haven__tx_ops pg_tx_ops = {pg_exec, pg_query, pg_exec_pipelined};
 
 /* ---- Transactions ---- */
 
@@ -867,6 +995,17 @@ static void run_group(void *ctx, struct haven__write_req **group, int n)
 		haven__in_closure++;
 		rc = r->fn(&tx, r->arg);
 		haven__in_closure--;
+		/* Statements the closure queued without waiting answer now; a failure among
+		 * them fails the closure. */
+		if (((struct pconn *)tx.conn)->pipelined) {
+			char kept[HAVEN__ERRLEN];
+			haven_strlcpy(kept, tx.errmsg, sizeof(kept));
+			int flushed = pipelined_flush(&tx);
+			if (rc) /* the closure's own error is the one to report */
+				haven_strlcpy(tx.errmsg, kept, sizeof(tx.errmsg));
+			else
+				rc = flushed;
+		}
 		PGTransactionStatusType ts = PQtransactionStatus(conn);
 		if (had_tx && ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) {
 			/* The connection or the transaction went away under this closure: the

@@ -372,7 +372,7 @@ static int sq_query(struct haven_tx *tx, const char *sql, const struct haven_par
 	return run(tx, sql, params, nparams, NULL, fn, arg, 0);
 }
 
-static const struct haven__tx_ops sqlite_tx_ops = {sq_exec, sq_query};
+static const struct haven__tx_ops sqlite_tx_ops = {sq_exec, sq_query, NULL};
 
 /* Runs a control statement (BEGIN, SAVEPOINT, COMMIT, ...) on c. */
 static int control(struct haven_tx *tx, const char *sql)

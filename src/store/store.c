@@ -201,6 +201,17 @@ int haven_tx_exec(struct haven_tx *tx, const char *sql, const struct haven_param
 	return tx->ops->exec(tx, sql, params, nparams, changes);
 }
 
+int haven_tx_exec_pipelined(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+                            size_t nparams)
+{
+	tx->errmsg[0] = '\0';
+	if (statement_allowed(tx))
+		return HAVEN_EINVAL;
+	if (!tx->ops->exec_pipelined)
+		return tx->ops->exec(tx, sql, params, nparams, NULL);
+	return tx->ops->exec_pipelined(tx, sql, params, nparams);
+}
+
 int haven_tx_query(struct haven_tx *tx, const char *sql, const struct haven_param *params,
                    size_t nparams, haven_row_fn fn, void *arg)
 {

@@ -159,6 +159,19 @@ struct haven_tx_chain *haven_tx_chain(struct haven_tx *tx);
  * so a closure may handle HAVEN_ECONFLICT and go on. */
 int haven_tx_exec(struct haven_tx *tx, const char *sql, const struct haven_param *params,
 		  size_t nparams, int64_t *changes) HAVEN_WUR;
+/* haven_tx_exec for a write statement whose outcome the closure does not need at once.
+ * On PostgreSQL, in a write transaction, it is sent without waiting for the server's
+ * answer, which is read with the closure's next statement (in that statement's round trip)
+ * or when the closure returns: a statement costs no round trip of its own. A failure is
+ * reported then: the next statement returns it (the failed statement is undone alone, as
+ * any failed statement, and the next one did not run), or, when the closure has returned,
+ * the closure fails with it (all its changes undone). So use it only for statements whose
+ * failure the closure would not handle (not for an insert whose HAVEN_ECONFLICT it
+ * expects). It runs at once (as haven_tx_exec) the first time a statement runs on a
+ * connection (that run prepares it), in a read, and on SQLite, where the result may then
+ * come from this call. */
+int haven_tx_exec_pipelined(struct haven_tx *tx, const char *sql, const struct haven_param *params,
+                            size_t nparams) HAVEN_WUR;
 /* Runs a query and calls fn for each row; a non-zero return from fn stops the query and
  * is returned. */
 int haven_tx_query(struct haven_tx *tx, const char *sql, const struct haven_param *params,

@@ -38,6 +38,9 @@ struct haven__tx_ops {
 	            size_t nparams, int64_t *changes);
 	int (*query)(struct haven_tx *tx, const char *sql, const struct haven_param *params,
 	             size_t nparams, haven_row_fn fn, void *arg);
+	/* haven_tx_exec_pipelined; NULL when the backend runs it as exec. */
+	int (*exec_pipelined)(struct haven_tx *tx, const char *sql,
+	                      const struct haven_param *params, size_t nparams);
 };
 
 struct haven__row_ops {

@@ -345,3 +345,85 @@ TEST(api_chat_turn_carries_expects)
 	free(ptok);
 	test_server_stop(&s);
 }
+
+struct sql_write {
+	const char *sql;
+	int64_t id;
+};
+
+static int sql_write_tx(struct haven_tx *tx, void *arg)
+{
+	struct sql_write *w = arg;
+	struct haven_param p[] = {HAVEN_P_INT(w->id)};
+	return haven_tx_exec(tx, w->sql, p, 1, NULL);
+}
+
+/* A turn reads its key, conversation, safety plan and care team in one statement, and on
+ * PostgreSQL writes the conversation with the message in one statement: what it reads is
+ * each patient's own, the safety plan written through the API is the one the chat shows,
+ * the stored conversation follows every turn, and a care team whose only clinician is
+ * disabled counts as none (the crisis reply then does not say the team was told). */
+TEST(api_chat_turn_reads_and_writes_its_own_rows)
+{
+	struct test_server s;
+	test_server_start(&s, NULL);
+	int64_t cid = test_make_user(&s, "clinician", "c@example.org");
+	char *ctok = test_login(&s, "c@example.org");
+	int64_t a = test_register(&s, ctok, "a@example.org", 1);
+	int64_t b = test_register(&s, ctok, "b@example.org", 1);
+	char *atok = test_login(&s, "a@example.org");
+	char *btok = test_login(&s, "b@example.org");
+
+	/* A's safety plan, written before any turn: the chat's plan is A's, not B's. */
+	struct test_resp r;
+	test_call(&s, "PUT", "/api/v1/me/safety-plan", atok,
+	          "{\"coping\": [\"walk the dog around the block\"]}", &r);
+	ASSERT_EQ(r.status, 200);
+	test_resp_free(&r);
+
+	const char *said[] = {"hello", "yes", "can we do some breathing", "stop"};
+	for (size_t i = 0; i < 4; i++) {
+		json_decref(test_say(&s, atok, said[i]));
+		if (i < 2)
+			json_decref(test_say(&s, btok, said[i]));
+	}
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+	         "SELECT COUNT(*) FROM conversations c WHERE c.patient_id = %lld AND c.turns = 4 "
+	         "AND c.updated_at = (SELECT MAX(created_at) FROM messages m "
+	         "WHERE m.patient_id = c.patient_id)",
+	         (long long)a);
+	ASSERT_EQ(sql_count(&s, sql), 1);
+	snprintf(sql, sizeof(sql),
+	         "SELECT COUNT(*) FROM conversations WHERE patient_id = %lld AND turns = 2",
+	         (long long)b);
+	ASSERT_EQ(sql_count(&s, sql), 1);
+	ASSERT_EQ(sql_count(&s, "SELECT COUNT(*) FROM audit_log WHERE action = 'chat.write'"), 6);
+
+	/* The plan A wrote is the plan the agent shows A; B has none. */
+	json_t *t = test_say(&s, atok, "show my safety plan");
+	ASSERT(strstr(json_string_value(json_object_get(t, "reply")), "walk the dog"));
+	json_decref(t);
+	t = test_say(&s, btok, "show my safety plan");
+	ASSERT(!strstr(json_string_value(json_object_get(t, "reply")), "walk the dog"));
+	json_decref(t);
+
+	/* With an active clinician the crisis reply speaks of the care team; once the only
+	 * clinician is disabled, B's crisis reply is the one for no care team. */
+	t = test_say(&s, atok, "i want to kill myself");
+	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "safety.crisis");
+	char *with_team = strdup(json_string_value(json_object_get(t, "reply")));
+	json_decref(t);
+	struct sql_write w = {"UPDATE users SET disabled = 1 WHERE id = ?", cid};
+	ASSERT_OK(haven_store_write(s.store, sql_write_tx, &w));
+	t = test_say(&s, btok, "i want to kill myself");
+	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "safety.crisis");
+	ASSERT(strcmp(json_string_value(json_object_get(t, "reply")), with_team) != 0);
+	json_decref(t);
+
+	free(with_team);
+	free(ctok);
+	free(atok);
+	free(btok);
+	test_server_stop(&s);
+}

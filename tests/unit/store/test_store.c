@@ -1416,3 +1416,91 @@ TEST(store_sqlite_checkpoints_off_the_writer_and_bounded)
 	ASSERT_OK(stat(path, &st));
 	ASSERT(st.st_size > 108 * 1000 * 1000);
 }
+
+/* ---- Statements sent without waiting (haven_tx_exec_pipelined) ---- */
+
+static int put_key(struct haven_tx *tx, const char *k, int pipelined)
+{
+	struct haven_param p[] = {HAVEN_P_TEXT(k), HAVEN_P_INT(7)};
+	const char *sql = "INSERT INTO items (k, i) VALUES (?, ?)";
+	return pipelined ? haven_tx_exec_pipelined(tx, sql, p, 2)
+	                 : haven_tx_exec(tx, sql, p, 2, NULL);
+}
+
+static int pipelined_then_read(struct haven_tx *tx, void *arg)
+{
+	int pg = haven_tx_kind(tx) == HAVEN_STORE_PG;
+	int64_t n = -1;
+	/* The first run prepares the statement (at once); the second is only queued. */
+	ASSERT_OK(put_key(tx, "p1", 1));
+	ASSERT_OK(put_key(tx, "p2", 1));
+	ASSERT_OK(count_items(tx, &n));
+	ASSERT_EQ(n, 2); /* the next statement sees what was queued */
+	/* A queued statement that fails: on PostgreSQL the next statement reports it and
+	 * did not run; the failed one is undone alone and the closure goes on. */
+	int rc = put_key(tx, "p1", 1);
+	if (pg) {
+		ASSERT_OK(rc);
+		ASSERT_EQ(count_items(tx, &n), HAVEN_ECONFLICT);
+		ASSERT(strstr(haven_tx_errmsg(tx), "without waiting"));
+	} else {
+		ASSERT_EQ(rc, HAVEN_ECONFLICT);
+	}
+	ASSERT_OK(count_items(tx, &n));
+	ASSERT_EQ(n, 2);
+	ASSERT_OK(put_key(tx, "p3", 1)); /* answered when the closure returns */
+	return 0;
+}
+
+/* A closure whose last statement, queued, fails: the closure fails with that error and
+ * all its changes are undone. */
+static int pipelined_fails_last(struct haven_tx *tx, void *arg)
+{
+	int rc = put_key(tx, arg, 0);
+	if (!rc)
+		rc = put_key(tx, "p1", 1);
+	return rc;
+}
+
+static int pipelined_ok(struct haven_tx *tx, void *arg)
+{
+	return put_key(tx, arg, 1);
+}
+
+static void pipelined_done(void *ctx, int rc, const char *err)
+{
+	(void)err;
+	__atomic_store_n((int *)ctx, rc == 0 ? 1 : rc, __ATOMIC_RELEASE);
+}
+
+TEST(store_pipelined_statements)
+{
+	struct haven_store *s = open_items(NULL);
+	ASSERT_OK(haven_store_write(s, pipelined_then_read, NULL));
+	ASSERT_EQ(items_count(s), 3);
+	ASSERT_EQ(haven_store_write(s, pipelined_fails_last, "q1"), HAVEN_ECONFLICT);
+	ASSERT(strstr(haven_store_last_error(), "items"));
+	ASSERT_EQ(items_count(s), 3);
+
+	/* In one group (the writer held by the gate while they queue): the failing closure
+	 * is undone alone, the others commit. */
+	pthread_t gate;
+	void *gate_rc = NULL;
+	int done[3] = {0, 0, 0};
+	ASSERT_OK(pthread_create(&gate, NULL, gate_thread, s));
+	usleep(50 * 1000);
+	ASSERT_OK(haven_store_write_async(s, pipelined_ok, "g1", pipelined_done, &done[0]));
+	ASSERT_OK(haven_store_write_async(s, pipelined_fails_last, "g2", pipelined_done, &done[1]));
+	ASSERT_OK(haven_store_write_async(s, pipelined_ok, "g3", pipelined_done, &done[2]));
+	pthread_join(gate, &gate_rc);
+	ASSERT(gate_rc == NULL);
+	for (int i = 0; i < 3; i++)
+		while (!__atomic_load_n(&done[i], __ATOMIC_ACQUIRE))
+			usleep(1000);
+	ASSERT_EQ(done[0], 1);
+	ASSERT_EQ(done[1], HAVEN_ECONFLICT);
+	ASSERT_EQ(done[2], 1);
+	/* p1-p3, g1, g3 and the gate's row; g2 undone with the queued insert that failed. */
+	ASSERT_EQ(items_count(s), 6);
+	haven_store_destroy(&s);
+}
