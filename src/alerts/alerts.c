@@ -34,10 +34,7 @@ int haven_care_team_active(struct haven_tx *tx, int64_t patient_id, int *out)
 {
 	int64_t n = 0;
 	struct haven_param p[] = {HAVEN_P_INT(patient_id)};
-	int rc = haven_tx_query_int(tx,
-				    "SELECT COUNT(*) FROM care_team ct JOIN users u ON u.id = "
-				    "ct.clinician_id WHERE ct.patient_id = ? AND u.disabled = 0",
-				    p, 1, &n);
+	int rc = haven_tx_query_int(tx, "SELECT " HAVEN_CARE_TEAM_ACTIVE_SQL("?"), p, 1, &n);
 	*out = !rc && n > 0;
 	return rc;
 }

@@ -76,6 +76,11 @@ int haven_alert_kind_is_safety(const char *kind);
  * safety alert reaches someone (consent does not count: safety alerts ignore it). What the
  * patient is told ("your care team has been told") depends on it. */
 int haven_care_team_active(struct haven_tx *tx, int64_t patient_id, int *out) HAVEN_WUR;
+/* The count behind it as an SQL expression, for a statement that reads it with other
+ * things (the chat turn's one read); PATIENT is SQL for the patient's id. */
+#define HAVEN_CARE_TEAM_ACTIVE_SQL(PATIENT)                                                     \
+	"(SELECT COUNT(*) FROM care_team ct JOIN users u ON u.id = ct.clinician_id "             \
+	"WHERE ct.patient_id = " PATIENT " AND u.disabled = 0)"
 
 /* Validates a severity name: 0 or HAVEN_EINVAL. */
 int haven_alert_severity_valid(const char *severity);

@@ -108,12 +108,9 @@ static int load_sealed(struct haven_tx *tx, const struct haven_data_key *dk, con
 /* What a turn reads before its step, in one statement (one round trip on PostgreSQL, where
  * the turn runs on the writer's connection and every round trip there delays the whole
  * commit group): the wrapped data key, the sealed conversation and safety plan, and
- * whether an active clinician is on the care team (the query of haven_care_team_active,
- * src/alerts/alerts.c, which it must match). */
+ * whether an active clinician is on the care team (haven_care_team_active's count). */
 #define TURN_READ_COLUMNS                                                                      \
-	"SELECT k.wrapped, c.rid, c.payload, p.rid, p.payload, "                                  \
-	"(SELECT COUNT(*) FROM care_team ct JOIN users u ON u.id = ct.clinician_id "             \
-	"WHERE ct.patient_id = x.id AND u.disabled = 0) "
+	"SELECT k.wrapped, c.rid, c.payload, p.rid, p.payload, " HAVEN_CARE_TEAM_ACTIVE_SQL("x.id") " "
 /* On PostgreSQL the message's id comes with the read too, so the message's insert needs no
  * answer and can be pipelined (haven_tx_exec_pipelined): it travels with the audit record's
  * statement. An id taken by a turn that then fails is skipped, as identity columns skip
