@@ -23,8 +23,8 @@ haven_flags() {
 	case $1 in
 	emotion) echo "--data $D/goemotions/original/train.tsv --dev $D/goemotions/original/dev.tsv --no-header --text-col 1 --label-col 2 --label-sep , --label-names $D/goemotions/original/labels.txt --buckets 32768 --epochs 12 --threads 2 --seed 1" ;;
 	sentiment) echo "--data $D/goemotions/group/train.tsv --dev $D/goemotions/group/dev.tsv --no-header --text-col 1 --label-col 2 --label-sep , --label-names $D/goemotions/group/labels.txt --buckets 32768 --epochs 12 --threads 2 --seed 1" ;;
-	stress) echo "--data $D/dreaddit/dreaddit-train.csv --text-col text --label-col label --group-col post_id --dev-split 0.2 --seed 1 --buckets 131072 --char-weight 0.2" ;;
-	distortion) echo "--data $D/cognitive_distortions_shreevastava2021/train.csv --text-col Patient_Question --label-col Dominant_Distortion --dev-split 0.2 --seed 1 --buckets 65536 --class-weight balanced" ;;
+	stress) echo "--data $D/dreaddit/dreaddit-train.csv --text-col text --label-col label --group-col post_id --dev-split 0.2 --seed 1 --buckets 131072 --char-weight 0.2 --weight-col confidence --weight-power 2" ;;
+	distortion) echo "--data $D/cognitive_distortions_shreevastava2021/train.csv --text-col Patient_Question --label-col Dominant_Distortion --dev-split 0.2 --seed 1 --buckets 65536 --class-weight balanced --extra-text-col Distorted_part --extra-text-crop" ;;
 	sdcnl) echo "--data $D/sdcnl/training-set.csv --text-col title,selftext --label-col is_suicide --dev-split 0.2 --seed 1 --threshold balanced --buckets 131072" ;;
 	esac
 }
@@ -39,7 +39,7 @@ eval_flags() {
 	esac
 }
 # word splitting with spaces inside column names: written with _ above, restored here
-fix() { sed 's/Patient_Question/Patient Question/; s/Dominant_Distortion/Dominant Distortion/'; }
+fix() { sed 's/Patient_Question/Patient Question/; s/Dominant_Distortion/Dominant Distortion/; s/Distorted_part/Distorted part/'; }
 
 now() { date +%s.%N; }
 # timed CMD...: runs on core 0, sets T (seconds) and M (max RSS, MB)
@@ -81,7 +81,7 @@ for task in $TASKS; do
 	[ "$task" = emotion ] || [ "$task" = sentiment ] && multi=1
 
 	# Haven
-	mapfile -t hf < <(haven_flags "$task" | fix | tr ' ' '\n' | sed 's/Patient$/Patient Question/; /^Question$/d; s/Dominant$/Dominant Distortion/; /^Distortion$/d')
+	mapfile -t hf < <(haven_flags "$task" | fix | tr ' ' '\n' | sed 's/Patient$/Patient Question/; /^Question$/d; s/Dominant$/Dominant Distortion/; /^Distortion$/d; s/Distorted$/Distorted part/; /^part$/d')
 	mapfile -t ef < <(eval_flags "$task" | fix | tr ' ' '\n' | sed 's/Patient$/Patient Question/; /^Question$/d; s/Dominant$/Dominant Distortion/; /^Distortion$/d')
 	t0=$(now)
 	"$H" train --quiet "${hf[@]}" --name "$task" --out "$W/haven.hvm"
