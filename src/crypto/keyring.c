@@ -11,19 +11,13 @@
 
 #define AD_MAX 512
 #define ROTATE_PAGE 256
-#define WRAPPED_MAX 128
 
-struct wrapped_row {
-	int found;
-	uint8_t wrapped[WRAPPED_MAX];
-	size_t len;
-};
-
-static int copy_wrapped(const struct haven_row *row, void *arg)
+int haven_wrapped_key_read(const struct haven_row *row, int col, struct haven_wrapped_key *w)
 {
-	struct wrapped_row *w = arg;
+	if (haven_row_is_null(row, col))
+		return HAVEN_OK;
 	size_t len;
-	const void *p = haven_row_blob(row, 0, &len);
+	const void *p = haven_row_blob(row, col, &len);
 	if (!p || len > sizeof(w->wrapped))
 		return HAVEN_ECORRUPT;
 	memcpy(w->wrapped, p, len);
@@ -32,11 +26,16 @@ static int copy_wrapped(const struct haven_row *row, void *arg)
 	return HAVEN_OK;
 }
 
+static int copy_wrapped(const struct haven_row *row, void *arg)
+{
+	return haven_wrapped_key_read(row, 0, arg);
+}
+
 int haven_keyring_get(struct haven_tx *tx, const struct haven_master_key *mk, int64_t patient_id,
                       struct haven_data_key **out)
 {
 	struct haven_param p[] = {HAVEN_P_INT(patient_id)};
-	struct wrapped_row w = {0};
+	struct haven_wrapped_key w = {0};
 	*out = NULL;
 	int err = haven_tx_query(tx, "SELECT wrapped FROM data_keys WHERE patient_id = ?", p, 1,
 	                         copy_wrapped, &w);
@@ -140,7 +139,7 @@ int haven_keyring_open(struct haven_tx *tx, const struct haven_master_key *mk, i
 struct rotate_entry {
 	int64_t patient_id;
 	uint8_t key_id[HAVEN_KEY_ID_BYTES];
-	uint8_t wrapped[WRAPPED_MAX];
+	uint8_t wrapped[HAVEN_WRAPPED_KEY_MAX];
 	size_t len;
 };
 

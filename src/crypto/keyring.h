@@ -19,6 +19,18 @@
  * created, or erased); HAVEN_EAUTH when it cannot be unwrapped with mk. */
 int haven_keyring_get(struct haven_tx *tx, const struct haven_master_key *mk,
 		      int64_t patient_id, struct haven_data_key **out) HAVEN_WUR;
+/* A wrapped data key read from a query's row, for a statement that reads data_keys.wrapped
+ * with other things (the chat turn's one read). */
+#define HAVEN_WRAPPED_KEY_MAX 128
+struct haven_wrapped_key {
+	int found; /* 0: the column was NULL (no key) */
+	uint8_t wrapped[HAVEN_WRAPPED_KEY_MAX];
+	size_t len;
+};
+/* Copies column col of row into *w (found stays 0 when it is NULL); HAVEN_ECORRUPT when it
+ * is not a blob or is too long. */
+int haven_wrapped_key_read(const struct haven_row *row, int col,
+			   struct haven_wrapped_key *w) HAVEN_WUR;
 /* Returns the patient's key, creating and storing a new one if there is none. */
 int haven_keyring_get_or_create(struct haven_tx *tx, const struct haven_master_key *mk,
 				int64_t patient_id, struct haven_data_key **out) HAVEN_WUR;

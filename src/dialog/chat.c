@@ -124,12 +124,9 @@ static int load_sealed(struct haven_tx *tx, const struct haven_data_key *dk, con
 	"LEFT JOIN conversations c ON c.patient_id = x.id "                                      \
 	"LEFT JOIN safety_plans p ON p.patient_id = x.id"
 
-#define WRAPPED_KEY_MAX 128
-
 struct turn_read {
-	uint8_t wrapped[WRAPPED_KEY_MAX];
-	size_t wrapped_len;
-	int key_found, rows;
+	struct haven_wrapped_key key;
+	int rows;
 	struct sealed_row conv, plan;
 	int64_t care_team;
 	int64_t message_id; /* PostgreSQL: the new message's id, taken from its sequence */
@@ -160,16 +157,9 @@ static int turn_read_fn(const struct haven_row *row, void *arg)
 	struct turn_read *r = arg;
 	if (r->rows++)
 		return HAVEN_ECORRUPT; /* one row per patient in each table (primary keys) */
-	if (!haven_row_is_null(row, 0)) {
-		size_t n;
-		const void *w = haven_row_blob(row, 0, &n);
-		if (!w || n > sizeof(r->wrapped))
-			return HAVEN_ECORRUPT;
-		memcpy(r->wrapped, w, n);
-		r->wrapped_len = n;
-		r->key_found = 1;
-	}
-	int rc = sealed_cols(row, 1, &r->conv);
+	int rc = haven_wrapped_key_read(row, 0, &r->key);
+	if (!rc)
+		rc = sealed_cols(row, 1, &r->conv);
 	if (!rc)
 		rc = sealed_cols(row, 3, &r->plan);
 	r->care_team = haven_row_int(row, 5);
@@ -695,8 +685,8 @@ static int turn_tx(struct haven_tx *tx, void *arg)
 		rc = HAVEN_ECORRUPT;
 	/* The first turn makes the key (it may race another transaction: keyring.c). */
 	if (!rc)
-		rc = rd.key_found
-			 ? haven_data_key_unwrap(t->mk, patient, rd.wrapped, rd.wrapped_len, &dk)
+		rc = rd.key.found
+			 ? haven_data_key_unwrap(t->mk, patient, rd.key.wrapped, rd.key.len, &dk)
 			 : haven_keyring_get_or_create(tx, t->mk, patient, &dk);
 	if (!rc && rd.conv.found) {
 		rc = open_json(dk, "conversations", rd.conv.rid, patient, rd.conv.ct,

@@ -478,6 +478,24 @@ struct pg_stmt {
 	uint64_t hash;
 };
 
+/* Queues, in pipeline mode, the npre parameterless commands in pre[], the statement's
+ * PREPARE when prepare is set, and the statement (by name when name is set); 0 when libpq
+ * could not queue one. */
+static int send_commands(PGconn *conn, const char *const *pre, int npre,
+                         const struct pg_stmt *st, const char *name, int prepare)
+{
+	int sent = 1;
+	for (int i = 0; i < npre && sent; i++)
+		sent = PQsendQueryParams(conn, pre[i], 0, NULL, NULL, NULL, NULL, 0);
+	if (prepare)
+		sent = sent && PQsendPrepare(conn, name, st->sql, st->nparams, st->types);
+	if (name[0])
+		return sent && PQsendQueryPrepared(conn, name, st->nparams, st->values, st->lengths,
+		                                   st->formats, 0);
+	return sent && PQsendQueryParams(conn, st->sql, st->nparams, st->types, st->values,
+	                                 st->lengths, st->formats, 0);
+}
+
 /* Sends the npre parameterless commands in pre[] and then the statement in one pipeline
  * (one round trip) and returns the statement's result. Commands queued before on c
  * (c->pipelined) are answered first, in the same round trip: when one of them failed,
@@ -513,18 +531,7 @@ static PGresult *send_pipeline(struct pconn *c, const char *const *pre, int npre
 		*failed_pre = 0;
 		return NULL;
 	}
-	int sent = 1;
-	for (int i = 0; i < npre && sent; i++)
-		sent = PQsendQueryParams(conn, pre[i], 0, NULL, NULL, NULL, NULL, 0);
-	if (prepare)
-		sent = sent && PQsendPrepare(conn, name, st->sql, st->nparams, st->types);
-	if (name[0])
-		sent = sent && PQsendQueryPrepared(conn, name, st->nparams, st->values, st->lengths,
-		                                   st->formats, 0);
-	else
-		sent = sent && PQsendQueryParams(conn, st->sql, st->nparams, st->types, st->values,
-		                                 st->lengths, st->formats, 0);
-	sent = sent && PQpipelineSync(conn);
+	int sent = send_commands(conn, pre, npre, st, name, prepare) && PQpipelineSync(conn);
 	/* Each command's result is followed by a NULL; the sync's result ends it all. A
 	 * command after a failed one answers PGRES_PIPELINE_ABORTED. */
 	while (sent && !synced) {
@@ -595,15 +602,7 @@ static int send_pipelined(struct haven_tx *tx, const char *const *pre, int npre,
 {
 	struct pconn *c = tx->conn;
 	PGconn *conn = c->conn;
-	int sent = PQenterPipelineMode(conn);
-	for (int i = 0; i < npre && sent; i++)
-		sent = PQsendQueryParams(conn, pre[i], 0, NULL, NULL, NULL, NULL, 0);
-	if (name[0])
-		sent = sent && PQsendQueryPrepared(conn, name, st->nparams, st->values, st->lengths,
-		                                   st->formats, 0);
-	else
-		sent = sent && PQsendQueryParams(conn, st->sql, st->nparams, st->types, st->values,
-		                                 st->lengths, st->formats, 0);
+	int sent = PQenterPipelineMode(conn) && send_commands(conn, pre, npre, st, name, 0);
 	/* Sent now, so the server runs it while the closure goes on. */
 	sent = sent && PQflush(conn) == 0;
 	if (!sent) {

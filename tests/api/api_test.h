@@ -70,6 +70,9 @@ int64_t test_start_care_pair(struct test_server *s, const char *patient_email, c
 json_t *test_say(struct test_server *s, const char *tok, const char *text);
 /* Counts rows of a table (SELECT COUNT(*) FROM table). */
 int64_t test_count(struct test_server *s, const char *table);
+/* Runs sql (one '?' for id) in a write transaction of store; fails the test unless it
+ * succeeds. */
+void test_exec_id(struct haven_store *store, const char *sql, int64_t id);
 
 #define TEST_PASSWORD "correct horse battery staple"
 

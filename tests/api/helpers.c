@@ -289,6 +289,24 @@ int64_t test_count(struct test_server *s, const char *table)
 	return c.n;
 }
 
+struct exec_arg {
+	const char *sql;
+	int64_t id;
+};
+
+static int exec_tx(struct haven_tx *tx, void *arg)
+{
+	struct exec_arg *e = arg;
+	struct haven_param p[] = {HAVEN_P_INT(e->id)};
+	return haven_tx_exec(tx, e->sql, p, 1, NULL);
+}
+
+void test_exec_id(struct haven_store *store, const char *sql, int64_t id)
+{
+	struct exec_arg e = {sql, id};
+	ASSERT_OK(haven_store_write(store, exec_tx, &e));
+}
+
 /* One chat turn; fails unless 200. The caller json_decrefs. */
 json_t *test_say(struct test_server *s, const char *tok, const char *text)
 {

@@ -346,18 +346,6 @@ TEST(api_chat_turn_carries_expects)
 	test_server_stop(&s);
 }
 
-struct sql_write {
-	const char *sql;
-	int64_t id;
-};
-
-static int sql_write_tx(struct haven_tx *tx, void *arg)
-{
-	struct sql_write *w = arg;
-	struct haven_param p[] = {HAVEN_P_INT(w->id)};
-	return haven_tx_exec(tx, w->sql, p, 1, NULL);
-}
-
 /* A turn reads its key, conversation, safety plan and care team in one statement, and on
  * PostgreSQL writes the conversation with the message in one statement: what it reads is
  * each patient's own, the safety plan written through the API is the one the chat shows,
@@ -414,8 +402,7 @@ TEST(api_chat_turn_reads_and_writes_its_own_rows)
 	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "safety.crisis");
 	char *with_team = strdup(json_string_value(json_object_get(t, "reply")));
 	json_decref(t);
-	struct sql_write w = {"UPDATE users SET disabled = 1 WHERE id = ?", cid};
-	ASSERT_OK(haven_store_write(s.store, sql_write_tx, &w));
+	test_exec_id(s.store, "UPDATE users SET disabled = 1 WHERE id = ?", cid);
 	t = test_say(&s, btok, "i want to kill myself");
 	ASSERT_STR_EQ(json_string_value(json_object_get(t, "state")), "safety.crisis");
 	ASSERT(strcmp(json_string_value(json_object_get(t, "reply")), with_team) != 0);

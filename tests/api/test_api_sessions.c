@@ -56,25 +56,12 @@ static long me_status(struct test_server *s, const char *tok)
 	return st;
 }
 
-struct sql_op {
-	const char *sql;
-	int64_t id;
-};
-
-static int sql_tx(struct haven_tx *tx, void *arg)
-{
-	struct sql_op *o = arg;
-	struct haven_param p[] = {HAVEN_P_INT(o->id)};
-	return haven_tx_exec(tx, o->sql, p, 1, NULL);
-}
-
 /* Runs sql (one '?' for id) from a store of its own, as another process would. */
 static void other_process_exec(struct test_server *s, const char *sql, int64_t id)
 {
 	struct haven_store *other = NULL;
 	ASSERT_OK(haven_store_open(s->db_url, NULL, &other));
-	struct sql_op op = {sql, id};
-	ASSERT_OK(haven_store_write(other, sql_tx, &op));
+	test_exec_id(other, sql, id);
 	haven_store_destroy(&other);
 }
 
