@@ -61,7 +61,7 @@ TEST(crisis_shipped_lexicon_loads)
 	int rc = haven_crisis_lexicon_load(LEXICON, &lex, err, sizeof(err));
 	if (rc)
 		haven_test_fail(__FILE__, __LINE__, "%s", err);
-	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.9.0");
+	ASSERT_STR_EQ(haven_crisis_lexicon_version(lex), "crisis-v1.9.1");
 	ASSERT(haven_crisis_lexicon_size(lex) > 300);
 	haven_crisis_lexicon_destroy(&lex);
 	ASSERT(lex == NULL);
@@ -105,7 +105,7 @@ TEST(crisis_categories)
 	ASSERT_EQ(res.reasons[0].start, 2);
 	ASSERT_EQ(res.reasons[0].end, 21);
 	ASSERT(res.reasons[0].lexicon_line > 0);
-	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.9.0");
+	ASSERT_STR_EQ(res.lexicon_version, "crisis-v1.9.1");
 	ASSERT(res.model_version == NULL && !res.model_used);
 	ASSERT(res.score >= 0.8 && res.score <= 1.0);
 	EXPECT("wish I could sleep and never wake up", HAVEN_RISK_MODERATE);
@@ -749,6 +749,28 @@ TEST(crisis_welcomed_disasters_rescues_marks_and_everyday_1_9)
 	haven_crisis_destroy(&c);
 }
 
+/* Lexicon 1.9.1: taking one's own tablets, cutting or jumping today is not an attempt by
+ * itself; taking someone else's pills, an attempt with a time, cutting again are. */
+TEST(crisis_own_tablets_and_ordinary_acts_1_9_1)
+{
+	struct haven_crisis *c = screen();
+	EXPECT("i took my tablets this morning like the doctor said", HAVEN_RISK_NONE);
+	EXPECT("took my meds", HAVEN_RISK_NONE);
+	EXPECT("jumped in the pool this morning", HAVEN_RISK_NONE);
+	EXPECT("cut the grass yesterday", HAVEN_RISK_NONE);
+	EXPECT("got my hair cut again", HAVEN_RISK_NONE);
+	EXPECT("they cut my hours again", HAVEN_RISK_NONE);
+	EXPECT("took my mums sleeping pills", HAVEN_RISK_HIGH);
+	EXPECT("stole my dads tablets", HAVEN_RISK_HIGH);
+	EXPECT("tried to hang myself last night", HAVEN_RISK_HIGH);
+	EXPECT("jumped off the bridge last night and survived", HAVEN_RISK_HIGH);
+	EXPECT("took all my pills last night", HAVEN_RISK_HIGH);
+	EXPECT("swallowed them all an hour ago", HAVEN_RISK_HIGH);
+	EXPECT("cut again", HAVEN_RISK_HIGH);
+	EXPECT("i cut again last night", HAVEN_RISK_HIGH);
+	haven_crisis_destroy(&c);
+}
+
 /* The shipped short-message classifier (models/crisis_short.hvm): a plan in words no
  * lexicon rule names is rated high by it, with its reason; an everyday sentence with the
  * same place in it is left alone; and it never overrides what the lexicon discounted. */
@@ -779,6 +801,27 @@ TEST(crisis_short_classifier_levels)
 		  HAVEN_RISK_NONE);
 	/* A figure of speech the lexicon read is not the classifier's to raise. */
 	ASSERT(level(c, "this commute is killing me") < HAVEN_RISK_MODERATE);
+	/* Plain wants and plans (short classifier 1.10.0, trained with train15 and train16,
+	 * everyday messages in plain words): the crisis protocol does not start for them
+	 * (1.9.0 rated the first two high), and plain crisis messages still do. */
+	static const char *const everyday[] = {
+		"i want to go to the beach",
+		"i'm going to the shops",
+		"i took my tablets this morning like the doctor said",
+		"i want to see my mum",
+		"i want to learn to swim",
+		"i bought a new knife for the kitchen",
+		"i'm going on a long trip next month",
+		"i just want everyone to be happy",
+	};
+	for (size_t i = 0; i < sizeof(everyday) / sizeof(everyday[0]); i++)
+		if (level(c, everyday[i]) >= HAVEN_RISK_HIGH)
+			haven_test_fail(__FILE__, __LINE__, "\"%s\": high", everyday[i]);
+	for (size_t i = 2; i < sizeof(everyday) / sizeof(everyday[0]); i++)
+		if (level(c, everyday[i]) >= HAVEN_RISK_MODERATE)
+			haven_test_fail(__FILE__, __LINE__, "\"%s\": flagged", everyday[i]);
+	ASSERT(level(c, "i want to go to sleep and never wake up") >= HAVEN_RISK_MODERATE);
+	ASSERT(level(c, "i just want to not exist anymore") >= HAVEN_RISK_MODERATE);
 	haven_crisis_destroy(&c);
 }
 
