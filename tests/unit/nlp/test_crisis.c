@@ -814,12 +814,13 @@ TEST(crisis_short_classifier_levels)
 		"i'm going on a long trip next month",
 		"i just want everyone to be happy",
 	};
-	for (size_t i = 0; i < sizeof(everyday) / sizeof(everyday[0]); i++)
-		if (level(c, everyday[i]) >= HAVEN_RISK_HIGH)
-			haven_test_fail(__FILE__, __LINE__, "\"%s\": high", everyday[i]);
-	for (size_t i = 2; i < sizeof(everyday) / sizeof(everyday[0]); i++)
-		if (level(c, everyday[i]) >= HAVEN_RISK_MODERATE)
-			haven_test_fail(__FILE__, __LINE__, "\"%s\": flagged", everyday[i]);
+	for (size_t i = 0; i < sizeof(everyday) / sizeof(everyday[0]); i++) {
+		/* the first two may be asked about (moderate), never high */
+		enum haven_risk_level ceiling = i < 2 ? HAVEN_RISK_HIGH : HAVEN_RISK_MODERATE;
+		if (level(c, everyday[i]) >= ceiling)
+			haven_test_fail(__FILE__, __LINE__, "\"%s\": %s", everyday[i],
+					haven_risk_level_name(level(c, everyday[i])));
+	}
 	ASSERT(level(c, "i want to go to sleep and never wake up") >= HAVEN_RISK_MODERATE);
 	ASSERT(level(c, "i just want to not exist anymore") >= HAVEN_RISK_MODERATE);
 	haven_crisis_destroy(&c);

@@ -140,14 +140,11 @@ TEST(crisis_eval_dev_and_challenge)
 	evaluate(c, "tests/data/crisis/blind14.tsv", &blind14, show);
 	evaluate(c, "tests/data/crisis/blind15.tsv", &blind15, show);
 	int show_unseen = show && getenv("HAVEN_CRISIS_SHOW_UNSEEN");
-	evaluate_unseen(c, "tests/data/crisis/blind16.tsv", show_unseen);
-	evaluate_unseen(c, "tests/data/crisis/blind17.tsv", show_unseen);
-	evaluate_unseen(c, "tests/data/crisis/blind18.tsv", show_unseen);
-	evaluate_unseen(c, "tests/data/crisis/blind19.tsv", show_unseen);
-	evaluate_unseen(c, "tests/data/crisis/blind20.tsv", show_unseen);
-	evaluate_unseen(c, "tests/data/crisis/blind21.tsv", show_unseen);
-	evaluate_unseen(c, "tests/data/crisis/blind22.tsv", show_unseen);
-	evaluate_unseen(c, "tests/data/crisis/blind23.tsv", show_unseen);
+	for (int i = 16; i <= 23; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "tests/data/crisis/blind%d.tsv", i);
+		evaluate_unseen(c, path, show_unseen);
+	}
 	ASSERT(dev.rows >= 250 && challenge.rows >= 150 && blind.rows >= 400 && blind2.rows >= 400);
 	ASSERT(blind3.rows >= 400 && blind4.rows >= 400 && blind5.rows >= 400);
 	ASSERT(blind6.rows >= 400 && blind7.rows >= 400 && blind8.rows >= 400 && blind9.rows >= 400);
